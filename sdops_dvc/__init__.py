@@ -1,0 +1,3 @@
+"""sdops-dvc: governed, reproducible synthetic-data releases on DVC, git and SDV."""
+
+__version__ = "0.1.0"

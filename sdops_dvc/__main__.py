@@ -1,0 +1,3 @@
+from sdops_dvc.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The click layer: parse arguments, call the core, render results. No logic here."""

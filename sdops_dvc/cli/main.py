@@ -1,0 +1,115 @@
+"""Entry point: the ``sdops`` group, logging setup and the one top-level error handler.
+
+Subcommands are imported lazily so ``sdops --help`` never imports SDV, torch or sklearn.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from sdops_dvc import __version__
+
+# command name -> (module, attribute, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("sdops_dvc.cli.setup", "init", "Add a governed synthetic-data pipeline to a repo."),
+    "snapshot": ("sdops_dvc.cli.setup", "snapshot", "Re-pin the source after a reviewed change."),
+    "demo": ("sdops_dvc.cli.setup", "demo", "Run the whole flow in a throwaway repo."),
+    "split": (
+        "sdops_dvc.cli.stages",
+        "split",
+        "Stage: verify the source pin, split train/holdout.",
+    ),
+    "generate": ("sdops_dvc.cli.stages", "generate", "Stage: fit the synthesizer and sample."),
+    "evaluate": ("sdops_dvc.cli.stages", "evaluate", "Stage: compute metrics.json."),
+    "gate": ("sdops_dvc.cli.stages", "gate", "Stage: decide from metrics; exit 1 if a gate fails."),
+    "manifest": ("sdops_dvc.cli.stages", "manifest", "Stage: write the manifest, or --check one."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(entry[0])
+        cmd: click.Command = getattr(module, entry[1])
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, entry[2]) for name, entry in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = "sdops: " if record.levelno < logging.WARNING else "sdops: warning: "
+        return prefix + record.getMessage()
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity < 0 else logging.INFO if verbosity == 0 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("sdops_dvc")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="""\b
+Example:
+  sdops init --source data/claims.csv --name claims --target fraud
+  dvc repro
+Exit codes: 0 ok, 1 gate failed, 2 usage, 3 bad params, 4 bad data,
+5 source changed, 6 git/DVC, 7 would overwrite, 8 invalid manifest.""",
+)
+@click.version_option(__version__, prog_name="sdops")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def cli(quiet: bool, verbose: bool) -> None:
+    """sdops: governed, reproducible synthetic-data releases on DVC, git and SDV."""
+    _setup_logging(-1 if quiet else 1 if verbose else 0)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from sdops_dvc.errors import SdopsError
+    from sdops_dvc.output import error
+
+    try:
+        return cli.main(args=argv, prog_name="sdops", standalone_mode=False)
+    except SdopsError as exc:
+        error(str(exc))
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        error("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        error("interrupted; nothing was half-written (outputs are written atomically)")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("SDOPS_DEBUG"):
+            traceback.print_exc()
+        error(
+            f"unexpected {type(exc).__name__}: {exc}\n"
+            "  this is a bug in sdops-dvc; rerun with SDOPS_DEBUG=1 for a traceback and report it"
+        )
+        sys.exit(70)

@@ -1,0 +1,137 @@
+"""``sdops init``, ``sdops snapshot`` and ``sdops demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sdops_dvc.output import info, warn
+
+PARAMS_OPTION = click.option(
+    "--params",
+    "params_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="params.yaml",
+    show_default=True,
+    help="The pipeline's params.yaml.",
+)
+
+
+@click.command(
+    epilog="""\b
+Example:
+  sdops init --source data/claims.csv --name claims --target fraud \\
+             --snapshot-id warehouse://claims/2026-04-01"""
+)
+@click.option(
+    "--source",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The real table (csv, tsv or parquet).",
+)
+@click.option("--name", required=True, help="Release name (tags become NAME@vX.Y.Z).")
+@click.option("--target", default=None, help="Target column for utility checks.")
+@click.option("--snapshot-id", default=None, help="Human id of this source snapshot.")
+@click.option(
+    "--family",
+    default="gaussian_copula",
+    show_default=True,
+    help="Generator family: gaussian_copula, ctgan, tvae or copula_gan.",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=".",
+    help="Repository directory.",
+)
+@click.option(
+    "--force", is_flag=True, help="Overwrite existing params.yaml, dvc.yaml, metadata.json."
+)
+def init(
+    source: Path,
+    name: str,
+    target: str | None,
+    snapshot_id: str | None,
+    family: str,
+    directory: Path,
+    force: bool,
+) -> None:
+    """Add a synthetic-data pipeline to a git + DVC repository (created if missing).
+
+    Tracks the source with DVC (or accepts an existing .dvc pointer or `dvc import`),
+    detects SDV metadata into metadata.json for review, and writes params.yaml (with the
+    source pinned by md5), dvc.yaml and .gitignore entries. Never overwrites without --force.
+    """
+    from sdops_dvc.project import init_project
+
+    res = init_project(
+        directory, source, name, target=target, snapshot_id=snapshot_id, family=family, force=force
+    )
+    for action in res.actions:
+        info(f"  {action}")
+    info(f"  wrote {', '.join(res.created)}")
+    info(f"  pinned source {res.source.relative_to(res.root)} at md5 {res.source_md5}")
+    if res.pii_columns:
+        warn(
+            "metadata.json marks these columns as ids/PII (SDV will fake them, not learn "
+            f"them): {', '.join(res.pii_columns)}"
+        )
+    info(
+        "\nNext steps:\n"
+        "  1. Review metadata.json: sdtypes, and the min/max/category lists SDV recorded\n"
+        "     from the real data (they are committed to git).\n"
+        "  2. Edit params.yaml: generator family/parameters, gate thresholds, policy.\n"
+        "  3. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
+        "  4. dvc repro      # split, generate, evaluate, gate, manifest"
+    )
+
+
+@click.command(
+    epilog="""\b
+Example:
+  dvc update data/source/claims.csv.dvc
+  sdops snapshot --id warehouse://claims/2026-05-01
+  git commit -am 'Source snapshot 2026-05-01'"""
+)
+@PARAMS_OPTION
+@click.option("--id", "snapshot_id", default=None, help="New human id for the snapshot.")
+def snapshot(params_path: Path, snapshot_id: str | None) -> None:
+    """Pin the source's current content in params.yaml (source.md5).
+
+    The split stage refuses a source whose md5 differs from the pin, so a source change
+    is always a reviewed change to params.yaml.
+    """
+    from sdops_dvc.project import snapshot as do_snapshot
+
+    res = do_snapshot(params_path, snapshot_id)
+    if res.changed:
+        info(f"pinned {res.source.name}: md5 {res.old_md5} -> {res.new_md5}")
+        if res.new_id != res.old_id:
+            info(f"snapshot id: {res.old_id} -> {res.new_id}")
+    else:
+        info(f"pin unchanged: {res.source.name} md5 {res.new_md5}")
+    if res.stale_pointer:
+        warn(f"the DVC pointer lags the file; run `{res.stale_pointer}` and commit it")
+
+
+@click.command(
+    epilog="""\b
+Example:
+  sdops demo /tmp/sdops-demo
+  cd /tmp/sdops-demo && dvc exp run -S generator.seed=11"""
+)
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--family", default="gaussian_copula", show_default=True, help="Generator family.")
+def demo(directory: Path | None, family: str) -> None:
+    """Build a throwaway repo on the bundled HealthInsurance table and run the pipeline."""
+    from sdops_dvc.demo import run_demo
+
+    res = run_demo(directory, family)
+    info(f"demo repository: {res.root}")
+    width = max(len(k) for k in res.paths)
+    for key, path in res.paths.items():
+        info(f"  {key:<{width}}  {path}")
+    info(f"gate: {'approved' if res.approved else 'NOT approved'}")
+    info(f"\nTry:  cd {res.root} && dvc exp run -S generator.seed=11 && dvc metrics diff")

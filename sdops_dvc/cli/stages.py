@@ -1,0 +1,181 @@
+"""The pipeline stages as commands: ``split``, ``generate``, ``evaluate``, ``gate``,
+``manifest``. Each reads params.yaml; dvc.yaml runs them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from sdops_dvc import layout as L
+from sdops_dvc.cli.setup import PARAMS_OPTION
+from sdops_dvc.output import info
+
+log = logging.getLogger("sdops_dvc.cli")
+PathType = click.Path(path_type=Path)
+
+
+def _load(params_path: Path):  # type: ignore[no-untyped-def]
+    from sdops_dvc.config import load_params
+    from sdops_dvc.layout import Layout
+
+    return load_params(params_path), Layout.for_params(params_path)
+
+
+@click.command(epilog="Example:\n\n  sdops split --params params.yaml")
+@PARAMS_OPTION
+@click.option("--train", "train_out", type=PathType, default=None, help=f"Default: {L.TRAIN}.")
+@click.option(
+    "--holdout", "holdout_out", type=PathType, default=None, help=f"Default: {L.HOLDOUT}."
+)
+def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -> None:
+    """Verify the source against its pin, then write a seeded train/holdout split."""
+    from sdops_dvc.stages.split import run_split
+
+    params, layout = _load(params_path)
+    res = run_split(
+        params, layout, train_out or layout.path(L.TRAIN), holdout_out or layout.path(L.HOLDOUT)
+    )
+    log.info("split %d rows: %d train, %d holdout", res.n_source, res.n_train, res.n_holdout)
+
+
+@click.command(
+    epilog="Example:\n\n  sdops generate --params params.yaml --out data/synthetic/synthetic.csv"
+)
+@PARAMS_OPTION
+@click.option("--train", "train_path", type=PathType, default=None, help=f"Default: {L.TRAIN}.")
+@click.option(
+    "--out", type=PathType, default=None, help="Default: data/synthetic/synthetic.<output.format>."
+)
+def generate(params_path: Path, train_path: Path | None, out: Path | None) -> None:
+    """Fit the configured SDV synthesizer on the train split and sample, reproducibly."""
+    from sdops_dvc.output import interactive
+    from sdops_dvc.stages.generate import run_generate
+
+    params, layout = _load(params_path)
+    target = out or layout.synthetic(params.output.format)
+    log.info("generating with %s (seed %d)", params.generator.family, params.generator.seed)
+    res = run_generate(
+        params, layout, train_path or layout.path(L.TRAIN), target, progress=interactive()
+    )
+    log.info("wrote %d synthetic rows to %s", res.rows, layout.rel(res.output))
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  sdops evaluate --params params.yaml --synthetic data/synthetic/synthetic.csv --out reports
+  sdops evaluate --train t.csv --holdout h.csv --synthetic s.csv --out reports"""
+)
+@click.option(
+    "--params",
+    "params_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="params.yaml (default: ./params.yaml if present).",
+)
+@click.option("--train", "train_path", type=PathType, default=None, help=f"Default: {L.TRAIN}.")
+@click.option(
+    "--holdout", "holdout_path", type=PathType, default=None, help=f"Default: {L.HOLDOUT}."
+)
+@click.option(
+    "--synthetic", "synthetic_path", type=PathType, required=True, help="Synthetic table."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=PathType,
+    default=Path(L.REPORTS),
+    show_default=True,
+    help="Output directory.",
+)
+def evaluate(
+    params_path: Path | None,
+    train_path: Path | None,
+    holdout_path: Path | None,
+    synthetic_path: Path,
+    out_dir: Path,
+) -> None:
+    """Compute metrics of a synthetic table against the real train and holdout splits."""
+    from sdops_dvc.layout import Layout
+    from sdops_dvc.stages.evaluate import run_evaluate
+
+    if params_path is None and Path("params.yaml").exists():
+        params_path = Path("params.yaml")
+    params = None
+    layout = Layout(Path.cwd())
+    if params_path is not None:
+        params, layout = _load(params_path)
+    res = run_evaluate(
+        params,
+        layout.root,
+        train_path or layout.path(L.TRAIN),
+        holdout_path or layout.path(L.HOLDOUT),
+        synthetic_path,
+        out_dir,
+    )
+    log.info("wrote %s", res.metrics_path)
+
+
+@click.command(epilog="Example:\n\n  sdops gate reports/metrics.json --params params.yaml")
+@click.argument("metrics_path", type=PathType, default=Path(L.METRICS))
+@PARAMS_OPTION
+@click.option("--out", type=PathType, default=None, help="Default: gate.json beside metrics.json.")
+def gate(metrics_path: Path, params_path: Path, out: Path | None) -> None:
+    """Decide from metrics.json and the thresholds in params.yaml; write gate.json.
+
+    Exits 0 when every enabled gate passes and 1 (listing every reason) when not.
+    """
+    from sdops_dvc.errors import GateFailed
+    from sdops_dvc.stages.gate import run_gate
+
+    params, _ = _load(params_path)
+    target = out or metrics_path.parent / "gate.json"
+    res = run_gate(metrics_path, params, target)
+    for name, g in res.gates.items():
+        state = "skipped" if not g.enabled else "passed" if g.passed else "FAILED"
+        info(f"  {name:<8} {state}")
+    if not res.approved:
+        raise GateFailed(
+            "release blocked by gates:\n" + "\n".join(f"  - {f}" for f in res.failures),
+            hint=f"see {target}; fix the data or generator (thresholds are reviewed in params.yaml)",
+        )
+    info("approved: every enabled gate passed")
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  sdops manifest --params params.yaml --out release/manifest.json
+  sdops manifest --check release/manifest.json"""
+)
+@PARAMS_OPTION
+@click.option("--out", type=PathType, default=None, help=f"Default: {L.MANIFEST}.")
+@click.option(
+    "--check",
+    "check_path",
+    type=PathType,
+    default=None,
+    help="Validate this manifest against the schema and its digest instead.",
+)
+def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> None:
+    """Write the release manifest, or validate one with --check."""
+    if check_path is not None:
+        from sdops_dvc.manifest import check
+
+        data = check(check_path)
+        info(f"{check_path}: valid (sha256 {data['digest']['value']})")
+        return
+    from sdops_dvc.stages.manifest import ManifestInputs, run_manifest
+
+    params, layout = _load(params_path)
+    inputs = ManifestInputs(
+        train=layout.path(L.TRAIN),
+        holdout=layout.path(L.HOLDOUT),
+        synthetic=layout.synthetic(params.output.format),
+        metrics=layout.path(L.METRICS),
+        gate=layout.path(L.GATE),
+    )
+    data = run_manifest(params, layout, inputs, out or layout.path(L.MANIFEST))
+    log.info("manifest sha256 %s", data["digest"]["value"])

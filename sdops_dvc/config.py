@@ -1,0 +1,264 @@
+"""Typed model of ``params.yaml``: load, validate, and explain what is wrong.
+
+Every section forbids unknown keys, so a typo (``generator.sed``) is an error that names
+the key and suggests the closest valid one, rather than a setting silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sdops_dvc.errors import ConfigError
+from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES
+
+NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$")
+ACCESS_CLASSES = ("public", "internal", "confidential", "restricted")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetCfg(_Model):
+    name: str
+    target: str | None = None
+    task: Literal["auto", "classification", "regression"] = "auto"
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError(
+                "must be letters, digits, '-' or '_', starting and ending with a letter or "
+                "digit (it becomes the git tag prefix NAME@vX.Y.Z)"
+            )
+        return v
+
+
+class SourceCfg(_Model):
+    path: str
+    snapshot_id: str
+    md5: str | None = None
+    metadata: str = "metadata.json"
+
+    @field_validator("md5")
+    @classmethod
+    def _md5(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[0-9a-f]{32}", v):
+            raise ValueError("must be a 32-character lowercase hex md5 (run `sdops snapshot`)")
+        return v
+
+
+class SplitCfg(_Model):
+    ratio: float = 0.8
+    seed: int = 0
+
+    @field_validator("ratio")
+    @classmethod
+    def _ratio(cls, v: float) -> float:
+        if not 0.0 < v < 1.0:
+            raise ValueError("must be strictly between 0 and 1 (share of rows used for training)")
+        return v
+
+
+class ConstraintCfg(_Model):
+    type: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> ConstraintCfg:
+        spec = CONSTRAINTS.get(self.type)
+        if spec is None:
+            raise ValueError(
+                f"unknown constraint type {self.type!r}{_suggest(self.type, CONSTRAINTS)}; "
+                f"valid: {', '.join(CONSTRAINTS)}"
+            )
+        for key in self.args:
+            if key not in spec:
+                raise ValueError(
+                    f"constraint {self.type} takes no argument {key!r}{_suggest(key, spec)}; "
+                    f"valid: {', '.join(spec)}"
+                )
+        missing = [k for k, req in spec.items() if req and k not in self.args]
+        if missing:
+            raise ValueError(f"constraint {self.type} needs {', '.join(missing)}")
+        return self
+
+
+class GeneratorCfg(_Model):
+    family: str = "gaussian_copula"
+    seed: int = 0
+    num_rows: int | None = None
+    torch_threads: int = 1
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    constraints: list[ConstraintCfg] = Field(default_factory=list)
+
+    @field_validator("family")
+    @classmethod
+    def _family_known(cls, v: str) -> str:
+        if v not in FAMILIES:
+            raise ValueError(
+                f"unknown generator family {v!r}{_suggest(v, FAMILIES)}; "
+                f"valid: {', '.join(FAMILIES)}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _family(self) -> GeneratorCfg:
+        spec = FAMILIES[self.family]
+        for key in self.parameters:
+            if key not in spec.parameters:
+                raise ValueError(
+                    f"family {self.family} takes no parameter {key!r}"
+                    f"{_suggest(key, spec.parameters)}; valid: {', '.join(sorted(spec.parameters))}"
+                )
+        if self.num_rows is not None and self.num_rows < 1:
+            raise ValueError("num_rows must be a positive integer, or null for the train size")
+        if self.torch_threads < 1:
+            raise ValueError("torch_threads must be >= 1")
+        return self
+
+
+class OutputCfg(_Model):
+    format: Literal["csv", "parquet"] = "csv"
+
+
+class SchemaGateCfg(_Model):
+    enabled: bool = True
+
+
+class QualityGateCfg(_Model):
+    enabled: bool = True
+    min_column_shapes: float = 0.80
+
+    @field_validator("min_column_shapes")
+    @classmethod
+    def _unit(cls, v: float) -> float:
+        if not 0.0 <= v <= 1.0:
+            raise ValueError("must be between 0 and 1")
+        return v
+
+
+class GatesCfg(_Model):
+    schema_: SchemaGateCfg = Field(default_factory=SchemaGateCfg, alias="schema")
+    quality: QualityGateCfg = Field(default_factory=QualityGateCfg)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PolicyCfg(_Model):
+    intended_use: str | None = None
+    audiences: list[str] = Field(default_factory=list)
+    access_classification: str | None = None
+    retention_days: int | None = None
+    owner: str | None = None
+
+
+class Params(_Model):
+    dataset: DatasetCfg
+    source: SourceCfg
+    split: SplitCfg = Field(default_factory=SplitCfg)
+    generator: GeneratorCfg = Field(default_factory=GeneratorCfg)
+    output: OutputCfg = Field(default_factory=OutputCfg)
+    gates: GatesCfg = Field(default_factory=GatesCfg)
+    policy: PolicyCfg = Field(default_factory=PolicyCfg)
+
+    def named_columns(self) -> dict[str, list[str]]:
+        """Every column that params.yaml names, keyed by the key that names it."""
+        named: dict[str, list[str]] = {}
+        if self.dataset.target:
+            named["dataset.target"] = [self.dataset.target]
+        for i, c in enumerate(self.generator.constraints):
+            from sdops_dvc.synthesizers import constraint_columns
+
+            cols = constraint_columns(c.type, c.args)
+            if cols:
+                named[f"generator.constraints[{i}] ({c.type})"] = cols
+        return named
+
+
+def _suggest(word: str, options: Any) -> str:
+    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+_SECTION_FIELDS: dict[str, type[BaseModel]] = {
+    "": Params,
+    "dataset": DatasetCfg,
+    "source": SourceCfg,
+    "split": SplitCfg,
+    "generator": GeneratorCfg,
+    "output": OutputCfg,
+    "gates": GatesCfg,
+    "gates.schema": SchemaGateCfg,
+    "gates.quality": QualityGateCfg,
+    "policy": PolicyCfg,
+}
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _format_errors(exc: ValidationError, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        dotted = ".".join(p for p in loc if p)
+        # collapse list indices: generator.constraints.0 -> generator.constraints[0]
+        dotted = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", dotted)
+        if err["type"] == "extra_forbidden":
+            parent = re.sub(r"\[\d+\]", "", ".".join(loc[:-1]))
+            model = _SECTION_FIELDS.get(parent)
+            hint = _suggest(loc[-1], _field_names(model)) if model else ""
+            lines.append(f"  {dotted}: unknown key{hint}")
+        elif err["type"] == "missing":
+            lines.append(f"  {dotted}: required key is missing")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  {dotted or '(top level)'}: {msg}")
+    return f"{path}: invalid parameters\n" + "\n".join(lines)
+
+
+def parse_params(data: Any, path: Path) -> Params:
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of sections (dataset, source, generator, ...), "
+            f"got {type(data).__name__}",
+            hint="see the params.yaml reference in README.md",
+        )
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            _format_errors(exc, path), hint="edit params.yaml; README.md has the reference"
+        ) from None
+
+
+def load_params(path: Path) -> Params:
+    """Read and validate ``params.yaml``; raise ConfigError naming every bad key."""
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: no such file", hint="run `sdops init --source PATH --name NAME` first"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{path}: not valid YAML{where}: {problem}", hint="fix the YAML syntax"
+        ) from None
+    return parse_params(data, path)
+
+
+def params_dict(params: Params) -> dict[str, Any]:
+    """Plain-data view of the params (for the manifest), keys as written in YAML."""
+    return params.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,81 @@
+"""``sdops demo``: a throwaway repository running the whole flow on bundled data."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdops_dvc import layout as L
+from sdops_dvc.errors import WouldOverwrite
+from sdops_dvc.project import init_project
+from sdops_dvc.scm import run_dvc
+from sdops_dvc.templates import demo_table
+
+DEMO_POLICY = {
+    "intended_use": "demonstration of sdops-dvc; not for analysis or decisions",
+    "audiences": ["sdops-dvc-demo"],
+    "access_classification": "internal",
+    "retention_days": 30,
+    "owner": "demo@example.invalid",
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    root: Path
+    paths: dict[str, Path]
+    approved: bool
+
+
+def run_demo(directory: Path | None, family: str = "gaussian_copula") -> DemoResult:
+    import git
+    from ruamel.yaml import YAML
+
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="sdops-demo-"))
+    elif directory.exists() and any(directory.iterdir()):
+        raise WouldOverwrite(
+            f"demo directory {directory} is not empty", hint="give a new or empty directory"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    source = directory / "data" / "source" / "health_insurance.csv"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(demo_table(), source)
+    init_project(
+        directory,
+        source,
+        "health-insurance",
+        target="insurance",
+        snapshot_id="aer://HealthInsurance/1996",
+        family=family,
+    )
+    ry = YAML()
+    params_path = directory / L.PARAMS
+    doc = ry.load(params_path.read_text(encoding="utf-8"))
+    for key, value in DEMO_POLICY.items():
+        doc["policy"][key] = value
+    with open(params_path, "w", encoding="utf-8") as fh:
+        ry.dump(doc, fh)
+
+    repo = git.Repo(directory)
+    repo.git.add(A=True)
+    repo.git.commit(
+        "-m", "sdops demo: pipeline on the bundled HealthInsurance table", "--no-verify"
+    )
+    run_dvc(["repro"], cwd=directory)
+    import json
+
+    gate = json.loads((directory / L.GATE).read_text(encoding="utf-8"))
+    paths = {
+        "params": params_path,
+        "metadata": directory / L.METADATA,
+        "train": directory / L.TRAIN,
+        "holdout": directory / L.HOLDOUT,
+        "synthetic": directory / "data" / "synthetic" / "synthetic.csv",
+        "metrics": directory / L.METRICS,
+        "gate": directory / L.GATE,
+        "manifest": directory / L.MANIFEST,
+    }
+    return DemoResult(directory, paths, bool(gate.get("approved")))

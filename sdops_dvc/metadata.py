@@ -1,0 +1,100 @@
+"""SDV metadata: detect it once at ``init`` for human review, then validate it on load.
+
+Reading and checking ``metadata.json`` uses plain JSON so that the ``split`` stage can
+refuse a mismatched metadata file without importing SDV.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdops_dvc.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NUMERIC_SDTYPES = ("numerical", "datetime")
+CATEGORICAL_SDTYPES = ("categorical", "boolean", "ordinal")
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The metadata as a dict, with exactly one table."""
+    if not path.exists():
+        raise ConfigError(
+            f"metadata file {path} does not exist",
+            hint="run `sdops init` (it detects metadata) or fix source.metadata in params.yaml",
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"metadata file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"metadata file {path} must hold a JSON object")
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or len(tables) != 1:
+        raise ConfigError(
+            f"metadata file {path} must describe exactly one table under 'tables'",
+            hint="sdops-dvc synthesizes single tables; re-detect with `sdops init --force`",
+        )
+    table = next(iter(tables.values()))
+    if not isinstance(table, dict) or not isinstance(table.get("columns"), dict):
+        raise ConfigError(f"metadata file {path}: the table has no 'columns' mapping")
+    result: dict[str, Any] = data
+    return result
+
+
+def table_name(meta: dict[str, Any]) -> str:
+    return str(next(iter(meta["tables"])))
+
+
+def column_sdtypes(meta: dict[str, Any]) -> dict[str, str]:
+    cols = next(iter(meta["tables"].values()))["columns"]
+    return {str(k): str(v.get("sdtype", "unknown")) for k, v in cols.items()}
+
+
+def primary_key(meta: dict[str, Any]) -> str | None:
+    pk = next(iter(meta["tables"].values())).get("primary_key")
+    return str(pk) if pk else None
+
+
+def check_against_table(meta: dict[str, Any], df: pd.DataFrame, path: Path) -> None:
+    have = [str(c) for c in df.columns]
+    described = list(column_sdtypes(meta))
+    missing = [c for c in have if c not in described]
+    extra = [c for c in described if c not in have]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"table columns not described: {', '.join(missing)}")
+        if extra:
+            parts.append(f"described columns not in the table: {', '.join(extra)}")
+        raise ConfigError(
+            f"metadata file {path} does not match the table ({'; '.join(parts)})",
+            hint="edit metadata.json, or re-detect it with `sdops init --force`",
+        )
+
+
+def detect(df: pd.DataFrame, name: str) -> dict[str, Any]:
+    """Detect SDV metadata for one table (imports SDV)."""
+    import warnings
+
+    from sdv.metadata import Metadata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        meta = Metadata.detect_from_dataframes({name: df})
+    data: dict[str, Any] = meta.to_dict()
+    return data
+
+
+def pii_columns(meta: dict[str, Any]) -> list[str]:
+    """Columns SDV would replace with fake values (PII sdtypes) or treat as ids."""
+    cols = next(iter(meta["tables"].values()))["columns"]
+    out = []
+    for name, spec in cols.items():
+        sd = spec.get("sdtype")
+        if spec.get("pii") or sd == "id" or sd not in (*NUMERIC_SDTYPES, *CATEGORICAL_SDTYPES):
+            out.append(str(name))
+    return out

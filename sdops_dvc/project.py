@@ -1,0 +1,222 @@
+"""``sdops init`` and ``sdops snapshot``: set up a pipeline and pin its source.
+
+Both check everything first (the table reads, columns exist, nothing would be
+overwritten) and only then touch git, DVC or files.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sdops_dvc import layout as L
+from sdops_dvc.config import NAME_RE, load_params
+from sdops_dvc.errors import ConfigError, DataError, RepoError, WouldOverwrite
+from sdops_dvc.fsutil import md5_file, write_json_atomic, write_text_atomic
+from sdops_dvc.scm import dvc_root, git_init, git_toplevel, git_tracks, run_dvc
+from sdops_dvc.synthesizers import FAMILIES
+from sdops_dvc.tables import read_table, require_columns
+from sdops_dvc.templates import read_template, render
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: Path
+    source: Path
+    source_md5: str
+    created: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    pii_columns: list[str] = field(default_factory=list)
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def init_project(
+    root: Path,
+    source: Path,
+    name: str,
+    *,
+    target: str | None = None,
+    snapshot_id: str | None = None,
+    family: str = "gaussian_copula",
+    force: bool = False,
+) -> InitResult:
+    from sdops_dvc.metadata import detect, pii_columns
+
+    root = root.resolve()
+    if not NAME_RE.match(name):
+        raise ConfigError(
+            f"--name {name!r} is not a valid release name",
+            hint="use letters, digits, '-' or '_' (it becomes the tag prefix NAME@vX.Y.Z)",
+        )
+    if family not in FAMILIES:
+        raise ConfigError(
+            f"--family {family!r} is unknown", hint=f"use one of {', '.join(FAMILIES)}"
+        )
+    source = source if source.is_absolute() else (Path.cwd() / source)
+    pointer = source.with_name(source.name + ".dvc")
+    if not source.exists():
+        if pointer.exists():
+            raise DataError(
+                f"source {source} is tracked by DVC but not in the work tree",
+                hint=f"run `dvc pull {pointer.name}` (or `dvc update` for an import) first",
+            )
+        raise DataError(f"source {source} does not exist", hint="check the --source path")
+
+    inside = _is_within(source, root)
+    dest = source.resolve() if inside else root / "data" / "source" / source.name
+    df = read_table(source, what="source")
+    if target is not None:
+        require_columns(df, {"--target": [target]}, "the source")
+
+    # Everything we would write; refuse before touching anything.
+    planned = [L.PARAMS, L.DVC_YAML, L.METADATA]
+    existing = [p for p in planned if (root / p).exists()]
+    if not inside and dest.exists() and md5_file(dest) != md5_file(source):
+        existing.append(str(dest.relative_to(root)))
+    if existing and not force:
+        raise WouldOverwrite(
+            f"refusing to overwrite existing file(s) in {root}: {', '.join(existing)}",
+            hint="review them, then re-run with --force to replace them",
+        )
+
+    metadata = detect(df, name)
+    actions: list[str] = []
+
+    top = git_toplevel(root)
+    if top is None:
+        root.mkdir(parents=True, exist_ok=True)
+        git_init(root)
+        top = root
+        actions.append("git init")
+    if dvc_root(root) is None:
+        run_dvc(["init", "-q"] if top == root else ["init", "-q", "--subdir"], cwd=root)
+        actions.append("dvc init" + ("" if top == root else " --subdir"))
+
+    if not inside:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+        actions.append(f"copied source to {dest.relative_to(root)}")
+    rel_source = dest.relative_to(root).as_posix()
+    dest_pointer = dest.with_name(dest.name + ".dvc")
+    if dest_pointer.exists():
+        actions.append(f"source already tracked by DVC ({dest_pointer.name})")
+    elif git_tracks(root, dest):
+        raise RepoError(
+            f"source {rel_source} is tracked by git, so DVC cannot track it",
+            hint=f"run `git rm --cached {rel_source}` and re-run `sdops init`",
+        )
+    else:
+        run_dvc(["add", "-q", rel_source], cwd=root)
+        actions.append(f"dvc add {rel_source}")
+
+    source_md5 = md5_file(dest)
+    snap = snapshot_id or f"file://{rel_source}@{datetime.now(UTC).date().isoformat()}"
+    write_json_atomic(root / L.METADATA, metadata)
+    write_text_atomic(
+        root / L.PARAMS,
+        render(
+            "params.yaml",
+            {
+                "name": name,
+                "target": target,
+                "source_path": rel_source,
+                "snapshot_id": snap,
+                "source_md5": source_md5,
+                "family": family,
+            },
+        ),
+    )
+    write_text_atomic(root / L.DVC_YAML, read_template("dvc.yaml"))
+    _append_gitignore(root / ".gitignore", read_template("gitignore"))
+    load_params(root / L.PARAMS)  # what we wrote must load
+    return InitResult(
+        root=root,
+        source=dest,
+        source_md5=source_md5,
+        created=[L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"],
+        actions=actions,
+        pii_columns=pii_columns(metadata),
+    )
+
+
+def _append_gitignore(path: Path, block: str) -> None:
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    have = {line.strip() for line in current.splitlines()}
+    new = [line for line in block.splitlines() if line.strip() and line.strip() not in have]
+    if not new:
+        return
+    sep = "" if not current or current.endswith("\n") else "\n"
+    write_text_atomic(path, current + sep + "\n".join(new) + "\n")
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    source: Path
+    old_md5: str | None
+    new_md5: str
+    old_id: str
+    new_id: str
+    stale_pointer: str | None  # a command to run when the DVC pointer lags the file
+
+    @property
+    def changed(self) -> bool:
+        return self.old_md5 != self.new_md5 or self.old_id != self.new_id
+
+
+def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResult:
+    """Re-pin the source: record its current md5 (and a new snapshot id) in params.yaml."""
+    import yaml as pyyaml
+    from ruamel.yaml import YAML
+
+    params = load_params(params_path)
+    root = params_path.resolve().parent
+    source = root / params.source.path
+    df = read_table(source, what="source")
+    require_columns(df, params.named_columns(), "the source")
+    new_md5 = md5_file(source)
+
+    ry = YAML()
+    ry.preserve_quotes = True
+    doc = ry.load(params_path.read_text(encoding="utf-8"))
+    doc["source"]["md5"] = new_md5
+    if snapshot_id:
+        doc["source"]["snapshot_id"] = snapshot_id
+    import io
+
+    buf = io.StringIO()
+    ry.dump(doc, buf)
+    write_text_atomic(params_path, buf.getvalue())
+
+    stale = None
+    pointer = source.with_name(source.name + ".dvc")
+    if pointer.exists():
+        data = pyyaml.safe_load(pointer.read_text(encoding="utf-8")) or {}
+        outs = data.get("outs") or [{}]
+        recorded = outs[0].get("md5") if isinstance(outs[0], dict) else None
+        if recorded and recorded != new_md5:
+            is_import = any(isinstance(d, dict) and d.get("repo") for d in data.get("deps") or [])
+            stale = (
+                f"dvc update {pointer.relative_to(root)}"
+                if is_import
+                else f"dvc add {source.relative_to(root)}"
+            )
+    return SnapshotResult(
+        source=source,
+        old_md5=params.source.md5,
+        new_md5=new_md5,
+        old_id=params.source.snapshot_id,
+        new_id=snapshot_id or params.source.snapshot_id,
+        stale_pointer=stale,
+    )

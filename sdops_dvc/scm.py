@@ -1,0 +1,66 @@
+"""Thin adapters over git (GitPython) and the DVC command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sdops_dvc.errors import RepoError
+
+
+def git_toplevel(path: Path) -> Path | None:
+    import git
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    return Path(repo.working_tree_dir) if repo.working_tree_dir else None
+
+
+def git_init(path: Path) -> None:
+    import git
+
+    git.Repo.init(path)
+
+
+def git_tracks(root: Path, path: Path) -> bool:
+    import git
+
+    repo = git.Repo(root, search_parent_directories=True)
+    try:
+        repo.git.ls_files("--error-unmatch", str(path))
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def dvc_root(path: Path) -> Path | None:
+    for p in (path, *path.parents):
+        if (p / ".dvc").is_dir():
+            return p
+    return None
+
+
+def run_dvc(args: list[str], cwd: Path, *, capture: bool = True) -> str:
+    """Run ``dvc ARGS`` with this interpreter's DVC; RepoError carries DVC's message."""
+    env = dict(os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=capture,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout or "").strip().splitlines() if capture else []
+        tail = "\n".join(f"  {line}" for line in detail[-8:])
+        raise RepoError(
+            f"`dvc {' '.join(args)}` failed (exit {proc.returncode})"
+            + (f":\n{tail}" if tail else ""),
+            hint="fix the DVC problem above and run the command again",
+        )
+    return proc.stdout or ""

@@ -1,0 +1,1 @@
+"""Pipeline stages: plain functions taking typed values and returning typed results."""

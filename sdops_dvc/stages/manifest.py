@@ -1,0 +1,190 @@
+"""``manifest``: the release record, committed to git (``cache: false`` in dvc.yaml).
+
+It records hashes of every input and output (the same md5 DVC records in dvc.lock),
+the generator and its versions, the gate outcome and the policy. No timestamps: the
+same pipeline state gives the same manifest bytes; the release time goes into the tag.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sdops_dvc import __version__
+from sdops_dvc.config import Params
+from sdops_dvc.errors import DataError
+from sdops_dvc.fsutil import md5_file, write_json_atomic
+from sdops_dvc.layout import Layout
+from sdops_dvc.manifest import SCHEMA_VERSION, seal, validate
+from sdops_dvc.synthesizers import FAMILIES
+
+
+@dataclass(frozen=True)
+class ManifestInputs:
+    train: Path
+    holdout: Path
+    synthetic: Path
+    metrics: Path
+    gate: Path
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def file_record(
+    layout: Layout, path: Path, *, rows: int | None = None, fmt: str | None = None
+) -> dict[str, Any]:
+    if not path.exists():
+        raise DataError(f"{path} does not exist", hint="run `dvc repro` to produce it")
+    rec: dict[str, Any] = {
+        "path": layout.rel(path),
+        "md5": md5_file(path),
+        "size": path.stat().st_size,
+    }
+    if rows is not None:
+        rec["rows"] = rows
+    if fmt is not None:
+        rec["format"] = fmt
+    return rec
+
+
+def import_info(source: Path) -> dict[str, Any] | None:
+    """Repo url and locked revision when the source was ``dvc import``-ed."""
+    dvc_file = source.with_name(source.name + ".dvc")
+    if not dvc_file.exists():
+        return None
+    try:
+        data = yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        return None
+    for dep in data.get("deps") or []:
+        repo = dep.get("repo") if isinstance(dep, dict) else None
+        if isinstance(repo, dict) and repo.get("url"):
+            return {
+                "url": str(repo["url"]),
+                "path": str(dep.get("path", "")),
+                "rev": repo.get("rev"),
+                "rev_lock": str(repo.get("rev_lock", "")),
+            }
+    return None
+
+
+def _rows(path: Path) -> int:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    from sdops_dvc.tables import read_table
+
+    return len(read_table(path))
+
+
+def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> dict[str, Any]:
+    from sdops_dvc.synthesizers.sdv_adapter import effective_parameters
+
+    source = layout.path(params.source.path)
+    src_rec = file_record(layout, source)
+    from sdops_dvc.tables import read_table
+
+    src_df = read_table(source, what="source")
+    meta_path = layout.path(params.source.metadata)
+    gate = json.loads(inputs.gate.read_text(encoding="utf-8")) if inputs.gate.exists() else None
+    if gate is None:
+        raise DataError(f"{inputs.gate} does not exist", hint="run `sdops gate` first")
+    n_train = _rows(inputs.train)
+    spec = FAMILIES[params.generator.family]
+    parameters = effective_parameters(params.generator, progress=False)
+    if "verbose" not in params.generator.parameters:
+        parameters.pop("verbose", None)
+    manifest: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "dataset": {
+            "name": params.dataset.name,
+            "target": params.dataset.target,
+            "task": params.dataset.task,
+        },
+        "source": {
+            **src_rec,
+            "snapshot_id": params.source.snapshot_id,
+            "rows": len(src_df),
+            "columns": int(src_df.shape[1]),
+            "metadata": file_record(layout, meta_path),
+            "import": import_info(source),
+        },
+        "split": {
+            "ratio": params.split.ratio,
+            "seed": params.split.seed,
+            "method": "random",
+            "train": file_record(layout, inputs.train, rows=n_train),
+            "holdout": file_record(layout, inputs.holdout, rows=_rows(inputs.holdout)),
+        },
+        "generator": {
+            "family": params.generator.family,
+            "sdv_class": spec.sdv_class,
+            "sdv_version": _version("sdv"),
+            "sdops_dvc_version": __version__,
+            "parameters": parameters,
+            "seed": params.generator.seed,
+            "num_rows": params.generator.num_rows or n_train,
+            "torch_threads": params.generator.torch_threads,
+        },
+        "constraints": [c.model_dump(mode="json") for c in params.generator.constraints],
+        "outputs": {
+            "synthetic": file_record(
+                layout,
+                inputs.synthetic,
+                rows=_rows(inputs.synthetic),
+                fmt=inputs.synthetic.suffix.lstrip(".").lower().replace("pq", "parquet"),
+            ),
+            "metrics": file_record(layout, inputs.metrics),
+            "gate": file_record(layout, inputs.gate),
+        },
+        "gates": {
+            "approved": bool(gate.get("approved")),
+            "failures": list(gate.get("failures", [])),
+            "summary": {
+                name: {"enabled": bool(g.get("enabled", True)), "passed": bool(g.get("passed"))}
+                for name, g in (gate.get("gates") or {}).items()
+            },
+            "thresholds": gate.get("thresholds", {}),
+        },
+        "policy": params.policy.model_dump(mode="json"),
+        "privacy": {
+            "mechanism": "none",
+            "formal_guarantee": False,
+            "note": f"{spec.sdv_class} gives no formal (differential) privacy guarantee",
+        },
+        "environment": {
+            "python": platform.python_version(),
+            "platform": f"{sys.platform}-{platform.machine()}",
+            "numpy": _version("numpy"),
+            "pandas": _version("pandas"),
+            "torch": _version("torch"),
+            "sdv": _version("sdv"),
+            "pyarrow": _version("pyarrow"),
+        },
+    }
+    return seal(manifest)
+
+
+def run_manifest(
+    params: Params, layout: Layout, inputs: ManifestInputs, out: Path
+) -> dict[str, Any]:
+    manifest = build_manifest(params, layout, inputs)
+    problems = validate(manifest)
+    if problems:  # a bug, not bad input: never write an invalid manifest
+        raise AssertionError("built manifest fails its schema: " + "; ".join(problems))
+    write_json_atomic(out, manifest)
+    return manifest
