@@ -60,6 +60,9 @@ def run_demo(directory: Path | None, family: str = "gaussian_copula") -> DemoRes
         ry.dump(doc, fh)
 
     repo = git.Repo(directory)
+    with repo.config_writer() as cfg:  # a throwaway repo: never depend on a global identity
+        cfg.set_value("user", "name", "sdops demo")
+        cfg.set_value("user", "email", "demo@example.invalid")
     repo.git.add(A=True)
     repo.git.commit(
         "-m", "sdops demo: pipeline on the bundled HealthInsurance table", "--no-verify"

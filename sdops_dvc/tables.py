@@ -34,6 +34,15 @@ def read_table(path: Path, *, what: str = "table") -> pd.DataFrame:
         else:
             sep = "\t" if suffix == ".tsv" else ","
             df = pd.read_csv(path, sep=sep, low_memory=False)
+            # pandas renames a repeated header "a" to "a.1"; refuse it instead
+            header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str)
+            raw = [str(v) for v in header.iloc[0].tolist()] if len(header) else []
+            repeated = sorted({v for v in raw if raw.count(v) > 1})
+            if repeated:
+                raise DataError(
+                    f"{what} {path} has duplicate or unnamed columns: {', '.join(repeated)}",
+                    hint="give every column a unique header",
+                )
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{what} {path} is empty (no header, no rows)",

@@ -48,7 +48,11 @@ def compute_metrics(
     if params is not None:
         expected = params.generator.num_rows or len(train)
         constraints = list(params.generator.constraints)
-    schema = check_schema(train, synthetic, metadata, expected, constraints)
+    import pandas as pd
+
+    # Domains and ranges come from all real rows: metadata is detected on the whole source.
+    real = pd.concat([train, holdout], ignore_index=True)
+    schema = check_schema(real, synthetic, metadata, expected, constraints)
     shared = [c for c in train.columns if c in synthetic.columns]
     shapes, by_col = column_shapes(train[shared], synthetic[shared], column_sdtypes(metadata))
     return {

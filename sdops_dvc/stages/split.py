@@ -28,7 +28,7 @@ class SplitResult:
 def verify_pin(source: Path, pinned_md5: str | None) -> str:
     """The source's md5, refusing when it differs from the pin in params.yaml."""
     if not source.exists():
-        raise SnapshotMismatch(
+        raise DataError(
             f"source {source} does not exist",
             hint="run `dvc pull` (or `dvc update` for an import), or fix source.path",
         )

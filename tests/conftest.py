@@ -1,0 +1,152 @@
+"""Fixtures that build real git + DVC repositories in temporary directories.
+
+Like DVC's ``dvc.testing`` fixtures and pre-commit's tests: a pinned author identity,
+a private global git config, no analytics, and the real ``sdops`` and ``dvc`` commands.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+TESTS = Path(__file__).resolve().parent
+CREDIT = TESTS / "data" / "credit_card.csv"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _set_env(tmp_path_factory, monkeypatch)
+        yield
+
+
+def _set_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = sdops test\n\temail = test@example.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.setenv("SDOPS_NO_PROGRESS", "1")
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.delenv("SDOPS_DEBUG", raising=False)
+
+
+def run(
+    args: list[str], cwd: Path, *, check: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        args, cwd=cwd, capture_output=True, text=True, check=False, env=env or dict(os.environ)
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
+
+
+def sdops(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "sdops_dvc", *args], cwd, check=check)
+
+
+def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "dvc", *args], cwd, check=check)
+
+
+def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run(["git", *args], cwd, check=check)
+
+
+def read_lock(root: Path) -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((root / "dvc.lock").read_text())
+
+
+def lock_md5(root: Path, stage: str, path: str, kind: str = "outs") -> str:
+    for entry in read_lock(root)["stages"][stage][kind]:
+        if entry["path"] == path:
+            return str(entry["md5"])
+    raise KeyError(f"{path} not in {stage}.{kind}")
+
+
+def set_params(root: Path, updates: dict[str, object]) -> None:
+    """Update dotted keys in params.yaml (a test stands in for a human editing it)."""
+    from ruamel.yaml import YAML
+
+    ry = YAML()
+    path = root / "params.yaml"
+    data = ry.load(path.read_text())
+    for dotted, value in updates.items():
+        cur = data
+        *parents, last = dotted.split(".")
+        for part in parents:
+            cur = cur.setdefault(part, {})
+        cur[last] = value
+    with path.open("w") as fh:
+        ry.dump(data, fh)
+
+
+@pytest.fixture
+def credit_df() -> pd.DataFrame:
+    return pd.read_csv(CREDIT)
+
+
+@pytest.fixture
+def small_source(tmp_path: Path) -> Path:
+    """A 400-row slice of the CreditCard table, written as a csv outside any repo."""
+    src = tmp_path / "incoming" / "credit.csv"
+    src.parent.mkdir(parents=True)
+    pd.read_csv(CREDIT).head(400).to_csv(src, index=False)
+    return src
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git("init", "-q", cwd=root)
+    return root
+
+
+def make_pipeline(repo: Path, small_source: Path) -> Path:
+    sdops(
+        "init", "--source", str(small_source), "--name", "credit", "--target", "card",
+        "--snapshot-id", "test://credit/v1", cwd=repo, check=True,
+    )
+    set_params(repo, {"policy.owner": "tests", "policy.intended_use": "tests"})
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "pipeline", cwd=repo)
+    return repo
+
+
+@pytest.fixture
+def pipeline(repo: Path, small_source: Path) -> Path:
+    """A repo with `sdops init` done and committed (gaussian copula, CreditCard slice)."""
+    return make_pipeline(repo, small_source)
+
+
+@pytest.fixture(scope="session")
+def pipeline_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pipeline after `dvc repro`, outputs committed. Shared: tests must not modify it."""
+    base = tmp_path_factory.mktemp("ran")
+    src = base / "incoming" / "credit.csv"
+    src.parent.mkdir(parents=True)
+    pd.read_csv(CREDIT).head(400).to_csv(src, index=False)
+    root = base / "repo"
+    root.mkdir()
+    git("init", "-q", cwd=root)
+    make_pipeline(root, src)
+    dvc("repro", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "repro", cwd=root)
+    return root

@@ -1,0 +1,77 @@
+"""The CLI starts fast (no SDV/torch/sklearn) and every command explains itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sdops_dvc.cli.main import COMMANDS
+
+HEAVY = ("sdv", "torch", "sklearn", "scipy", "ctgan", "rdt", "sdmetrics")
+
+PROBE = """
+import sys
+from sdops_dvc.cli.main import main
+try:
+    main({argv!r})
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})
+print("HEAVY:" + ",".join(heavy))
+print("CODE:" + str(code))
+"""
+
+
+def _probe(argv: list[str], cwd: Path) -> tuple[list[str], str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(argv=argv, heavy=HEAVY)],
+        cwd=cwd, capture_output=True, text=True, check=False,
+    )
+    lines = proc.stdout.splitlines()
+    heavy_line = next(line for line in lines if line.startswith("HEAVY:"))
+    code_line = next(line for line in lines if line.startswith("CODE:"))
+    heavy = [m for m in heavy_line.removeprefix("HEAVY:").split(",") if m]
+    return heavy, code_line.removeprefix("CODE:")
+
+
+@pytest.mark.parametrize("argv", [["--help"], *[[name, "--help"] for name in COMMANDS]])
+def test_help_does_not_import_heavy_libraries(argv: list[str], tmp_path: Path) -> None:
+    heavy, code = _probe(argv, tmp_path)
+    assert code in ("0", "None")
+    assert heavy == [], f"`sdops {' '.join(argv)}` imported {heavy}"
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_has_help_with_an_example(name: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sdops_dvc", name, "--help"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0
+    assert "Example" in proc.stdout
+    assert f"sdops {name}" in proc.stdout
+
+
+def test_manifest_check_and_gate_stay_light(pipeline_outputs: Path) -> None:
+    """Commands that neither generate nor evaluate must not import heavy libraries."""
+    root = pipeline_outputs
+    heavy, code = _probe(["manifest", "--check", "release/manifest.json"], root)
+    assert code in ("0", "None") and heavy == []
+    heavy, code = _probe(["gate", "reports/metrics.json", "--out", "gate-copy.json"], root)
+    assert code in ("0", "None") and heavy == []
+    heavy, code = _probe(["snapshot"], root)
+    assert code in ("0", "None") and heavy == []
+
+
+def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sdops_dvc", "relase"], cwd=tmp_path,
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "No such command" in proc.stderr

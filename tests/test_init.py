@@ -1,0 +1,123 @@
+"""`sdops init` on real git + DVC repositories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sdops_dvc.fsutil import md5_file
+from tests.conftest import CREDIT, dvc, git, sdops
+
+
+def _files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if ".git" not in p.parts}
+
+
+def test_init_in_an_empty_directory(tmp_path: Path, small_source: Path) -> None:
+    root = tmp_path / "new"
+    proc = sdops(
+        "init", "--source", str(small_source), "--name", "credit", "--target", "card",
+        "--dir", str(root), cwd=tmp_path, check=True,
+    )
+    assert (root / ".git").is_dir() and (root / ".dvc").is_dir()
+    assert "git init" in proc.stdout and "dvc init" in proc.stdout
+    assert "Next steps" in proc.stdout and "dvc repro" in proc.stdout
+    copied = root / "data/source/credit.csv"
+    assert copied.exists() and (root / "data/source/credit.csv.dvc").exists()
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    assert params["source"]["md5"] == md5_file(copied)
+    assert params["source"]["path"] == "data/source/credit.csv"
+    assert params["dataset"] == {"name": "credit", "target": "card", "task": "auto"}
+    meta = json.loads((root / "metadata.json").read_text())
+    assert set(meta["tables"]["credit"]["columns"]) == set(pd.read_csv(small_source).columns)
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    assert list(stages) == ["split", "generate", "evaluate", "gate", "manifest"]
+    assert "/data/synthetic/" in (root / ".gitignore").read_text()
+    # the source itself is ignored by git (DVC tracks it)
+    assert git("check-ignore", "data/source/credit.csv", cwd=root).returncode == 0
+
+
+def test_init_never_overwrites_without_force(pipeline: Path, small_source: Path) -> None:
+    before = {p: (pipeline / p).read_bytes() for p in ("params.yaml", "dvc.yaml", "metadata.json")}
+    proc = sdops("init", "--source", str(small_source), "--name", "other", cwd=pipeline)
+    assert proc.returncode == 7
+    assert "refusing to overwrite" in proc.stderr and "--force" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    for p, data in before.items():
+        assert (pipeline / p).read_bytes() == data
+    proc = sdops("init", "--source", str(small_source), "--name", "other", "--force", cwd=pipeline)
+    assert proc.returncode == 0, proc.stderr
+    assert yaml.safe_load((pipeline / "params.yaml").read_text())["dataset"]["name"] == "other"
+
+
+def test_init_accepts_a_source_already_tracked_by_dvc(repo: Path) -> None:
+    dvc("init", "-q", cwd=repo)
+    (repo / "data").mkdir()
+    (repo / "data/credit.csv").write_bytes(CREDIT.read_bytes())
+    dvc("add", "-q", "data/credit.csv", cwd=repo)
+    pointer = (repo / "data/credit.csv.dvc").read_text()
+    proc = sdops("init", "--source", "data/credit.csv", "--name", "credit", cwd=repo, check=True)
+    assert "already tracked by DVC" in proc.stdout
+    assert (repo / "data/credit.csv.dvc").read_text() == pointer
+
+
+def test_init_with_a_dvc_import(tmp_path: Path, repo: Path) -> None:
+    upstream = tmp_path / "warehouse"
+    upstream.mkdir()
+    git("init", "-q", cwd=upstream)
+    dvc("init", "-q", cwd=upstream)
+    (upstream / "tables").mkdir()
+    (upstream / "tables/credit.csv").write_bytes(CREDIT.read_bytes())
+    dvc("add", "-q", "tables/credit.csv", cwd=upstream)
+    git("add", "-A", cwd=upstream)
+    git("commit", "-qm", "warehouse snapshot", cwd=upstream)
+    rev = git("rev-parse", "HEAD", cwd=upstream).stdout.strip()
+
+    dvc("init", "-q", cwd=repo)
+    (repo / "data/source").mkdir(parents=True)
+    dvc("import", str(upstream), "tables/credit.csv", "-o", "data/source/credit.csv", cwd=repo)
+    proc = sdops(
+        "init", "--source", "data/source/credit.csv", "--name", "credit", "--target", "card",
+        cwd=repo, check=True,
+    )
+    assert "already tracked by DVC" in proc.stdout
+
+    from sdops_dvc.stages.manifest import import_info
+
+    info = import_info(repo / "data/source/credit.csv")
+    assert info == {"url": str(upstream), "path": "tables/credit.csv", "rev": None, "rev_lock": rev}
+
+
+def test_init_refuses_a_git_tracked_source(repo: Path) -> None:
+    (repo / "credit.csv").write_bytes(CREDIT.read_bytes())
+    git("add", "credit.csv", cwd=repo)
+    git("commit", "-qm", "data in git", cwd=repo)
+    proc = sdops("init", "--source", "credit.csv", "--name", "credit", cwd=repo)
+    assert proc.returncode == 6
+    assert "git rm --cached credit.csv" in proc.stderr
+
+
+def test_bad_input_leaves_nothing(tmp_path: Path, small_source: Path) -> None:
+    cases = {
+        "missing": (["--source", str(tmp_path / "nope.csv"), "--name", "x"], 4, "does not exist"),
+        "target": (["--source", str(small_source), "--name", "x", "--target", "crad"], 4,
+                   "column 'crad' is not in the source (did you mean 'card'?)"),
+        "name": (["--source", str(small_source), "--name", "bad name"], 3, "not a valid release name"),
+        "family": (["--source", str(small_source), "--name", "x", "--family", "gan"], 3, "unknown"),
+    }
+    empty = tmp_path / "empty.csv"
+    empty.write_text("a,b\n")
+    cases["empty"] = (["--source", str(empty), "--name", "x"], 4, "has a header but no rows")
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 50)
+    cases["junk"] = (["--source", str(junk), "--name", "x"], 4, "not a readable csv table")
+    for label, (args, code, message) in cases.items():
+        root = tmp_path / f"r-{label}"
+        proc = sdops("init", *args, "--dir", str(root), cwd=tmp_path)
+        assert proc.returncode == code, (label, proc.stderr)
+        assert message in proc.stderr, (label, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert not root.exists(), f"{label}: init left {_files(root)}"

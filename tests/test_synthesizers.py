@@ -1,0 +1,31 @@
+"""The static parameter tables (used to validate params.yaml without importing SDV)
+match the installed SDV's real signatures."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_family_parameters_match_sdv(family: str) -> None:
+    from sdv import single_table
+
+    spec = FAMILIES[family]
+    cls = getattr(single_table, spec.sdv_class)
+    real = set(inspect.signature(cls.__init__).parameters) - {"self", "metadata"}
+    assert set(spec.parameters) == real
+
+
+@pytest.mark.parametrize("kind", list(CONSTRAINTS))
+def test_constraint_arguments_match_sdv(kind: str) -> None:
+    from sdv import cag
+
+    sig = inspect.signature(getattr(cag, kind).__init__)
+    params = {n: p for n, p in sig.parameters.items() if n not in ("self", "table_name")}
+    assert set(CONSTRAINTS[kind]) == set(params)
+    for name, required in CONSTRAINTS[kind].items():
+        assert required == (params[name].default is inspect.Parameter.empty), name
