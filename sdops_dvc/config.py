@@ -129,27 +129,117 @@ class OutputCfg(_Model):
     format: Literal["csv", "parquet"] = "csv"
 
 
+def _unit_interval(v: float) -> float:
+    if not 0.0 <= v <= 1.0:
+        raise ValueError("must be between 0 and 1")
+    return v
+
+
 class SchemaGateCfg(_Model):
     enabled: bool = True
 
 
 class QualityGateCfg(_Model):
     enabled: bool = True
-    min_column_shapes: float = 0.80
+    min_column_shapes: float = 0.80  # SDMetrics Column Shapes
+    min_column_pair_trends: float = 0.70  # SDMetrics Column Pair Trends
+    max_detection_auc: float = 0.90  # real-vs-synthetic classifier; 0.5 = indistinguishable
+    min_utility_ratio: float = 0.80  # TSTR / TRTR on the holdout
 
-    @field_validator("min_column_shapes")
-    @classmethod
-    def _unit(cls, v: float) -> float:
-        if not 0.0 <= v <= 1.0:
-            raise ValueError("must be between 0 and 1")
-        return v
+    _unit = field_validator(
+        "min_column_shapes", "min_column_pair_trends", "max_detection_auc", "min_utility_ratio"
+    )(_unit_interval)
+
+
+class PrivacyGateCfg(_Model):
+    enabled: bool = True
+    max_exact_match_excess: float = 0.01  # exact copies of train rows beyond those of holdout rows
+    max_dcr_share: float = 0.55  # share of synthetic rows closer to train than to holdout
+    dcr_alpha: float = 0.01  # significance of the one-sided binomial test of DCR share > 0.5
+    max_mia_auc: float = 0.60
+    max_mia_tpr_at_1pct_fpr: float = 0.05
+    max_singling_out_risk: float = 0.10
+    max_linkability_risk: float = 0.10
+    max_inference_risk: float = 0.10
+
+    _unit = field_validator(
+        "max_exact_match_excess",
+        "max_dcr_share",
+        "dcr_alpha",
+        "max_mia_auc",
+        "max_mia_tpr_at_1pct_fpr",
+        "max_singling_out_risk",
+        "max_linkability_risk",
+        "max_inference_risk",
+    )(_unit_interval)
+
+
+class SubgroupGateCfg(_Model):
+    enabled: bool = True
+    max_column_shapes_gap: float = 0.10  # overall Column Shapes minus the group's
+    max_tstr_gap: float = 0.10  # overall TSTR minus the group's
+    max_representation_gap: float = 0.05  # |group share in synthetic - in real|
+
+    _unit = field_validator("max_column_shapes_gap", "max_tstr_gap", "max_representation_gap")(
+        _unit_interval
+    )
+
+
+class PolicyGateCfg(_Model):
+    enabled: bool = True
 
 
 class GatesCfg(_Model):
     schema_: SchemaGateCfg = Field(default_factory=SchemaGateCfg, alias="schema")
     quality: QualityGateCfg = Field(default_factory=QualityGateCfg)
+    privacy: PrivacyGateCfg = Field(default_factory=PrivacyGateCfg)
+    subgroup: SubgroupGateCfg = Field(default_factory=SubgroupGateCfg)
+    policy: PolicyGateCfg = Field(default_factory=PolicyGateCfg)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class PrivacyEvalCfg(_Model):
+    quasi_identifiers: list[str] = Field(default_factory=list)  # default: all but sensitive
+    sensitive: list[str] = Field(default_factory=list)  # default: the target
+    n_attacks: int = 500
+    linkability_aux: list[list[str]] | None = None  # two column lists; default: QI halves
+
+    @field_validator("n_attacks")
+    @classmethod
+    def _attacks(cls, v: int) -> int:
+        if v < 10:
+            raise ValueError("must be at least 10")
+        return v
+
+    @field_validator("linkability_aux")
+    @classmethod
+    def _aux(cls, v: list[list[str]] | None) -> list[list[str]] | None:
+        if v is not None and (len(v) != 2 or not v[0] or not v[1]):
+            raise ValueError("must be two non-empty lists of columns")
+        return v
+
+
+class SubgroupEvalCfg(_Model):
+    columns: list[str] = Field(default_factory=list)
+    min_size: int = 50
+
+
+class EvaluationCfg(_Model):
+    seed: int = 0  # every subsample and model is seeded from this
+    max_nn_queries: int = 50_000  # synthetic rows used as nearest-neighbour queries
+    max_model_rows: int = 100_000  # rows per side for detection and utility models
+    detection_folds: int = 5
+    privacy: PrivacyEvalCfg = Field(default_factory=PrivacyEvalCfg)
+    subgroups: SubgroupEvalCfg = Field(default_factory=SubgroupEvalCfg)
+
+    @model_validator(mode="after")
+    def _positive(self) -> EvaluationCfg:
+        if self.max_nn_queries < 1000 or self.max_model_rows < 1000:
+            raise ValueError("max_nn_queries and max_model_rows must be at least 1000")
+        if not 2 <= self.detection_folds <= 10:
+            raise ValueError("detection_folds must be between 2 and 10")
+        return self
 
 
 class PolicyCfg(_Model):
@@ -166,6 +256,7 @@ class Params(_Model):
     split: SplitCfg = Field(default_factory=SplitCfg)
     generator: GeneratorCfg = Field(default_factory=GeneratorCfg)
     output: OutputCfg = Field(default_factory=OutputCfg)
+    evaluation: EvaluationCfg = Field(default_factory=EvaluationCfg)
     gates: GatesCfg = Field(default_factory=GatesCfg)
     policy: PolicyCfg = Field(default_factory=PolicyCfg)
 
@@ -174,6 +265,18 @@ class Params(_Model):
         named: dict[str, list[str]] = {}
         if self.dataset.target:
             named["dataset.target"] = [self.dataset.target]
+        ev = self.evaluation
+        for key, cols in (
+            ("evaluation.privacy.quasi_identifiers", ev.privacy.quasi_identifiers),
+            ("evaluation.privacy.sensitive", ev.privacy.sensitive),
+            ("evaluation.subgroups.columns", ev.subgroups.columns),
+        ):
+            if cols:
+                named[key] = list(cols)
+        if ev.privacy.linkability_aux:
+            named["evaluation.privacy.linkability_aux"] = [
+                c for part in ev.privacy.linkability_aux for c in part
+            ]
         for i, c in enumerate(self.generator.constraints):
             from sdops_dvc.synthesizers import constraint_columns
 
@@ -198,6 +301,12 @@ _SECTION_FIELDS: dict[str, type[BaseModel]] = {
     "gates": GatesCfg,
     "gates.schema": SchemaGateCfg,
     "gates.quality": QualityGateCfg,
+    "gates.privacy": PrivacyGateCfg,
+    "gates.subgroup": SubgroupGateCfg,
+    "gates.policy": PolicyGateCfg,
+    "evaluation": EvaluationCfg,
+    "evaluation.privacy": PrivacyEvalCfg,
+    "evaluation.subgroups": SubgroupEvalCfg,
     "policy": PolicyCfg,
 }
 

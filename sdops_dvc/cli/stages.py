@@ -90,14 +90,24 @@ Examples:
     show_default=True,
     help="Output directory.",
 )
+@click.option(
+    "--target", default=None, help="Target column for utility when no params.yaml is used."
+)
 def evaluate(
     params_path: Path | None,
     train_path: Path | None,
     holdout_path: Path | None,
     synthetic_path: Path,
     out_dir: Path,
+    target: str | None,
 ) -> None:
-    """Compute metrics of a synthetic table against the real train and holdout splits."""
+    """Compute metrics of a synthetic table against the real train and holdout splits.
+
+    Writes metrics.json (DVC metrics), details.json and plots/ (DVC plots) into --out:
+    schema, column shapes and pair trends (as SDMetrics), detection AUC, TSTR/TRTR,
+    exact copies, DCR share, NNDR, membership inference, singling-out, linkability and
+    inference risks (anonymeter's method) and per-subgroup figures.
+    """
     from sdops_dvc.layout import Layout
     from sdops_dvc.stages.evaluate import run_evaluate
 
@@ -114,28 +124,50 @@ def evaluate(
         holdout_path or layout.path(L.HOLDOUT),
         synthetic_path,
         out_dir,
+        target=target,
     )
-    log.info("wrote %s", res.metrics_path)
+    log.info(
+        "wrote %s (%s)",
+        res.metrics_path,
+        ", ".join(f"{k} {v:.1f}s" for k, v in res.details["seconds"].items()),
+    )
 
 
 @click.command(epilog="Example:\n\n  sdops gate reports/metrics.json --params params.yaml")
 @click.argument("metrics_path", type=PathType, default=Path(L.METRICS))
-@PARAMS_OPTION
+@click.option(
+    "--params",
+    "params_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="params.yaml with gates and policy (default: ./params.yaml if present).",
+)
 @click.option("--out", type=PathType, default=None, help="Default: gate.json beside metrics.json.")
-def gate(metrics_path: Path, params_path: Path, out: Path | None) -> None:
-    """Decide from metrics.json and the thresholds in params.yaml; write gate.json.
+def gate(metrics_path: Path, params_path: Path | None, out: Path | None) -> None:
+    """Decide from metrics.json and the thresholds in params.yaml; write gate.json,
+    report.html and report.md beside it.
 
     Exits 0 when every enabled gate passes and 1 (listing every reason) when not.
     """
     from sdops_dvc.errors import GateFailed
     from sdops_dvc.stages.gate import run_gate
 
-    params, _ = _load(params_path)
+    if params_path is None and Path("params.yaml").exists():
+        params_path = Path("params.yaml")
+    params, root = None, None
+    if params_path is not None:
+        params, layout = _load(params_path)
+        root = layout.root
     target = out or metrics_path.parent / "gate.json"
-    res = run_gate(metrics_path, params, target)
+    res = run_gate(metrics_path, params, target, root=root)
+    for note in res.review_notes:
+        from sdops_dvc.output import warn
+
+        warn(note)
     for name, g in res.gates.items():
         state = "skipped" if not g.enabled else "passed" if g.passed else "FAILED"
         info(f"  {name:<8} {state}")
+    info(f"report: {target.parent / 'report.html'}")
     if not res.approved:
         raise GateFailed(
             "release blocked by gates:\n" + "\n".join(f"  - {f}" for f in res.failures),

@@ -1,25 +1,33 @@
-"""``evaluate``: compute metrics of a synthetic table against the real splits.
+"""``evaluate``: compute every metric of a synthetic table against the real splits.
 
-Writes ``metrics.json`` (DVC metrics). Works inside the pipeline (``--params``) and
-stand-alone on data made by any generator.
+Writes ``metrics.json`` (DVC metrics: numbers only, no real values), ``details.json``
+(per column, pair, group and attack; sizes and seeds of every subsample; timings) and
+DVC plot data under ``plots/`` (aggregated histograms, never rows). Works inside the
+pipeline (``--params``) and stand-alone on data made by any generator.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.config import Params
+from sdops_dvc.config import EvaluationCfg, Params
 from sdops_dvc.fsutil import write_json_atomic
 from sdops_dvc.metadata import check_against_table, column_sdtypes, read_metadata
-from sdops_dvc.tables import read_table
+from sdops_dvc.tables import read_table, require_columns
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EvaluateResult:
     metrics_path: Path
     metrics: dict[str, Any]
+    details: dict[str, Any]
 
 
 def _metadata_for(params: Params | None, root: Path, train: Any) -> dict[str, Any]:
@@ -33,36 +41,376 @@ def _metadata_for(params: Params | None, root: Path, train: Any) -> dict[str, An
     return detect(train, "table")
 
 
+def _r(x: float | None, nd: int = 12) -> float | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return round(float(x), nd)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str) -> _Timer:
+        self._name = name
+        return self
+
+    def __enter__(self) -> None:
+        self._t0 = time.perf_counter()
+        log.info("evaluating %s", self._name)
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds[self._name] = round(time.perf_counter() - self._t0, 3)
+
+
+def _privacy_columns(
+    cfg: EvaluationCfg, columns: list[str], target: str | None
+) -> tuple[list[str], list[str], tuple[list[str], list[str]]]:
+    sensitive = list(cfg.privacy.sensitive) or ([target] if target else [])
+    qi = list(cfg.privacy.quasi_identifiers) or [c for c in columns if c not in sensitive]
+    if cfg.privacy.linkability_aux:
+        aux = (list(cfg.privacy.linkability_aux[0]), list(cfg.privacy.linkability_aux[1]))
+    else:
+        half = max(1, len(qi) // 2)
+        aux = (qi[:half], qi[half:] or qi[:half])
+    return qi, sensitive, aux
+
+
 def compute_metrics(
     train: Any,
     holdout: Any,
     synthetic: Any,
     metadata: dict[str, Any],
     params: Params | None,
-) -> dict[str, Any]:
-    from sdops_dvc.metrics.fidelity import column_shapes
-    from sdops_dvc.metrics.schema import check_schema
-
-    expected = None
-    constraints: list[Any] = []
-    if params is not None:
-        expected = params.generator.num_rows or len(train)
-        constraints = list(params.generator.constraints)
+    *,
+    target: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(metrics, details, plot data)."""
+    import numpy as np
     import pandas as pd
 
-    # Domains and ranges come from all real rows: metadata is detected on the whole source.
-    real = pd.concat([train, holdout], ignore_index=True)
-    schema = check_schema(real, synthetic, metadata, expected, constraints)
-    shared = [c for c in train.columns if c in synthetic.columns]
-    shapes, by_col = column_shapes(train[shared], synthetic[shared], column_sdtypes(metadata))
-    return {
-        "rows": {"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
-        "schema": {**schema.as_metrics(), "failures": schema.failures},
-        "quality": {
-            "column_shapes": round(shapes, 12) if shapes == shapes else None,
-            "column_shapes_by_column": {k: round(v, 12) for k, v in sorted(by_col.items())},
+    from sdops_dvc.metrics import anonymity, learning, privacy, subgroup
+    from sdops_dvc.metrics.fidelity import column_pair_trends, column_shapes
+    from sdops_dvc.metrics.schema import check_schema
+
+    cfg = params.evaluation if params is not None else EvaluationCfg()
+    task = params.dataset.task if params is not None else "auto"
+    if params is not None:
+        target = params.dataset.target
+    seed = cfg.seed
+    timer = _Timer()
+    sdtypes = column_sdtypes(metadata)
+    columns = [c for c in train.columns if c in synthetic.columns]
+    metrics: dict[str, Any] = {}
+    details: dict[str, Any] = {"samples": {}, "seconds": timer.seconds}
+    plots: dict[str, Any] = {}
+
+    with timer("schema"):
+        expected = (params.generator.num_rows or len(train)) if params is not None else None
+        constraints = list(params.generator.constraints) if params is not None else []
+        real = pd.concat([train, holdout], ignore_index=True)
+        schema = check_schema(real, synthetic, metadata, expected, constraints)
+    metrics["rows"] = {"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)}
+    metrics["schema"] = {**schema.as_metrics(), "failures": schema.failures}
+
+    with timer("quality"):
+        shapes, by_col = column_shapes(train[columns], synthetic[columns], sdtypes)
+        cpt, cpt_all, pairs = column_pair_trends(train[columns], synthetic[columns], sdtypes)
+        det = learning.detection_auc(
+            train[columns],
+            synthetic[columns],
+            seed=seed,
+            max_rows=cfg.max_model_rows,
+            folds=cfg.detection_folds,
+        )
+    metrics["quality"] = {
+        "column_shapes": _r(shapes),
+        "column_pair_trends": _r(cpt),
+        "column_pair_trends_all_pairs": _r(cpt_all),
+        "column_pairs_counted": sum(p.counted for p in pairs),
+        "detection_auc": _r(det.auc),
+    }
+    details["column_shapes"] = {k: _r(v) for k, v in sorted(by_col.items())}
+    details["column_pairs"] = [
+        {"columns": list(p.columns), "metric": p.metric, "score": _r(p.score), "counted": p.counted}
+        for p in pairs
+    ]
+    details["samples"]["detection"] = {
+        "rows_per_side": det.rows_per_side,
+        "folds": det.folds,
+        "seed": seed,
+    }
+
+    util = None
+    with timer("utility"):
+        if target is not None and target in train.columns and target in synthetic.columns:
+            util = learning.utility(
+                train, holdout, synthetic, target, task, seed=seed, max_rows=cfg.max_model_rows
+            )
+    metrics["utility"] = {
+        "target": target,
+        "task": util.task if util else None,
+        "metric": util.metric if util else None,
+        "tstr": _r(util.tstr) if util else None,
+        "trtr": _r(util.trtr) if util else None,
+        "ratio": _r(util.ratio) if util else None,
+    }
+    if util:
+        details["samples"]["utility"] = {**util.rows, "seed": seed}
+
+    with timer("privacy"):
+        tr_s, ho_s, sample_info = privacy.equal_size_samples(train[columns], holdout[columns], seed)
+        syn_q, q_info = privacy.query_sample(synthetic[columns], cfg.max_nn_queries, seed)
+        details["samples"]["privacy_real"] = sample_info
+        details["samples"]["privacy_queries"] = q_info
+        em_train = privacy.exact_match_rate(synthetic, tr_s, columns)
+        em_hold = privacy.exact_match_rate(synthetic, ho_s, columns)
+        em_full = privacy.exact_match_rate(synthetic, train, columns)
+        d = privacy.dcr_share(syn_q, tr_s, ho_s, sdtypes)
+        ratio = privacy.nndr(syn_q, tr_s, sdtypes)
+        mia = privacy.membership_inference(syn_q, tr_s, ho_s, sdtypes, seed)
+    with timer("anonymity"):
+        qi, sensitive, aux = _privacy_columns(cfg, columns, target)
+        n_att = cfg.privacy.n_attacks
+        so = anonymity.singling_out(tr_s, syn_q, ho_s, n_attacks=n_att, seed=seed)
+        lk = anonymity.linkability(tr_s, syn_q, ho_s, aux, n_attacks=n_att, seed=seed)
+        inf = []
+        for secret in sensitive:
+            reg = learning.infer_task(train[secret], "auto") == "regression"
+            aux_cols = [c for c in qi if c != secret]
+            if aux_cols:
+                inf.append(
+                    anonymity.inference(
+                        tr_s,
+                        syn_q,
+                        ho_s,
+                        aux_cols,
+                        secret,
+                        regression=reg,
+                        n_attacks=n_att,
+                        seed=seed,
+                    )
+                )
+        worst_inf = max(inf, key=lambda r: r.value) if inf else None
+    metrics["privacy"] = {
+        "exact_match_train": _r(em_train),
+        "exact_match_holdout": _r(em_hold),
+        "exact_match_train_full": _r(em_full),
+        "dcr_share": _r(d.share),
+        "dcr_p_value": _r(d.p_value),
+        "nndr_median": _r(float(np.median(ratio))) if len(ratio) else None,
+        "mia_auc": _r(mia.auc),
+        "mia_tpr_at_1pct_fpr": _r(mia.tpr_at_1pct_fpr),
+        "singling_out_risk": _r(so.value),
+        "linkability_risk": _r(lk.value),
+        "inference_risk": _r(worst_inf.value) if worst_inf else None,
+    }
+    details["privacy"] = {
+        "quasi_identifiers": qi,
+        "sensitive": sensitive,
+        "singling_out": so.as_json(),
+        "linkability": lk.as_json(),
+        "inference": [r.as_json() for r in inf],
+        "mia": {
+            "members": mia.members,
+            "non_members": mia.non_members,
+            "reference": mia.reference,
+            "seed": seed,
+        },
+        "dcr": {
+            "train_quantiles": _quantiles(d.dcr_train),
+            "holdout_quantiles": _quantiles(d.dcr_holdout),
         },
     }
+
+    with timer("subgroups"):
+        groups = subgroup.subgroups(
+            train,
+            holdout,
+            synthetic,
+            list(cfg.subgroups.columns),
+            sdtypes,
+            min_size=cfg.subgroups.min_size,
+            util=util,
+            target=target,
+        )
+    overall_tstr = util.tstr if util else None
+    rows: list[dict[str, Any]] = []
+    for g in groups:
+        gaps = g.gaps(shapes if shapes == shapes else None, overall_tstr)
+        rows.append(
+            {
+                "column": g.column,
+                "group": g.group,
+                "gated": g.gated,
+                "real_rows": g.real_rows,
+                "synthetic_rows": g.synthetic_rows,
+                "holdout_rows": g.holdout_rows,
+                "real_share": _r(g.real_share),
+                "synthetic_share": _r(g.synthetic_share),
+                "column_shapes": _r(g.column_shapes),
+                "tstr": _r(g.tstr),
+                **{k: _r(v) for k, v in gaps.items()},
+                "notes": g.notes,
+            }
+        )
+    rows.sort(
+        key=lambda r: (
+            -max(r["column_shapes_gap"] or 0, r["tstr_gap"] or 0, r["representation_gap"] or 0)
+        )
+    )
+    gated = [r for r in rows if r["gated"]]
+
+    def worst(key: str) -> float | None:
+        vals = [r[key] for r in gated if r[key] is not None]
+        return _r(max(vals)) if vals else None
+
+    cs_gap, ts_gap = worst("column_shapes_gap"), worst("tstr_gap")
+    metrics["subgroup"] = {
+        "worst_group_gap": _r(max(v for v in (cs_gap, ts_gap) if v is not None))
+        if (cs_gap is not None or ts_gap is not None)
+        else None,
+        "worst_column_shapes_gap": cs_gap,
+        "worst_tstr_gap": ts_gap,
+        "worst_representation_gap": worst("representation_gap"),
+        "groups_gated": len(gated),
+        "groups_reported": len(rows),
+    }
+    details["subgroups"] = rows
+
+    plots["marginals"] = _marginals(train[columns], synthetic[columns], sdtypes)
+    plots["dcr"] = _dcr_hist(d.dcr_train, d.dcr_holdout)
+    plots["subgroups"] = [
+        {
+            "group": f"{r['column']}={r['group']}",
+            "real_share": r["real_share"],
+            "synthetic_share": r["synthetic_share"],
+            "column_shapes": r["column_shapes"],
+            "tstr": r["tstr"],
+        }
+        for r in rows
+    ]
+    return metrics, details, plots
+
+
+def _quantiles(values: Any) -> dict[str, float | None]:
+    import numpy as np
+
+    if len(values) == 0:
+        return {}
+    qs = np.quantile(values, [0.01, 0.05, 0.5])
+    return {"p01": _r(qs[0]), "p05": _r(qs[1]), "p50": _r(qs[2])}
+
+
+def _marginals(
+    real: Any, synthetic: Any, sdtypes: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per column: shares of real and synthetic rows per bin (20 equal-width bins over the
+    real range for numbers, categories for the rest; rare categories pooled)."""
+    import numpy as np
+    import pandas as pd
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    for col, sd in sdtypes.items():
+        if col not in real.columns:
+            continue
+        r, s = real[col].dropna(), synthetic[col].dropna()
+        if sd in ("numerical", "datetime") and pd.api.types.is_numeric_dtype(r) and len(r):
+            lo, hi = float(r.min()), float(r.max())
+            edges = np.linspace(lo, hi if hi > lo else lo + 1, 21)
+            rc, _ = np.histogram(r.clip(lo, hi), edges)
+            sc, _ = np.histogram(s.clip(edges[0], edges[-1]), edges)
+            out[col] = [
+                {
+                    "bin": round(float((edges[i] + edges[i + 1]) / 2), 6),
+                    "real": round(float(rc[i] / max(1, len(r))), 6),
+                    "synthetic": round(float(sc[i] / max(1, len(s))), 6),
+                }
+                for i in range(20)
+            ]
+        elif sd in ("categorical", "boolean", "ordinal"):
+            rv = r.astype(str).value_counts(normalize=True)
+            sv = s.astype(str).value_counts(normalize=True)
+            # categories seen fewer than 5 times in the real data are pooled: no rare values
+            counts = r.astype(str).value_counts()
+            keep = [k for k in rv.index[:30] if counts[k] >= 5]
+            rows: list[dict[str, Any]] = [
+                {
+                    "bin": str(k),
+                    "real": round(float(rv.get(k, 0.0)), 6),
+                    "synthetic": round(float(sv.get(k, 0.0)), 6),
+                }
+                for k in keep
+            ]
+            other_r = 1.0 - sum(x["real"] for x in rows)
+            other_s = 1.0 - sum(x["synthetic"] for x in rows)
+            if other_r > 1e-4 or other_s > 1e-4:
+                rows.append(
+                    {
+                        "bin": "(other)",
+                        "real": round(max(other_r, 0.0), 6),
+                        "synthetic": round(max(other_s, 0.0), 6),
+                    }
+                )
+            out[col] = rows
+    return out
+
+
+def _dcr_hist(d_tr: Any, d_ho: Any) -> list[dict[str, Any]]:
+    import numpy as np
+
+    hi = float(max(np.max(d_tr) if len(d_tr) else 0, np.max(d_ho) if len(d_ho) else 0, 1e-9))
+    edges = np.linspace(0, hi, 31)
+    a, _ = np.histogram(d_tr, edges)
+    b, _ = np.histogram(d_ho, edges)
+    return [
+        {
+            "distance": round(float((edges[i] + edges[i + 1]) / 2), 6),
+            "synthetic_to_train": round(float(a[i] / max(1, len(d_tr))), 6),
+            "synthetic_to_holdout": round(float(b[i] / max(1, len(d_ho))), 6),
+        }
+        for i in range(30)
+    ]
+
+
+def write_plots(out_dir: Path, plots: dict[str, Any]) -> None:
+    import csv
+    import io
+    import shutil
+
+    from sdops_dvc.fsutil import write_text_atomic
+
+    def to_csv(rows: list[dict[str, Any]]) -> str:
+        buf = io.StringIO()
+        if rows:
+            w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+        return buf.getvalue()
+
+    marg = out_dir / "plots" / "marginals"
+    if marg.exists():
+        shutil.rmtree(marg)  # columns may have been removed since the last run
+    for col, rows in plots["marginals"].items():
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in col)
+        write_text_atomic(marg / f"{safe}.csv", to_csv(rows))
+    write_text_atomic(out_dir / "plots" / "dcr.csv", to_csv(plots["dcr"]))
+    write_text_atomic(
+        out_dir / "plots" / "subgroups.csv",
+        to_csv(
+            plots["subgroups"]
+            or [
+                {
+                    "group": "",
+                    "real_share": "",
+                    "synthetic_share": "",
+                    "column_shapes": "",
+                    "tstr": "",
+                }
+            ][:0]
+        )
+        or "group,real_share,synthetic_share,column_shapes,tstr\n",
+    )
 
 
 def run_evaluate(
@@ -72,12 +420,26 @@ def run_evaluate(
     holdout_path: Path,
     synthetic_path: Path,
     out_dir: Path,
+    *,
+    target: str | None = None,
 ) -> EvaluateResult:
+    import warnings
+
     train = read_table(train_path, what="train table")
     holdout = read_table(holdout_path, what="holdout table")
     synthetic = read_table(synthetic_path, what="synthetic table")
+    if params is not None:
+        require_columns(train, params.named_columns(), "the train table")
+    elif target is not None:
+        require_columns(train, {"--target": [target]}, "the train table")
     metadata = _metadata_for(params, root, train)
-    metrics = compute_metrics(train, holdout, synthetic, metadata, params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        metrics, details, plots = compute_metrics(
+            train, holdout, synthetic, metadata, params, target=target
+        )
+    write_plots(out_dir, plots)
+    write_json_atomic(out_dir / "details.json", details)
     path = out_dir / "metrics.json"
     write_json_atomic(path, metrics)
-    return EvaluateResult(path, metrics)
+    return EvaluateResult(path, metrics, details)

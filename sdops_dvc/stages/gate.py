@@ -1,17 +1,23 @@
-"""``gate``: decide from metrics.json and the thresholds fixed in params.yaml."""
+"""``gate``: decide from metrics.json and the thresholds fixed in params.yaml.
+
+Writes ``gate.json`` ({"approved", "failures", "gates": {name: {"passed", "failures"}}}),
+plus ``report.html`` and ``report.md`` beside it. Every failure is a readable reason that
+names the metric, its value and the threshold.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.config import GatesCfg, Params
+from sdops_dvc.config import GatesCfg, Params, PolicyCfg
 from sdops_dvc.errors import DataError
 from sdops_dvc.fsutil import write_json_atomic
 
-GATE_NAMES = ("schema", "quality")
+GATE_NAMES = ("schema", "quality", "privacy", "subgroup", "policy")
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,7 @@ class GateOutcome:
     enabled: bool
     passed: bool
     failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -28,32 +35,43 @@ class GateResult:
     failures: list[str]
     gates: dict[str, GateOutcome]
     thresholds: dict[str, Any]
+    review_notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "approved": self.approved,
             "failures": self.failures,
             "gates": {
-                name: {"enabled": g.enabled, "passed": g.passed, "failures": g.failures}
+                name: {
+                    "enabled": g.enabled,
+                    "passed": g.passed,
+                    "failures": g.failures,
+                    "notes": g.notes,
+                }
                 for name, g in self.gates.items()
             },
             "thresholds": self.thresholds,
+            "review_notes": self.review_notes,
         }
 
 
-def load_metrics(path: Path) -> dict[str, Any]:
+def load_json(path: Path, what: str) -> dict[str, Any]:
     if not path.exists():
-        raise DataError(f"metrics file {path} does not exist", hint="run `sdops evaluate` first")
+        raise DataError(f"{what} {path} does not exist", hint="run `sdops evaluate` first")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DataError(f"metrics file {path} is not valid JSON: {exc}") from None
+        raise DataError(f"{what} {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise DataError(f"metrics file {path} must hold a JSON object")
+        raise DataError(f"{what} {path} must hold a JSON object")
     return data
 
 
-def _get(metrics: dict[str, Any], dotted: str) -> Any:
+def load_metrics(path: Path) -> dict[str, Any]:
+    return load_json(path, "metrics file")
+
+
+def get(metrics: dict[str, Any], dotted: str) -> Any:
     cur: Any = metrics
     for part in dotted.split("."):
         if not isinstance(cur, dict) or part not in cur:
@@ -62,40 +80,195 @@ def _get(metrics: dict[str, Any], dotted: str) -> Any:
     return cur
 
 
-def decide(metrics: dict[str, Any], gates: GatesCfg) -> GateResult:
-    outcomes: dict[str, GateOutcome] = {}
+class _Checks:
+    """Collects failures and notes for one gate."""
 
-    # schema
-    if gates.schema_.enabled:
-        fails = [f"schema: {f}" for f in _get(metrics, "schema.failures") or []]
-        if _get(metrics, "schema.passed") is None:
-            fails.append("schema: metrics.json has no schema results (re-run `sdops evaluate`)")
-        outcomes["schema"] = GateOutcome("schema", True, not fails, fails)
-    else:
-        outcomes["schema"] = GateOutcome("schema", False, True)
+    def __init__(self, gate: str, metrics: dict[str, Any]) -> None:
+        self.gate, self.metrics = gate, metrics
+        self.failures: list[str] = []
+        self.notes: list[str] = []
 
-    # quality
-    q = gates.quality
-    if q.enabled:
-        fails = []
-        shapes = _get(metrics, "quality.column_shapes")
-        if shapes is None:
-            fails.append("quality: column shapes could not be computed")
-        elif shapes < q.min_column_shapes:
-            fails.append(
-                f"quality: column shapes {shapes:.4f} is below the minimum {q.min_column_shapes}"
+    def at_most(self, key: str, limit: float, label: str, *, required: bool = True) -> None:
+        self._cmp(key, limit, label, lambda v: v <= limit, "above the maximum", required)
+
+    def at_least(self, key: str, limit: float, label: str, *, required: bool = True) -> None:
+        self._cmp(key, limit, label, lambda v: v >= limit, "below the minimum", required)
+
+    def _cmp(
+        self,
+        key: str,
+        limit: float,
+        label: str,
+        ok: Callable[[float], bool],
+        word: str,
+        required: bool,
+    ) -> None:
+        value = get(self.metrics, key)
+        if value is None:
+            msg = f"{self.gate}: {label} ({key}) could not be computed"
+            (self.failures if required else self.notes).append(msg)
+        elif not ok(float(value)):
+            self.failures.append(
+                f"{self.gate}: {label} {float(value):.4f} is {word} {limit} ({key})"
             )
-        outcomes["quality"] = GateOutcome("quality", True, not fails, fails)
+
+    def outcome(self, enabled: bool) -> GateOutcome:
+        if not enabled:
+            return GateOutcome(self.gate, False, True, [], ["disabled in params.yaml"])
+        return GateOutcome(self.gate, True, not self.failures, self.failures, self.notes)
+
+
+def decide(metrics: dict[str, Any], gates: GatesCfg, policy: PolicyCfg | None) -> GateResult:
+    from sdops_dvc.metrics.policy import policy_failures
+
+    out: dict[str, GateOutcome] = {}
+
+    c = _Checks("schema", metrics)
+    c.failures += [f"schema: {f}" for f in get(metrics, "schema.failures") or []]
+    if get(metrics, "schema.passed") is None:
+        c.failures.append("schema: metrics.json has no schema results (re-run `sdops evaluate`)")
+    out["schema"] = c.outcome(gates.schema_.enabled)
+
+    q = gates.quality
+    c = _Checks("quality", metrics)
+    c.at_least("quality.column_shapes", q.min_column_shapes, "column shapes")
+    if get(metrics, "quality.column_pair_trends") is not None:
+        c.at_least("quality.column_pair_trends", q.min_column_pair_trends, "column pair trends")
     else:
-        outcomes["quality"] = GateOutcome("quality", False, True)
+        c.notes.append(
+            "quality: no column pair meets SDMetrics' real-data thresholds (|correlation| > 0.5, "
+            "Cramer's V > 0.3); gated on the mean over all pairs instead"
+        )
+        c.at_least(
+            "quality.column_pair_trends_all_pairs",
+            q.min_column_pair_trends,
+            "column pair trends (all pairs)",
+        )
+    c.at_most("quality.detection_auc", q.max_detection_auc, "detection AUC")
+    if get(metrics, "utility.target") is None:
+        c.notes.append("quality: no dataset.target declared, so utility (TSTR/TRTR) is not gated")
+    else:
+        c.at_least("utility.ratio", q.min_utility_ratio, "utility ratio TSTR/TRTR")
+    out["quality"] = c.outcome(q.enabled)
 
-    failures = [f for g in outcomes.values() for f in g.failures]
+    p = gates.privacy
+    c = _Checks("privacy", metrics)
+    em_t, em_h = (
+        get(metrics, "privacy.exact_match_train"),
+        get(metrics, "privacy.exact_match_holdout"),
+    )
+    if em_t is None or em_h is None:
+        c.failures.append("privacy: exact-copy rates could not be computed")
+    elif em_t - em_h > p.max_exact_match_excess:
+        c.failures.append(
+            f"privacy: {em_t:.2%} of synthetic rows copy a train row vs {em_h:.2%} a holdout row "
+            f"(excess {em_t - em_h:.4f} above the maximum {p.max_exact_match_excess})"
+        )
+    share, pval = get(metrics, "privacy.dcr_share"), get(metrics, "privacy.dcr_p_value")
+    if share is None:
+        c.failures.append("privacy: DCR share could not be computed")
+    elif share > p.max_dcr_share and (pval is None or pval < p.dcr_alpha):
+        c.failures.append(
+            f"privacy: DCR share {share:.4f} is above the maximum {p.max_dcr_share}: synthetic rows "
+            f"sit closer to training rows than to unseen rows (one-sided binomial p = {pval:.2g})"
+        )
+    c.at_most("privacy.mia_auc", p.max_mia_auc, "membership-inference AUC")
+    c.at_most(
+        "privacy.mia_tpr_at_1pct_fpr",
+        p.max_mia_tpr_at_1pct_fpr,
+        "membership-inference TPR at 1% FPR",
+    )
+    c.at_most("privacy.singling_out_risk", p.max_singling_out_risk, "singling-out risk")
+    c.at_most("privacy.linkability_risk", p.max_linkability_risk, "linkability risk")
+    c.at_most("privacy.inference_risk", p.max_inference_risk, "inference risk", required=False)
+    if get(metrics, "privacy.inference_risk") is None:
+        c.notes.append(
+            "privacy: no sensitive column or target declared: inference risk not measured"
+        )
+    out["privacy"] = c.outcome(p.enabled)
+
+    s = gates.subgroup
+    c = _Checks("subgroup", metrics)
+    if not get(metrics, "subgroup.groups_reported"):
+        c.notes.append("subgroup: no subgroup columns declared (evaluation.subgroups.columns)")
+    else:
+        c.at_most(
+            "subgroup.worst_column_shapes_gap",
+            s.max_column_shapes_gap,
+            "worst group's column-shapes gap",
+            required=False,
+        )
+        c.at_most(
+            "subgroup.worst_tstr_gap", s.max_tstr_gap, "worst group's TSTR gap", required=False
+        )
+        c.at_most(
+            "subgroup.worst_representation_gap",
+            s.max_representation_gap,
+            "worst group's representation gap",
+            required=False,
+        )
+    out["subgroup"] = c.outcome(s.enabled)
+
+    c = _Checks("policy", metrics)
+    if policy is None:
+        c.failures.append("policy: no params.yaml given, so no policy is stated")
+    else:
+        c.failures += [f"policy: {f}" for f in policy_failures(policy)]
+    out["policy"] = c.outcome(gates.policy.enabled)
+
+    failures = [f for g in out.values() for f in g.failures]
     thresholds = gates.model_dump(mode="json", by_alias=True)
-    return GateResult(not failures, failures, outcomes, thresholds)
+    return GateResult(not failures, failures, out, thresholds)
 
 
-def run_gate(metrics_path: Path, params: Params, out: Path) -> GateResult:
+def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[str]:
+    """Name the groups behind a failing subgroup gate."""
+    s = gates.subgroup
+    lines = []
+    for row in details.get("subgroups", []):
+        if not row.get("gated"):
+            continue
+        name = f"{row['column']}={row['group']}"
+        if (row.get("column_shapes_gap") or 0) > s.max_column_shapes_gap:
+            lines.append(
+                f"subgroup: {name}: column shapes {row['column_shapes']:.4f}, gap {row['column_shapes_gap']:.4f} > {s.max_column_shapes_gap}"
+            )
+        if (row.get("tstr_gap") or 0) > s.max_tstr_gap:
+            lines.append(
+                f"subgroup: {name}: TSTR {row['tstr']:.4f}, gap {row['tstr_gap']:.4f} > {s.max_tstr_gap}"
+            )
+        if (row.get("representation_gap") or 0) > s.max_representation_gap:
+            lines.append(
+                f"subgroup: {name}: {row['synthetic_share']:.2%} of synthetic rows vs {row['real_share']:.2%} "
+                f"of real rows (gap {row['representation_gap']:.4f} > {s.max_representation_gap})"
+            )
+    return lines
+
+
+def run_gate(
+    metrics_path: Path, params: Params | None, out: Path, *, root: Path | None = None
+) -> GateResult:
+    from sdops_dvc.config import GatesCfg
+    from sdops_dvc.report import render_reports
+    from sdops_dvc.review import review_notes
+
     metrics = load_metrics(metrics_path)
-    result = decide(metrics, params.gates)
+    details_path = metrics_path.parent / "details.json"
+    details = load_json(details_path, "details file") if details_path.exists() else {}
+    gates = params.gates if params is not None else GatesCfg()
+    result = decide(metrics, gates, params.policy if params is not None else None)
+    if not result.gates["subgroup"].passed and details:
+        named = subgroup_failures_detail(details, gates)
+        sub = result.gates["subgroup"]
+        sub.failures[:] = named or sub.failures
+        result = GateResult(
+            result.approved,
+            [f for g in result.gates.values() for f in g.failures],
+            result.gates,
+            result.thresholds,
+        )
+    notes = review_notes(root, params) if (root is not None and params is not None) else []
+    result = GateResult(result.approved, result.failures, result.gates, result.thresholds, notes)
     write_json_atomic(out, result.as_json())
+    render_reports(out.parent, metrics, details, result.as_json(), params)
     return result

@@ -160,6 +160,7 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
             },
             "thresholds": gate.get("thresholds", {}),
         },
+        "metrics": _summary(json.loads(inputs.metrics.read_text(encoding="utf-8"))),
         "policy": params.policy.model_dump(mode="json"),
         "privacy": {
             "mechanism": "none",
@@ -177,6 +178,35 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         },
     }
     return seal(manifest)
+
+
+SUMMARY_KEYS = (
+    "quality.column_shapes",
+    "quality.column_pair_trends",
+    "quality.detection_auc",
+    "utility.tstr",
+    "utility.trtr",
+    "utility.ratio",
+    "privacy.exact_match_train",
+    "privacy.exact_match_holdout",
+    "privacy.dcr_share",
+    "privacy.mia_auc",
+    "privacy.mia_tpr_at_1pct_fpr",
+    "privacy.singling_out_risk",
+    "privacy.linkability_risk",
+    "privacy.inference_risk",
+    "subgroup.worst_group_gap",
+)
+
+
+def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in SUMMARY_KEYS:
+        cur: Any = metrics
+        for part in key.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        out[key] = cur if isinstance(cur, (int, float)) else None
+    return out
 
 
 def run_manifest(

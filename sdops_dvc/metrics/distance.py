@@ -1,0 +1,263 @@
+"""Distance to closest record, exactly as SDMetrics defines it, in a fraction of the time.
+
+SDMetrics (``dcr_utils.calculate_dcr``): for each column, ``min(|a - b| / range, 1)`` for
+numbers and datetimes (range of the *reference* table; 0/1 when the range is 0; 1 when
+exactly one side is null, 0 when both are), 0/1 mismatch for categories and booleans
+(ordinal, id and text columns are ignored), averaged over the columns. It compares every
+pair of rows in pandas (minutes for 7k rows).
+
+Here: rows are deduplicated (with counts), categories are one-hot encoded with weight
+0.5 (a mismatch costs exactly 1), numbers are scaled by the reference range, and a
+kd-tree finds the nearest reference under the L1 metric. The cap at 1 can only bind for
+a query value outside the reference range, so those queries (and any reference with a
+null number) are answered by an exact chunked brute force. The distance of the neighbour
+found is then recomputed with SDMetrics' arithmetic, so ties resolve as in SDMetrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+DCR_SDTYPES_NUMERIC = ("numerical", "datetime")
+DCR_SDTYPES_CATEGORICAL = ("categorical", "boolean")
+_CHUNK = 2048
+
+
+@dataclass(frozen=True)
+class Encoded:
+    numeric: Any  # float array (n, p), raw values (datetimes as seconds)
+    categorical: Any  # int array (n, q), shared codes; -1 for null
+    n_num: int
+    n_cat: int
+
+
+def dcr_columns(sdtypes: dict[str, str], columns: list[str]) -> tuple[list[str], list[str]]:
+    num = [c for c, t in sdtypes.items() if t in DCR_SDTYPES_NUMERIC and c in columns]
+    cat = [c for c, t in sdtypes.items() if t in DCR_SDTYPES_CATEGORICAL and c in columns]
+    return num, cat
+
+
+def _to_float(col: pd.Series) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(col):
+        out = col.astype("int64").to_numpy(dtype=float) / 1e9
+        out[col.isna().to_numpy()] = np.nan
+        return out
+    if pd.api.types.is_bool_dtype(col):
+        return col.to_numpy(dtype=float)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+
+
+def encode(frames: list[pd.DataFrame], num: list[str], cat: list[str]) -> list[Encoded]:
+    """Encode several tables with shared category codes."""
+    import numpy as np
+    import pandas as pd
+
+    out_num = [
+        np.column_stack([_to_float(f[c]) for c in num]) if num else np.zeros((len(f), 0))
+        for f in frames
+    ]
+    cat_cols: list[list[Any]] = [[] for _ in frames]
+    for c in cat:
+        joined = pd.concat([f[c] for f in frames], ignore_index=True)
+        codes, _ = pd.factorize(joined, use_na_sentinel=True)
+        start = 0
+        for i, f in enumerate(frames):
+            cat_cols[i].append(codes[start : start + len(f)])
+            start += len(f)
+    out_cat = [
+        np.column_stack(cols).astype(np.int64) if cols else np.zeros((len(f), 0), dtype=np.int64)
+        for cols, f in zip(cat_cols, frames, strict=True)
+    ]
+    return [Encoded(n, k, len(num), len(cat)) for n, k in zip(out_num, out_cat, strict=True)]
+
+
+def _exact_terms(q_num: Any, r_num: Any, ranges: Any, q_cat: Any, r_cat: Any) -> Any:
+    """Per-column distance terms for aligned rows, in SDMetrics' arithmetic."""
+    import numpy as np
+
+    terms = []
+    for j in range(q_num.shape[1]):
+        a, b, rng = q_num[:, j], r_num[:, j], ranges[j]
+        diff = np.abs(b - a)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = (diff > 0).astype(float) if rng == 0 else np.minimum(diff / rng, 1.0)
+        an, bn = np.isnan(a), np.isnan(b)
+        t = np.where(an ^ bn, 1.0, t)
+        t = np.where(an & bn, 0.0, t)
+        terms.append(t)
+    for j in range(q_cat.shape[1]):
+        terms.append((q_cat[:, j] != r_cat[:, j]).astype(float))
+    return terms
+
+
+def _sum_terms(terms: list[Any], n_cols: int) -> Any:
+    import numpy as np
+
+    total = np.zeros_like(terms[0])
+    for t in terms:
+        total = total + t
+    return total / n_cols
+
+
+def _brute_min(q: Encoded, r: Encoded, ranges: Any, rows: Any) -> tuple[Any, Any]:
+    """Exact nearest reference for the query rows ``rows`` (chunked brute force)."""
+    import numpy as np
+
+    n_cols = q.n_num + q.n_cat
+    best = np.full(len(rows), np.inf)
+    arg = np.zeros(len(rows), dtype=np.int64)
+    step = max(1, 4_000_000 // max(1, len(r.numeric) * max(1, n_cols)))
+    for s in range(0, len(rows), step):
+        idx = rows[s : s + step]
+        qn = q.numeric[idx][:, None, :]
+        rn = r.numeric[None, :, :]
+        total = np.zeros((len(idx), len(r.numeric)))
+        for j in range(q.n_num):
+            a, b, rng = qn[..., j], rn[..., j], ranges[j]
+            diff = np.abs(b - a)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t = (diff > 0).astype(float) if rng == 0 else np.minimum(diff / rng, 1.0)
+            an, bn = np.isnan(a), np.isnan(b)
+            t = np.where(an ^ bn, 1.0, t)
+            t = np.where(an & bn, 0.0, t)
+            total = total + t
+        for j in range(q.n_cat):
+            total = total + (q.categorical[idx][:, None, j] != r.categorical[None, :, j])
+        total = total / n_cols
+        arg[s : s + step] = np.argmin(total, axis=1)
+        best[s : s + step] = total[np.arange(len(idx)), arg[s : s + step]]
+    return best, arg
+
+
+def _unique_key(e: Encoded) -> Any:
+    import numpy as np
+
+    num = np.where(np.isnan(e.numeric), np.inf, e.numeric)  # nulls compare equal
+    return np.concatenate([num.view(np.int64), e.categorical], axis=1)
+
+
+def _unique_rows(e: Encoded) -> tuple[Encoded, Any, Any]:
+    """Distinct rows, the index of each one's first occurrence, and the inverse index."""
+    import numpy as np
+
+    _, first, inverse = np.unique(_unique_key(e), axis=0, return_index=True, return_inverse=True)
+    u = Encoded(e.numeric[first], e.categorical[first], e.n_num, e.n_cat)
+    return u, first, inverse.reshape(-1)
+
+
+def _features(e: Encoded, lo: Any, safe_ranges: Any, widths: list[int]) -> Any:
+    """L1 features: scaled numbers, and 0.5-weighted one-hot categories (nulls included)."""
+    import numpy as np
+
+    parts = [(e.numeric - lo) / safe_ranges] if e.n_num else []
+    for j, width in enumerate(widths):
+        onehot = np.zeros((len(e.categorical), width))
+        onehot[np.arange(len(e.categorical)), e.categorical[:, j] + 1] = 0.5
+        parts.append(onehot)
+    return np.hstack(parts) if parts else np.zeros((len(e.numeric), 0))
+
+
+def _brute_all(q: Encoded, r: Encoded, ranges: Any, row: int) -> Any:
+    import numpy as np
+
+    n = len(r.numeric)
+    terms = _exact_terms(
+        np.repeat(q.numeric[row : row + 1], n, axis=0),
+        r.numeric,
+        ranges,
+        np.repeat(q.categorical[row : row + 1], n, axis=0),
+        r.categorical,
+    )
+    return _sum_terms(terms, q.n_num + q.n_cat)
+
+
+def nearest(query: Encoded, ref: Encoded, *, k: int = 1) -> tuple[Any, Any]:
+    """Distances (SDMetrics' DCR definition) and reference row indices of the k nearest
+    references of every query row; shape (n,) for k=1, else (n, k), sorted by distance."""
+    import numpy as np
+    from sklearn.neighbors import NearestNeighbors
+
+    n_cols = query.n_num + query.n_cat
+    if n_cols == 0:
+        raise ValueError("no numerical or categorical columns to measure distances on")
+    ref_u, ref_first, _ = _unique_rows(ref)
+    q_u, _, q_inv = _unique_rows(query)
+    nq = len(q_u.numeric)
+    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        lo = np.nanmin(ref.numeric, axis=0) if ref.n_num else np.zeros(0)
+        hi = np.nanmax(ref.numeric, axis=0) if ref.n_num else np.zeros(0)
+    ranges = np.where(np.isnan(hi - lo), 0.0, hi - lo)
+    lo = np.where(np.isnan(lo), 0.0, lo)
+    safe = np.where(ranges == 0, 1.0, ranges)
+    k_eff = min(k, len(ref_u.numeric))
+
+    # Rows where the L1 search is not exact go to the brute force: a value outside the
+    # reference range (the cap may bind), a null, or a zero-range column.
+    brute = np.zeros(nq, dtype=bool)
+    if q_u.n_num:
+        with np.errstate(invalid="ignore"):
+            scaled = (q_u.numeric - lo) / safe
+            brute |= np.isnan(scaled).any(axis=1) | ((scaled < 0) | (scaled > 1)).any(axis=1)
+        zero = ranges == 0
+        if zero.any():
+            brute |= (q_u.numeric[:, zero] != lo[zero]).any(axis=1)
+        if np.isnan(ref_u.numeric).any():
+            brute[:] = True
+    tree_rows = np.flatnonzero(~brute)
+    brute_rows = np.flatnonzero(brute)
+
+    dist = np.empty((nq, k_eff))
+    idx = np.empty((nq, k_eff), dtype=np.int64)
+    if len(tree_rows):
+        widths = [
+            int(max(ref_u.categorical[:, j].max(), q_u.categorical[:, j].max())) + 2
+            for j in range(ref_u.n_cat)
+        ]
+        nn = NearestNeighbors(n_neighbors=k_eff, metric="manhattan", algorithm="kd_tree")
+        nn.fit(_features(ref_u, lo, safe, widths))
+        ind = nn.kneighbors(_features(q_u, lo, safe, widths)[tree_rows], return_distance=False)
+        for col in range(k_eff):
+            terms = _exact_terms(
+                q_u.numeric[tree_rows],
+                ref_u.numeric[ind[:, col]],
+                ranges,
+                q_u.categorical[tree_rows],
+                ref_u.categorical[ind[:, col]],
+            )
+            dist[tree_rows, col] = _sum_terms(terms, n_cols)
+            idx[tree_rows, col] = ind[:, col]
+    if len(brute_rows):
+        if k_eff == 1:
+            d, a = _brute_min(q_u, ref_u, ranges, brute_rows)
+            dist[brute_rows, 0], idx[brute_rows, 0] = d, a
+        else:
+            for row in brute_rows:
+                d_all = _brute_all(q_u, ref_u, ranges, int(row))
+                order = np.argsort(d_all, kind="stable")[:k_eff]
+                dist[row], idx[row] = d_all[order], order
+    if k_eff > 1:  # order neighbours by the exact distance
+        order = np.argsort(dist, axis=1, kind="stable")
+        dist = np.take_along_axis(dist, order, axis=1)
+        idx = np.take_along_axis(idx, order, axis=1)
+    dist, idx = dist[q_inv], ref_first[idx][q_inv]
+    if k == 1:
+        return dist[:, 0], idx[:, 0]
+    return dist, idx
+
+
+def dcr(query: pd.DataFrame, ref: pd.DataFrame, sdtypes: dict[str, str]) -> np.ndarray:  # type: ignore[type-arg]
+    """Distance of each query row to its closest reference row (SDMetrics' definition)."""
+    num, cat = dcr_columns(sdtypes, [c for c in query.columns if c in ref.columns])
+    q, r = encode([query, ref], num, cat)
+    d, _ = nearest(q, r)
+    result: np.ndarray = d  # type: ignore[type-arg]
+    return result

@@ -1,0 +1,157 @@
+"""Holdout-based privacy metrics: exact copies, DCR share, NNDR, membership inference.
+
+Always against the holdout the generator never saw, on equal-size samples of train and
+holdout (DCR share assumes equal sizes). Every subsample's size and seed is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sdops_dvc.metrics.distance import dcr_columns, encode, nearest
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+def row_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+    """A 64-bit hash per row, insensitive to int/float and csv/parquet dtype differences."""
+    import pandas as pd
+
+    canon = {}
+    for c in columns:
+        col = df[c]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            canon[c] = col.astype("float64")
+        elif pd.api.types.is_datetime64_any_dtype(col):
+            canon[c] = col.astype("int64").astype("float64").where(col.notna())
+        else:
+            canon[c] = col.astype("string").fillna("\x00<null>")
+    frame = pd.DataFrame(canon, index=range(len(df)))
+    hashed: np.ndarray = pd.util.hash_pandas_object(frame, index=False).to_numpy()  # type: ignore[type-arg]
+    return hashed
+
+
+def exact_match_rate(synthetic: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> float:
+    """Share of synthetic rows that are exact copies of some real row."""
+    import numpy as np
+
+    if len(synthetic) == 0:
+        return 0.0
+    return float(np.isin(row_hashes(synthetic, columns), row_hashes(real, columns)).mean())
+
+
+def equal_size_samples(
+    train: pd.DataFrame, holdout: pd.DataFrame, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    n = min(len(train), len(holdout))
+    tr = train.sample(n=n, random_state=seed) if len(train) > n else train
+    ho = holdout.sample(n=n, random_state=seed) if len(holdout) > n else holdout
+    info = {"size": n, "seed": seed, "train_rows": len(train), "holdout_rows": len(holdout)}
+    return tr.reset_index(drop=True), ho.reset_index(drop=True), info
+
+
+def query_sample(
+    synthetic: pd.DataFrame, max_rows: int, seed: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    if len(synthetic) > max_rows:
+        return (
+            synthetic.sample(n=max_rows, random_state=seed).reset_index(drop=True),
+            {"size": max_rows, "seed": seed, "of": len(synthetic)},
+        )
+    return synthetic.reset_index(drop=True), {
+        "size": len(synthetic),
+        "seed": None,
+        "of": len(synthetic),
+    }
+
+
+@dataclass(frozen=True)
+class DcrResult:
+    share: float  # synthetic rows strictly closer to train than to holdout (ties -> holdout)
+    p_value: float  # one-sided binomial test of share > 0.5
+    dcr_train: Any
+    dcr_holdout: Any
+
+
+def dcr_share(
+    synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, sdtypes: dict[str, str]
+) -> DcrResult:
+    """SDMetrics DCROverfittingProtection's ``closer_to_training`` on the given rows."""
+    from scipy.stats import binomtest
+
+    cols = [c for c in synthetic.columns if c in train.columns and c in holdout.columns]
+    num, cat = dcr_columns(sdtypes, cols)
+    q, tr, ho = encode([synthetic, train, holdout], num, cat)
+    d_tr, _ = nearest(q, tr)
+    d_ho, _ = nearest(q, ho)
+    closer = int((d_tr < d_ho).sum())
+    n = len(d_tr)
+    p = float(binomtest(closer, n, 0.5, alternative="greater").pvalue) if n else 1.0
+    return DcrResult(closer / n if n else 0.0, p, d_tr, d_ho)
+
+
+def nndr(synthetic: pd.DataFrame, train: pd.DataFrame, sdtypes: dict[str, str]) -> Any:
+    """Nearest-neighbour distance ratio d1/d2 of synthetic rows in train (1 when d2 = 0)."""
+    import numpy as np
+
+    cols = [c for c in synthetic.columns if c in train.columns]
+    num, cat = dcr_columns(sdtypes, cols)
+    q, tr = encode([synthetic, train], num, cat)
+    d, _ = nearest(q, tr, k=2)
+    if d.ndim == 1 or d.shape[1] < 2:
+        return np.ones(len(synthetic))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(d[:, 1] > 0, d[:, 0] / d[:, 1], 1.0)
+    return ratio
+
+
+@dataclass(frozen=True)
+class MiaResult:
+    auc: float
+    tpr_at_1pct_fpr: float
+    members: int
+    non_members: int
+    reference: int
+
+
+def membership_inference(
+    synthetic: pd.DataFrame,
+    train_sample: pd.DataFrame,
+    holdout_sample: pd.DataFrame,
+    sdtypes: dict[str, str],
+    seed: int,
+) -> MiaResult:
+    """No-box distance-ratio attack (DOMIAS-style density ratio, with nearest-neighbour
+    distances as density proxies): score(x) = d(x, reference) / d(x, synthetic).
+
+    The holdout is split into non-member candidates and a reference sample of the
+    population the attacker is assumed to have; members are an equal number of train rows.
+    """
+    import numpy as np
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    rng = np.random.default_rng(seed)
+    h = rng.permutation(len(holdout_sample))
+    half = len(h) // 2
+    non_members = holdout_sample.iloc[h[:half]]
+    reference = holdout_sample.iloc[h[half:]]
+    members = train_sample.iloc[rng.permutation(len(train_sample))[:half]]
+    candidates = np.concatenate([np.ones(len(members)), np.zeros(len(non_members))])
+    import pandas as pd
+
+    pool = pd.concat([members, non_members], ignore_index=True)
+    cols = [c for c in pool.columns if c in synthetic.columns]
+    num, cat = dcr_columns(sdtypes, cols)
+    q, syn, ref = encode([pool, synthetic, reference], num, cat)
+    d_syn, _ = nearest(q, syn)
+    d_ref, _ = nearest(q, ref)
+    score = d_ref / (d_syn + 1e-9)
+    if len(set(candidates)) < 2:
+        return MiaResult(0.5, 0.0, len(members), len(non_members), len(reference))
+    auc = float(roc_auc_score(candidates, score))
+    fpr, tpr, _ = roc_curve(candidates, score)
+    tpr_1 = float(tpr[fpr <= 0.01].max()) if (fpr <= 0.01).any() else 0.0
+    return MiaResult(auc, tpr_1, len(members), len(non_members), len(reference))

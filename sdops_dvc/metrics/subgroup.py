@@ -1,0 +1,105 @@
+"""Subgroup fidelity and utility: every declared group, worst first.
+
+For each group of each declared column: column shapes of the group's real vs synthetic
+rows, TSTR of the release's utility model on the group's holdout rows, and the group's
+share of synthetic vs real rows. Gaps are measured against the overall figure; groups
+smaller than ``min_size`` are reported but not gated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sdops_dvc.metrics.learning import UtilityResult
+
+
+@dataclass
+class GroupResult:
+    column: str
+    group: str
+    real_rows: int
+    synthetic_rows: int
+    holdout_rows: int
+    real_share: float
+    synthetic_share: float
+    column_shapes: float | None = None
+    tstr: float | None = None
+    gated: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def gaps(
+        self, overall_shapes: float | None, overall_tstr: float | None
+    ) -> dict[str, float | None]:
+        cs = (
+            (overall_shapes - self.column_shapes)
+            if overall_shapes is not None and self.column_shapes is not None
+            else None
+        )
+        ts = (
+            (overall_tstr - self.tstr)
+            if overall_tstr is not None and self.tstr is not None
+            else None
+        )
+        return {
+            "column_shapes_gap": cs,
+            "tstr_gap": ts,
+            "representation_gap": abs(self.synthetic_share - self.real_share),
+        }
+
+
+def subgroups(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: list[str],
+    sdtypes: dict[str, str],
+    *,
+    min_size: int,
+    util: UtilityResult | None,
+    target: str | None,
+) -> list[GroupResult]:
+    from sdops_dvc.metrics.fidelity import column_shapes
+    from sdops_dvc.metrics.learning import score_model
+
+    results: list[GroupResult] = []
+    for col in columns:
+        key_tr = train[col].astype("string").fillna("<null>")
+        key_sy = synthetic[col].astype("string").fillna("<null>")
+        key_ho = holdout[col].astype("string").fillna("<null>")
+        for g in sorted(set(key_tr) | set(key_ho)):
+            tr_g = train[key_tr == g]
+            sy_g = synthetic[key_sy == g]
+            ho_g = holdout[key_ho == g]
+            res = GroupResult(
+                col,
+                str(g),
+                len(tr_g),
+                len(sy_g),
+                len(ho_g),
+                len(tr_g) / len(train),
+                len(sy_g) / len(synthetic) if len(synthetic) else 0.0,
+            )
+            if len(tr_g) < min_size or len(ho_g) < min_size:
+                res.gated = False
+                res.notes.append(f"fewer than {min_size} real rows: reported, not gated")
+            if len(sy_g) >= 2 and len(tr_g) >= 2:
+                shapes, _ = column_shapes(
+                    tr_g, sy_g, {c: t for c, t in sdtypes.items() if c != col}
+                )
+                res.column_shapes = shapes if shapes == shapes else None
+            elif len(sy_g) < 2:
+                res.notes.append("the synthetic data has (almost) no rows of this group")
+                res.column_shapes = 0.0
+            if util is not None and target is not None and len(ho_g):
+                rows = util.x_holdout.index.intersection(ho_g.index)
+                res.tstr = score_model(
+                    util.model_tstr, util.task, util.x_holdout.loc[rows], util.y_holdout.loc[rows]
+                )
+                if res.tstr is None:
+                    res.notes.append("TSTR undefined in this group (one class only)")
+            results.append(res)
+    return results

@@ -1,0 +1,217 @@
+"""Reports for reviewers: a self-contained ``report.html`` (plots inline as SVG) and a
+``report.md`` short enough for a pull-request comment. Aggregates only: no real rows."""
+
+from __future__ import annotations
+
+import csv
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from sdops_dvc.config import Params
+from sdops_dvc.fsutil import write_text_atomic
+from sdops_dvc.report import svg
+
+KEY_METRICS = [
+    ("quality.column_shapes", "Column shapes", "quality.min_column_shapes", "min"),
+    ("quality.column_pair_trends", "Column pair trends", "quality.min_column_pair_trends", "min"),
+    ("quality.detection_auc", "Detection AUC", "quality.max_detection_auc", "max"),
+    ("utility.tstr", "TSTR", None, None),
+    ("utility.trtr", "TRTR", None, None),
+    ("utility.ratio", "TSTR / TRTR", "quality.min_utility_ratio", "min"),
+    ("privacy.exact_match_train", "Exact copies of train rows", None, None),
+    ("privacy.exact_match_holdout", "Exact copies of holdout rows", None, None),
+    ("privacy.dcr_share", "DCR share (closer to train)", "privacy.max_dcr_share", "max"),
+    ("privacy.mia_auc", "Membership inference AUC", "privacy.max_mia_auc", "max"),
+    ("privacy.mia_tpr_at_1pct_fpr", "MIA TPR at 1% FPR", "privacy.max_mia_tpr_at_1pct_fpr", "max"),
+    ("privacy.singling_out_risk", "Singling-out risk", "privacy.max_singling_out_risk", "max"),
+    ("privacy.linkability_risk", "Linkability risk", "privacy.max_linkability_risk", "max"),
+    ("privacy.inference_risk", "Inference risk", "privacy.max_inference_risk", "max"),
+    ("subgroup.worst_group_gap", "Worst subgroup gap", None, None),
+]
+
+
+def _get(d: dict[str, Any], dotted: str) -> Any:
+    cur: Any = d
+    for part in dotted.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def metric_rows(metrics: dict[str, Any], thresholds: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    for key, label, th, kind in KEY_METRICS:
+        limit = _get(thresholds, th) if th else None
+        bound = f"{'>=' if kind == 'min' else '<='} {limit}" if limit is not None else ""
+        rows.append((label, _fmt(_get(metrics, key)), bound))
+    return rows
+
+
+def render_markdown(metrics: dict[str, Any], gate: dict[str, Any], params: Params | None) -> str:
+    name = params.dataset.name if params else "synthetic table"
+    verdict = "APPROVED" if gate["approved"] else "BLOCKED"
+    lines = [f"## sdops-dvc gate: {name} — **{verdict}**", ""]
+    for note in gate.get("review_notes", []):
+        lines += [f"> **Review:** {note}", ""]
+    lines.append("| gate | result |")
+    lines.append("| --- | --- |")
+    for g, o in gate["gates"].items():
+        state = "skipped" if not o["enabled"] else ("passed" if o["passed"] else "**FAILED**")
+        lines.append(f"| {g} | {state} |")
+    if gate["failures"]:
+        lines += ["", "**Why it is blocked:**", ""]
+        lines += [f"- {f}" for f in gate["failures"][:20]]
+        if len(gate["failures"]) > 20:
+            lines.append(f"- ... and {len(gate['failures']) - 20} more (see gate.json)")
+    lines += ["", "| metric | value | threshold |", "| --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in metric_rows(metrics, gate["thresholds"])]
+    r = metrics.get("rows", {})
+    lines += [
+        "",
+        f"Rows: train {r.get('train')}, holdout {r.get('holdout')}, synthetic {r.get('synthetic')}. "
+        "Full report: `reports/report.html`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+h1 span.ok{color:#1a7f37}h1 span.bad{color:#cf222e}table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
+.review{background:#fff3cd;border:2px solid #e0a800;padding:.8em;margin:1em 0;font-weight:bold}
+.grid{display:flex;flex-wrap:wrap;gap:8px}.fail{color:#cf222e}.note{color:#555;font-size:12px}"""
+
+
+def render_html(
+    out_dir: Path,
+    metrics: dict[str, Any],
+    details: dict[str, Any],
+    gate: dict[str, Any],
+    params: Params | None,
+) -> str:
+    name = escape(params.dataset.name if params else "synthetic table")
+    ok = gate["approved"]
+    h = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>sdops-dvc report: {name}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{name}: <span class='{'ok' if ok else 'bad'}'>{'APPROVED' if ok else 'BLOCKED'}</span></h1>",
+    ]
+    for note in gate.get("review_notes", []):
+        h.append(f"<div class='review'>{escape(note)}</div>")
+    h.append("<h2>Gates</h2><table><tr><th>gate</th><th>result</th><th>reasons</th></tr>")
+    for g, o in gate["gates"].items():
+        state = (
+            "skipped"
+            if not o["enabled"]
+            else ("passed" if o["passed"] else "<b class='fail'>FAILED</b>")
+        )
+        reasons = "<br>".join(escape(f) for f in o["failures"] + o.get("notes", []))
+        h.append(f"<tr><td>{g}</td><td>{state}</td><td>{reasons}</td></tr>")
+    h.append(
+        "</table><h2>Key metrics</h2><table><tr><th>metric</th><th>value</th><th>threshold</th></tr>"
+    )
+    h += [
+        f"<tr><td>{a}</td><td>{b}</td><td>{escape(c)}</td></tr>"
+        for a, b, c in metric_rows(metrics, gate["thresholds"])
+    ]
+    h.append("</table>")
+    cs = details.get("column_shapes", {})
+    if cs:
+        th = _get(gate["thresholds"], "quality.min_column_shapes")
+        h.append(
+            "<h2>Quality</h2>"
+            + svg.hbars("Column shapes per column", list(cs.items()), threshold=th)
+        )
+    marg_dir = out_dir / "plots" / "marginals"
+    if marg_dir.exists():
+        h.append("<h3>Marginals: real (blue) vs synthetic (orange)</h3><div class='grid'>")
+        for f in sorted(marg_dir.glob("*.csv")):
+            h.append(svg.paired_bars(f.stem, _read_csv(f), "bin", "real", "synthetic"))
+        h.append("</div>")
+    dcr = _read_csv(out_dir / "plots" / "dcr.csv")
+    h.append("<h2>Privacy</h2>")
+    if dcr:
+        h.append(
+            svg.paired_bars(
+                "Distance to closest record: to train (red) vs to holdout (green)",
+                dcr,
+                "distance",
+                "synthetic_to_train",
+                "synthetic_to_holdout",
+                colors=(svg.TRAIN, svg.HOLD),
+                width=640,
+            )
+        )
+    priv = details.get("privacy", {})
+    h.append(
+        "<table><tr><th>attack</th><th>risk</th><th>95% CI</th><th>attacks</th><th>successes</th><th>control</th></tr>"
+    )
+    risks = [("singling out", priv.get("singling_out")), ("linkability", priv.get("linkability"))]
+    risks += [(f"inference ({r.get('secret')})", r) for r in priv.get("inference", [])]
+    for label, r in risks:
+        if r:
+            h.append(
+                f"<tr><td>{escape(label)}</td><td>{r['risk']:.4f}</td><td>[{r['ci_low']:.4f}, {r['ci_high']:.4f}]</td>"
+                f"<td>{r['n_attacks']}</td><td>{_fmt(r['n_success'])}</td><td>{_fmt(r['n_control'])}</td></tr>"
+            )
+    h.append("</table>")
+    h.append(
+        f"<p class='note'>Quasi-identifiers: {escape(', '.join(priv.get('quasi_identifiers', [])))}; "
+        f"sensitive: {escape(', '.join(priv.get('sensitive', [])) or 'none')}.</p>"
+    )
+    groups = details.get("subgroups", [])
+    if groups:
+        h.append(
+            "<h2>Subgroups (worst first)</h2><table><tr><th>group</th><th>gated</th><th>real rows</th>"
+            "<th>real share</th><th>synthetic share</th><th>column shapes</th><th>TSTR</th>"
+            "<th>shapes gap</th><th>TSTR gap</th><th>notes</th></tr>"
+        )
+        for g in groups:
+            h.append(
+                f"<tr><td>{escape(g['column'])}={escape(g['group'])}</td><td>{g['gated']}</td>"
+                f"<td>{g['real_rows']}</td><td>{_fmt(g['real_share'])}</td><td>{_fmt(g['synthetic_share'])}</td>"
+                f"<td>{_fmt(g['column_shapes'])}</td><td>{_fmt(g['tstr'])}</td>"
+                f"<td>{_fmt(g['column_shapes_gap'])}</td><td>{_fmt(g['tstr_gap'])}</td>"
+                f"<td>{escape('; '.join(g['notes']))}</td></tr>"
+            )
+        h.append("</table>")
+        h.append(
+            svg.hbars(
+                "TSTR per group", [(f"{g['column']}={g['group']}", g["tstr"]) for g in groups]
+            )
+        )
+    h.append("<h2>Samples and seeds</h2><table>")
+    for k, v in details.get("samples", {}).items():
+        h.append(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>")
+    h.append(
+        "</table><p class='note'>Aggregates only: this report contains no rows of the real data. "
+        "Generated by sdops-dvc.</p></body></html>"
+    )
+    return "".join(h)
+
+
+def render_reports(
+    out_dir: Path,
+    metrics: dict[str, Any],
+    details: dict[str, Any],
+    gate: dict[str, Any],
+    params: Params | None,
+) -> None:
+    write_text_atomic(out_dir / "report.md", render_markdown(metrics, gate, params))
+    write_text_atomic(out_dir / "report.html", render_html(out_dir, metrics, details, gate, params))

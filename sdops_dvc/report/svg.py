@@ -1,0 +1,83 @@
+"""Tiny inline-SVG charts: self-contained reports without a plotting dependency."""
+
+from __future__ import annotations
+
+from html import escape
+
+REAL, SYN, TRAIN, HOLD = "#4c72b0", "#dd8452", "#c44e52", "#55a868"
+
+
+def paired_bars(
+    title: str,
+    rows: list[dict[str, object]],
+    key: str,
+    a: str,
+    b: str,
+    colors: tuple[str, str] = (REAL, SYN),
+    width: int = 340,
+    height: int = 150,
+) -> str:
+    """Side-by-side bars of two shares per bin (e.g. real vs synthetic marginal)."""
+    n = max(1, len(rows))
+    top = max([float(r[a] or 0) for r in rows] + [float(r[b] or 0) for r in rows] + [1e-9])  # type: ignore[arg-type]
+    pad, plot_h = 18, height - 36
+    bw = (width - 2 * pad) / n
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f'<text x="{pad}" y="12" font-size="11" font-weight="bold">{escape(title)}</text>',
+    ]
+    for i, r in enumerate(rows):
+        for k, (field, color) in enumerate(((a, colors[0]), (b, colors[1]))):
+            v = float(r[field] or 0)  # type: ignore[arg-type]
+            h = plot_h * v / top
+            x = pad + i * bw + k * bw / 2
+            parts.append(
+                f'<rect x="{x:.1f}" y="{20 + plot_h - h:.1f}" width="{max(bw / 2 - 1, 0.5):.1f}" '
+                f'height="{h:.1f}" fill="{color}"><title>{escape(str(r[key]))}: {field} {v:.3f}</title></rect>'
+            )
+    if rows and len(rows) <= 12:
+        for i, r in enumerate(rows):
+            label = escape(str(r[key]))[:10]
+            parts.append(
+                f'<text x="{pad + (i + 0.5) * bw:.1f}" y="{height - 4}" font-size="8" text-anchor="middle">{label}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def hbars(
+    title: str,
+    items: list[tuple[str, float | None]],
+    lo: float = 0.0,
+    hi: float = 1.0,
+    threshold: float | None = None,
+    width: int = 520,
+) -> str:
+    """Horizontal bars, one per label (e.g. per-column scores), with an optional threshold."""
+    row_h, left = 16, 170
+    height = 24 + row_h * max(1, len(items))
+    span = (hi - lo) or 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f'<text x="4" y="12" font-size="11" font-weight="bold">{escape(title)}</text>',
+    ]
+    for i, (label, value) in enumerate(items):
+        y = 18 + i * row_h
+        parts.append(
+            f'<text x="{left - 4}" y="{y + 11}" font-size="10" text-anchor="end">{escape(label)[:28]}</text>'
+        )
+        if value is None:
+            parts.append(f'<text x="{left + 2}" y="{y + 11}" font-size="10">n/a</text>')
+            continue
+        w = max(0.0, min(1.0, (value - lo) / span)) * (width - left - 50)
+        parts.append(
+            f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{row_h - 4}" fill="{REAL}"/>'
+        )
+        parts.append(f'<text x="{left + w + 3:.1f}" y="{y + 11}" font-size="9">{value:.3f}</text>')
+    if threshold is not None:
+        x = left + max(0.0, min(1.0, (threshold - lo) / span)) * (width - left - 50)
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="16" y2="{height}" stroke="#c00" stroke-dasharray="3,2"/>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,111 @@
+"""What reviewers must notice: gate thresholds changed together with the data.
+
+Compares ``params.yaml`` in the work tree with its version at the merge base of HEAD and
+the main branch. Changing thresholds and data (source pin, split, generator) in one change
+is allowed but is said prominently, with every loosened threshold named.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sdops_dvc.config import Params, params_dict
+
+log = logging.getLogger(__name__)
+MAIN_CANDIDATES = ("main", "master", "origin/main", "origin/master")
+DATA_SECTIONS = ("source", "split", "generator", "dataset")
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: d}
+
+
+def loosened(key: str, old: Any, new: Any) -> bool:
+    last = key.rsplit(".", 1)[-1]
+    if isinstance(old, bool) or isinstance(new, bool):
+        return bool(old) and not bool(new)  # a gate switched off
+    if not isinstance(old, (int, float)) or not isinstance(new, (int, float)):
+        return False
+    if last.startswith("max_") or last == "dcr_alpha":
+        return new > old if last != "dcr_alpha" else new < old
+    if last.startswith("min_"):
+        return new < old
+    return False
+
+
+def base_params(root: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """params.yaml at the merge base of HEAD and the main branch, and the base's sha."""
+    import git
+
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+        head = repo.head.commit
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+        return None, None
+    for name in MAIN_CANDIDATES:
+        try:
+            other = repo.commit(name)
+        except (git.BadName, ValueError, git.GitCommandError):
+            continue
+        bases = repo.merge_base(head, other)
+        if not bases:
+            continue
+        base = bases[0]
+        rel = (root.resolve() / "params.yaml").relative_to(
+            Path(repo.working_tree_dir or ".").resolve()
+        )
+        try:
+            blob = base.tree / rel.as_posix()
+        except KeyError:
+            return {}, base.hexsha
+        data = yaml.safe_load(blob.data_stream.read().decode("utf-8")) or {}
+        return (data if isinstance(data, dict) else {}), base.hexsha
+    return None, None
+
+
+def review_notes(root: Path, params: Params) -> list[str]:
+    base, sha = base_params(root)
+    if base is None or sha is None:
+        return []
+    now = params_dict(params)
+    old_gates = _flatten(base.get("gates") or {})
+    new_gates = _flatten(now.get("gates") or {})
+    changed = sorted(
+        k
+        for k in set(old_gates) | set(new_gates)
+        if old_gates.get(k) != new_gates.get(k) and k in old_gates
+    )
+    data_changed = [
+        s
+        for s in DATA_SECTIONS
+        if _flatten(base.get(s) or {})
+        != {
+            k: v
+            for k, v in _flatten(now.get(s) or {}).items()
+            if k in _flatten(base.get(s) or {}) or v not in (None, [], {})
+        }
+    ]
+    if not changed:
+        return []
+    loose = [k for k in changed if loosened(k, old_gates.get(k), new_gates.get(k))]
+    desc = ", ".join(
+        f"gates.{k}: {old_gates.get(k)} -> {new_gates.get(k)}{' (LOOSENED)' if k in loose else ''}"
+        for k in changed
+    )
+    short = sha[:10]
+    if data_changed:
+        return [
+            f"THRESHOLDS AND DATA CHANGED TOGETHER (against merge base {short} with main): "
+            f"{desc}; data sections changed: {', '.join(data_changed)}. Reviewers: confirm the "
+            "thresholds were not moved to let this data pass."
+        ]
+    return [f"Gate thresholds changed against merge base {short} with main: {desc}."]
