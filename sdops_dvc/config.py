@@ -155,7 +155,7 @@ class PrivacyGateCfg(_Model):
     enabled: bool = True
     max_exact_match_excess: float = 0.01  # exact copies of train rows beyond those of holdout rows
     max_dcr_share: float = 0.55  # share of synthetic rows closer to train than to holdout
-    dcr_alpha: float = 0.01  # significance of the one-sided binomial test of DCR share > 0.5
+    alpha: float = 0.01  # significance level of the one-sided tests (exact copies, DCR share)
     max_mia_auc: float = 0.60
     max_mia_tpr_at_1pct_fpr: float = 0.05
     max_singling_out_risk: float = 0.10
@@ -165,7 +165,7 @@ class PrivacyGateCfg(_Model):
     _unit = field_validator(
         "max_exact_match_excess",
         "max_dcr_share",
-        "dcr_alpha",
+        "alpha",
         "max_mia_auc",
         "max_mia_tpr_at_1pct_fpr",
         "max_singling_out_risk",

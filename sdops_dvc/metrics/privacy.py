@@ -36,11 +36,39 @@ def row_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:  # type: ign
 
 def exact_match_rate(synthetic: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> float:
     """Share of synthetic rows that are exact copies of some real row."""
+    return float(exact_matches(synthetic, real, columns).mean()) if len(synthetic) else 0.0
+
+
+def exact_matches(synthetic: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> Any:
     import numpy as np
 
-    if len(synthetic) == 0:
-        return 0.0
-    return float(np.isin(row_hashes(synthetic, columns), row_hashes(real, columns)).mean())
+    return np.isin(row_hashes(synthetic, columns), row_hashes(real, columns))
+
+
+@dataclass(frozen=True)
+class ExactCopies:
+    train: float
+    holdout: float
+    p_value: float  # one-sided exact McNemar test: more copies of train rows than of holdout rows
+
+
+def exact_copies(
+    synthetic: pd.DataFrame,
+    train_sample: pd.DataFrame,
+    holdout_sample: pd.DataFrame,
+    columns: list[str],
+) -> ExactCopies:
+    """Copy rates against equal-size train and holdout samples, with a paired test: each
+    synthetic row either copies a train row, a holdout row, both or neither; under no
+    memorisation the discordant rows split evenly."""
+    from scipy.stats import binomtest
+
+    in_tr = exact_matches(synthetic, train_sample, columns)
+    in_ho = exact_matches(synthetic, holdout_sample, columns)
+    b, c = int((in_tr & ~in_ho).sum()), int((~in_tr & in_ho).sum())
+    p = float(binomtest(b, b + c, 0.5, alternative="greater").pvalue) if b + c else 1.0
+    n = max(1, len(synthetic))
+    return ExactCopies(float(in_tr.sum()) / n, float(in_ho.sum()) / n, p)
 
 
 def equal_size_samples(

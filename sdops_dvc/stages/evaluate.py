@@ -66,10 +66,16 @@ class _Timer:
 def _privacy_columns(
     cfg: EvaluationCfg, columns: list[str], target: str | None
 ) -> tuple[list[str], list[str], tuple[list[str], list[str]]]:
-    sensitive = list(cfg.privacy.sensitive) or ([target] if target else [])
-    qi = list(cfg.privacy.quasi_identifiers) or [c for c in columns if c not in sensitive]
-    if cfg.privacy.linkability_aux:
-        aux = (list(cfg.privacy.linkability_aux[0]), list(cfg.privacy.linkability_aux[1]))
+    # only columns the synthetic table has (a missing one is the schema gate's finding)
+    sensitive = [c for c in cfg.privacy.sensitive if c in columns] or (
+        [target] if target in columns else []
+    )
+    qi = [c for c in cfg.privacy.quasi_identifiers if c in columns] or [
+        c for c in columns if c not in sensitive
+    ]
+    aux_cfg = cfg.privacy.linkability_aux
+    if aux_cfg and all(any(c in columns for c in part) for part in aux_cfg):
+        aux = ([c for c in aux_cfg[0] if c in columns], [c for c in aux_cfg[1] if c in columns])
     else:
         half = max(1, len(qi) // 2)
         aux = (qi[:half], qi[half:] or qi[:half])
@@ -163,8 +169,7 @@ def compute_metrics(
         syn_q, q_info = privacy.query_sample(synthetic[columns], cfg.max_nn_queries, seed)
         details["samples"]["privacy_real"] = sample_info
         details["samples"]["privacy_queries"] = q_info
-        em_train = privacy.exact_match_rate(synthetic, tr_s, columns)
-        em_hold = privacy.exact_match_rate(synthetic, ho_s, columns)
+        copies = privacy.exact_copies(synthetic, tr_s, ho_s, columns)
         em_full = privacy.exact_match_rate(synthetic, train, columns)
         d = privacy.dcr_share(syn_q, tr_s, ho_s, sdtypes)
         ratio = privacy.nndr(syn_q, tr_s, sdtypes)
@@ -193,8 +198,9 @@ def compute_metrics(
                 )
         worst_inf = max(inf, key=lambda r: r.value) if inf else None
     metrics["privacy"] = {
-        "exact_match_train": _r(em_train),
-        "exact_match_holdout": _r(em_hold),
+        "exact_match_train": _r(copies.train),
+        "exact_match_holdout": _r(copies.holdout),
+        "exact_match_p_value": _r(copies.p_value),
         "exact_match_train_full": _r(em_full),
         "dcr_share": _r(d.share),
         "dcr_p_value": _r(d.p_value),
@@ -235,9 +241,10 @@ def compute_metrics(
             target=target,
         )
     overall_tstr = util.tstr if util else None
+    overall_trtr = util.trtr if util else None
     rows: list[dict[str, Any]] = []
     for g in groups:
-        gaps = g.gaps(shapes if shapes == shapes else None, overall_tstr)
+        gaps = g.gaps(shapes if shapes == shapes else None, overall_tstr, overall_trtr)
         rows.append(
             {
                 "column": g.column,
@@ -250,6 +257,7 @@ def compute_metrics(
                 "synthetic_share": _r(g.synthetic_share),
                 "column_shapes": _r(g.column_shapes),
                 "tstr": _r(g.tstr),
+                "trtr": _r(g.trtr),
                 **{k: _r(v) for k, v in gaps.items()},
                 "notes": g.notes,
             }

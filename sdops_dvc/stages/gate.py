@@ -157,17 +157,19 @@ def decide(metrics: dict[str, Any], gates: GatesCfg, policy: PolicyCfg | None) -
         get(metrics, "privacy.exact_match_train"),
         get(metrics, "privacy.exact_match_holdout"),
     )
+    em_p = get(metrics, "privacy.exact_match_p_value")
     if em_t is None or em_h is None:
         c.failures.append("privacy: exact-copy rates could not be computed")
-    elif em_t - em_h > p.max_exact_match_excess:
+    elif em_t - em_h > p.max_exact_match_excess and (em_p is None or em_p < p.alpha):
         c.failures.append(
             f"privacy: {em_t:.2%} of synthetic rows copy a train row vs {em_h:.2%} a holdout row "
-            f"(excess {em_t - em_h:.4f} above the maximum {p.max_exact_match_excess})"
+            f"(excess {em_t - em_h:.4f} above the maximum {p.max_exact_match_excess}, "
+            f"one-sided McNemar p = {em_p:.2g})"
         )
     share, pval = get(metrics, "privacy.dcr_share"), get(metrics, "privacy.dcr_p_value")
     if share is None:
         c.failures.append("privacy: DCR share could not be computed")
-    elif share > p.max_dcr_share and (pval is None or pval < p.dcr_alpha):
+    elif share > p.max_dcr_share and (pval is None or pval < p.alpha):
         c.failures.append(
             f"privacy: DCR share {share:.4f} is above the maximum {p.max_dcr_share}: synthetic rows "
             f"sit closer to training rows than to unseen rows (one-sided binomial p = {pval:.2g})"

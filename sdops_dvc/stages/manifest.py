@@ -161,6 +161,10 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
             "thresholds": gate.get("thresholds", {}),
         },
         "metrics": _summary(json.loads(inputs.metrics.read_text(encoding="utf-8"))),
+        "evaluation": {
+            "seed": params.evaluation.seed,
+            "samples": _samples(inputs.metrics.parent / "details.json"),
+        },
         "policy": params.policy.model_dump(mode="json"),
         "privacy": {
             "mechanism": "none",
@@ -197,6 +201,15 @@ SUMMARY_KEYS = (
     "privacy.inference_risk",
     "subgroup.worst_group_gap",
 )
+
+
+def _samples(details_path: Path) -> dict[str, Any]:
+    """Size and seed of every subsample the evaluation drew (from details.json)."""
+    if not details_path.exists():
+        return {}
+    data = json.loads(details_path.read_text(encoding="utf-8"))
+    samples = data.get("samples", {}) if isinstance(data, dict) else {}
+    return samples if isinstance(samples, dict) else {}
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,187 @@
+"""Planted cases on the real HealthInsurance table: each gate fails for its reason.
+
+train / holdout / unseen are disjoint samples of the same population; the "generator"
+is replaced by a planted table so that the right answer is known.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sdops_dvc.config import Params, parse_params
+from sdops_dvc.fsutil import write_json_atomic
+from sdops_dvc.metadata import detect
+from sdops_dvc.stages.evaluate import run_evaluate
+from sdops_dvc.stages.gate import GateResult, run_gate
+from sdops_dvc.templates import demo_table
+
+N_SYN = 2200
+PARAMS = {
+    "dataset": {"name": "health", "target": "insurance"},
+    "source": {"path": "unused.csv", "snapshot_id": "planted", "md5": "0" * 32},
+    "generator": {"num_rows": N_SYN},
+    "evaluation": {
+        "privacy": {
+            "quasi_identifiers": ["age", "gender", "region", "ethnicity", "married", "education", "family"],
+            "sensitive": ["health", "limit"],
+        },
+        "subgroups": {"columns": ["gender", "ethnicity", "region"]},
+    },
+    "policy": {"intended_use": "tests", "audiences": ["tests"], "access_classification": "internal",
+               "retention_days": 30, "owner": "tests"},
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    real = pd.read_csv(demo_table())
+    perm = np.random.default_rng(0).permutation(len(real))
+    train, holdout, unseen = (
+        real.iloc[perm[a:b]].reset_index(drop=True) for a, b in ((0, 4400), (4400, 6600), (6600, 6600 + N_SYN))
+    )
+    root = tmp_path_factory.mktemp("planted")
+    write_json_atomic(root / "metadata.json", detect(real, "health"))
+    train.to_parquet(root / "train.parquet")
+    holdout.to_parquet(root / "holdout.parquet")
+    params = parse_params(PARAMS, Path("params.yaml"))
+    return {"root": root, "train": train, "unseen": unseen, "params": params}
+
+
+def _gate(world: dict[str, object], name: str, synthetic: pd.DataFrame) -> tuple[GateResult, dict]:  # type: ignore[type-arg]
+    root = world["root"]
+    assert isinstance(root, Path)
+    params = world["params"]
+    assert isinstance(params, Params)
+    synthetic.to_csv(root / f"{name}.csv", index=False)
+    out = root / name
+    res = run_evaluate(params, root, root / "train.parquet", root / "holdout.parquet", root / f"{name}.csv", out)
+    return run_gate(res.metrics_path, params, out / "gate.json"), res.metrics
+
+
+def _failed(result: GateResult) -> set[str]:
+    return {name for name, g in result.gates.items() if not g.passed}
+
+
+def test_unseen_real_rows_pass_every_gate(world: dict[str, object]) -> None:
+    result, metrics = _gate(world, "unseen", world["unseen"])  # type: ignore[arg-type]
+    assert result.approved, result.failures
+    assert metrics["quality"]["detection_auc"] < 0.6
+    # ties count as "closer to holdout" (as in SDMetrics); this table has many exact ties
+    assert metrics["privacy"]["dcr_share"] < 0.5
+
+
+def test_copies_of_training_rows_fail_privacy(world: dict[str, object]) -> None:
+    train = world["train"]
+    assert isinstance(train, pd.DataFrame)
+    result, metrics = _gate(world, "copies", train.sample(N_SYN, random_state=1).reset_index(drop=True))
+    assert "privacy" in _failed(result)
+    reasons = " ".join(result.gates["privacy"].failures)
+    assert "copy a train row" in reasons and "DCR share" in reasons and "membership-inference AUC" in reasons
+    assert metrics["privacy"]["exact_match_train"] > 0.5 > metrics["privacy"]["exact_match_holdout"]
+
+
+def test_training_rows_with_tiny_noise_fail_privacy(world: dict[str, object]) -> None:
+    train = world["train"]
+    assert isinstance(train, pd.DataFrame)
+    noisy = train.sample(N_SYN, random_state=2).reset_index(drop=True)
+    rng = np.random.default_rng(3)
+    noisy["age"] = noisy["age"] + rng.normal(0, 0.05, len(noisy))
+    noisy["family"] = noisy["family"] + rng.normal(0, 0.01, len(noisy))
+    result, metrics = _gate(world, "noisy", noisy)
+    assert "privacy" in _failed(result)
+    assert metrics["privacy"]["exact_match_train"] < 0.01  # no exact copies: distances catch it
+    assert metrics["privacy"]["dcr_share"] > 0.6 and metrics["privacy"]["mia_auc"] > 0.6
+
+
+def test_one_distorted_subgroup_fails_the_subgroup_gate_and_nothing_else(world: dict[str, object]) -> None:
+    unseen = world["unseen"]
+    assert isinstance(unseen, pd.DataFrame)
+    distorted = unseen.copy()
+    afam = distorted["ethnicity"] == "afam"
+    distorted.loc[afam, "insurance"] = distorted.loc[afam, "insurance"].map({"yes": "no", "no": "yes"})
+    result, _ = _gate(world, "subgroup", distorted)
+    assert _failed(result) == {"subgroup"}, result.failures
+    assert any("ethnicity=afam" in f for f in result.gates["subgroup"].failures)
+
+
+def test_independently_shuffled_columns_fail_quality(world: dict[str, object]) -> None:
+    unseen = world["unseen"]
+    assert isinstance(unseen, pd.DataFrame)
+    rng = np.random.default_rng(4)
+    shuffled = unseen.apply(lambda col: rng.permutation(col.to_numpy()))
+    result, metrics = _gate(world, "shuffled", shuffled)
+    assert "quality" in _failed(result)
+    assert metrics["quality"]["column_shapes"] > 0.95  # marginals are intact: only joint structure broke
+    assert metrics["utility"]["ratio"] < 0.8
+
+
+@pytest.mark.parametrize("change", ["missing", "renamed"])
+def test_missing_or_renamed_column_fails_schema(world: dict[str, object], change: str) -> None:
+    unseen = world["unseen"]
+    assert isinstance(unseen, pd.DataFrame)
+    syn = unseen.drop(columns=["region"]) if change == "missing" else unseen.rename(columns={"region": "area"})
+    result, _ = _gate(world, change, syn)
+    assert "schema" in _failed(result)
+    assert any("missing columns: region" in f for f in result.gates["schema"].failures)
+    if change == "renamed":
+        assert any("unexpected columns: area" in f for f in result.gates["schema"].failures)
+
+
+def test_policy_gate_names_every_missing_field(world: dict[str, object]) -> None:
+    from sdops_dvc.config import PolicyCfg
+    from sdops_dvc.metrics.policy import policy_failures
+
+    fails = policy_failures(PolicyCfg(access_classification="secret"))
+    joined = " ".join(fails)
+    for key in ("intended_use", "audiences", "access_classification", "retention_days", "owner"):
+        assert f"policy.{key}" in joined
+    assert "'secret'" in joined and "restricted" in joined
+
+
+def test_stand_alone_commands_on_any_generators_output(world: dict[str, object], tmp_path: Path) -> None:
+    """`sdops evaluate --train --holdout --synthetic --out` then `sdops gate DIR/metrics.json`."""
+    root = world["root"]
+    assert isinstance(root, Path)
+    unseen = world["unseen"]
+    assert isinstance(unseen, pd.DataFrame)
+    unseen.to_csv(tmp_path / "synthetic.csv", index=False)
+    out = tmp_path / "out"
+
+    def sdops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "sdops_dvc", *args], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+
+    proc = sdops("evaluate", "--train", str(root / "train.parquet"), "--holdout", str(root / "holdout.parquet"),
+                 "--synthetic", "synthetic.csv", "--target", "insurance", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("column_shapes", "column_pair_trends", "detection_auc"):
+        assert metrics["quality"][key] is not None
+    for key in ("tstr", "trtr"):
+        assert metrics["utility"][key] is not None
+    for key in ("exact_match_train", "exact_match_holdout", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
+                "singling_out_risk", "linkability_risk", "inference_risk"):
+        assert metrics["privacy"][key] is not None, key
+    assert "worst_group_gap" in metrics["subgroup"]
+    # no params.yaml: no policy was stated, so the release is blocked and says why
+    proc = sdops("gate", str(out / "metrics.json"))
+    assert proc.returncode == 1 and "no policy is stated" in proc.stderr
+    gate = json.loads((out / "gate.json").read_text())
+    assert gate["approved"] is False and gate["gates"]["policy"]["passed"] is False
+    assert set(gate["gates"]) == {"schema", "quality", "privacy", "subgroup", "policy"}
+    # with params (thresholds and policy), the same data is approved
+    params = dict(PARAMS)
+    params["generator"] = {"num_rows": len(unseen)}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = sdops("gate", str(out / "metrics.json"), "--params", "params.yaml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads((out / "gate.json").read_text())["approved"] is True
+    assert (out / "report.html").exists() and (out / "report.md").exists()

@@ -1,0 +1,169 @@
+"""Our metrics give the reference libraries' numbers on the same rows.
+
+- Column Shapes / Column Pair Trends: SDMetrics QualityReport, to 1e-9.
+- DCR: SDMetrics ``calculate_dcr`` row for row and DCROverfittingProtection's share, to 1e-9.
+- Singling out, linkability, inference: anonymeter 1.1, within its 95% confidence interval,
+  on the same rows and seed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sdops_dvc.metadata import column_sdtypes, detect
+from sdops_dvc.templates import demo_table
+from tests.conftest import CREDIT
+
+warnings.filterwarnings("ignore")
+
+
+def _perturbed(df: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A stand-in synthetic table: real rows with numbers scaled and categories swapped."""
+    rng = np.random.default_rng(seed)
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c] * rng.uniform(0.7, 1.4, len(out))
+        elif out[c].dtype == object:
+            swap = rng.random(len(out)) < 0.2
+            out.loc[swap, c] = rng.choice(out[c].unique(), swap.sum())
+    return out
+
+
+@pytest.fixture(scope="module", params=["credit", "health"])
+def table(request: pytest.FixtureRequest) -> tuple[pd.DataFrame, dict]:  # type: ignore[type-arg]
+    df = pd.read_csv(CREDIT if request.param == "credit" else demo_table())
+    return df, detect(df, "t")
+
+
+def test_column_shapes_and_pair_trends_match_sdmetrics(table: tuple[pd.DataFrame, dict]) -> None:  # type: ignore[type-arg]
+    from sdmetrics.reports import QualityReport
+
+    from sdops_dvc.metrics.fidelity import column_pair_trends, column_shapes
+
+    real, meta = table
+    syn = _perturbed(real.sample(frac=0.6, random_state=1).reset_index(drop=True), 2)
+    sdtypes = column_sdtypes(meta)
+    shapes, by_col = column_shapes(real, syn, sdtypes)
+    cpt, cpt_all, pairs = column_pair_trends(real, syn, sdtypes)
+
+    report = QualityReport()
+    report.generate({"t": real}, {"t": syn}, meta, verbose=False)
+    props = report.get_properties().set_index("Property")["Score"]
+    assert abs(shapes - props["Column Shapes"]) < 1e-9
+    assert cpt is not None and abs(cpt - props["Column Pair Trends"]) < 1e-9
+    details = report.get_details("Column Shapes").set_index("Column")["Score"]
+    for col, score in by_col.items():
+        assert abs(score - details[col]) < 1e-9, col
+    pair_details = report.get_details("Column Pair Trends")
+    mine = {p.columns: p for p in pairs}
+    for _, row in pair_details.iterrows():
+        p = mine[(row["Column 1"], row["Column 2"])]
+        assert bool(row["Meets Threshold?"]) == p.counted
+        if p.counted:
+            assert abs(p.score - row["Score"]) < 1e-9
+    assert cpt_all is not None and 0 < cpt_all <= 1
+
+
+def _dcr_frames(real: pd.DataFrame, seed: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(real))
+    train = real.iloc[perm[:n]].reset_index(drop=True)
+    holdout = real.iloc[perm[n : 2 * n]].reset_index(drop=True)
+    copies = train.sample(n // 3, random_state=seed)
+    syn = pd.concat([copies, _perturbed(holdout.head(n // 2), seed)], ignore_index=True)
+    num = [c for c in syn.columns if pd.api.types.is_float_dtype(syn[c])]
+    syn.loc[syn.index[:5], num[0]] = syn[num[0]].max() * 3  # far outside the range: the cap binds
+    syn.loc[syn.index[5:8], num[-1]] = np.nan  # nulls take the exact path
+    return train, holdout, syn
+
+
+def test_dcr_matches_sdmetrics_row_for_row_and_share(table: tuple[pd.DataFrame, dict]) -> None:  # type: ignore[type-arg]
+    from sdmetrics.single_table import DCROverfittingProtection
+    from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
+
+    from sdops_dvc.metrics.distance import dcr
+    from sdops_dvc.metrics.privacy import dcr_share
+
+    real, meta = table
+    train, holdout, syn = _dcr_frames(real, 3, 600)
+    tmeta = meta["tables"]["t"]
+    sdtypes = column_sdtypes(meta)
+    ours = dcr(syn, train, sdtypes)
+    ref = calculate_dcr(syn, train, tmeta).to_numpy()
+    assert np.abs(ours - ref).max() < 1e-12
+    res = dcr_share(syn, train, holdout, sdtypes)
+    breakdown = DCROverfittingProtection.compute_breakdown(
+        real_training_data=train, synthetic_data=syn, real_validation_data=holdout,
+        metadata={"tables": {"t": tmeta}}, table_name="t",
+    )
+    assert abs(res.share - breakdown["synthetic_data_percentages"]["closer_to_training"]) < 1e-9
+    assert res.share > 0.3  # the copies are closer to train: the case is not trivial
+
+
+@pytest.mark.parametrize("case", ["copies", "unseen"])
+def test_anonymeter_risks_agree_within_its_confidence_interval(case: str) -> None:
+    from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
+
+    from sdops_dvc.metrics.anonymity import inference, linkability, singling_out
+
+    real = pd.read_csv(CREDIT)
+    perm = np.random.default_rng(0).permutation(len(real))
+    n = len(real) // 3
+    ori, control, other = (real.iloc[perm[i * n : (i + 1) * n]].reset_index(drop=True) for i in range(3))
+    syn = ori.sample(frac=1.0, random_state=1).reset_index(drop=True) if case == "copies" else other
+    cols = list(real.columns)
+    aux = (cols[: len(cols) // 2], cols[len(cols) // 2 :])
+
+    def within(ours: float, ref: object) -> None:
+        lo, hi = ref.ci  # type: ignore[attr-defined]
+        assert lo - 1e-9 <= ours <= hi + 1e-9, (ours, ref)
+
+    ev_so = SinglingOutEvaluator(ori=ori, syn=syn, control=control, n_attacks=200, seed=3)
+    within(singling_out(ori, syn, control, n_attacks=200, seed=3).value, ev_so.evaluate(mode="multivariate").risk())
+    np.random.seed(3)
+    ev_lk = LinkabilityEvaluator(ori=ori, syn=syn, control=control, aux_cols=aux, n_attacks=300).evaluate(n_jobs=1)
+    within(linkability(ori, syn, control, aux, n_attacks=300, seed=3).value, ev_lk.risk())
+    np.random.seed(3)
+    ev_in = InferenceEvaluator(ori=ori, syn=syn, control=control, aux_cols=cols[1:], secret="card",
+                               n_attacks=300).evaluate(n_jobs=1)
+    ours_in = inference(ori, syn, control, cols[1:], "card", regression=False, n_attacks=300, seed=3)
+    within(ours_in.value, ev_in.risk())
+    # same targets and 1-NN guesses: the inference counts agree exactly
+    assert (ours_in.n_success, ours_in.n_control) == (ev_in._n_success, ev_in._n_control)
+    if case == "copies":
+        assert ours_in.value > 0.5 and ev_lk.risk().value > 0.5
+
+
+def test_singling_out_shortcut_equals_counting() -> None:
+    """The skyline test that finds every singling-out query equals counting each query."""
+    from sdops_dvc.metrics.anonymity import _tables, _unique_under_own_query
+
+    rng = np.random.default_rng(1)
+    for trial in range(25):
+        n = int(rng.integers(5, 250))
+        df = pd.DataFrame({
+            "a": rng.integers(0, 6, n).astype(float), "b": rng.integers(0, 4, n).astype(float),
+            "c": rng.normal(size=n).round(1), "d": rng.choice(list("xyz"), n), "e": rng.choice(list("pq"), n),
+        })
+        if trial % 3 == 0:
+            df.loc[rng.integers(0, n, 3), "c"] = np.nan
+        df = df.drop_duplicates().reset_index(drop=True)
+        (t,) = _tables([df], list(df.columns))
+        med = [float(np.nanmedian(c)) if t.numeric[j] else np.nan for j, c in enumerate(t.cols)]
+        for combo in itertools.combinations(range(5), 3):
+            fast = _unique_under_own_query(t, list(combo), med)
+            for r in range(t.n):
+                q = []
+                for j in combo:
+                    v = t.cols[j][r]
+                    if t.numeric[j]:
+                        q.append((j, "null", 0.0) if np.isnan(v) else (j, "ge" if v > med[j] else "le", float(v)))
+                    else:
+                        q.append((j, "eq", float(v)))
+                assert fast[r] == (t.count(tuple(q)) == 1), (trial, combo, r)

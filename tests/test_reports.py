@@ -1,0 +1,100 @@
+"""What the gates write: DVC metrics and plots, reports, review notes, and no real rows."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from tests.conftest import dvc, git, sdops, set_params
+
+REQUIRED = [
+    "quality.column_shapes", "quality.column_pair_trends", "quality.detection_auc",
+    "utility.tstr", "utility.trtr", "privacy.exact_match_train", "privacy.exact_match_holdout",
+    "privacy.dcr_share", "privacy.mia_auc", "privacy.mia_tpr_at_1pct_fpr",
+    "privacy.singling_out_risk", "privacy.linkability_risk", "privacy.inference_risk",
+    "subgroup.worst_group_gap",
+]
+
+
+def _outputs(root: Path) -> dict[str, str]:
+    files = [*(root / "reports").rglob("*"), *(root / "release").rglob("*"), root / "dvc.lock"]
+    return {str(p.relative_to(root)): p.read_text() for p in files if p.is_file()}
+
+
+def test_no_real_row_or_precise_value_in_any_output(pipeline_outputs: Path) -> None:
+    root = pipeline_outputs
+    source = pd.read_csv(root / "data/source/credit.csv")
+    raw_lines = (root / "data/source/credit.csv").read_text().splitlines()[1:]
+    texts = _outputs(root)
+    assert any(name.endswith("report.html") for name in texts)
+    # values with 7+ significant decimals identify individual rows of this table
+    precise = {
+        str(v) for c in ("share", "expenditure", "age") for v in source[c]
+        if len(str(v).split(".")[-1]) >= 7
+    }
+    assert len(precise) > 100
+    for name, text in texts.items():
+        for line in raw_lines:
+            assert line not in text, f"{name} contains a source row"
+        numbers = set(re.findall(r"\d+\.\d{7,}", text))
+        leaked = numbers & precise
+        assert not leaked, f"{name} contains real values {sorted(leaked)[:3]}"
+
+
+def test_metrics_are_dvc_metrics_and_plots_render(pipeline_outputs: Path, tmp_path: Path) -> None:
+    root = pipeline_outputs
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=root).stdout)
+    data = next(iter(shown.values()))["data"]["reports/metrics.json"]["data"]
+    for key in REQUIRED:
+        section, name = key.split(".")
+        assert name in data[section], key
+    plots = json.loads(dvc("plots", "show", "--json", cwd=root).stdout)
+    assert not plots.get("errors")
+    names = " ".join(plots["data"])
+    assert "reports/plots/dcr.csv" in names and "marginals" in names and "subgroups" in names
+    gate = json.loads((root / "reports/gate.json").read_text())
+    assert set(gate) >= {"approved", "failures", "gates"}
+    for g in ("schema", "quality", "privacy", "subgroup", "policy"):
+        assert set(gate["gates"][g]) >= {"passed", "failures"}
+    md = (root / "reports/report.md").read_text()
+    assert "APPROVED" in md and len(md) < 65_000  # fits a pull-request comment
+    manifest = json.loads((root / "release/manifest.json").read_text())
+    assert manifest["gates"]["thresholds"]["privacy"]["max_dcr_share"] == 0.55
+    assert set(manifest["metrics"]) >= set(REQUIRED)
+
+    # metrics diff across commits works like any DVC metric
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, symlinks=True)
+    set_params(copy, {"generator.seed": 21})
+    dvc("repro", cwd=copy)
+    diff = json.loads(dvc("metrics", "diff", "--json", cwd=copy).stdout)
+    assert "reports/metrics.json" in diff
+
+
+def test_thresholds_changed_with_data_are_flagged_for_review(pipeline_outputs: Path, tmp_path: Path) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(pipeline_outputs, root, symlinks=True)
+    git("checkout", "-q", "-b", "loosen", cwd=root)
+    # thresholds only
+    set_params(root, {"gates.privacy.max_mia_auc": 0.7})
+    proc = sdops("gate", "reports/metrics.json", cwd=root)
+    notes = json.loads((root / "reports/gate.json").read_text())["review_notes"]
+    assert len(notes) == 1 and notes[0].startswith("Gate thresholds changed against merge base")
+    assert "gates.privacy.max_mia_auc: 0.6 -> 0.7 (LOOSENED)" in notes[0]
+    # thresholds and data together
+    set_params(root, {"generator.seed": 99})
+    proc = sdops("gate", "reports/metrics.json", cwd=root)
+    gate = json.loads((root / "reports/gate.json").read_text())
+    assert gate["review_notes"][0].startswith("THRESHOLDS AND DATA CHANGED TOGETHER")
+    assert "generator" in gate["review_notes"][0]
+    assert "THRESHOLDS AND DATA CHANGED TOGETHER" in (root / "reports/report.md").read_text()
+    assert "class='review'" in (root / "reports/report.html").read_text()
+    assert "THRESHOLDS AND DATA" in proc.stderr
+    # nothing changed against main: no note
+    git("checkout", "-q", "--", "params.yaml", cwd=root)
+    sdops("gate", "reports/metrics.json", cwd=root)
+    assert json.loads((root / "reports/gate.json").read_text())["review_notes"] == []
