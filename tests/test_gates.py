@@ -185,3 +185,44 @@ def test_stand_alone_commands_on_any_generators_output(world: dict[str, object],
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads((out / "gate.json").read_text())["approved"] is True
     assert (out / "report.html").exists() and (out / "report.md").exists()
+
+
+def test_dates_ids_booleans_and_nulls(tmp_path: Path) -> None:
+    """Dates read from csv as text, an id column SDV fakes, booleans and nulls: every metric
+    is computed, and a copied row with a new fake id still counts as a copy."""
+    from tests.conftest import CREDIT
+
+    df = pd.read_csv(CREDIT)
+    rng = np.random.default_rng(0)
+    df.insert(0, "customer_id", np.arange(100000, 100000 + len(df)))
+    days = pd.to_timedelta(rng.integers(0, 1500, len(df)), unit="D")
+    df["applied_on"] = (pd.Timestamp("2020-01-01") + days).strftime("%Y-%m-%d")
+    df["flag"] = rng.random(len(df)) < 0.3
+    df.loc[rng.random(len(df)) < 0.05, "income"] = np.nan
+    df.loc[rng.random(len(df)) < 0.05, "owner"] = np.nan
+    meta = detect(df, "edge")
+    assert meta["tables"]["edge"]["columns"]["customer_id"]["sdtype"] == "id"
+    assert meta["tables"]["edge"]["columns"]["applied_on"]["sdtype"] == "datetime"
+    write_json_atomic(tmp_path / "metadata.json", meta)
+    train, holdout = df.iloc[:700], df.iloc[700:1050]
+    train.to_csv(tmp_path / "train.csv", index=False)
+    holdout.to_csv(tmp_path / "holdout.csv", index=False)
+    copies = train.sample(300, random_state=1).copy()
+    copies["customer_id"] = np.arange(900000, 900300)  # the generator fakes ids
+    copies.to_csv(tmp_path / "synthetic.csv", index=False)
+    params = parse_params({**PARAMS, "dataset": {"name": "edge", "target": "card"},
+                           "source": {**PARAMS["source"], "metadata": "metadata.json"},  # type: ignore[dict-item]
+                           "generator": {"num_rows": 300},
+                           "evaluation": {"subgroups": {"columns": ["owner"]}, "privacy": {"n_attacks": 100}}},
+                          Path("params.yaml"))
+    res = run_evaluate(params, tmp_path, tmp_path / "train.csv", tmp_path / "holdout.csv",
+                       tmp_path / "synthetic.csv", tmp_path / "out")
+    m = res.metrics
+    assert m["schema"]["passed"], m["schema"]["failures"]
+    assert m["privacy"]["exact_match_train_full"] == 1.0  # every row copies a train row
+    # against the equal-size train sample (half of train) about half do; none copy holdout rows
+    assert m["privacy"]["exact_match_train"] > 0.4 and m["privacy"]["exact_match_holdout"] < 0.05
+    assert m["quality"]["column_shapes"] > 0.9 and "applied_on" in res.details["column_shapes"]
+    assert "customer_id" not in res.details["column_shapes"]
+    result = run_gate(res.metrics_path, params, tmp_path / "out" / "gate.json")
+    assert "privacy" in _failed(result)

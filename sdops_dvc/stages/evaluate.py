@@ -17,7 +17,13 @@ from typing import Any
 
 from sdops_dvc.config import EvaluationCfg, Params
 from sdops_dvc.fsutil import write_json_atomic
-from sdops_dvc.metadata import check_against_table, column_sdtypes, read_metadata
+from sdops_dvc.metadata import (
+    CATEGORICAL_SDTYPES,
+    NUMERIC_SDTYPES,
+    check_against_table,
+    column_sdtypes,
+    read_metadata,
+)
 from sdops_dvc.tables import read_table, require_columns
 
 log = logging.getLogger(__name__)
@@ -106,7 +112,13 @@ def compute_metrics(
     seed = cfg.seed
     timer = _Timer()
     sdtypes = column_sdtypes(metadata)
-    columns = [c for c in train.columns if c in synthetic.columns]
+    train, holdout, synthetic = (_parse_datetimes(f, metadata) for f in (train, holdout, synthetic))
+    # ids, PII and free text are faked or not modelled by SDV: like SDMetrics, measure the
+    # modelable columns only (a copied row with a new fake id is still a copy)
+    columns = [
+        c for c in train.columns
+        if c in synthetic.columns and sdtypes.get(c) in (*NUMERIC_SDTYPES, *CATEGORICAL_SDTYPES)
+    ]
     metrics: dict[str, Any] = {}
     details: dict[str, Any] = {"samples": {}, "seconds": timer.seconds}
     plots: dict[str, Any] = {}
@@ -299,6 +311,26 @@ def compute_metrics(
         for r in rows
     ]
     return metrics, details, plots
+
+
+def _parse_datetimes(df: Any, metadata: dict[str, Any]) -> Any:
+    """Datetime columns as datetimes (csv gives strings), using the metadata's format."""
+    import pandas as pd
+
+    cols = next(iter(metadata["tables"].values()))["columns"]
+    out = df
+    for name, spec in cols.items():
+        if spec.get("sdtype") != "datetime" or name not in df.columns:
+            continue
+        if pd.api.types.is_datetime64_any_dtype(df[name]):
+            continue
+        if out is df:
+            out = df.copy()
+        fmt = spec.get("datetime_format")
+        out[name] = pd.to_datetime(df[name], format=fmt, errors="coerce") if fmt else pd.to_datetime(
+            df[name], errors="coerce"
+        )
+    return out
 
 
 def _quantiles(values: Any) -> dict[str, float | None]:

@@ -77,5 +77,4 @@ def run_split(params: Params, layout: Layout, train_out: Path, holdout_out: Path
             (holdout_out, lambda p: write_table_to(holdout, p, holdout_out.suffix.lower())),
         ]
     )
-    log.info("split %d rows into %d train / %d holdout", n, len(train), len(holdout))
     return SplitResult(train_out, holdout_out, n, len(train), len(holdout))
