@@ -70,7 +70,9 @@ def test_column_shapes_and_pair_trends_match_sdmetrics(table: tuple[pd.DataFrame
     assert cpt_all is not None and 0 < cpt_all <= 1
 
 
-def _dcr_frames(real: pd.DataFrame, seed: int, n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _dcr_frames(
+    real: pd.DataFrame, seed: int, n: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(real))
     train = real.iloc[perm[:n]].reset_index(drop=True)
@@ -99,8 +101,11 @@ def test_dcr_matches_sdmetrics_row_for_row_and_share(table: tuple[pd.DataFrame, 
     assert np.abs(ours - ref).max() < 1e-12
     res = dcr_share(syn, train, holdout, sdtypes)
     breakdown = DCROverfittingProtection.compute_breakdown(
-        real_training_data=train, synthetic_data=syn, real_validation_data=holdout,
-        metadata={"tables": {"t": tmeta}}, table_name="t",
+        real_training_data=train,
+        synthetic_data=syn,
+        real_validation_data=holdout,
+        metadata={"tables": {"t": tmeta}},
+        table_name="t",
     )
     assert abs(res.share - breakdown["synthetic_data_percentages"]["closer_to_training"]) < 1e-9
     assert res.share > 0.3  # the copies are closer to train: the case is not trivial
@@ -115,7 +120,9 @@ def test_anonymeter_risks_agree_within_its_confidence_interval(case: str) -> Non
     real = pd.read_csv(CREDIT)
     perm = np.random.default_rng(0).permutation(len(real))
     n = len(real) // 3
-    ori, control, other = (real.iloc[perm[i * n : (i + 1) * n]].reset_index(drop=True) for i in range(3))
+    ori, control, other = (
+        real.iloc[perm[i * n : (i + 1) * n]].reset_index(drop=True) for i in range(3)
+    )
     syn = ori.sample(frac=1.0, random_state=1).reset_index(drop=True) if case == "copies" else other
     cols = list(real.columns)
     aux = (cols[: len(cols) // 2], cols[len(cols) // 2 :])
@@ -125,14 +132,22 @@ def test_anonymeter_risks_agree_within_its_confidence_interval(case: str) -> Non
         assert lo - 1e-9 <= ours <= hi + 1e-9, (ours, ref)
 
     ev_so = SinglingOutEvaluator(ori=ori, syn=syn, control=control, n_attacks=200, seed=3)
-    within(singling_out(ori, syn, control, n_attacks=200, seed=3).value, ev_so.evaluate(mode="multivariate").risk())
+    within(
+        singling_out(ori, syn, control, n_attacks=200, seed=3).value,
+        ev_so.evaluate(mode="multivariate").risk(),
+    )
     np.random.seed(3)
-    ev_lk = LinkabilityEvaluator(ori=ori, syn=syn, control=control, aux_cols=aux, n_attacks=300).evaluate(n_jobs=1)
+    ev_lk = LinkabilityEvaluator(
+        ori=ori, syn=syn, control=control, aux_cols=aux, n_attacks=300
+    ).evaluate(n_jobs=1)
     within(linkability(ori, syn, control, aux, n_attacks=300, seed=3).value, ev_lk.risk())
     np.random.seed(3)
-    ev_in = InferenceEvaluator(ori=ori, syn=syn, control=control, aux_cols=cols[1:], secret="card",
-                               n_attacks=300).evaluate(n_jobs=1)
-    ours_in = inference(ori, syn, control, cols[1:], "card", regression=False, n_attacks=300, seed=3)
+    ev_in = InferenceEvaluator(
+        ori=ori, syn=syn, control=control, aux_cols=cols[1:], secret="card", n_attacks=300
+    ).evaluate(n_jobs=1)
+    ours_in = inference(
+        ori, syn, control, cols[1:], "card", regression=False, n_attacks=300, seed=3
+    )
     within(ours_in.value, ev_in.risk())
     # same targets and 1-NN guesses: the inference counts agree exactly
     assert (ours_in.n_success, ours_in.n_control) == (ev_in._n_success, ev_in._n_control)
@@ -142,15 +157,20 @@ def test_anonymeter_risks_agree_within_its_confidence_interval(case: str) -> Non
 
 def test_singling_out_shortcut_equals_counting() -> None:
     """The skyline test that finds every singling-out query equals counting each query."""
-    from sdops_dvc.metrics.anonymity import _tables, _unique_under_own_query
+    from sdops_dvc.metrics.anonymity import _tables, _unique_under_own_query, own_query
 
     rng = np.random.default_rng(1)
     for trial in range(25):
         n = int(rng.integers(5, 250))
-        df = pd.DataFrame({
-            "a": rng.integers(0, 6, n).astype(float), "b": rng.integers(0, 4, n).astype(float),
-            "c": rng.normal(size=n).round(1), "d": rng.choice(list("xyz"), n), "e": rng.choice(list("pq"), n),
-        })
+        df = pd.DataFrame(
+            {
+                "a": rng.integers(0, 6, n).astype(float),
+                "b": rng.integers(0, 4, n).astype(float),
+                "c": rng.normal(size=n).round(1),
+                "d": rng.choice(list("xyz"), n),
+                "e": rng.choice(list("pq"), n),
+            }
+        )
         if trial % 3 == 0:
             df.loc[rng.integers(0, n, 3), "c"] = np.nan
         df = df.drop_duplicates().reset_index(drop=True)
@@ -159,11 +179,4 @@ def test_singling_out_shortcut_equals_counting() -> None:
         for combo in itertools.combinations(range(5), 3):
             fast = _unique_under_own_query(t, list(combo), med)
             for r in range(t.n):
-                q = []
-                for j in combo:
-                    v = t.cols[j][r]
-                    if t.numeric[j]:
-                        q.append((j, "null", 0.0) if np.isnan(v) else (j, "ge" if v > med[j] else "le", float(v)))
-                    else:
-                        q.append((j, "eq", float(v)))
-                assert fast[r] == (t.count(tuple(q)) == 1), (trial, combo, r)
+                assert fast[r] == (t.count(own_query(t, r, combo, med)) == 1), (trial, combo, r)

@@ -103,6 +103,8 @@ def _codes(frames: list[pd.DataFrame], col: str) -> list[Any]:
 
 # --- singling out --------------------------------------------------------------------
 
+Query = tuple[tuple[int, str, float], ...]  # (column index, "eq"|"ge"|"le"|"null", value)
+
 
 @dataclass
 class _Table:
@@ -252,19 +254,25 @@ def _unique_under_own_query(t: _Table, cols: list[int], medians: list[float]) ->
         dominated = _dominated(gid, keys, cand, mine, n)
         unique[mine] = ~dominated[mine] & ~dup[mine]
     for r in np.flatnonzero(has_null):  # rare: count explicitly
-        q = []
-        for j in sorted(cols):
-            v = t.cols[j][r]
-            if t.numeric[j]:
-                q.append(
-                    (j, "null", 0.0)
-                    if np.isnan(v)
-                    else (j, "ge" if v > medians[j] else "le", float(v))
-                )
-            else:
-                q.append((j, "null", 0.0) if v == -1 else (j, "eq", float(v)))
-        unique[r] = t.count(tuple(q)) == 1
+        unique[r] = t.count(own_query(t, int(r), cols, medians)) == 1
     return unique
+
+
+def own_query(t: _Table, r: int, cols: list[int] | tuple[int, ...], medians: list[float]) -> Query:
+    """anonymeter's query from record r on ``cols``: categories ``==``, numbers ``>=`` above
+    the column's median and ``<=`` otherwise, nulls ``is null``."""
+    q = []
+    for j in sorted(cols):
+        v = t.cols[j][r]
+        if t.numeric[j]:
+            q.append(
+                (j, "null", 0.0)
+                if math.isnan(v)
+                else (j, "ge" if v > medians[j] else "le", float(v))
+            )
+        else:
+            q.append((j, "null", 0.0) if v == -1 else (j, "eq", float(v)))
+    return tuple(q)
 
 
 def _dominated(gid: Any, keys: list[Any], cand: Any, mine: Any, n: int) -> Any:
@@ -363,21 +371,9 @@ def singling_out(
         hits = np.flatnonzero(_unique_under_own_query(t_syn, list(combo), medians))
         pool.extend((int(r), combo) for r in hits)
     take: Any = rng.choice(len(pool), size=min(n_attacks, len(pool)), replace=False) if pool else []
-    found = []
-    for i in sorted(int(x) for x in take):
-        r, combo = pool[i]
-        q = []
-        for j in combo:
-            v = t_syn.cols[j][r]
-            if t_syn.numeric[j]:
-                q.append(
-                    (j, "null", 0.0)
-                    if math.isnan(v)
-                    else (j, "ge" if v > medians[j] else "le", float(v))
-                )
-            else:
-                q.append((j, "null", 0.0) if v == -1 else (j, "eq", float(v)))
-        found.append(tuple(q))
+    found = [
+        own_query(t_syn, pool[i][0], pool[i][1], medians) for i in sorted(int(x) for x in take)
+    ]
     n_success = sum(1 for q in found if t_ori.count(q) == 1)
     n_control: float = sum(1 for q in found if t_ctl.count(q) == 1)
     correction = 1.0

@@ -79,20 +79,22 @@ def encode(frames: list[pd.DataFrame], num: list[str], cat: list[str]) -> list[E
     return [Encoded(n, k, len(num), len(cat)) for n, k in zip(out_num, out_cat, strict=True)]
 
 
-def _exact_terms(q_num: Any, r_num: Any, ranges: Any, q_cat: Any, r_cat: Any) -> Any:
-    """Per-column distance terms for aligned rows, in SDMetrics' arithmetic."""
+def _numeric_term(a: Any, b: Any, rng: float) -> Any:
+    """SDMetrics' per-column term: min(|b - a| / range, 1), 0/1 for a zero range, 1 when
+    exactly one side is null, 0 when both are (arrays broadcast)."""
     import numpy as np
 
-    terms = []
-    for j in range(q_num.shape[1]):
-        a, b, rng = q_num[:, j], r_num[:, j], ranges[j]
-        diff = np.abs(b - a)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = (diff > 0).astype(float) if rng == 0 else np.minimum(diff / rng, 1.0)
-        an, bn = np.isnan(a), np.isnan(b)
-        t = np.where(an ^ bn, 1.0, t)
-        t = np.where(an & bn, 0.0, t)
-        terms.append(t)
+    diff = np.abs(b - a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (diff > 0).astype(float) if rng == 0 else np.minimum(diff / rng, 1.0)
+    an, bn = np.isnan(a), np.isnan(b)
+    t = np.where(an ^ bn, 1.0, t)
+    return np.where(an & bn, 0.0, t)
+
+
+def _exact_terms(q_num: Any, r_num: Any, ranges: Any, q_cat: Any, r_cat: Any) -> Any:
+    """Per-column distance terms for aligned rows, in SDMetrics' arithmetic."""
+    terms = [_numeric_term(q_num[:, j], r_num[:, j], ranges[j]) for j in range(q_num.shape[1])]
     for j in range(q_cat.shape[1]):
         terms.append((q_cat[:, j] != r_cat[:, j]).astype(float))
     return terms
@@ -121,14 +123,7 @@ def _brute_min(q: Encoded, r: Encoded, ranges: Any, rows: Any) -> tuple[Any, Any
         rn = r.numeric[None, :, :]
         total = np.zeros((len(idx), len(r.numeric)))
         for j in range(q.n_num):
-            a, b, rng = qn[..., j], rn[..., j], ranges[j]
-            diff = np.abs(b - a)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                t = (diff > 0).astype(float) if rng == 0 else np.minimum(diff / rng, 1.0)
-            an, bn = np.isnan(a), np.isnan(b)
-            t = np.where(an ^ bn, 1.0, t)
-            t = np.where(an & bn, 0.0, t)
-            total = total + t
+            total = total + _numeric_term(qn[..., j], rn[..., j], ranges[j])
         for j in range(q.n_cat):
             total = total + (q.categorical[idx][:, None, j] != r.categorical[None, :, j])
         total = total / n_cols

@@ -116,7 +116,8 @@ def compute_metrics(
     # ids, PII and free text are faked or not modelled by SDV: like SDMetrics, measure the
     # modelable columns only (a copied row with a new fake id is still a copy)
     columns = [
-        c for c in train.columns
+        c
+        for c in train.columns
         if c in synthetic.columns and sdtypes.get(c) in (*NUMERIC_SDTYPES, *CATEGORICAL_SDTYPES)
     ]
     metrics: dict[str, Any] = {}
@@ -327,8 +328,10 @@ def _parse_datetimes(df: Any, metadata: dict[str, Any]) -> Any:
         if out is df:
             out = df.copy()
         fmt = spec.get("datetime_format")
-        out[name] = pd.to_datetime(df[name], format=fmt, errors="coerce") if fmt else pd.to_datetime(
-            df[name], errors="coerce"
+        out[name] = (
+            pd.to_datetime(df[name], format=fmt, errors="coerce")
+            if fmt
+            else pd.to_datetime(df[name], errors="coerce")
         )
     return out
 
