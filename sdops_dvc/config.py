@@ -250,6 +250,24 @@ class PolicyCfg(_Model):
     owner: str | None = None
 
 
+class ApprovalsCfg(_Model):
+    provider: Literal["git"] = "git"  # Approved-by: / Reviewed-by: trailers
+    require_signed: bool = False  # count only commits that pass `git verify-commit`
+    roles: dict[str, list[str]] = Field(default_factory=dict)  # role -> holders (email or name)
+
+    @field_validator("roles")
+    @classmethod
+    def _holders(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for role, holders in v.items():
+            if not holders:
+                raise ValueError(f"role {role!r} has no holders")
+        return v
+
+
+class ReleaseCfg(_Model):
+    approvals: ApprovalsCfg = Field(default_factory=ApprovalsCfg)
+
+
 class Params(_Model):
     dataset: DatasetCfg
     source: SourceCfg
@@ -259,6 +277,7 @@ class Params(_Model):
     evaluation: EvaluationCfg = Field(default_factory=EvaluationCfg)
     gates: GatesCfg = Field(default_factory=GatesCfg)
     policy: PolicyCfg = Field(default_factory=PolicyCfg)
+    release: ReleaseCfg = Field(default_factory=ReleaseCfg)
 
     def named_columns(self) -> dict[str, list[str]]:
         """Every column that params.yaml names, keyed by the key that names it."""
@@ -308,6 +327,8 @@ _SECTION_FIELDS: dict[str, type[BaseModel]] = {
     "evaluation.privacy": PrivacyEvalCfg,
     "evaluation.subgroups": SubgroupEvalCfg,
     "policy": PolicyCfg,
+    "release": ReleaseCfg,
+    "release.approvals": ApprovalsCfg,
 }
 
 

@@ -14,6 +14,8 @@ code  class                       meaning
 6     RepoError                   git or DVC state or command problem
 7     WouldOverwrite              a file exists and --force was not given
 8     ManifestInvalid             a manifest fails its schema or digest
+9     ReleaseRefused              ``sdops release`` refused; every reason is listed
+10    ReleaseUnavailable          the release is revoked, retired or does not exist
 70    (unexpected)                a bug: rerun with SDOPS_DEBUG=1 and report it
 ====  ==========================  ===============================================
 """
@@ -65,6 +67,14 @@ class ManifestInvalid(SdopsError):
     exit_code = 8
 
 
+class ReleaseRefused(SdopsError):
+    exit_code = 9
+
+
+class ReleaseUnavailable(SdopsError):
+    exit_code = 10
+
+
 EXIT_CODES: dict[str, int] = {
     "ok": 0,
     "gate_failed": GateFailed.exit_code,
@@ -75,5 +85,7 @@ EXIT_CODES: dict[str, int] = {
     "repo": RepoError.exit_code,
     "would_overwrite": WouldOverwrite.exit_code,
     "manifest_invalid": ManifestInvalid.exit_code,
+    "release_refused": ReleaseRefused.exit_code,
+    "release_unavailable": ReleaseUnavailable.exit_code,
     "internal": SdopsError.exit_code,
 }

@@ -30,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("sdops_dvc.cli.stages", "evaluate", "Stage: compute metrics.json."),
     "gate": ("sdops_dvc.cli.stages", "gate", "Stage: decide from metrics; exit 1 if a gate fails."),
     "manifest": ("sdops_dvc.cli.stages", "manifest", "Stage: write the manifest, or --check one."),
+    "release": ("sdops_dvc.cli.registry", "release", "Tag HEAD as a release, after every check."),
+    "list": ("sdops_dvc.cli.registry", "list_", "List releases and their status."),
+    "show": ("sdops_dvc.cli.registry", "show", "Show a release's record and manifest."),
+    "revoke": ("sdops_dvc.cli.registry", "revoke", "Revoke a release (never served again)."),
+    "get": ("sdops_dvc.cli.registry", "get", "Download a live release's synthetic table."),
 }
 
 
@@ -75,7 +80,8 @@ Example:
   sdops init --source data/claims.csv --name claims --target fraud
   dvc repro
 Exit codes: 0 ok, 1 gate failed, 2 usage, 3 bad params, 4 bad data,
-5 source changed, 6 git/DVC, 7 would overwrite, 8 invalid manifest.""",
+5 source changed, 6 git/DVC, 7 would overwrite, 8 invalid manifest,
+9 release refused, 10 release revoked or missing.""",
 )
 @click.version_option(__version__, prog_name="sdops")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")

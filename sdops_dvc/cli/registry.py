@@ -1,0 +1,138 @@
+"""``sdops release``, ``list``, ``show``, ``revoke``, ``get``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from sdops_dvc.cli.setup import PARAMS_OPTION
+from sdops_dvc.output import info
+
+
+@click.command(
+    epilog="""\b
+Example:
+  git commit --allow-empty -m "Approve release" --trailer "Approved-by: Ana <ana@example.com>"
+  sdops release --bump minor"""
+)
+@click.argument("name", required=False)
+@PARAMS_OPTION
+@click.option(
+    "--bump", type=click.Choice(["major", "minor", "patch"]), default="minor", show_default=True
+)
+def release(name: str | None, params_path: Path, bump: str) -> None:
+    """Tag HEAD as a release NAME@vX.Y.Z (GTO format), after checking everything.
+
+    Refuses, listing every reason, unless the work tree and `dvc status` are clean, the
+    committed gate approved, the manifest's digest is intact and the approvals configured
+    in params.yaml (release.approvals) are present. Pushes data to the DVC remote and the
+    tag to origin when they exist; a failed push leaves no tag.
+    """
+    from sdops_dvc.config import load_params
+    from sdops_dvc.registry.releases import release as do_release
+
+    params = load_params(params_path)
+    res = do_release(params_path.resolve().parent, params, name, bump)
+    info(f"released {res.tag} at {res.record['commit'][:10]}")
+    for a in res.record["approvals"]:
+        info(f"  approved by {a['by']} ({a['role']})")
+    info(f"  data pushed to the DVC remote: {'yes' if res.pushed_data else 'no remote configured'}")
+    info(f"  tag pushed to origin: {'yes' if res.pushed_tag else 'no origin remote'}")
+
+
+@click.command(name="list", epilog="Example:\n\n  sdops list health-insurance --json")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(name: str | None, as_json: bool) -> None:
+    """List releases: version, date, status (current / released / revoked), gate."""
+    from sdops_dvc.registry.releases import _repo, releases
+
+    rows = releases(_repo(Path.cwd()), name)
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+        return
+    if not rows:
+        info("no releases yet (see `sdops release --help`)")
+        return
+    for r in rows:
+        gate = r.record.get("gate", {})
+        approved = "approved" if gate.get("approved") else "?"
+        info(
+            f"{r.tag:<40} {r.status:<9} {r.record.get('released_at', '?'):<21} gate {approved}  {r.commit[:10]}"
+        )
+
+
+@click.command(epilog="Example:\n\n  sdops show health-insurance@latest --json")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show(ref: str, as_json: bool) -> None:
+    """Show a release: its tag record and the manifest committed with it."""
+    from sdops_dvc.registry.releases import _repo, manifest_at, resolve
+
+    repo = _repo(Path.cwd())
+    rel = resolve(repo, ref, live_only=False)
+    manifest = manifest_at(repo, rel.tag, Path(repo.working_tree_dir))
+    if as_json:
+        click.echo(json.dumps({"release": rel.as_json(), "manifest": manifest}, indent=2))
+        return
+    info(
+        f"{rel.tag}  [{rel.status}]  commit {rel.commit[:10]}  released {rel.record.get('released_at')}"
+    )
+    info(f"  releaser: {rel.record.get('releaser')}")
+    for a in rel.record.get("approvals", []):
+        info(f"  approved by {a['by']} ({a['role']})")
+    if rel.revocation:
+        info(f"  REVOKED ({rel.revocation.get('kind')}): {rel.revocation.get('reason')}")
+    if manifest:
+        src = manifest["source"]
+        gen = manifest["generator"]
+        info(f"  source: {src['snapshot_id']} md5 {src['md5']}")
+        info(f"  generator: {gen['family']} seed {gen['seed']} (sdv {gen['sdv_version']})")
+        info(
+            f"  synthetic: {manifest['outputs']['synthetic']['path']} md5 {manifest['outputs']['synthetic']['md5']}"
+        )
+        info(f"  manifest sha256 {manifest['digest']['value']}")
+
+
+@click.command(
+    epilog="""\b
+Example:
+  sdops revoke health-insurance@v1.2.0 --kind privacy --reason "rare rows reproduced" """
+)
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why the release must not be served again.")
+@click.option("--kind", required=True, type=click.Choice(["privacy", "schema", "utility", "other"]))
+def revoke(ref: str, reason: str, kind: str) -> None:
+    """Revoke a release: a GTO deregistration tag NAME@vX.Y.Z!#N with reason, kind and actor."""
+    from sdops_dvc.registry.releases import revoke as do_revoke
+
+    tag, target = do_revoke(Path.cwd(), ref, reason, kind)
+    info(f"revoked {target.tag} ({tag}); `sdops get` and the API now refuse it")
+
+
+@click.command(epilog="Example:\n\n  sdops get health-insurance@latest -o synthetic.csv")
+@click.argument("ref")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Output file.")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    help="Repository holding the releases (default: here).",
+)
+def get(ref: str, out: Path | None, repo: Path) -> None:
+    """Download a release's synthetic table; revoked releases are refused."""
+    from sdops_dvc.api import synthetic_path
+    from sdops_dvc.errors import WouldOverwrite
+    from sdops_dvc.scm import run_dvc
+
+    rel, path = synthetic_path(ref, repo)
+    target = out or Path(Path(path).name)
+    if target.exists():
+        raise WouldOverwrite(f"{target} exists", hint="choose another -o path or remove it")
+    run_dvc(
+        ["get", str(repo.resolve()), path, "--rev", rel.tag, "-o", str(target.resolve())],
+        cwd=Path.cwd(),
+    )
+    info(f"{rel.tag} -> {target}")

@@ -1,0 +1,352 @@
+"""Create, list, resolve and revoke releases (annotated git tags in GTO's format).
+
+The tag annotation carries the release record as JSON after a one-line summary: manifest
+digest, gate summary, approvals, releaser, UTC time. Git and DVC state change only after
+every check passed, and a failed push removes the tag again: all or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sdops_dvc import layout as L
+from sdops_dvc.config import Params
+from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
+from sdops_dvc.registry.tags import (
+    REF_RE,
+    ParsedTag,
+    Version,
+    deregister_tag,
+    next_counter,
+    parse_tag,
+    register_tag,
+)
+
+KINDS = ("privacy", "schema", "utility", "other")
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    version: Version
+    tag: str
+    commit: str
+    status: str  # current | released | revoked
+    record: dict[str, Any] = field(default_factory=dict)
+    revocation: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": str(self.version),
+            "tag": self.tag,
+            "commit": self.commit,
+            "status": self.status,
+            "released_at": self.record.get("released_at"),
+            "gate": self.record.get("gate"),
+            "manifest_digest": self.record.get("manifest_digest"),
+            "approvals": self.record.get("approvals", []),
+            "releaser": self.record.get("releaser"),
+            "revocation": self.revocation,
+        }
+
+
+def _repo(root: Path) -> Any:
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise RepoError(
+            f"{root} is not inside a git repository", hint="run `sdops init` first"
+        ) from None
+
+
+def _record(message: str) -> dict[str, Any]:
+    _, _, body = message.partition("\n\n")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def releases(repo: Any, name: str | None = None) -> list[Release]:
+    """Every release in the repository, oldest first, with its status."""
+    parsed: list[tuple[Any, ParsedTag]] = []
+    for ref in repo.tags:
+        p = parse_tag(ref.name)
+        if p and (name is None or p.name == name):
+            parsed.append((ref, p))
+    revoked = {
+        (p.name, p.version): _record(ref.tag.message if ref.tag else "")
+        for ref, p in parsed
+        if p.action == "deregister"
+    }
+    out = []
+    for ref, p in parsed:
+        if p.action != "register" or p.version is None:
+            continue
+        message = ref.tag.message if ref.tag else ""
+        status = "revoked" if (p.name, p.version) in revoked else "released"
+        out.append(
+            Release(
+                p.name,
+                p.version,
+                ref.name,
+                ref.commit.hexsha,
+                status,
+                _record(message),
+                revoked.get((p.name, p.version)),
+            )
+        )
+    out.sort(key=lambda r: (r.name, r.version))
+    current: dict[str, Release] = {}
+    for r in out:
+        if r.status == "released":
+            current[r.name] = r
+    return [
+        Release(r.name, r.version, r.tag, r.commit, "current", r.record, r.revocation)
+        if current.get(r.name) is r
+        else r
+        for r in out
+    ]
+
+
+def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
+    """``NAME@vX.Y.Z``, ``NAME@latest`` (newest live release) or a release tag."""
+    m = REF_RE.match(ref)
+    if not m:
+        p = parse_tag(ref)
+        if p is None or p.action != "register" or p.version is None:
+            raise ReleaseUnavailable(
+                f"{ref!r} is not a release reference", hint="use NAME@vX.Y.Z or NAME@latest"
+            )
+        name, which = p.name, str(p.version)
+    else:
+        name, which = m["name"], m["which"]
+    known = releases(repo, name)
+    if not known:
+        raise ReleaseUnavailable(f"there is no release of {name!r}", hint="see `sdops list`")
+    if which == "latest":
+        live = [r for r in known if r.status != "revoked"]
+        if not live:
+            raise ReleaseUnavailable(f"every release of {name!r} is revoked")
+        return live[-1]
+    wanted = Version.parse(which)
+    for r in known:
+        if r.version == wanted:
+            if live_only and r.status == "revoked":
+                reason = (r.revocation or {}).get("reason", "no reason recorded")
+                raise ReleaseUnavailable(
+                    f"{r.tag} was revoked ({(r.revocation or {}).get('kind', 'other')}): {reason}",
+                    hint=f"use {name}@latest for the newest live release",
+                )
+            return r
+    raise ReleaseUnavailable(f"{name} has no version {which}", hint="see `sdops list`")
+
+
+def _actor(repo: Any) -> str:
+    """Who acts: git's configured identity (as `git config` resolves it, env included)."""
+    import git
+
+    def value(key: str) -> str:
+        try:
+            return str(repo.git.config("--get", key)).strip()
+        except git.GitCommandError:
+            return "unknown"
+
+    return f"{value('user.name')} <{value('user.email')}>"
+
+
+def _git_file(commit: Any, rel: str) -> str | None:
+    try:
+        return str((commit.tree / rel).data_stream.read().decode("utf-8"))
+    except KeyError:
+        return None
+
+
+def manifest_at(repo: Any, rev: str, root: Path) -> dict[str, Any] | None:
+    commit = repo.commit(rev)
+    rel = (
+        (root / L.MANIFEST).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    )
+    text = _git_file(commit, rel)
+    return json.loads(text) if text else None
+
+
+def _has_dvc_remote(root: Path) -> bool:
+    from sdops_dvc.scm import run_dvc
+
+    return bool(run_dvc(["remote", "list"], cwd=root).strip())
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    tag: str
+    version: Version
+    record: dict[str, Any]
+    pushed_data: bool
+    pushed_tag: bool
+
+
+def plan_release(
+    repo: Any, root: Path, params: Params, name: str, bump: str
+) -> tuple[Version, dict[str, Any]]:
+    """Check everything a release needs; raise ReleaseRefused listing every reason."""
+    from sdops_dvc.manifest import validate
+    from sdops_dvc.registry.approvals import collect
+    from sdops_dvc.registry.budget import budget_problems
+    from sdops_dvc.scm import run_dvc
+
+    problems: list[str] = []
+    if repo.is_dirty(untracked_files=True):
+        problems.append(
+            "the work tree has uncommitted changes: commit or stash them (see `git status`)"
+        )
+    try:
+        status = json.loads(run_dvc(["status", "--json"], cwd=root) or "{}")
+    except (RepoError, json.JSONDecodeError) as exc:
+        status = {"dvc status": str(exc)}
+    if status:
+        problems.append(
+            f"`dvc status` is not clean ({', '.join(sorted(status))}): run `dvc pull` or `dvc repro` "
+            "and commit dvc.lock"
+        )
+    head = repo.head.commit
+    gate_rel = (
+        (root / L.GATE).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    )
+    gate_text = _git_file(head, gate_rel)
+    gate = json.loads(gate_text) if gate_text else None
+    if gate is None:
+        problems.append(f"no {gate_rel} committed at HEAD: run `dvc repro` and commit its outputs")
+    elif not gate.get("approved"):
+        problems.append(
+            "the gate at HEAD did not approve: " + "; ".join(gate.get("failures", [])[:5])
+        )
+    manifest = manifest_at(repo, "HEAD", root)
+    if manifest is None:
+        problems.append(f"no {L.MANIFEST} committed at HEAD: run `dvc repro` and commit it")
+    else:
+        problems += [f"manifest: {p}" for p in validate(manifest)]
+        if manifest.get("dataset", {}).get("name") != name:
+            problems.append(
+                f"the manifest at HEAD is for {manifest.get('dataset', {}).get('name')!r}, not {name!r}"
+            )
+    known = releases(repo, name)
+    if any(r.commit == head.hexsha and r.status != "revoked" for r in known):
+        problems.append(
+            f"HEAD is already released as {next(r.tag for r in known if r.commit == head.hexsha)}"
+        )
+    last = known[-1] if known else None
+    since = last.commit if last and repo.is_ancestor(last.commit, head.hexsha) else None
+    approvals, approval_problems = collect(repo, params.release.approvals, since)
+    problems += approval_problems
+    problems += budget_problems(manifest or {}, [r.record for r in known])
+    if problems:
+        raise ReleaseRefused(
+            f"release of {name} refused:\n" + "\n".join(f"  - {p}" for p in problems),
+            hint="fix every reason above; nothing was tagged or pushed",
+        )
+    version = Version(1, 0, 0) if not known else max(r.version for r in known).bump(bump)
+    releaser = _actor(repo)
+    assert manifest is not None and gate is not None
+    record = {
+        "schema": "sdops-release/1",
+        "name": name,
+        "version": str(version),
+        "commit": head.hexsha,
+        "manifest_digest": manifest["digest"]["value"],
+        "gate": {
+            "approved": True,
+            "gates": {k: v.get("passed") for k, v in gate.get("gates", {}).items()},
+        },
+        "approvals": [{"role": a.role, "by": a.by, "commit": a.commit} for a in approvals],
+        "releaser": releaser,
+        "released_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+    }
+    return version, record
+
+
+def _push_tag(repo: Any, tag: str) -> bool:
+    """Push the tag when an ``origin`` remote exists; on failure delete it locally."""
+    if "origin" not in [r.name for r in repo.remotes]:
+        return False
+    proc = subprocess.run(
+        ["git", "push", "origin", f"refs/tags/{tag}"],
+        cwd=repo.working_tree_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        repo.delete_tag(tag)
+        detail = "\n".join(f"  {line}" for line in proc.stderr.strip().splitlines()[-5:])
+        raise ReleaseRefused(
+            f"pushing {tag} to origin failed; the local tag was removed again:\n{detail}",
+            hint="fix access to the remote and run the command again",
+        )
+    return True
+
+
+def release(
+    root: Path, params: Params, name: str | None = None, bump: str = "minor"
+) -> ReleaseResult:
+    from sdops_dvc.scm import run_dvc
+
+    repo = _repo(root)
+    name = name or params.dataset.name
+    version, record = plan_release(repo, root, params, name, bump)
+    tag = register_tag(name, version)
+    pushed_data = False
+    if _has_dvc_remote(root):
+        try:
+            run_dvc(["push", "-q"], cwd=root)
+        except RepoError as exc:
+            raise ReleaseRefused(
+                f"`dvc push` failed, so nothing was tagged:\n{exc.message}",
+                hint="fix the DVC remote and run the command again",
+            ) from None
+        pushed_data = True
+    summary = f"Release {tag} (manifest sha256 {record['manifest_digest'][:12]})"
+    repo.create_tag(
+        tag,
+        ref=record["commit"],
+        message=f"{summary}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
+    )
+    pushed_tag = _push_tag(repo, tag)
+    return ReleaseResult(tag, version, record, pushed_data, pushed_tag)
+
+
+def revoke(root: Path, ref: str, reason: str, kind: str) -> tuple[str, Release]:
+    """Deregister a release (GTO ``NAME@vX.Y.Z!#N``), annotated with reason, kind and actor."""
+    if kind not in KINDS:
+        raise ReleaseRefused(f"--kind {kind!r} is unknown", hint=f"use one of {', '.join(KINDS)}")
+    if not reason.strip():
+        raise ReleaseRefused("--reason is empty", hint="say why the release is revoked")
+    repo = _repo(root)
+    target = resolve(repo, ref, live_only=True)
+    tag = deregister_tag(
+        target.name, target.version, next_counter([t.name for t in repo.tags], target.name)
+    )
+    record = {
+        "schema": "sdops-revocation/1",
+        "release": target.tag,
+        "reason": reason,
+        "kind": kind,
+        "actor": _actor(repo),
+        "revoked_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+    }
+    repo.create_tag(
+        tag,
+        ref=target.commit,
+        message=f"Revoke {target.tag}: {reason}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
+    )
+    _push_tag(repo, tag)
+    return tag, target

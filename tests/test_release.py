@@ -1,0 +1,153 @@
+"""Releases end to end: a real bare git remote and a real local DVC remote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import dvc, git, sdops, set_params
+
+TRAILER = "Approved-by: Ana Privacy <ana@example.com>"
+
+
+def _tags(cwd: Path) -> list[str]:
+    return git("tag", "--list", cwd=cwd).stdout.split()
+
+
+def _remote_tags(origin: Path) -> list[str]:
+    out = git("ls-remote", "--tags", str(origin), cwd=origin).stdout
+    return [line.split("refs/tags/")[1] for line in out.splitlines() if "^{}" not in line]
+
+
+@pytest.fixture
+def world(pipeline_outputs: Path, tmp_path: Path) -> dict[str, Path]:
+    work = tmp_path / "work"
+    shutil.copytree(pipeline_outputs, work, symlinks=True)
+    origin = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(origin), cwd=tmp_path)
+    git("remote", "add", "origin", str(origin), cwd=work)
+    store = tmp_path / "dvcstore"
+    dvc("remote", "add", "-d", "store", str(store), cwd=work)
+    set_params(work, {"release.approvals.roles": {"privacy": ["ana@example.com"]}})
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "Configure remotes and approvals", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    return {"work": work, "origin": origin, "store": store}
+
+
+def _approve(work: Path, message: str = "Approve release") -> None:
+    git("commit", "-q", "--allow-empty", "-m", f"{message}\n\n{TRAILER}", cwd=work)
+
+
+def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:
+    work, origin, store = world["work"], world["origin"], world["store"]
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9
+    assert "no approval from the 'privacy' role" in proc.stderr
+    _approve(work)
+    (work / "scratch.txt").write_text("not committed")
+    set_params(work, {"gates.quality.min_column_shapes": 0.5})
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9
+    assert "uncommitted changes" in proc.stderr
+    assert "nothing was tagged or pushed" in proc.stderr
+    assert _tags(work) == [] and _remote_tags(origin) == []
+    assert not store.exists() or not any(store.rglob("*"))
+
+
+def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) -> None:
+    work, origin, store = world["work"], world["origin"], world["store"]
+    _approve(work)
+    proc = sdops("release", cwd=work, check=True)
+    assert "released credit@v1.0.0" in proc.stdout and "Ana Privacy" in proc.stdout
+    assert "credit@v1.0.0" in _remote_tags(origin)
+    assert any(store.rglob("*")), "data was pushed to the DVC remote"
+    record = json.loads(
+        git("tag", "-l", "--format=%(contents)", "credit@v1.0.0", cwd=work).stdout.split("\n\n", 1)[
+            1
+        ]
+    )
+    manifest_v1 = json.loads((work / "release/manifest.json").read_text())
+    assert record["manifest_digest"] == manifest_v1["digest"]["value"]
+    assert record["approvals"][0]["role"] == "privacy"
+    assert record["releaser"] == "sdops test <test@example.invalid>"
+
+    # a second release: another seed, regenerated, committed, approved
+    set_params(work, {"generator.seed": 12})
+    dvc("repro", cwd=work)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", f"Seed 12\n\n{TRAILER}", cwd=work)
+    proc = sdops("release", "--bump", "minor", cwd=work, check=True)
+    assert "credit@v1.1.0" in proc.stdout
+    listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
+    assert [(r["version"], r["status"]) for r in listed] == [
+        ("v1.0.0", "released"),
+        ("v1.1.0", "current"),
+    ]
+    shown = json.loads(sdops("show", "credit@latest", "--json", cwd=work, check=True).stdout)
+    assert shown["release"]["version"] == "v1.1.0" and shown["manifest"]["generator"]["seed"] == 12
+
+    # releasing the same commit again is refused
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9 and "already released as credit@v1.1.0" in proc.stderr
+
+    proc = sdops(
+        "revoke",
+        "credit@v1.1.0",
+        "--kind",
+        "privacy",
+        "--reason",
+        "rare rows reproduced",
+        cwd=work,
+        check=True,
+    )
+    assert "credit@v1.1.0!#1" in _tags(work) and "credit@v1.1.0!#1" in _remote_tags(origin)
+    listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
+    assert [(r["version"], r["status"]) for r in listed] == [
+        ("v1.0.0", "current"),
+        ("v1.1.0", "revoked"),
+    ]
+    assert listed[1]["revocation"]["kind"] == "privacy"
+
+    from sdops_dvc import api
+    from sdops_dvc.errors import ReleaseUnavailable
+
+    assert str(api.resolve("credit@latest", repo=work).version) == "v1.0.0"
+    with pytest.raises(ReleaseUnavailable, match="revoked"):
+        api.resolve("credit@v1.1.0", repo=work)
+    proc = sdops(
+        "get", "credit@v1.1.0", "-o", str(tmp_path / "v11.csv"), "--repo", str(work), cwd=tmp_path
+    )
+    assert proc.returncode == 10 and "rare rows reproduced" in proc.stderr
+    assert not (tmp_path / "v11.csv").exists()
+    proc = sdops(
+        "get",
+        "credit@latest",
+        "-o",
+        str(tmp_path / "v1.csv"),
+        "--repo",
+        str(work),
+        cwd=tmp_path,
+        check=True,
+    )
+    got = hashlib.md5((tmp_path / "v1.csv").read_bytes()).hexdigest()
+    assert got == manifest_v1["outputs"]["synthetic"]["md5"]
+    df = api.read_dataframe("credit@v1.0.0", repo=work)
+    assert len(df) == manifest_v1["outputs"]["synthetic"]["rows"]
+
+    # GTO reads our tags: v1.0.0 is registered and latest; the deregistered v1.1.0 is hidden
+    gto = str(Path(sys.executable).parent / "gto")
+    shown_gto = subprocess.run(
+        [gto, "show", "credit", "--json"], cwd=work, capture_output=True, text=True, check=True
+    )
+    assert [v["version"] for v in json.loads(shown_gto.stdout)] == ["v1.0.0"]
+    table = subprocess.run(
+        [gto, "show"], cwd=work, capture_output=True, text=True, check=True
+    ).stdout
+    assert "credit" in table and "v1.0.0" in table and "v1.1.0" not in table
