@@ -40,21 +40,26 @@ def synthetic_path(ref: str, repo: str | Path = ".") -> tuple[Release, str]:
     return rel, str(manifest["outputs"]["synthetic"]["path"])
 
 
-def open(ref: str, repo: str | Path = ".", mode: str = "r") -> Any:
-    """A file object of the release's synthetic table, read through DVC at the release tag."""
+def _open_at(rel: Release, path: str, repo: str | Path, mode: str) -> Any:
     import dvc.api
 
-    rel, path = synthetic_path(ref, repo)
     return dvc.api.open(path, repo=str(Path(repo).resolve()), rev=rel.tag, mode=mode)
 
 
+def open(ref: str, repo: str | Path = ".", mode: str = "r") -> Any:
+    """A file object of the release's synthetic table, read through DVC at the release tag."""
+    rel, path = synthetic_path(ref, repo)
+    return _open_at(rel, path, repo, mode)
+
+
 def read_dataframe(ref: str, repo: str | Path = ".") -> pd.DataFrame:
+    """The release's synthetic table as a DataFrame."""
     import io
 
     import pandas as pd
 
     rel, path = synthetic_path(ref, repo)
-    with open(ref, repo, mode="rb") as fh:
+    with _open_at(rel, path, repo, "rb") as fh:
         data = fh.read()
     if path.endswith((".parquet", ".pq")):
         return pd.read_parquet(io.BytesIO(data))
