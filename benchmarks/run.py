@@ -148,7 +148,7 @@ res = run_evaluate(params, root, root / "train.parquet", root / "holdout.parquet
 gate = run_gate(res.metrics_path, params, root / "out" / "gate.json")
 elapsed = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_mib": peak, "parts": res.details["seconds"],
+print(json.dumps({"seconds": elapsed, "peak_mib": peak, "parts": res.seconds,
                   "approved": gate.approved, "queries": res.details["samples"]["privacy_queries"]}))
 """
 

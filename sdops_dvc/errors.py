@@ -6,7 +6,7 @@ Exit codes (also in README.md):
 code  class                       meaning
 ====  ==========================  ===============================================
 0     -                           success (gate approved)
-1     GateFailed                  a release gate failed; every reason is listed
+1     GateFailed, NotReproduced   a gate failed / ``verify`` found differing bytes
 2     (click usage error)         wrong command-line usage
 3     ConfigError                 params.yaml / metadata.json is malformed
 4     DataError                   missing/empty/unreadable table or missing column
@@ -40,6 +40,10 @@ class SdopsError(Exception):
 
 
 class GateFailed(SdopsError):
+    exit_code = 1
+
+
+class NotReproduced(SdopsError):
     exit_code = 1
 
 

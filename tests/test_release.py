@@ -141,6 +141,36 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     df = api.read_dataframe("credit@v1.0.0", repo=work)
     assert len(df) == manifest_v1["outputs"]["synthetic"]["rows"]
 
+    # diff and lineage
+    d = json.loads(
+        sdops("diff", "credit@v1.0.0", "credit@v1.1.0", "--json", cwd=work, check=True).stdout
+    )
+    assert d["generator_changed"] and not d["source_changed"] and d["synthetic_changed"]
+    assert {"key": "generator.seed", "a": 7, "b": 12} in d["params_changed"]
+    assert "privacy.dcr_share" in d["metrics"]
+    lin = json.loads(sdops("lineage", "credit@v1.0.0", "--json", cwd=work, check=True).stdout)
+    assert lin["source"]["snapshot_id"] == "test://credit/v1" and lin["generator"]["seed"] == 7
+    assert lin["approvers"][0]["by"] == "Ana Privacy <ana@example.com>"
+    assert lin["manifest_digest"] == manifest_v1["digest"]["value"]
+
+    # verify: v1.0.0 re-runs byte-identically from its inputs in a fresh worktree
+    proc = sdops("verify", "credit@v1.0.0", cwd=work, check=True)
+    assert "byte-identical" in proc.stdout and "data/synthetic/synthetic.csv" in proc.stdout
+
+    # rollback: v1.0.0's bytes are back in the work tree, recorded as credit#prod#N
+    synthetic = work / "data/synthetic/synthetic.csv"
+    assert (
+        hashlib.md5(synthetic.read_bytes()).hexdigest()
+        != manifest_v1["outputs"]["synthetic"]["md5"]
+    )
+    proc = sdops("rollback", "credit", cwd=work, check=True)
+    assert "credit@v1.0.0 is current again" in proc.stdout
+    assert (
+        hashlib.md5(synthetic.read_bytes()).hexdigest()
+        == manifest_v1["outputs"]["synthetic"]["md5"]
+    )
+    assert "credit#prod#2" in _tags(work) and "credit#prod#2" in _remote_tags(origin)
+
     # GTO reads our tags: v1.0.0 is registered and latest; the deregistered v1.1.0 is hidden
     gto = str(Path(sys.executable).parent / "gto")
     shown_gto = subprocess.run(
@@ -151,3 +181,15 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
         [gto, "show"], cwd=work, capture_output=True, text=True, check=True
     ).stdout
     assert "credit" in table and "v1.0.0" in table and "v1.1.0" not in table
+
+
+def test_failed_tag_push_removes_the_local_tag(world: dict[str, Path]) -> None:
+    work, origin = world["work"], world["origin"]
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'tags are frozen during an incident' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    _approve(work)
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9
+    assert "the local tag was removed again" in proc.stderr and "tags are frozen" in proc.stderr
+    assert _tags(work) == [] and _remote_tags(origin) == []

@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("sdops_dvc.cli.registry", "show", "Show a release's record and manifest."),
     "revoke": ("sdops_dvc.cli.registry", "revoke", "Revoke a release (never served again)."),
     "get": ("sdops_dvc.cli.registry", "get", "Download a live release's synthetic table."),
+    "diff": ("sdops_dvc.cli.registry", "diff", "Compare two releases."),
+    "lineage": ("sdops_dvc.cli.registry", "lineage", "Show where a release came from."),
+    "verify": ("sdops_dvc.cli.registry", "verify", "Re-run a release and compare its bytes."),
+    "rollback": ("sdops_dvc.cli.registry", "rollback", "Make the last good release current again."),
 }
 
 

@@ -136,3 +136,94 @@ def get(ref: str, out: Path | None, repo: Path) -> None:
         cwd=Path.cwd(),
     )
     info(f"{rel.tag} -> {target}")
+
+
+@click.command(epilog="Example:\n\n  sdops diff health-insurance@v1.0.0 health-insurance@v1.1.0")
+@click.argument("ref_a")
+@click.argument("ref_b")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def diff(ref_a: str, ref_b: str, as_json: bool) -> None:
+    """Compare two releases: params, generator, source snapshot, metric deltas, gates."""
+    from sdops_dvc.registry.inspect import diff as do_diff
+
+    d = do_diff(Path.cwd(), ref_a, ref_b)
+    if as_json:
+        click.echo(json.dumps(d, indent=2, default=str))
+        return
+    info(f"{d['a']['tag']} -> {d['b']['tag']}")
+    info(f"  source snapshot changed: {'yes' if d['source_changed'] else 'no'}")
+    info(f"  generator changed: {'yes' if d['generator_changed'] else 'no'}")
+    info(f"  synthetic data changed: {'yes' if d['synthetic_changed'] else 'no'}")
+    for c in d["params_changed"]:
+        info(f"  {c['key']}: {c['a']!r} -> {c['b']!r}")
+    for key, m in d["metrics"].items():
+        if m["delta"] is not None:
+            info(f"  {key:<32} {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f})")
+    for g, v in d["gates"].items():
+        info(f"  gate {g:<9} {v['a']} -> {v['b']}")
+
+
+@click.command(epilog="Example:\n\n  sdops lineage health-insurance@latest")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def lineage(ref: str, as_json: bool) -> None:
+    """Where a release came from: source snapshot, import, code commit, params, approvals."""
+    from sdops_dvc.registry.inspect import lineage as do_lineage
+
+    d = do_lineage(Path.cwd(), ref)
+    if as_json:
+        click.echo(json.dumps(d, indent=2))
+        return
+    info(f"{d['release']} [{d['status']}]")
+    src = d["source"]
+    info(f"  source: {src['snapshot_id']} ({src['path']}, md5 {src['md5']})")
+    if src["import"]:
+        info(f"  imported from {src['import']['url']} at {src['import']['rev_lock']}")
+    info(f"  code commit: {d['code_commit']}")
+    g = d["generator"]
+    info(
+        f"  generator: {g['family']} ({g['sdv_class']}, sdv {g['sdv_version']}) seed {g['seed']} params {g['parameters']}"
+    )
+    info(f"  split: ratio {d['split']['ratio']} seed {d['split']['seed']}")
+    info(
+        f"  manifest sha256 {d['manifest_digest']}; metrics md5 {d['report_digests'].get('metrics')}"
+    )
+    info(f"  released {d['released_at']} by {d['releaser']}")
+    for a in d["approvers"]:
+        info(f"  approved by {a['by']} ({a['role']}) in {a['commit'][:10]}")
+
+
+@click.command(epilog="Example:\n\n  sdops verify health-insurance@v1.0.0")
+@click.argument("ref")
+def verify(ref: str) -> None:
+    """Re-run a release from its inputs in a temporary worktree; exit 0 only when every
+    output is byte-identical to the release (otherwise list what differs)."""
+    from sdops_dvc.errors import NotReproduced
+    from sdops_dvc.registry.operations import verify as do_verify
+
+    res = do_verify(Path.cwd(), ref)
+    for path, md5 in res.compared.items():
+        info(f"  {path:<40} {md5}")
+    if res.skipped:
+        info(
+            f"  not compared (they embed package versions or review state): {', '.join(res.skipped)}"
+        )
+    if not res.identical:
+        raise NotReproduced(
+            f"{res.release.tag} is NOT reproduced:\n"
+            + "\n".join(f"  - {d}" for d in res.differences),
+            hint="compare `environment` in the manifest with this machine (package versions, threads)",
+        )
+    info(f"{res.release.tag}: byte-identical ({len(res.compared)} outputs)")
+
+
+@click.command(epilog="Example:\n\n  sdops rollback health-insurance --to health-insurance@v1.0.0")
+@click.argument("name")
+@click.option("--to", "to", default=None, help="Release to make current (default: newest live).")
+def rollback(name: str, to: str | None) -> None:
+    """Make the last known-good release current again: restore its pointers and data in
+    the work tree and record a GTO assignment NAME#prod#N (history is kept)."""
+    from sdops_dvc.registry.operations import rollback as do_rollback
+
+    tag, target = do_rollback(Path.cwd(), name, to)
+    info(f"{target.tag} is current again ({tag}); review and commit the restored files")

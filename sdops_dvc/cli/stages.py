@@ -129,7 +129,7 @@ def evaluate(
     log.info(
         "wrote %s (%s)",
         res.metrics_path,
-        ", ".join(f"{k} {v:.1f}s" for k, v in res.details["seconds"].items()),
+        ", ".join(f"{k} {v:.1f}s" for k, v in res.seconds.items()),
     )
 
 

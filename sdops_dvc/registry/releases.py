@@ -28,6 +28,7 @@ from sdops_dvc.registry.tags import (
 )
 
 KINDS = ("privacy", "schema", "utility", "other")
+PROD = "prod"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,20 @@ def releases(repo: Any, name: str | None = None) -> list[Release]:
     for r in out:
         if r.status == "released":
             current[r.name] = r
+    # a rollback (GTO assignment NAME#prod#N) makes an older live release current
+    latest_assign: dict[str, tuple[int, str]] = {}
+    for ref, p in parsed:
+        if (
+            p.action == "assign"
+            and p.stage == PROD
+            and p.counter is not None
+            and p.counter > latest_assign.get(p.name, (0, ""))[0]
+        ):
+            latest_assign[p.name] = (p.counter, ref.commit.hexsha)
+    for nm, (_, sha) in latest_assign.items():
+        pinned = [r for r in out if r.name == nm and r.commit == sha and r.status == "released"]
+        if pinned:
+            current[nm] = pinned[-1]
     return [
         Release(r.name, r.version, r.tag, r.commit, "current", r.record, r.revocation)
         if current.get(r.name) is r

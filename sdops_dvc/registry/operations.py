@@ -1,0 +1,158 @@
+"""``sdops verify`` (re-run a release and compare bytes) and ``sdops rollback``."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable
+from sdops_dvc.fsutil import md5_file
+from sdops_dvc.registry.releases import PROD, Release, _push_tag, _repo, releases, resolve
+from sdops_dvc.registry.tags import assign_tag, next_counter
+from sdops_dvc.scm import run_dvc
+
+# Outputs whose bytes embed the environment or git state rather than the data: the manifest
+# (package versions), the gate result and reports (review notes against the main branch).
+NOT_COMPARED = (
+    "release/manifest.json",
+    "reports/gate.json",
+    "reports/report.html",
+    "reports/report.md",
+)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    release: Release
+    compared: dict[str, str] = field(default_factory=dict)  # path -> md5
+    differences: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        return not self.differences
+
+
+def _lock_outputs(lock: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for stage in (lock.get("stages") or {}).values():
+        for entry in stage.get("outs") or []:
+            if "md5" in entry:
+                out[str(entry["path"])] = str(entry["md5"])
+    return out
+
+
+def verify(root: Path, ref: str) -> VerifyResult:
+    """Check out the release in a temporary worktree, fetch its inputs from the DVC remote
+    (or this repository's cache), re-run the whole pipeline and compare every output."""
+    repo = _repo(root)
+    rel = resolve(repo, ref, live_only=False)
+    top = Path(repo.working_tree_dir)
+    lock_text = (repo.commit(rel.tag).tree / "dvc.lock").data_stream.read().decode("utf-8")
+    expected = _lock_outputs(yaml.safe_load(lock_text) or {})
+    tmp = Path(tempfile.mkdtemp(prefix="sdops-verify-"))
+    wt = tmp / "wt"
+    repo.git.worktree("add", "--detach", str(wt), rel.tag)
+    try:
+        if not run_dvc(["remote", "list"], cwd=wt).strip():
+            run_dvc(["config", "--local", "cache.dir", str(top / ".dvc" / "cache")], cwd=wt)
+        dvc_files = [
+            str(p.relative_to(wt)) for p in wt.rglob("*.dvc") if p.is_file() and ".dvc" not in p.parts[:-1]
+        ]
+        if dvc_files:
+            run_dvc(["pull", "-q", *dvc_files], cwd=wt)
+        run_dvc(["repro", "-f", "-q"], cwd=wt)
+        compared: dict[str, str] = {}
+        differences: list[str] = []
+        skipped: list[str] = []
+        for path, md5 in sorted(expected.items()):
+            if path in NOT_COMPARED:
+                skipped.append(path)
+                continue
+            produced = wt / path
+            if not produced.exists():
+                differences.append(f"{path}: not produced")
+                continue
+            if produced.is_dir():  # a directory output: compare each file with the tag's
+                for f in sorted(p for p in produced.rglob("*") if p.is_file()):
+                    rel_f = f.relative_to(wt).as_posix()
+                    released = _blob_md5(repo, rel.tag, rel_f)
+                    if released is None:
+                        skipped.append(f"{rel_f} (not committed)")
+                        continue
+                    compared[rel_f] = md5_file(f)
+                    if compared[rel_f] != released:
+                        differences.append(f"{rel_f}: md5 {compared[rel_f]}, released {released}")
+                continue
+            got = md5_file(produced)
+            compared[path] = got
+            if got != md5:
+                differences.append(f"{path}: md5 {got}, released {md5}")
+        return VerifyResult(rel, compared, differences, skipped)
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(wt)],
+            cwd=top,
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+RESTORED = (
+    "dvc.lock",
+    "dvc.yaml",
+    "params.yaml",
+    "metadata.json",
+    "release/manifest.json",
+    "reports",
+)
+
+
+def rollback(root: Path, name: str, to: str | None = None) -> tuple[str, Release]:
+    """Make a live release current again: restore its pointers and data in the work tree
+    and record a GTO assignment ``NAME#prod#N`` at its commit (history is kept)."""
+    repo = _repo(root)
+    if repo.is_dirty(untracked_files=False):
+        raise ReleaseRefused(
+            "the work tree has uncommitted changes", hint="commit or stash them first"
+        )
+    target = resolve(repo, to or f"{name}@latest", live_only=True)
+    if target.name != name:
+        raise ReleaseUnavailable(f"{to} is not a release of {name}")
+    known = releases(repo, name)
+    if not any(r.tag == target.tag for r in known):
+        raise ReleaseUnavailable(f"{target.tag} is not live")
+    top = Path(repo.working_tree_dir)
+    present = [p for p in RESTORED if _exists_at(repo, target.tag, p)]
+    repo.git.checkout(target.tag, "--", *present)
+    has_remote = bool(run_dvc(["remote", "list"], cwd=top).strip())
+    run_dvc(["pull", "-q", "--force"] if has_remote else ["checkout", "-q", "--force"], cwd=top)
+    tag = assign_tag(name, PROD, next_counter([t.name for t in repo.tags], name))
+    repo.create_tag(tag, ref=target.commit, message=f"Roll {name} back to {target.tag} in {PROD}\n")
+    _push_tag(repo, tag)
+    return tag, target
+
+
+def _blob_md5(repo: Any, rev: str, path: str) -> str | None:
+    import hashlib
+
+    try:
+        blob = repo.commit(rev).tree / path
+    except KeyError:
+        return None
+    return hashlib.md5(blob.data_stream.read()).hexdigest()
+
+
+def _exists_at(repo: Any, rev: str, path: str) -> bool:
+    try:
+        repo.commit(rev).tree / path
+    except KeyError:
+        return False
+    return True
