@@ -115,6 +115,30 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     ]
     assert listed[1]["revocation"]["kind"] == "privacy"
 
+    # consumers and the incident record for the revoked release
+    (work / "consumers.yaml").write_text(
+        "consumers:\n"
+        "  - {name: fraud-model, contact: ml@example.com, dataset: credit, version: v1.1.0}\n"
+        "  - {name: bi-dashboard, contact: bi@example.com, dataset: credit, version: v1.0.0}\n"
+        "  - {name: notebooks, contact: ds@example.com, dataset: credit, version: latest}\n"
+    )
+    pinned = json.loads(
+        sdops("consumers", "credit", "--version", "v1.1.0", "--json", cwd=work, check=True).stdout
+    )
+    assert [c["name"] for c in pinned] == ["fraud-model"]
+    latest = json.loads(
+        sdops("consumers", "credit", "--version", "v1.0.0", "--json", cwd=work, check=True).stdout
+    )
+    assert [c["name"] for c in latest] == ["bi-dashboard", "notebooks"]  # v1.0.0 is now latest
+    proc = sdops("incident", "credit@v1.1.0", cwd=work, check=True)
+    record = next((work / "incidents").glob("*-credit-v1.1.0.md")).read_text()
+    assert "severity: SEV-1" in record and "privacy" in record and "rare rows reproduced" in record
+    assert "fraud-model <ml@example.com>" in record and "bi-dashboard" not in record
+    assert "sdops rollback credit --to credit@v1.0.0" in record
+    assert "`generator.seed`: 7 -> 12" in record
+    (work / "consumers.yaml").unlink()
+    shutil.rmtree(work / "incidents")
+
     from sdops_dvc import api
     from sdops_dvc.errors import ReleaseUnavailable
 

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lineage": ("sdops_dvc.cli.registry", "lineage", "Show where a release came from."),
     "verify": ("sdops_dvc.cli.registry", "verify", "Re-run a release and compare its bytes."),
     "rollback": ("sdops_dvc.cli.registry", "rollback", "Make the last good release current again."),
+    "consumers": ("sdops_dvc.cli.registry", "consumers", "Who consumes a dataset or version."),
+    "incident": ("sdops_dvc.cli.registry", "incident", "Write an incident record for a release."),
 }
 
 

@@ -227,3 +227,45 @@ def rollback(name: str, to: str | None) -> None:
 
     tag, target = do_rollback(Path.cwd(), name, to)
     info(f"{target.tag} is current again ({tag}); review and commit the restored files")
+
+
+@click.command(epilog="Example:\n\n  sdops consumers health-insurance --version v1.2.0")
+@click.argument("name")
+@click.option("--version", "version", default=None, help="Only consumers of this version (vX.Y.Z).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def consumers(name: str, version: str | None, as_json: bool) -> None:
+    """Who consumes a dataset (from the committed consumers.yaml)."""
+    from sdops_dvc.registry.incidents import consumers_json, consumers_of
+
+    found = consumers_of(Path.cwd(), name, version)
+    if as_json:
+        click.echo(json.dumps(consumers_json(found), indent=2))
+        return
+    if not found:
+        info(f"no consumers of {name}{' ' + version if version else ''} in consumers.yaml")
+    for c in found:
+        info(f"{c.name:<30} {c.version:<10} {c.contact}")
+
+
+@click.command(epilog="Example:\n\n  sdops incident health-insurance@v1.2.0")
+@click.argument("ref")
+@click.option(
+    "--kind",
+    type=click.Choice(["privacy", "schema", "utility", "other"]),
+    default=None,
+    help="Needed when the release is not revoked yet.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory for the record (default: incidents/).",
+)
+def incident(ref: str, kind: str | None, out_dir: Path | None) -> None:
+    """Write an incident record: class and severity, affected consumers, the diff against
+    the last good release, the restore command and a corrective-action checklist."""
+    from sdops_dvc.registry.incidents import incident as do_incident
+
+    path = do_incident(Path.cwd(), ref, kind, out_dir)
+    info(f"wrote {path}; commit it and work through its checklist")

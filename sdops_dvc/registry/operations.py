@@ -63,7 +63,9 @@ def verify(root: Path, ref: str) -> VerifyResult:
         if not run_dvc(["remote", "list"], cwd=wt).strip():
             run_dvc(["config", "--local", "cache.dir", str(top / ".dvc" / "cache")], cwd=wt)
         dvc_files = [
-            str(p.relative_to(wt)) for p in wt.rglob("*.dvc") if p.is_file() and ".dvc" not in p.parts[:-1]
+            str(p.relative_to(wt))
+            for p in wt.rglob("*.dvc")
+            if p.is_file() and ".dvc" not in p.parts[:-1]
         ]
         if dvc_files:
             run_dvc(["pull", "-q", *dvc_files], cwd=wt)

@@ -1,0 +1,163 @@
+"""Consumers of releases (``consumers.yaml``) and incident records for revoked releases.
+
+The incident playbook: freeze (revoke), find consumers, compare with the last good release,
+restore, corrective-action review. ``sdops incident`` writes that record, filled in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sdops_dvc.errors import ConfigError, ReleaseUnavailable
+from sdops_dvc.fsutil import write_text_atomic
+from sdops_dvc.registry.releases import Release, _repo, releases, resolve
+
+CONSUMERS = "consumers.yaml"
+SEVERITY = {  # kind -> (incident class, severity)
+    "privacy": ("privacy: possible disclosure of source records", "SEV-1"),
+    "schema": ("schema: consumers may break or misread columns", "SEV-2"),
+    "utility": ("utility: analyses or models may be misled", "SEV-3"),
+    "other": ("other", "SEV-3"),
+}
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    contact: str
+    dataset: str
+    version: str  # vX.Y.Z or "latest"
+
+
+def load_consumers(root: Path) -> list[Consumer]:
+    path = root / CONSUMERS
+    if not path.exists():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    entries = data.get("consumers") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: expected a 'consumers:' list", hint="see README.md, Consumers")
+    out = []
+    for i, e in enumerate(entries):
+        missing = [
+            k
+            for k in ("name", "contact", "dataset", "version")
+            if not isinstance(e, dict) or not e.get(k)
+        ]
+        if missing:
+            raise ConfigError(f"{path}: consumers[{i}] lacks {', '.join(missing)}")
+        out.append(
+            Consumer(str(e["name"]), str(e["contact"]), str(e["dataset"]), str(e["version"]))
+        )
+    return out
+
+
+def consumers_of(root: Path, name: str, version: str | None = None) -> list[Consumer]:
+    """Consumers of NAME, or of one version (those pinned to it, and to ``latest`` when it
+    is the newest live release)."""
+    found = [c for c in load_consumers(root) if c.dataset == name]
+    if version is None:
+        return found
+    live = [r for r in releases(_repo(root), name) if r.status != "revoked"]
+    newest = str(live[-1].version) if live else None
+    return [
+        c
+        for c in found
+        if c.version == version or (c.version == "latest" and version in (newest, None))
+    ]
+
+
+def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None = None) -> Path:
+    from sdops_dvc.registry.inspect import diff
+
+    repo = _repo(root)
+    rel = resolve(repo, ref, live_only=False)
+    kind = kind or (rel.revocation or {}).get("kind")
+    if kind not in SEVERITY:
+        raise ReleaseUnavailable(
+            f"{rel.tag} is not revoked and no --kind was given",
+            hint="revoke it first (`sdops revoke`) or pass --kind privacy|schema|utility|other",
+        )
+    klass, severity = SEVERITY[kind]
+    good = _last_good(releases(repo, rel.name), rel)
+    affected = [
+        c
+        for c in load_consumers(root)
+        if c.dataset == rel.name and c.version in (str(rel.version), "latest")
+    ]
+    lines = [
+        f"# Incident: {rel.tag}",
+        "",
+        f"- opened: {datetime.now(UTC).replace(microsecond=0).isoformat().replace('+00:00', 'Z')}",
+        f"- class: {klass}",
+        f"- severity: {severity}",
+        f"- release: {rel.tag} at {rel.commit} (released {rel.record.get('released_at')} by {rel.record.get('releaser')})",
+        f"- status: {rel.status}"
+        + (f" — revoked: {rel.revocation.get('reason')}" if rel.revocation else ""),
+        "",
+        "## 1. Freeze",
+        "",
+        f"- [{'x' if rel.status == 'revoked' else ' '}] revoked: `sdops revoke {rel.tag} --kind {kind} --reason ...`",
+        "- [ ] remove copies outside the registry (object stores, notebooks, caches)",
+        "",
+        "## 2. Affected consumers",
+        "",
+    ]
+    lines += [f"- [ ] {c.name} <{c.contact}> (pinned to {c.version})" for c in affected] or [
+        "- none recorded in consumers.yaml"
+    ]
+    lines += ["", "## 3. Compared with the last good release", ""]
+    if good is None:
+        lines.append("- no earlier live release: there is nothing to restore")
+    else:
+        d = diff(root, good.tag, rel.tag)
+        lines.append(f"- last good: {good.tag} ({good.commit[:10]})")
+        lines.append(
+            f"- source snapshot changed: {'yes' if d['source_changed'] else 'no'}; "
+            f"generator changed: {'yes' if d['generator_changed'] else 'no'}"
+        )
+        lines += [f"- `{c['key']}`: {c['a']!r} -> {c['b']!r}" for c in d["params_changed"]]
+        for key, m in d["metrics"].items():
+            if m["delta"] is not None:
+                lines.append(f"- {key}: {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f})")
+    lines += ["", "## 4. Restore", ""]
+    if good is not None:
+        lines += [
+            "```bash",
+            f"sdops rollback {rel.name} --to {good.tag}",
+            f'git commit -am "Roll back to {good.tag} after {rel.tag} incident"',
+            "```",
+            "",
+        ]
+        lines.append(f"Consumers of `{rel.name}@latest` now get {good.tag}.")
+    lines += [
+        "",
+        "## 5. Corrective-action review",
+        "",
+        "- [ ] root cause (data, generator, thresholds, review) written down",
+        "- [ ] gate thresholds or checks that would have caught it added to params.yaml",
+        "- [ ] affected consumers confirmed they replaced the data",
+        "- [ ] privacy officer sign-off" if kind == "privacy" else "- [ ] data owner sign-off",
+        "",
+    ]
+    target_dir = out_dir or (root / "incidents")
+    path = target_dir / f"{datetime.now(UTC).date().isoformat()}-{rel.name}-{rel.version}.md"
+    write_text_atomic(path, "\n".join(lines))
+    return path
+
+
+def _last_good(known: list[Release], bad: Release) -> Release | None:
+    good = [r for r in known if r.status != "revoked" and r.version < bad.version]
+    return good[-1] if good else None
+
+
+def consumers_json(cs: list[Consumer]) -> list[dict[str, Any]]:
+    return [c.__dict__ for c in cs]
