@@ -23,6 +23,14 @@ from sdops_dvc.templates import read_template, render
 
 log = logging.getLogger(__name__)
 
+# pull-request workflow: written unless present (then kept, unless --force)
+WORKFLOW_FILES = {
+    ".github/pull_request_template.md": "github/pull_request_template.md",
+    ".github/CODEOWNERS": "github/CODEOWNERS",
+    ".github/workflows/sdops.yml": "github/workflows/sdops.yml",
+    ".gitlab-ci.yml": "gitlab-ci.yml",
+}
+
 
 @dataclass(frozen=True)
 class InitResult:
@@ -51,6 +59,8 @@ def init_project(
     snapshot_id: str | None = None,
     family: str = "gaussian_copula",
     force: bool = False,
+    privacy_owners: str = "@your-org/privacy-reviewers",
+    data_owners: str = "@your-org/data-owners",
 ) -> InitResult:
     from sdops_dvc.metadata import detect, pii_columns
 
@@ -140,12 +150,25 @@ def init_project(
     )
     write_text_atomic(root / L.DVC_YAML, read_template("dvc.yaml"))
     _append_gitignore(root / ".gitignore", read_template("gitignore"))
+    created = [L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"]
+    for target, template in WORKFLOW_FILES.items():
+        path = root / target
+        if path.exists() and not force:
+            actions.append(f"kept existing {target} (see templates/{template} for the sdops jobs)")
+            continue
+        text = read_template(template)
+        if "{{" in text:
+            text = text.replace("{{privacy_owners}}", privacy_owners).replace(
+                "{{data_owners}}", data_owners
+            )
+        write_text_atomic(path, text)
+        created.append(target)
     load_params(root / L.PARAMS)  # what we wrote must load
     return InitResult(
         root=root,
         source=dest,
         source_md5=source_md5,
-        created=[L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"],
+        created=created,
         actions=actions,
         pii_columns=pii_columns(metadata),
     )

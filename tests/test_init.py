@@ -9,6 +9,7 @@ import pandas as pd
 import yaml
 
 from sdops_dvc.fsutil import md5_file
+from sdops_dvc.templates import read_template
 from tests.conftest import CREDIT, dvc, git, sdops
 
 
@@ -19,8 +20,17 @@ def _files(root: Path) -> set[str]:
 def test_init_in_an_empty_directory(tmp_path: Path, small_source: Path) -> None:
     root = tmp_path / "new"
     proc = sdops(
-        "init", "--source", str(small_source), "--name", "credit", "--target", "card",
-        "--dir", str(root), cwd=tmp_path, check=True,
+        "init",
+        "--source",
+        str(small_source),
+        "--name",
+        "credit",
+        "--target",
+        "card",
+        "--dir",
+        str(root),
+        cwd=tmp_path,
+        check=True,
     )
     assert (root / ".git").is_dir() and (root / ".dvc").is_dir()
     assert "git init" in proc.stdout and "dvc init" in proc.stdout
@@ -80,8 +90,15 @@ def test_init_with_a_dvc_import(tmp_path: Path, repo: Path) -> None:
     (repo / "data/source").mkdir(parents=True)
     dvc("import", str(upstream), "tables/credit.csv", "-o", "data/source/credit.csv", cwd=repo)
     proc = sdops(
-        "init", "--source", "data/source/credit.csv", "--name", "credit", "--target", "card",
-        cwd=repo, check=True,
+        "init",
+        "--source",
+        "data/source/credit.csv",
+        "--name",
+        "credit",
+        "--target",
+        "card",
+        cwd=repo,
+        check=True,
     )
     assert "already tracked by DVC" in proc.stdout
 
@@ -103,9 +120,16 @@ def test_init_refuses_a_git_tracked_source(repo: Path) -> None:
 def test_bad_input_leaves_nothing(tmp_path: Path, small_source: Path) -> None:
     cases = {
         "missing": (["--source", str(tmp_path / "nope.csv"), "--name", "x"], 4, "does not exist"),
-        "target": (["--source", str(small_source), "--name", "x", "--target", "crad"], 4,
-                   "column 'crad' is not in the source (did you mean 'card'?)"),
-        "name": (["--source", str(small_source), "--name", "bad name"], 3, "not a valid release name"),
+        "target": (
+            ["--source", str(small_source), "--name", "x", "--target", "crad"],
+            4,
+            "column 'crad' is not in the source (did you mean 'card'?)",
+        ),
+        "name": (
+            ["--source", str(small_source), "--name", "bad name"],
+            3,
+            "not a valid release name",
+        ),
         "family": (["--source", str(small_source), "--name", "x", "--family", "gan"], 3, "unknown"),
     }
     empty = tmp_path / "empty.csv"
@@ -121,3 +145,39 @@ def test_bad_input_leaves_nothing(tmp_path: Path, small_source: Path) -> None:
         assert message in proc.stderr, (label, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert not root.exists(), f"{label}: init left {_files(root)}"
+
+
+def test_init_writes_the_pull_request_workflow(tmp_path: Path, small_source: Path) -> None:
+    root = tmp_path / "wf"
+    root.mkdir()
+    (root / ".gitlab-ci.yml").write_text("stages: [build]\n")  # the team's own CI: kept
+    sdops(
+        "init",
+        "--source",
+        str(small_source),
+        "--name",
+        "credit",
+        "--dir",
+        str(root),
+        "--privacy-owners",
+        "@acme/privacy",
+        "--data-owners",
+        "@acme/credit-data",
+        cwd=tmp_path,
+        check=True,
+    )
+    owners = (root / ".github/CODEOWNERS").read_text()
+    assert "/release/manifest.json    @acme/privacy @acme/credit-data" in owners
+    assert "/params.yaml" in owners and "/metadata.json" in owners and "{{" not in owners
+    workflow = yaml.safe_load((root / ".github/workflows/sdops.yml").read_text())
+    steps = " ".join(str(s.get("run", "")) for s in workflow["jobs"]["pipeline"]["steps"])
+    assert "dvc repro" in steps and "dvc pull" in steps
+    assert "report.md" in str(workflow["jobs"]["pipeline"]["steps"])
+    assert "sdops release" in str(workflow["jobs"]["release"]["steps"])
+    assert "Approved-by" in (root / ".github/pull_request_template.md").read_text()
+    assert (root / ".gitlab-ci.yml").read_text() == "stages: [build]\n"
+    gitlab = yaml.safe_load(read_template("gitlab-ci.yml"))
+    assert (
+        "sdops release" in gitlab["release"]["script"][-1]
+        and "dvc repro" in gitlab["pipeline"]["script"][0]
+    )

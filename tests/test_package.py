@@ -15,14 +15,34 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_wheel_contains_templates_schema_and_demo_data(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
-         "-q", "-w", str(tmp_path)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     wheel = next(tmp_path.glob("sdops_dvc-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for template in ("dvc.yaml", "params.yaml", "gitignore"):
+    for template in (
+        "dvc.yaml",
+        "params.yaml",
+        "gitignore",
+        "gitlab-ci.yml",
+        "github/CODEOWNERS",
+        "github/pull_request_template.md",
+        "github/workflows/sdops.yml",
+    ):
         assert f"sdops_dvc/templates/{template}" in names
         packaged = zipfile.ZipFile(wheel).read(f"sdops_dvc/templates/{template}")
         assert packaged == (ROOT / "templates" / template).read_bytes()

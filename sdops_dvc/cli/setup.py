@@ -49,6 +49,18 @@ Example:
 @click.option(
     "--force", is_flag=True, help="Overwrite existing params.yaml, dvc.yaml, metadata.json."
 )
+@click.option(
+    "--privacy-owners",
+    default="@your-org/privacy-reviewers",
+    show_default=True,
+    help="CODEOWNERS entry for the privacy role.",
+)
+@click.option(
+    "--data-owners",
+    default="@your-org/data-owners",
+    show_default=True,
+    help="CODEOWNERS entry for the data-owner role.",
+)
 def init(
     source: Path,
     name: str,
@@ -57,17 +69,29 @@ def init(
     family: str,
     directory: Path,
     force: bool,
+    privacy_owners: str,
+    data_owners: str,
 ) -> None:
     """Add a synthetic-data pipeline to a git + DVC repository (created if missing).
 
     Tracks the source with DVC (or accepts an existing .dvc pointer or `dvc import`),
     detects SDV metadata into metadata.json for review, and writes params.yaml (with the
-    source pinned by md5), dvc.yaml and .gitignore entries. Never overwrites without --force.
+    source pinned by md5), dvc.yaml and .gitignore entries, and the pull-request workflow
+    (PR template, CODEOWNERS, GitHub Actions and GitLab CI jobs). Never overwrites without
+    --force.
     """
     from sdops_dvc.project import init_project
 
     res = init_project(
-        directory, source, name, target=target, snapshot_id=snapshot_id, family=family, force=force
+        directory,
+        source,
+        name,
+        target=target,
+        snapshot_id=snapshot_id,
+        family=family,
+        force=force,
+        privacy_owners=privacy_owners,
+        data_owners=data_owners,
     )
     for action in res.actions:
         info(f"  {action}")
@@ -83,8 +107,10 @@ def init(
         "  1. Review metadata.json: sdtypes, and the min/max/category lists SDV recorded\n"
         "     from the real data (they are committed to git).\n"
         "  2. Edit params.yaml: generator family/parameters, gate thresholds, policy.\n"
-        "  3. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
-        "  4. dvc repro      # split, generate, evaluate, gate, manifest"
+        "  3. Put your reviewer teams in .github/CODEOWNERS (or --privacy-owners/--data-owners)\n"
+        "     and release approvals under release.approvals in params.yaml.\n"
+        "  4. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
+        "  5. dvc repro      # split, generate, evaluate, gate, manifest"
     )
 
 
