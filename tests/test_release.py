@@ -195,6 +195,43 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     )
     assert "credit#prod#2" in _tags(work) and "credit#prod#2" in _remote_tags(origin)
 
+    # retention: nothing expired yet (30 days); in 31 days v1.0.0 is
+    from datetime import UTC, datetime, timedelta
+
+    from sdops_dvc.registry.retention import expired
+
+    assert json.loads(sdops("list", "--expired", "--json", cwd=work, check=True).stdout) == []
+    later = [r.tag for r, _ in expired(work, "credit", now=datetime.now(UTC) + timedelta(days=31))]
+    assert later == ["credit@v1.0.0"]
+
+    # retire the revoked v1.1.0: its own objects leave the remote and cache, shared ones stay
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "Roll back to credit@v1.0.0", cwd=work)
+    v11 = json.loads(sdops("show", "credit@v1.1.0", "--json", cwd=work, check=True).stdout)[
+        "manifest"
+    ]
+    v11_syn = v11["outputs"]["synthetic"]["md5"]
+
+    def stored(root: Path, md5: str) -> bool:
+        return (root / "files" / "md5" / md5[:2] / md5[2:]).exists()
+
+    assert stored(store, v11_syn) and stored(work / ".dvc" / "cache", v11_syn)
+    proc = sdops("retire", "credit@v1.1.0", cwd=work, check=True)
+    assert "retired credit@v1.1.0" in proc.stdout
+    assert not stored(store, v11_syn) and not stored(work / ".dvc" / "cache", v11_syn)
+    v1_syn = manifest_v1["outputs"]["synthetic"]["md5"]
+    assert stored(store, v1_syn) and stored(work / ".dvc" / "cache", v1_syn)
+    split_md5 = manifest_v1["split"]["train"]["md5"]  # shared by both releases: kept
+    assert stored(store, split_md5)
+    listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
+    assert [(r["version"], r["status"]) for r in listed] == [
+        ("v1.0.0", "current"),
+        ("v1.1.0", "retired"),
+    ]
+    shown = json.loads(sdops("show", "credit@v1.1.0", "--json", cwd=work, check=True).stdout)
+    assert shown["manifest"]["digest"]["value"] == v11["digest"]["value"]  # the manifest stays
+    assert sdops("retire", "credit@v1.1.0", cwd=work).returncode == 9
+
     # GTO reads our tags: v1.0.0 is registered and latest; the deregistered v1.1.0 is hidden
     gto = str(Path(sys.executable).parent / "gto")
     shown_gto = subprocess.run(

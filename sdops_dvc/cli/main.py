@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rollback": ("sdops_dvc.cli.registry", "rollback", "Make the last good release current again."),
     "consumers": ("sdops_dvc.cli.registry", "consumers", "Who consumes a dataset or version."),
     "incident": ("sdops_dvc.cli.registry", "incident", "Write an incident record for a release."),
+    "retire": ("sdops_dvc.cli.registry", "retire", "Retire a release and delete its data."),
 }
 
 

@@ -45,16 +45,21 @@ def release(name: str | None, params_path: Path, bump: str) -> None:
 @click.command(name="list", epilog="Example:\n\n  sdops list health-insurance --json")
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def list_(name: str | None, as_json: bool) -> None:
-    """List releases: version, date, status (current / released / revoked), gate."""
+@click.option("--expired", is_flag=True, help="Only live releases past policy.retention_days.")
+def list_(name: str | None, as_json: bool, expired: bool) -> None:
+    """List releases: version, date, status (current / released / revoked / retired), gate."""
     from sdops_dvc.registry.releases import _repo, releases
+    from sdops_dvc.registry.retention import expired as find_expired
 
-    rows = releases(_repo(Path.cwd()), name)
+    if expired:
+        rows = [r for r, _ in find_expired(Path.cwd(), name)]
+    else:
+        rows = releases(_repo(Path.cwd()), name)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
         return
     if not rows:
-        info("no releases yet (see `sdops release --help`)")
+        info("no expired releases" if expired else "no releases yet (see `sdops release --help`)")
         return
     for r in rows:
         gate = r.record.get("gate", {})
@@ -269,3 +274,18 @@ def incident(ref: str, kind: str | None, out_dir: Path | None) -> None:
 
     path = do_incident(Path.cwd(), ref, kind, out_dir)
     info(f"wrote {path}; commit it and work through its checklist")
+
+
+@click.command(epilog="Example:\n\n  sdops retire health-insurance@v1.0.0")
+@click.argument("ref")
+@click.option("--reason", default="retention period ended", show_default=True)
+def retire(ref: str, reason: str) -> None:
+    """Retire a release: delete its data objects from the DVC remote and cache (unless a
+    live release shares them), keep its manifest and tags, and record NAME#retired#N."""
+    from sdops_dvc.registry.retention import retire as do_retire
+
+    res = do_retire(Path.cwd(), ref, reason)
+    info(
+        f"retired {res.release.tag} ({res.tag}): deleted {len(res.deleted)} object(s), "
+        f"kept {len(res.kept_shared)} shared with live releases"
+    )

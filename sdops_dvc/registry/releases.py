@@ -29,6 +29,7 @@ from sdops_dvc.registry.tags import (
 
 KINDS = ("privacy", "schema", "utility", "other")
 PROD = "prod"
+RETIRED = "retired"  # GTO stage a retired release is assigned to (NAME#retired#N)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Release:
     version: Version
     tag: str
     commit: str
-    status: str  # current | released | revoked
+    status: str  # current | released | revoked | retired
     record: dict[str, Any] = field(default_factory=dict)
     revocation: dict[str, Any] | None = None
 
@@ -89,12 +90,19 @@ def releases(repo: Any, name: str | None = None) -> list[Release]:
         for ref, p in parsed
         if p.action == "deregister"
     }
+    retired_at = {
+        (p.name, ref.commit.hexsha): _record(ref.tag.message if ref.tag else "")
+        for ref, p in parsed
+        if p.action == "assign" and p.stage == RETIRED
+    }
     out = []
     for ref, p in parsed:
         if p.action != "register" or p.version is None:
             continue
         message = ref.tag.message if ref.tag else ""
         status = "revoked" if (p.name, p.version) in revoked else "released"
+        if (p.name, ref.commit.hexsha) in retired_at:
+            status = "retired"
         out.append(
             Release(
                 p.name,
@@ -149,13 +157,18 @@ def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
     if not known:
         raise ReleaseUnavailable(f"there is no release of {name!r}", hint="see `sdops list`")
     if which == "latest":
-        live = [r for r in known if r.status != "revoked"]
+        live = [r for r in known if r.status in ("current", "released")]
         if not live:
             raise ReleaseUnavailable(f"every release of {name!r} is revoked")
         return live[-1]
     wanted = Version.parse(which)
     for r in known:
         if r.version == wanted:
+            if live_only and r.status == "retired":
+                raise ReleaseUnavailable(
+                    f"{r.tag} was retired (retention expired); its data was deleted",
+                    hint=f"use {name}@latest for the newest live release",
+                )
             if live_only and r.status == "revoked":
                 reason = (r.revocation or {}).get("reason", "no reason recorded")
                 raise ReleaseUnavailable(
