@@ -251,7 +251,9 @@ class PolicyCfg(_Model):
 
 
 class ApprovalsCfg(_Model):
-    provider: Literal["git"] = "git"  # Approved-by: / Reviewed-by: trailers
+    # git: Approved-by:/Reviewed-by: trailers; github: PR reviews; gitlab: MR approvals
+    provider: Literal["git", "github", "gitlab"] = "git"
+    repository: str | None = None  # owner/name (github) or group/project (gitlab); default: origin
     require_signed: bool = False  # count only commits that pass `git verify-commit`
     roles: dict[str, list[str]] = Field(default_factory=dict)  # role -> holders (email or name)
 

@@ -39,6 +39,11 @@ def collect(repo: Any, cfg: ApprovalsCfg, since: str | None) -> tuple[list[Appro
     """(approvals found, problems): every configured role needs one holder's approval."""
     if not cfg.roles:
         return [], []
+    if cfg.provider != "git":
+        from sdops_dvc.registry import hosted
+
+        fetch = hosted.github if cfg.provider == "github" else hosted.gitlab
+        return fetch(repo, cfg, repo.head.commit.hexsha)
     rev = f"{since}..HEAD" if since else "HEAD"
     commits = list(repo.iter_commits(rev))
     found: list[Approval] = []

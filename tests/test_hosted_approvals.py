@@ -1,0 +1,155 @@
+"""GitHub and GitLab approval providers.
+
+The forges cannot be reached from tests, so a local HTTP server on 127.0.0.1 serves the
+response shapes their REST APIs document (GitHub: commits/{sha}/pulls, pulls/{n}/reviews,
+orgs/{org}/teams/{team}/memberships/{user}; GitLab: repository/commits/{sha}/merge_requests,
+merge_requests/{iid}/approvals). The repository and commits are real.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import git as gitpython
+import pytest
+
+from sdops_dvc.config import ApprovalsCfg
+from sdops_dvc.registry.approvals import collect
+from tests.conftest import git
+
+
+@pytest.fixture
+def forge(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    routes: dict[str, Any] = {}
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(
+                {
+                    "path": self.path,
+                    "auth": self.headers.get("Authorization")
+                    or self.headers.get("PRIVATE-TOKEN")
+                    or "",
+                }
+            )
+            body = routes.get(self.path.split("?")[0])
+            if body is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setenv("GITHUB_API_URL", base)
+    monkeypatch.setenv("GITLAB_API_URL", base)
+    try:
+        yield {"routes": routes, "seen": seen}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def merged(repo: Path) -> tuple[Any, str]:
+    (repo / "a.txt").write_text("a")
+    git("add", "a.txt", cwd=repo)
+    git("commit", "-qm", "Merge pull request #7", cwd=repo)
+    r = gitpython.Repo(repo)
+    return r, r.head.commit.hexsha
+
+
+def test_github_reviews_and_team_roles(
+    forge: dict[str, Any], merged: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, sha = merged
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    routes = forge["routes"]
+    routes[f"/repos/acme/claims/commits/{sha}/pulls"] = [
+        {"number": 7, "merged_at": "2026-11-20T10:00:00Z"}
+    ]
+    routes["/repos/acme/claims/pulls/7/reviews"] = [
+        {"user": {"login": "ana"}, "state": "APPROVED", "submitted_at": "2026-11-20T09:00:00Z"},
+        {"user": {"login": "bo"}, "state": "APPROVED", "submitted_at": "2026-11-20T09:05:00Z"},
+        {
+            "user": {"login": "bo"},
+            "state": "CHANGES_REQUESTED",
+            "submitted_at": "2026-11-20T09:30:00Z",
+        },
+        {"user": {"login": "cy"}, "state": "COMMENTED", "submitted_at": "2026-11-20T09:40:00Z"},
+    ]
+    routes["/orgs/acme/teams/privacy/memberships/ana"] = {"state": "active", "role": "member"}
+    cfg = ApprovalsCfg(
+        provider="github",
+        repository="acme/claims",
+        roles={"privacy": ["@acme/privacy"], "data-owner": ["bo", "cy"]},
+    )
+    found, problems = collect(repo, cfg, None)
+    assert [(a.role, a.by, a.commit) for a in found] == [("privacy", "ana", "acme/claims#7")]
+    # bo's latest review requests changes and cy only commented: no data-owner approval
+    assert problems == [
+        "approvals: no approval from the 'data-owner' role (bo, cy) on pull request #7"
+    ]
+    assert all(s["auth"] == "Bearer t0ken" for s in forge["seen"])
+
+    routes["/repos/acme/claims/pulls/7/reviews"].append(
+        {"user": {"login": "bo"}, "state": "APPROVED", "submitted_at": "2026-11-20T10:00:00Z"}
+    )
+    found, problems = collect(repo, cfg, None)
+    assert problems == [] and {a.role for a in found} == {"privacy", "data-owner"}
+
+
+def test_gitlab_merge_request_approvals(
+    forge: dict[str, Any], merged: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, sha = merged
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat")
+    routes = forge["routes"]
+    routes[f"/projects/data%2Fclaims/repository/commits/{sha}/merge_requests"] = [
+        {"iid": 12, "state": "merged"}
+    ]
+    routes["/projects/data%2Fclaims/merge_requests/12/approvals"] = {
+        "approved": True,
+        "approved_by": [{"user": {"username": "ana", "name": "Ana"}}],
+    }
+    cfg = ApprovalsCfg(
+        provider="gitlab",
+        repository="data/claims",
+        roles={"privacy": ["ana"], "data-owner": ["bo"]},
+    )
+    found, problems = collect(repo, cfg, None)
+    assert [(a.role, a.by, a.commit) for a in found] == [("privacy", "ana", "data/claims!12")]
+    assert problems == [
+        "approvals: no approval from the 'data-owner' role (bo) on merge request !12"
+    ]
+    assert forge["seen"][0]["auth"] == "glpat"
+
+
+def test_missing_token_or_pull_request_is_a_clear_reason(
+    forge: dict[str, Any], merged: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, _ = merged
+    cfg = ApprovalsCfg(provider="github", repository="acme/claims", roles={"privacy": ["ana"]})
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    assert collect(repo, cfg, None)[1] == [
+        "approvals: GITHUB_TOKEN is not set (provider github needs it to read reviews)"
+    ]
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    _, problems = collect(repo, cfg, None)
+    assert len(problems) == 1 and "no pull request on acme/claims contains" in problems[0]
