@@ -57,6 +57,34 @@ def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:
     assert proc.returncode == 9
     assert "uncommitted changes" in proc.stderr
     assert "nothing was tagged or pushed" in proc.stderr
+    (work / "scratch.txt").unlink()
+    git("checkout", "-q", "--", "params.yaml", cwd=work)
+
+    # only signed approvals count when required
+    set_params(work, {"release.approvals.require_signed": True})
+    git("commit", "-qam", f"Require signed approvals\n\n{TRAILER}", cwd=work)
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9 and "trailers on unsigned commits were ignored" in proc.stderr
+    set_params(work, {"release.approvals.require_signed": False})
+    git("commit", "-qam", f"Unsigned approvals suffice\n\n{TRAILER}", cwd=work)
+
+    # outputs that no longer match dvc.lock
+    synthetic = work / "data/synthetic/synthetic.csv"
+    original = synthetic.read_bytes()
+    synthetic.write_bytes(original + b"\n")
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9 and "`dvc status` is not clean" in proc.stderr
+    synthetic.write_bytes(original)
+
+    # a gate that did not approve, committed
+    set_params(work, {"gates.quality.min_column_shapes": 0.999})
+    assert dvc("repro", cwd=work, check=False).returncode != 0
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", f"Stricter gate\n\n{TRAILER}", cwd=work)
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9 and "the gate at HEAD did not approve" in proc.stderr
+    assert "column shapes" in proc.stderr
+
     assert _tags(work) == [] and _remote_tags(origin) == []
     assert not store.exists() or not any(store.rglob("*"))
 
