@@ -250,6 +250,32 @@ class PolicyCfg(_Model):
     owner: str | None = None
 
 
+class MonitorCfg(_Model):
+    """Thresholds of ``sdops monitor``: warn at the first, action needed at the second."""
+
+    psi_warn: float = 0.10
+    psi_action: float = 0.25
+    ks_warn: float = 0.10
+    ks_action: float = 0.20
+    tv_warn: float = 0.10
+    tv_action: float = 0.20
+    utility_decay_warn: float = 0.03  # recorded TSTR minus TSTR on fresh real data
+    utility_decay_action: float = 0.08
+    min_group_size: int = 50
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MonitorCfg:
+        for a, b in (
+            ("psi_warn", "psi_action"),
+            ("ks_warn", "ks_action"),
+            ("tv_warn", "tv_action"),
+            ("utility_decay_warn", "utility_decay_action"),
+        ):
+            if getattr(self, a) > getattr(self, b):
+                raise ValueError(f"{a} must not exceed {b}")
+        return self
+
+
 class ApprovalsCfg(_Model):
     # git: Approved-by:/Reviewed-by: trailers; github: PR reviews; gitlab: MR approvals
     provider: Literal["git", "github", "gitlab"] = "git"
@@ -280,6 +306,7 @@ class Params(_Model):
     gates: GatesCfg = Field(default_factory=GatesCfg)
     policy: PolicyCfg = Field(default_factory=PolicyCfg)
     release: ReleaseCfg = Field(default_factory=ReleaseCfg)
+    monitor: MonitorCfg = Field(default_factory=MonitorCfg)
 
     def named_columns(self) -> dict[str, list[str]]:
         """Every column that params.yaml names, keyed by the key that names it."""
@@ -330,6 +357,7 @@ _SECTION_FIELDS: dict[str, type[BaseModel]] = {
     "evaluation.subgroups": SubgroupEvalCfg,
     "policy": PolicyCfg,
     "release": ReleaseCfg,
+    "monitor": MonitorCfg,
     "release.approvals": ApprovalsCfg,
 }
 

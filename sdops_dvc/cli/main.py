@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "consumers": ("sdops_dvc.cli.registry", "consumers", "Who consumes a dataset or version."),
     "incident": ("sdops_dvc.cli.registry", "incident", "Write an incident record for a release."),
     "retire": ("sdops_dvc.cli.registry", "retire", "Retire a release and delete its data."),
+    "monitor": ("sdops_dvc.cli.registry", "monitor", "Check a release against fresh real data."),
 }
 
 

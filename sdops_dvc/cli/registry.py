@@ -289,3 +289,86 @@ def retire(ref: str, reason: str) -> None:
         f"retired {res.release.tag} ({res.tag}): deleted {len(res.deleted)} object(s), "
         f"kept {len(res.kept_shared)} shared with live releases"
     )
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  sdops monitor health-insurance@latest --fresh exports/2026-06.csv --out monitoring/latest
+  sdops monitor --history health-insurance"""
+)
+@click.argument("ref", required=False)
+@click.option(
+    "--fresh",
+    "fresh",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A fresh snapshot of the real source.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("monitoring/latest"),
+    show_default=True,
+    help="Where monitor.json and monitor.md go.",
+)
+@click.option(
+    "--params",
+    "params_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="params.yaml with monitor thresholds (default: ./params.yaml if present).",
+)
+@click.option(
+    "--history", "history_name", default=None, help="Show the monitor history of NAME instead."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def monitor(
+    ref: str | None,
+    fresh: Path | None,
+    out_dir: Path,
+    params_path: Path | None,
+    history_name: str | None,
+    as_json: bool,
+) -> None:
+    """Check a release against fresh real data: source drift (PSI, KS, TV, categories,
+    schema), utility decay (TSTR on fresh rows vs at release) and subgroups, worst first.
+
+    Exit codes: 0 healthy, 1 warning, 2 action needed (retrain or revoke).
+    """
+    import sys
+
+    from sdops_dvc.config import load_params
+    from sdops_dvc.errors import ConfigError
+    from sdops_dvc.monitor import history, run_monitor
+
+    if history_name:
+        runs = history(Path.cwd(), history_name)
+        if as_json:
+            click.echo(json.dumps(runs, indent=2))
+            return
+        if not runs:
+            info(f"no monitor records for {history_name} under monitoring/{history_name}/")
+        for r in runs:
+            s = r["summary"]
+            decay = s.get("utility_decay")
+            info(
+                f"{r['checked_at']}  {r['release']:<32} {r['status']:<8} max PSI {s['max_psi']:.3f}  "
+                f"utility decay {decay if decay is None else round(decay, 4)}  worst group {s.get('worst_group_decay')}"
+            )
+        return
+    if ref is None or fresh is None:
+        raise ConfigError("give REF and --fresh PATH (or --history NAME)")
+    if params_path is None and Path("params.yaml").exists():
+        params_path = Path("params.yaml")
+    params = load_params(params_path) if params_path else None
+    res = run_monitor(Path.cwd(), ref, fresh, out_dir, params)
+    if as_json:
+        click.echo(json.dumps(res.record, indent=2))
+    else:
+        info(f"{res.release}: {res.status.upper()} — {res.record['recommendation']}")
+        for f in res.findings:
+            info(f"  {f.level}: {f.what}")
+        info(f"record: {res.path}")
+    sys.exit(res.exit_code)

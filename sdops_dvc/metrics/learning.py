@@ -92,6 +92,8 @@ class UtilityResult:
     model_trtr: Any
     x_holdout: Any  # holdout features encoded as the models saw them (for subgroups)
     y_holdout: Any
+    x_also: Any  # features of ``score_also`` rows, encoded the same way (or None)
+    y_also: Any
     rows: dict[str, int]
     seed: int
 
@@ -147,7 +149,10 @@ def utility(
     *,
     seed: int,
     max_rows: int,
+    score_also: pd.DataFrame | None = None,
 ) -> UtilityResult:
+    """TSTR and TRTR on the holdout; ``score_also`` rows are encoded alongside (monitoring
+    scores the same models on other real rows)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     task = infer_task(train[target], task)
@@ -155,7 +160,10 @@ def utility(
     tr = _cap(train.dropna(subset=[target]), max_rows, seed)
     sy = _cap(synthetic.dropna(subset=[target]), max_rows, seed)
     ho = holdout.dropna(subset=[target])
-    xtr, xsy, xho = model_frames([tr, sy, ho], feats)
+    also = score_also.dropna(subset=[target]) if score_also is not None else None
+    frames = model_frames([tr, sy, ho] + ([also] if also is not None else []), feats)
+    xtr, xsy, xho = frames[:3]
+    x_also = frames[3] if also is not None else None
 
     def fit(x: pd.DataFrame, y: pd.Series) -> Any:
         if task == "regression":
@@ -188,6 +196,8 @@ def utility(
         m_real,
         xho,
         ho[target],
+        x_also,
+        also[target] if also is not None else None,
         {"train": len(tr), "synthetic": len(sy), "holdout": len(ho)},
         seed,
     )
