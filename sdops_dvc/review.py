@@ -20,13 +20,21 @@ MAIN_CANDIDATES = ("main", "master", "origin/main", "origin/master")
 DATA_SECTIONS = ("source", "split", "generator", "dataset")
 
 
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted keys: {'a': {'b': 1}} -> {'a.b': 1}."""
     if isinstance(d, dict):
         out: dict[str, Any] = {}
         for k, v in d.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     return {prefix: d}
+
+
+def _section_changed(old: Any, new: Any) -> bool:
+    """A params section differs, ignoring keys the new version adds with empty defaults."""
+    fo, fn = flatten(old or {}), flatten(new or {})
+    kept = {k: v for k, v in fn.items() if k in fo or v not in (None, [], {})}
+    return fo != kept
 
 
 def loosened(key: str, old: Any, new: Any) -> bool:
@@ -79,23 +87,14 @@ def review_notes(root: Path, params: Params) -> list[str]:
     if base is None or sha is None:
         return []
     now = params_dict(params)
-    old_gates = _flatten(base.get("gates") or {})
-    new_gates = _flatten(now.get("gates") or {})
+    old_gates = flatten(base.get("gates") or {})
+    new_gates = flatten(now.get("gates") or {})
     changed = sorted(
         k
         for k in set(old_gates) | set(new_gates)
         if old_gates.get(k) != new_gates.get(k) and k in old_gates
     )
-    data_changed = [
-        s
-        for s in DATA_SECTIONS
-        if _flatten(base.get(s) or {})
-        != {
-            k: v
-            for k, v in _flatten(now.get(s) or {}).items()
-            if k in _flatten(base.get(s) or {}) or v not in (None, [], {})
-        }
-    ]
+    data_changed = [s for s in DATA_SECTIONS if _section_changed(base.get(s), now.get(s))]
     if not changed:
         return []
     loose = [k for k in changed if loosened(k, old_gates.get(k), new_gates.get(k))]

@@ -7,17 +7,9 @@ from typing import Any
 
 from sdops_dvc.errors import ReleaseUnavailable
 from sdops_dvc.registry.releases import Release, _repo, manifest_at, resolve
+from sdops_dvc.review import flatten
 
 PARAM_SECTIONS = ("source", "split", "generator", "constraints", "policy", "dataset")
-
-
-def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(d, dict):
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    return {prefix: d}
 
 
 def _load(repo: Any, ref: str) -> tuple[Release, dict[str, Any]]:
@@ -33,7 +25,7 @@ def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
     (ra, ma), (rb, mb) = _load(repo, ref_a), _load(repo, ref_b)
     changes = []
     for section in PARAM_SECTIONS:
-        fa, fb = _flat(ma.get(section), section), _flat(mb.get(section), section)
+        fa, fb = flatten(ma.get(section), section), flatten(mb.get(section), section)
         for key in sorted(set(fa) | set(fb)):
             if fa.get(key) != fb.get(key):
                 changes.append({"key": key, "a": fa.get(key), "b": fb.get(key)})
