@@ -253,6 +253,7 @@ class PolicyCfg(_Model):
 class MonitorCfg(_Model):
     """Thresholds of ``sdops monitor``: warn at the first, action needed at the second."""
 
+    fresh: str | None = None  # fresh real snapshot for the monitoring pipeline
     psi_warn: float = 0.10
     psi_action: float = 0.25
     ks_warn: float = 0.10

@@ -29,6 +29,9 @@ WORKFLOW_FILES = {
     ".github/CODEOWNERS": "github/CODEOWNERS",
     ".github/workflows/sdops.yml": "github/workflows/sdops.yml",
     ".gitlab-ci.yml": "gitlab-ci.yml",
+    ".github/workflows/sdops-monitor.yml": "github/workflows/sdops-monitor.yml",
+    ".gitlab-ci-monitor.yml": "gitlab-ci-monitor.yml",
+    "monitoring/dvc.yaml": "monitoring/dvc.yaml",
 }
 
 
@@ -157,10 +160,13 @@ def init_project(
             actions.append(f"kept existing {target} (see templates/{template} for the sdops jobs)")
             continue
         text = read_template(template)
-        if "{{" in text:
-            text = text.replace("{{privacy_owners}}", privacy_owners).replace(
-                "{{data_owners}}", data_owners
-            )
+        for key, value in (
+            ("privacy_owners", privacy_owners),
+            ("data_owners", data_owners),
+            ("source_path", rel_source),
+            ("name", name),
+        ):
+            text = text.replace("{{" + key + "}}", value)
         write_text_atomic(path, text)
         created.append(target)
     load_params(root / L.PARAMS)  # what we wrote must load

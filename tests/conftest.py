@@ -120,26 +120,38 @@ def repo(tmp_path: Path) -> Path:
 
 def make_pipeline(repo: Path, small_source: Path) -> Path:
     sdops(
-        "init", "--source", str(small_source), "--name", "credit", "--target", "card",
-        "--snapshot-id", "test://credit/v1", cwd=repo, check=True,
+        "init",
+        "--source",
+        str(small_source),
+        "--name",
+        "credit",
+        "--target",
+        "card",
+        "--snapshot-id",
+        "test://credit/v1",
+        cwd=repo,
+        check=True,
     )
-    set_params(repo, {
-        "policy.owner": "tests",
-        "policy.intended_use": "tests",
-        "policy.audiences": ["tests"],
-        "policy.access_classification": "internal",
-        "policy.retention_days": 30,
-        "evaluation.privacy.n_attacks": 100,
-        # a 320-row train makes a copula visibly different to a detector (AUC ~0.9) and an
-        # 80-row holdout makes TSTR/TRTR noisy: these tests are about the pipeline, the
-        # gates have their own planted-case tests on full tables (tests/test_gates.py)
-        "gates.quality.max_detection_auc": 0.97,
-        "gates.quality.min_utility_ratio": 0.5,
-        # subgroups are measured, but 80 holdout rows are too few to gate on them
-        "evaluation.subgroups.columns": ["owner", "selfemp"],
-        "evaluation.subgroups.min_size": 10,
-        "gates.subgroup.enabled": False,
-    })
+    set_params(
+        repo,
+        {
+            "policy.owner": "tests",
+            "policy.intended_use": "tests",
+            "policy.audiences": ["tests"],
+            "policy.access_classification": "internal",
+            "policy.retention_days": 30,
+            "evaluation.privacy.n_attacks": 100,
+            # a 320-row train makes a copula visibly different to a detector (AUC ~0.9) and an
+            # 80-row holdout makes TSTR/TRTR noisy: these tests are about the pipeline, the
+            # gates have their own planted-case tests on full tables (tests/test_gates.py)
+            "gates.quality.max_detection_auc": 0.97,
+            "gates.quality.min_utility_ratio": 0.5,
+            # subgroups are measured, but 80 holdout rows are too few to gate on them
+            "evaluation.subgroups.columns": ["owner", "selfemp"],
+            "evaluation.subgroups.min_size": 10,
+            "gates.subgroup.enabled": False,
+        },
+    )
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "pipeline", cwd=repo)
     return repo

@@ -30,7 +30,10 @@ print("CODE:" + str(code))
 def _probe(argv: list[str], cwd: Path) -> tuple[list[str], str]:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(argv=argv, heavy=HEAVY)],
-        cwd=cwd, capture_output=True, text=True, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     lines = proc.stdout.splitlines()
     heavy_line = next(line for line in lines if line.startswith("HEAVY:"))
@@ -50,7 +53,10 @@ def test_help_does_not_import_heavy_libraries(argv: list[str], tmp_path: Path) -
 def test_every_command_has_help_with_an_example(name: str, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "sdops_dvc", name, "--help"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0
     assert "Example" in proc.stdout
@@ -70,8 +76,11 @@ def test_manifest_check_and_gate_stay_light(pipeline_outputs: Path) -> None:
 
 def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "sdops_dvc", "relase"], cwd=tmp_path,
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-m", "sdops_dvc", "relase"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert "No such command" in proc.stderr

@@ -63,11 +63,26 @@ def test_parameter_the_family_does_not_take() -> None:
 def test_constraints_are_checked() -> None:
     msg = _err(_with(generator={"constraints": [{"type": "Inequalty", "args": {}}]}))
     assert "unknown constraint type 'Inequalty' (did you mean 'Inequality'?)" in msg
-    msg = _err(_with(generator={"constraints": [{"type": "Inequality", "args": {"low_column_name": "a"}}]}))
+    msg = _err(
+        _with(generator={"constraints": [{"type": "Inequality", "args": {"low_column_name": "a"}}]})
+    )
     assert "needs high_column_name" in msg
     msg = _err(
-        _with(generator={"constraints": [{"type": "Range", "args": {
-            "low_column_name": "a", "middle_column_name": "b", "high_column_name": "c", "strict": True}}]})
+        _with(
+            generator={
+                "constraints": [
+                    {
+                        "type": "Range",
+                        "args": {
+                            "low_column_name": "a",
+                            "middle_column_name": "b",
+                            "high_column_name": "c",
+                            "strict": True,
+                        },
+                    }
+                ]
+            }
+        )
     )
     assert "takes no argument 'strict'" in msg
 
@@ -103,8 +118,14 @@ def test_template_params_are_valid(tmp_path: Path) -> None:
 
     text = render(
         "params.yaml",
-        {"name": "n", "target": None, "source_path": "a.csv", "snapshot_id": "s",
-         "source_md5": "0" * 32, "family": "ctgan"},
+        {
+            "name": "n",
+            "target": None,
+            "source_path": "a.csv",
+            "snapshot_id": "s",
+            "source_md5": "0" * 32,
+            "family": "ctgan",
+        },
     )
     data = yaml.safe_load(text)
     p = parse_params(data, Path("params.yaml"))

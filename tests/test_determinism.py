@@ -33,8 +33,12 @@ def _workdir(tmp_path: Path, family: str, seed: int, fmt: str) -> Path:
     params = {
         "dataset": {"name": "credit", "target": "card"},
         "source": {"path": "unused.csv", "snapshot_id": "t", "md5": "0" * 32},
-        "generator": {"family": family, "seed": seed, "num_rows": 200,
-                      "parameters": FAMILIES[family]},
+        "generator": {
+            "family": family,
+            "seed": seed,
+            "num_rows": 200,
+            "parameters": FAMILIES[family],
+        },
         "output": {"format": fmt},
     }
     (root / "params.yaml").write_text(yaml.safe_dump(params))

@@ -30,13 +30,26 @@ PARAMS = {
     "generator": {"num_rows": N_SYN},
     "evaluation": {
         "privacy": {
-            "quasi_identifiers": ["age", "gender", "region", "ethnicity", "married", "education", "family"],
+            "quasi_identifiers": [
+                "age",
+                "gender",
+                "region",
+                "ethnicity",
+                "married",
+                "education",
+                "family",
+            ],
             "sensitive": ["health", "limit"],
         },
         "subgroups": {"columns": ["gender", "ethnicity", "region"]},
     },
-    "policy": {"intended_use": "tests", "audiences": ["tests"], "access_classification": "internal",
-               "retention_days": 30, "owner": "tests"},
+    "policy": {
+        "intended_use": "tests",
+        "audiences": ["tests"],
+        "access_classification": "internal",
+        "retention_days": 30,
+        "owner": "tests",
+    },
 }
 
 
@@ -45,7 +58,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     real = pd.read_csv(demo_table())
     perm = np.random.default_rng(0).permutation(len(real))
     train, holdout, unseen = (
-        real.iloc[perm[a:b]].reset_index(drop=True) for a, b in ((0, 4400), (4400, 6600), (6600, 6600 + N_SYN))
+        real.iloc[perm[a:b]].reset_index(drop=True)
+        for a, b in ((0, 4400), (4400, 6600), (6600, 6600 + N_SYN))
     )
     root = tmp_path_factory.mktemp("planted")
     write_json_atomic(root / "metadata.json", detect(real, "health"))
@@ -62,7 +76,9 @@ def _gate(world: dict[str, object], name: str, synthetic: pd.DataFrame) -> tuple
     assert isinstance(params, Params)
     synthetic.to_csv(root / f"{name}.csv", index=False)
     out = root / name
-    res = run_evaluate(params, root, root / "train.parquet", root / "holdout.parquet", root / f"{name}.csv", out)
+    res = run_evaluate(
+        params, root, root / "train.parquet", root / "holdout.parquet", root / f"{name}.csv", out
+    )
     return run_gate(res.metrics_path, params, out / "gate.json"), res.metrics
 
 
@@ -81,10 +97,16 @@ def test_unseen_real_rows_pass_every_gate(world: dict[str, object]) -> None:
 def test_copies_of_training_rows_fail_privacy(world: dict[str, object]) -> None:
     train = world["train"]
     assert isinstance(train, pd.DataFrame)
-    result, metrics = _gate(world, "copies", train.sample(N_SYN, random_state=1).reset_index(drop=True))
+    result, metrics = _gate(
+        world, "copies", train.sample(N_SYN, random_state=1).reset_index(drop=True)
+    )
     assert "privacy" in _failed(result)
     reasons = " ".join(result.gates["privacy"].failures)
-    assert "copy a train row" in reasons and "DCR share" in reasons and "membership-inference AUC" in reasons
+    assert (
+        "copy a train row" in reasons
+        and "DCR share" in reasons
+        and "membership-inference AUC" in reasons
+    )
     assert metrics["privacy"]["exact_match_train"] > 0.5 > metrics["privacy"]["exact_match_holdout"]
 
 
@@ -101,12 +123,16 @@ def test_training_rows_with_tiny_noise_fail_privacy(world: dict[str, object]) ->
     assert metrics["privacy"]["dcr_share"] > 0.6 and metrics["privacy"]["mia_auc"] > 0.6
 
 
-def test_one_distorted_subgroup_fails_the_subgroup_gate_and_nothing_else(world: dict[str, object]) -> None:
+def test_one_distorted_subgroup_fails_the_subgroup_gate_and_nothing_else(
+    world: dict[str, object],
+) -> None:
     unseen = world["unseen"]
     assert isinstance(unseen, pd.DataFrame)
     distorted = unseen.copy()
     afam = distorted["ethnicity"] == "afam"
-    distorted.loc[afam, "insurance"] = distorted.loc[afam, "insurance"].map({"yes": "no", "no": "yes"})
+    distorted.loc[afam, "insurance"] = distorted.loc[afam, "insurance"].map(
+        {"yes": "no", "no": "yes"}
+    )
     result, _ = _gate(world, "subgroup", distorted)
     assert _failed(result) == {"subgroup"}, result.failures
     assert any("ethnicity=afam" in f for f in result.gates["subgroup"].failures)
@@ -119,7 +145,9 @@ def test_independently_shuffled_columns_fail_quality(world: dict[str, object]) -
     shuffled = unseen.apply(lambda col: rng.permutation(col.to_numpy()))
     result, metrics = _gate(world, "shuffled", shuffled)
     assert "quality" in _failed(result)
-    assert metrics["quality"]["column_shapes"] > 0.95  # marginals are intact: only joint structure broke
+    assert (
+        metrics["quality"]["column_shapes"] > 0.95
+    )  # marginals are intact: only joint structure broke
     assert metrics["utility"]["ratio"] < 0.8
 
 
@@ -127,7 +155,11 @@ def test_independently_shuffled_columns_fail_quality(world: dict[str, object]) -
 def test_missing_or_renamed_column_fails_schema(world: dict[str, object], change: str) -> None:
     unseen = world["unseen"]
     assert isinstance(unseen, pd.DataFrame)
-    syn = unseen.drop(columns=["region"]) if change == "missing" else unseen.rename(columns={"region": "area"})
+    syn = (
+        unseen.drop(columns=["region"])
+        if change == "missing"
+        else unseen.rename(columns={"region": "area"})
+    )
     result, _ = _gate(world, change, syn)
     assert "schema" in _failed(result)
     assert any("missing columns: region" in f for f in result.gates["schema"].failures)
@@ -146,7 +178,9 @@ def test_policy_gate_names_every_missing_field(world: dict[str, object]) -> None
     assert "'secret'" in joined and "restricted" in joined
 
 
-def test_stand_alone_commands_on_any_generators_output(world: dict[str, object], tmp_path: Path) -> None:
+def test_stand_alone_commands_on_any_generators_output(
+    world: dict[str, object], tmp_path: Path
+) -> None:
     """`sdops evaluate --train --holdout --synthetic --out` then `sdops gate DIR/metrics.json`."""
     root = world["root"]
     assert isinstance(root, Path)
@@ -156,19 +190,43 @@ def test_stand_alone_commands_on_any_generators_output(world: dict[str, object],
     out = tmp_path / "out"
 
     def sdops(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "sdops_dvc", *args], cwd=tmp_path,
-                              capture_output=True, text=True, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "sdops_dvc", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
-    proc = sdops("evaluate", "--train", str(root / "train.parquet"), "--holdout", str(root / "holdout.parquet"),
-                 "--synthetic", "synthetic.csv", "--target", "insurance", "--out", str(out))
+    proc = sdops(
+        "evaluate",
+        "--train",
+        str(root / "train.parquet"),
+        "--holdout",
+        str(root / "holdout.parquet"),
+        "--synthetic",
+        "synthetic.csv",
+        "--target",
+        "insurance",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("column_shapes", "column_pair_trends", "detection_auc"):
         assert metrics["quality"][key] is not None
     for key in ("tstr", "trtr"):
         assert metrics["utility"][key] is not None
-    for key in ("exact_match_train", "exact_match_holdout", "dcr_share", "mia_auc", "mia_tpr_at_1pct_fpr",
-                "singling_out_risk", "linkability_risk", "inference_risk"):
+    for key in (
+        "exact_match_train",
+        "exact_match_holdout",
+        "dcr_share",
+        "mia_auc",
+        "mia_tpr_at_1pct_fpr",
+        "singling_out_risk",
+        "linkability_risk",
+        "inference_risk",
+    ):
         assert metrics["privacy"][key] is not None, key
     assert "worst_group_gap" in metrics["subgroup"]
     # no params.yaml: no policy was stated, so the release is blocked and says why
@@ -210,13 +268,24 @@ def test_dates_ids_booleans_and_nulls(tmp_path: Path) -> None:
     copies = train.sample(300, random_state=1).copy()
     copies["customer_id"] = np.arange(900000, 900300)  # the generator fakes ids
     copies.to_csv(tmp_path / "synthetic.csv", index=False)
-    params = parse_params({**PARAMS, "dataset": {"name": "edge", "target": "card"},
-                           "source": {**PARAMS["source"], "metadata": "metadata.json"},  # type: ignore[dict-item]
-                           "generator": {"num_rows": 300},
-                           "evaluation": {"subgroups": {"columns": ["owner"]}, "privacy": {"n_attacks": 100}}},
-                          Path("params.yaml"))
-    res = run_evaluate(params, tmp_path, tmp_path / "train.csv", tmp_path / "holdout.csv",
-                       tmp_path / "synthetic.csv", tmp_path / "out")
+    params = parse_params(
+        {
+            **PARAMS,
+            "dataset": {"name": "edge", "target": "card"},
+            "source": {**PARAMS["source"], "metadata": "metadata.json"},  # type: ignore[dict-item]
+            "generator": {"num_rows": 300},
+            "evaluation": {"subgroups": {"columns": ["owner"]}, "privacy": {"n_attacks": 100}},
+        },
+        Path("params.yaml"),
+    )
+    res = run_evaluate(
+        params,
+        tmp_path,
+        tmp_path / "train.csv",
+        tmp_path / "holdout.csv",
+        tmp_path / "synthetic.csv",
+        tmp_path / "out",
+    )
     m = res.metrics
     assert m["schema"]["passed"], m["schema"]["failures"]
     assert m["privacy"]["exact_match_train_full"] == 1.0  # every row copies a train row

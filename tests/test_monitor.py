@@ -119,3 +119,31 @@ def test_history_lists_runs_in_order(released: dict[str, Path]) -> None:
     assert all(r["release"] == "health@v1.0.0" for r in runs)
     text = sdops("monitor", "--history", "health", cwd=released["repo"], check=True).stdout
     assert text.count("health@v1.0.0") == len(runs)
+
+
+def test_monitoring_pipeline_stage_and_html_report(released: dict[str, Path]) -> None:
+    """`sdops init` wrote monitoring/dvc.yaml: the scheduled job's `dvc repro` of it checks
+    the newest source snapshot (here: unchanged, so healthy) and records the run."""
+    repo = released["repo"]
+    assert (
+        "sdops monitor ${dataset.name}@latest --fresh ${monitor.fresh}"
+        in (repo / "monitoring/dvc.yaml").read_text()
+    )
+    proc = dvc("repro", "monitoring/dvc.yaml", cwd=repo, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    record = json.loads((repo / "monitoring/latest/monitor.json").read_text())
+    assert record["status"] == "healthy" and record["fresh"]["path"] == "data/source/source.csv"
+    html = (repo / "monitoring/latest/monitor.html").read_text()
+    assert "<svg" in html and "PSI per column" in html and "HEALTHY" in html
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=repo).stdout)
+    assert "monitoring/latest/monitor.json" in json.dumps(shown)
+    # the release pipeline's status ignores the monitoring pipeline
+    assert "dvc.yaml" not in dvc("status", "dvc.yaml", cwd=repo).stdout.replace("up to date", "")
+    workflow = (repo / ".github/workflows/sdops-monitor.yml").read_text()
+    assert (
+        "cron:" in workflow
+        and "sdops monitor health@latest --fresh data/source/source.csv" in workflow
+    )
+    assert "dvc update data/source/source.csv.dvc" in workflow and "{{" not in workflow
+    gitlab = (repo / ".gitlab-ci-monitor.yml").read_text()
+    assert '$CI_PIPELINE_SOURCE == "schedule"' in gitlab and "{{" not in gitlab

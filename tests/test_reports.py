@@ -12,10 +12,19 @@ import pandas as pd
 from tests.conftest import dvc, git, sdops, set_params
 
 REQUIRED = [
-    "quality.column_shapes", "quality.column_pair_trends", "quality.detection_auc",
-    "utility.tstr", "utility.trtr", "privacy.exact_match_train", "privacy.exact_match_holdout",
-    "privacy.dcr_share", "privacy.mia_auc", "privacy.mia_tpr_at_1pct_fpr",
-    "privacy.singling_out_risk", "privacy.linkability_risk", "privacy.inference_risk",
+    "quality.column_shapes",
+    "quality.column_pair_trends",
+    "quality.detection_auc",
+    "utility.tstr",
+    "utility.trtr",
+    "privacy.exact_match_train",
+    "privacy.exact_match_holdout",
+    "privacy.dcr_share",
+    "privacy.mia_auc",
+    "privacy.mia_tpr_at_1pct_fpr",
+    "privacy.singling_out_risk",
+    "privacy.linkability_risk",
+    "privacy.inference_risk",
     "subgroup.worst_group_gap",
 ]
 
@@ -33,7 +42,9 @@ def test_no_real_row_or_precise_value_in_any_output(pipeline_outputs: Path) -> N
     assert any(name.endswith("report.html") for name in texts)
     # values with 7+ significant decimals identify individual rows of this table
     precise = {
-        str(v) for c in ("share", "expenditure", "age") for v in source[c]
+        str(v)
+        for c in ("share", "expenditure", "age")
+        for v in source[c]
         if len(str(v).split(".")[-1]) >= 7
     }
     assert len(precise) > 100
@@ -75,7 +86,9 @@ def test_metrics_are_dvc_metrics_and_plots_render(pipeline_outputs: Path, tmp_pa
     assert "reports/metrics.json" in diff
 
 
-def test_thresholds_changed_with_data_are_flagged_for_review(pipeline_outputs: Path, tmp_path: Path) -> None:
+def test_thresholds_changed_with_data_are_flagged_for_review(
+    pipeline_outputs: Path, tmp_path: Path
+) -> None:
     root = tmp_path / "copy"
     shutil.copytree(pipeline_outputs, root, symlinks=True)
     git("checkout", "-q", "-b", "loosen", cwd=root)
