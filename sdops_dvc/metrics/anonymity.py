@@ -164,13 +164,12 @@ class _Table:
             return col <= value
         return col == value
 
-    def count(self, query: tuple[tuple[int, str, float], ...], cap: int | None = None) -> int:
-        """Rows matching every condition of the query (stops early past ``cap``)."""
+    def count(self, query: tuple[tuple[int, str, float], ...], within: Any = None) -> int:
+        """Rows matching every condition of the query; ``within``: a boolean mask of the
+        rows to consider (a subsample), or None for all."""
         supports = [self.support(j, op, v) for j, op, v in query]
         k = min(range(len(supports)), key=lambda i: len(supports[i]))
-        rows = supports[k]
-        if cap is not None and len(rows) <= cap:
-            pass
+        rows = supports[k] if within is None else supports[k][within[supports[k]]]
         for i, (j, op, v) in enumerate(query):
             if i == k or len(rows) == 0:
                 continue
@@ -417,15 +416,7 @@ def _size_correction(table: _Table, queries: list[Any], n_ori: int, n_ctl: int, 
             rows = rng.choice(table.n, size=n_rows, replace=False)
             mask = np.zeros(table.n, dtype=bool)
             mask[rows] = True
-            hits = 0
-            for q in queries:
-                supports = [table.support(j, op, v) for j, op, v in q]
-                k = min(range(len(supports)), key=lambda i: len(supports[i]))
-                cand = supports[k][mask[supports[k]]]
-                for i, (j, op, v) in enumerate(q):
-                    if i != k and len(cand):
-                        cand = cand[table.satisfies(cand, j, op, v)]
-                hits += int(len(cand) == 1)
+            hits = sum(table.count(q, within=mask) == 1 for q in queries)
             sizes.append(n_rows)
             successes.append(hits)
     xs, ys = np.array(sizes, dtype=float), np.array(successes, dtype=float)
