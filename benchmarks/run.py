@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -233,7 +232,6 @@ def main() -> None:
         bench_anonymeter(args.datasets)
     if "scale" in parts:
         bench_scale(args.datasets)
-    _ = resource
 
 
 if __name__ == "__main__":

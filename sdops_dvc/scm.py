@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,11 +45,9 @@ def dvc_root(path: Path) -> Path | None:
 
 def run_dvc(args: list[str], cwd: Path, *, capture: bool = True) -> str:
     """Run ``dvc ARGS`` with this interpreter's DVC; RepoError carries DVC's message."""
-    env = dict(os.environ)
     proc = subprocess.run(
         [sys.executable, "-m", "dvc", *args],
         cwd=cwd,
-        env=env,
         capture_output=capture,
         text=True,
         check=False,

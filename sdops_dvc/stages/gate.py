@@ -17,8 +17,6 @@ from sdops_dvc.config import GatesCfg, Params, PolicyCfg
 from sdops_dvc.errors import DataError
 from sdops_dvc.fsutil import write_json_atomic
 
-GATE_NAMES = ("schema", "quality", "privacy", "subgroup", "policy")
-
 
 @dataclass(frozen=True)
 class GateOutcome:
