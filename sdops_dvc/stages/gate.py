@@ -116,7 +116,15 @@ class _Checks:
         return GateOutcome(self.gate, True, not self.failures, self.failures, self.notes)
 
 
-def decide(metrics: dict[str, Any], gates: GatesCfg, policy: PolicyCfg | None) -> GateResult:
+def decide(
+    metrics: dict[str, Any],
+    gates: GatesCfg,
+    policy: PolicyCfg | None,
+    details: dict[str, Any] | None = None,
+    review_notes: list[str] | None = None,
+) -> GateResult:
+    """Apply the thresholds. ``details`` (details.json) lets a failing subgroup gate name
+    its groups; ``review_notes`` are carried into the result for reviewers."""
     from sdops_dvc.metrics.policy import policy_failures
 
     out: dict[str, GateOutcome] = {}
@@ -207,6 +215,8 @@ def decide(metrics: dict[str, Any], gates: GatesCfg, policy: PolicyCfg | None) -
             "worst group's representation gap",
             required=False,
         )
+    if c.failures and details:
+        c.failures = subgroup_failures_detail(details, gates) or c.failures
     out["subgroup"] = c.outcome(s.enabled)
 
     c = _Checks("policy", metrics)
@@ -218,7 +228,7 @@ def decide(metrics: dict[str, Any], gates: GatesCfg, policy: PolicyCfg | None) -
 
     failures = [f for g in out.values() for f in g.failures]
     thresholds = gates.model_dump(mode="json", by_alias=True)
-    return GateResult(not failures, failures, out, thresholds)
+    return GateResult(not failures, failures, out, thresholds, list(review_notes or []))
 
 
 def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[str]:
@@ -256,19 +266,8 @@ def run_gate(
     details_path = metrics_path.parent / "details.json"
     details = load_json(details_path, "details file") if details_path.exists() else {}
     gates = params.gates if params is not None else GatesCfg()
-    result = decide(metrics, gates, params.policy if params is not None else None)
-    if not result.gates["subgroup"].passed and details:
-        named = subgroup_failures_detail(details, gates)
-        sub = result.gates["subgroup"]
-        sub.failures[:] = named or sub.failures
-        result = GateResult(
-            result.approved,
-            [f for g in result.gates.values() for f in g.failures],
-            result.gates,
-            result.thresholds,
-        )
     notes = review_notes(root, params) if (root is not None and params is not None) else []
-    result = GateResult(result.approved, result.failures, result.gates, result.thresholds, notes)
+    result = decide(metrics, gates, params.policy if params is not None else None, details, notes)
     write_json_atomic(out, result.as_json())
     render_reports(out.parent, metrics, details, result.as_json(), params)
     return result
