@@ -70,11 +70,10 @@ def base_params(root: Path) -> tuple[dict[str, Any] | None, str | None]:
         if not bases:
             continue
         base = bases[0]
-        rel = (root.resolve() / "params.yaml").relative_to(
-            Path(repo.working_tree_dir or ".").resolve()
-        )
+        from sdops_dvc.scm import repo_path
+
         try:
-            blob = base.tree / rel.as_posix()
+            blob = base.tree / repo_path(repo, root / "params.yaml")
         except KeyError:
             return {}, base.hexsha
         data = yaml.safe_load(blob.data_stream.read().decode("utf-8")) or {}

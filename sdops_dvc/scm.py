@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from sdops_dvc.errors import RepoError
 
@@ -34,6 +35,11 @@ def git_tracks(root: Path, path: Path) -> bool:
     except git.GitCommandError:
         return False
     return True
+
+
+def repo_path(repo: Any, path: Path) -> str:
+    """``path`` relative to the repository's top directory, as git trees name it."""
+    return path.resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
 
 
 def dvc_root(path: Path) -> Path | None:

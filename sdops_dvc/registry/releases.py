@@ -26,6 +26,7 @@ from sdops_dvc.registry.tags import (
     parse_tag,
     register_tag,
 )
+from sdops_dvc.scm import repo_path
 
 KINDS = ("privacy", "schema", "utility", "other")
 PROD = "prod"
@@ -201,9 +202,7 @@ def _git_file(commit: Any, rel: str) -> str | None:
 
 def manifest_at(repo: Any, rev: str, root: Path) -> dict[str, Any] | None:
     commit = repo.commit(rev)
-    rel = (
-        (root / L.MANIFEST).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
-    )
+    rel = repo_path(repo, root / L.MANIFEST)
     text = _git_file(commit, rel)
     return json.loads(text) if text else None
 
@@ -248,9 +247,7 @@ def plan_release(
             "and commit dvc.lock"
         )
     head = repo.head.commit
-    gate_rel = (
-        (root / L.GATE).resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
-    )
+    gate_rel = repo_path(repo, root / L.GATE)
     gate_text = _git_file(head, gate_rel)
     gate = json.loads(gate_text) if gate_text else None
     if gate is None:
