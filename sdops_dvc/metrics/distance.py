@@ -79,6 +79,13 @@ def encode(frames: list[pd.DataFrame], num: list[str], cat: list[str]) -> list[E
     return [Encoded(n, k, len(num), len(cat)) for n, k in zip(out_num, out_cat, strict=True)]
 
 
+def encode_shared(frames: list[pd.DataFrame], sdtypes: dict[str, str]) -> list[Encoded]:
+    """Encode the DCR columns (numbers, datetimes, categories, booleans) every frame has."""
+    shared = [c for c in frames[0].columns if all(c in f.columns for f in frames[1:])]
+    num, cat = dcr_columns(sdtypes, shared)
+    return encode(frames, num, cat)
+
+
 def _numeric_term(a: Any, b: Any, rng: float) -> Any:
     """SDMetrics' per-column term: min(|b - a| / range, 1), 0/1 for a zero range, 1 when
     exactly one side is null, 0 when both are (arrays broadcast)."""
@@ -251,8 +258,7 @@ def nearest(query: Encoded, ref: Encoded, *, k: int = 1) -> tuple[Any, Any]:
 
 def dcr(query: pd.DataFrame, ref: pd.DataFrame, sdtypes: dict[str, str]) -> np.ndarray:  # type: ignore[type-arg]
     """Distance of each query row to its closest reference row (SDMetrics' definition)."""
-    num, cat = dcr_columns(sdtypes, [c for c in query.columns if c in ref.columns])
-    q, r = encode([query, ref], num, cat)
+    q, r = encode_shared([query, ref], sdtypes)
     d, _ = nearest(q, r)
     result: np.ndarray = d  # type: ignore[type-arg]
     return result

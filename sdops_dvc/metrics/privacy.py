@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.metrics.distance import dcr_columns, encode, nearest
+from sdops_dvc.metrics.distance import encode_shared, nearest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -110,9 +110,7 @@ def dcr_share(
     """SDMetrics DCROverfittingProtection's ``closer_to_training`` on the given rows."""
     from scipy.stats import binomtest
 
-    cols = [c for c in synthetic.columns if c in train.columns and c in holdout.columns]
-    num, cat = dcr_columns(sdtypes, cols)
-    q, tr, ho = encode([synthetic, train, holdout], num, cat)
+    q, tr, ho = encode_shared([synthetic, train, holdout], sdtypes)
     d_tr, _ = nearest(q, tr)
     d_ho, _ = nearest(q, ho)
     closer = int((d_tr < d_ho).sum())
@@ -125,9 +123,7 @@ def nndr(synthetic: pd.DataFrame, train: pd.DataFrame, sdtypes: dict[str, str]) 
     """Nearest-neighbour distance ratio d1/d2 of synthetic rows in train (1 when d2 = 0)."""
     import numpy as np
 
-    cols = [c for c in synthetic.columns if c in train.columns]
-    num, cat = dcr_columns(sdtypes, cols)
-    q, tr = encode([synthetic, train], num, cat)
+    q, tr = encode_shared([synthetic, train], sdtypes)
     d, _ = nearest(q, tr, k=2)
     if d.ndim == 1 or d.shape[1] < 2:
         return np.ones(len(synthetic))
@@ -171,9 +167,7 @@ def membership_inference(
     import pandas as pd
 
     pool = pd.concat([members, non_members], ignore_index=True)
-    cols = [c for c in pool.columns if c in synthetic.columns]
-    num, cat = dcr_columns(sdtypes, cols)
-    q, syn, ref = encode([pool, synthetic, reference], num, cat)
+    q, syn, ref = encode_shared([pool, synthetic, reference], sdtypes)
     d_syn, _ = nearest(q, syn)
     d_ref, _ = nearest(q, ref)
     score = d_ref / (d_syn + 1e-9)
