@@ -91,6 +91,43 @@ class ConstraintCfg(_Model):
         return self
 
 
+class DPCfg(_Model):
+    """``generator.privacy``: the differential-privacy settings of a DP family (aim, mst)."""
+
+    epsilon: float | None = None  # target epsilon of this release at `delta` ...
+    rho: float | None = None  # ... or its native zCDP loss directly (exactly one of the two)
+    delta: float = 1e-6  # total delta of this release (half goes to private key discovery)
+    contributions: int = 1  # privacy unit: rows one person contributes at most
+    bins: int = 16  # equal-width bins between the declared bounds of a numerical column
+    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)  # public, not from data
+    categories: dict[str, list[Any]] = Field(default_factory=dict)  # public keys per column
+    # false: a missing value the noise puts into the output is redrawn from the column's other
+    # synthetic values (post-processing); true when the source's missing values matter
+    keep_missing: bool = False
+
+    @model_validator(mode="after")
+    def _valid(self) -> DPCfg:
+        if (self.epsilon is None) == (self.rho is None):
+            raise ValueError("set exactly one of epsilon (with delta) or rho (zCDP)")
+        if self.epsilon is not None and self.epsilon <= 0:
+            raise ValueError("epsilon must be positive")
+        if self.rho is not None and self.rho <= 0:
+            raise ValueError("rho must be positive")
+        if not 0.0 < self.delta < 1e-2:
+            raise ValueError("delta must be in (0, 0.01); 1e-6 or less is usual")
+        if self.contributions < 1:
+            raise ValueError("contributions must be >= 1")
+        if not 2 <= self.bins <= 1000:
+            raise ValueError("bins must be between 2 and 1000")
+        for col, (lo, hi) in self.bounds.items():
+            if not lo < hi:
+                raise ValueError(f"bounds.{col}: low ({lo}) must be below high ({hi})")
+        for col, keys in self.categories.items():
+            if not keys or len({str(k) for k in keys}) != len(keys):
+                raise ValueError(f"categories.{col}: needs distinct values")
+        return self
+
+
 class GeneratorCfg(_Model):
     family: str = "gaussian_copula"
     seed: int = 0
@@ -98,6 +135,7 @@ class GeneratorCfg(_Model):
     torch_threads: int = 1
     parameters: dict[str, Any] = Field(default_factory=dict)
     constraints: list[ConstraintCfg] = Field(default_factory=list)
+    privacy: DPCfg | None = None  # DP families only
 
     @field_validator("family")
     @classmethod
@@ -122,6 +160,19 @@ class GeneratorCfg(_Model):
             raise ValueError("num_rows must be a positive integer, or null for the train size")
         if self.torch_threads < 1:
             raise ValueError("torch_threads must be >= 1")
+        if spec.dp and self.privacy is None:
+            raise ValueError(
+                f"family {self.family} is differentially private: set generator.privacy "
+                "(epsilon and delta, or rho) and the public bounds of numerical columns"
+            )
+        if not spec.dp and self.privacy is not None:
+            dp = ", ".join(n for n, f in FAMILIES.items() if f.dp)
+            raise ValueError(
+                f"generator.privacy applies to the DP families ({dp}) only; "
+                f"{self.family} gives no formal guarantee"
+            )
+        if spec.dp and self.constraints:
+            raise ValueError(f"family {self.family} takes no constraints (they are SDV's)")
         return self
 
 
@@ -297,6 +348,26 @@ class ReleaseCfg(_Model):
     approvals: ApprovalsCfg = Field(default_factory=ApprovalsCfg)
 
 
+class BudgetCfg(_Model):
+    """``budget``: the privacy-budget cap shared by every release of one source lineage."""
+
+    epsilon: float | None = None  # cap on the composed total; null: no budget policy
+    delta: float = 1e-5  # the total's delta (the cap is (epsilon, delta)-DP)
+    scope: str | None = None  # null: the fingerprint of the source lineage
+    # who may approve releasing a generator without formal guarantee under the cap
+    exception_approvers: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _valid(self) -> BudgetCfg:
+        if self.epsilon is not None and self.epsilon <= 0:
+            raise ValueError("epsilon must be positive, or null for no budget policy")
+        if not 0.0 < self.delta < 1e-2:
+            raise ValueError("delta must be in (0, 0.01)")
+        if self.scope is not None and not self.scope.strip():
+            raise ValueError("scope must be a non-empty string or null")
+        return self
+
+
 class Params(_Model):
     dataset: DatasetCfg
     source: SourceCfg
@@ -308,6 +379,7 @@ class Params(_Model):
     policy: PolicyCfg = Field(default_factory=PolicyCfg)
     release: ReleaseCfg = Field(default_factory=ReleaseCfg)
     monitor: MonitorCfg = Field(default_factory=MonitorCfg)
+    budget: BudgetCfg = Field(default_factory=BudgetCfg)
 
     def named_columns(self) -> dict[str, list[str]]:
         """Every column that params.yaml names, keyed by the key that names it."""
@@ -360,6 +432,8 @@ _SECTION_FIELDS: dict[str, type[BaseModel]] = {
     "release": ReleaseCfg,
     "monitor": MonitorCfg,
     "release.approvals": ApprovalsCfg,
+    "generator.privacy": DPCfg,
+    "budget": BudgetCfg,
 }
 
 

@@ -19,6 +19,7 @@ REPORTS = "reports"
 METRICS = "reports/metrics.json"
 GATE = "reports/gate.json"
 MANIFEST = "release/manifest.json"
+DP_FIT = "model/dp_fit.npz"  # the DP measurement (noisy marginals, fitted model); persists
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,11 @@ def check_schema(
     metadata: dict[str, Any],
     expected_rows: int | None,
     constraints: list[Any] | None = None,
+    declared_bounds: dict[str, tuple[float, float]] | None = None,
+    declared_categories: dict[str, list[Any]] | None = None,
 ) -> SchemaReport:
+    """``declared_*``: a DP generator's public domains, which replace the real data's observed
+    ranges and categories (a DP model may use any value of its declared domain)."""
     import pandas as pd
 
     rep = SchemaReport()
@@ -87,6 +91,8 @@ def check_schema(
         sd = sdtypes.get(col)
         if sd in ("categorical", "boolean", "ordinal"):
             known = set(r.dropna().astype(str))
+            if declared_categories and col in declared_categories:
+                known |= {str(v) for v in declared_categories[col]}
             unseen = sorted(set(s.dropna().astype(str)) - known)
             rep.record(
                 "category_domains",
@@ -96,11 +102,15 @@ def check_schema(
             )
         elif sd == "numerical" and rk == "numeric" and sk == "numeric":
             lo, hi = r.min(), r.max()
+            what = "the real range"
+            if declared_bounds and col in declared_bounds:
+                lo, hi = declared_bounds[col]
+                what = "the declared bounds"
             outside = int(((s < lo) | (s > hi)).sum())
             rep.record(
                 "numeric_ranges",
                 outside == 0,
-                f"column {col!r}: {outside} values outside the real range",
+                f"column {col!r}: {outside} values outside {what}",
             )
     pk = primary_key(metadata)
     if pk and pk in syn_cols:

@@ -127,9 +127,20 @@ def compute_metrics(
 
     with timer("schema"):
         expected = (params.generator.num_rows or len(train)) if params is not None else None
+        dp = params.generator.privacy if params is not None else None
+        if dp is not None and params is not None and params.generator.num_rows is None:
+            expected = None  # a DP model's row count is its noisy total, not the train size
         constraints = list(params.generator.constraints) if params is not None else []
         real = pd.concat([train, holdout], ignore_index=True)
-        schema = check_schema(real, synthetic, metadata, expected, constraints)
+        schema = check_schema(
+            real,
+            synthetic,
+            metadata,
+            expected,
+            constraints,
+            declared_bounds=dict(dp.bounds) if dp else None,
+            declared_categories=dict(dp.categories) if dp else None,
+        )
     metrics["rows"] = {"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)}
     metrics["schema"] = {**schema.as_metrics(), "failures": schema.failures}
 

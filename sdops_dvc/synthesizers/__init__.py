@@ -16,6 +16,7 @@ class FamilySpec:
     sdv_class: str
     parameters: frozenset[str]
     neural: bool
+    dp: bool = False  # differentially private (OpenDP); needs generator.privacy
 
 
 _COMMON = {"enforce_min_max_values", "enforce_rounding"}
@@ -72,7 +73,23 @@ FAMILIES: dict[str, FamilySpec] = {
         frozenset(_COMMON | {"locales"} | _GAN | _COPULA),
         neural=True,
     ),
+    # OpenDP's opendp.extras.mbi algorithms (the class name sits where SDV's would)
+    "aim": FamilySpec(
+        "aim",
+        "AIM",
+        frozenset({"queries", "measure_split", "max_size", "rounds", "oneway", "oneway_split"}),
+        neural=False,
+        dp=True,
+    ),
+    "mst": FamilySpec(
+        "mst",
+        "MST",
+        frozenset({"measure_split", "num_selections", "oneway", "oneway_split"}),
+        neural=False,
+        dp=True,
+    ),
 }
+DP_FAMILIES = tuple(name for name, spec in FAMILIES.items() if spec.dp)
 
 # sdv.cag constraint classes and their keyword arguments (``table_name`` is set by us).
 CONSTRAINTS: dict[str, dict[str, bool]] = {

@@ -1,0 +1,118 @@
+"""Privacy accounting in zero-concentrated DP (zCDP), the native currency of OpenDP's AIM and MST.
+
+A release spends ``(rho, delta0)``: ``rho`` of zCDP and ``delta0`` of approximate zCDP (the
+delta used to discover category keys privately; 0 when every key is public). Releases compose
+by adding both (zCDP composition is exact and additive). The total is converted to
+(epsilon, delta)-DP once, at the cap's delta, with the conversion of Canonne, Kamath and
+Steinke (2020), Prop. 12, the one OpenDP's ``make_zCDP_to_approxDP`` implements (tested against
+it in tests/test_accounting.py). Pure math: no numpy, so ``sdops budget`` starts fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Spend:
+    rho: float = 0.0
+    delta0: float = 0.0
+
+    def __add__(self, other: Spend) -> Spend:
+        return Spend(self.rho + other.rho, self.delta0 + other.delta0)
+
+
+def compose(spends: list[Spend]) -> Spend:
+    total = Spend()
+    for s in spends:
+        total = total + s
+    return total
+
+
+def _epsilon_at(alpha: float, rho: float, delta: float) -> float:
+    # CKS20 Prop. 12 with the Renyi curve of rho-zCDP, eps(alpha) = alpha * rho
+    if alpha <= 1:
+        return math.inf
+    return alpha * rho + (
+        math.log(1 / delta) + (alpha - 1) * math.log(1 - 1 / alpha) - math.log(alpha)
+    ) / (alpha - 1)
+
+
+def zcdp_epsilon(rho: float, delta: float) -> float:
+    """The smallest epsilon such that rho-zCDP implies (epsilon, delta)-DP."""
+    if rho < 0 or not 0 < delta < 1:
+        raise ValueError(f"need rho >= 0 and 0 < delta < 1 (got rho={rho}, delta={delta})")
+    if rho == 0:
+        return 0.0
+    # the objective is convex in alpha > 1: golden-section search on log(alpha - 1)
+    lo, hi = math.log(1e-9), math.log(1e6)
+    g = (math.sqrt(5) - 1) / 2
+
+    def f(t: float) -> float:
+        return _epsilon_at(1 + math.exp(t), rho, delta)
+
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = f(a), f(b)
+    for _ in range(200):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = f(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = f(b)
+    return max(0.0, min(fa, fb))
+
+
+def zcdp_rho_for(epsilon: float, delta: float) -> float:
+    """The largest rho whose conversion at ``delta`` stays within ``epsilon``."""
+    if epsilon <= 0:
+        raise ValueError(f"epsilon must be positive (got {epsilon})")
+    lo, hi = 0.0, max(1.0, epsilon)
+    while zcdp_epsilon(hi, delta) < epsilon:
+        hi *= 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if zcdp_epsilon(mid, delta) <= epsilon:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A total spend against a cap of (epsilon, delta)."""
+
+    spent: Spend
+    cap_epsilon: float
+    cap_delta: float
+
+    @property
+    def conversion_delta(self) -> float:
+        """The delta left for the zCDP-to-(eps, delta) conversion after key discovery."""
+        return self.cap_delta - self.spent.delta0
+
+    @property
+    def epsilon(self) -> float:
+        """The total's epsilon at the cap's delta (inf when key discovery used all delta)."""
+        if self.conversion_delta <= 0:
+            return math.inf
+        return zcdp_epsilon(self.spent.rho, self.conversion_delta)
+
+    @property
+    def within(self) -> bool:
+        return self.epsilon <= self.cap_epsilon * (1 + 1e-12)
+
+    @property
+    def remaining_epsilon(self) -> float:
+        return max(0.0, self.cap_epsilon - self.epsilon) if math.isfinite(self.epsilon) else 0.0
+
+    @property
+    def remaining_rho(self) -> float:
+        """How much more rho (with no more key-discovery delta) the cap allows."""
+        if self.conversion_delta <= 0:
+            return 0.0
+        return max(0.0, zcdp_rho_for(self.cap_epsilon, self.conversion_delta) - self.spent.rho)
