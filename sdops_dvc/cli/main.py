@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "incident": ("sdops_dvc.cli.registry", "incident", "Write an incident record for a release."),
     "retire": ("sdops_dvc.cli.registry", "retire", "Retire a release and delete its data."),
     "monitor": ("sdops_dvc.cli.registry", "monitor", "Check a release against fresh real data."),
+    "budget": ("sdops_dvc.cli.budget", "budget", "Privacy budget: spend per release, remaining."),
 }
 
 

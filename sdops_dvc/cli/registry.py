@@ -22,20 +22,34 @@ Example:
 @click.option(
     "--bump", type=click.Choice(["major", "minor", "patch"]), default="minor", show_default=True
 )
-def release(name: str | None, params_path: Path, bump: str) -> None:
+@click.option(
+    "--budget-exception",
+    metavar="REASON",
+    default=None,
+    help="Release a generator without formal guarantee under a budget cap; needs a "
+    "`Budget-exception-approved-by:` trailer by one of budget.exception_approvers.",
+)
+def release(name: str | None, params_path: Path, bump: str, budget_exception: str | None) -> None:
     """Tag HEAD as a release NAME@vX.Y.Z (GTO format), after checking everything.
 
     Refuses, listing every reason, unless the work tree and `dvc status` are clean, the
     committed gate approved, the manifest's digest is intact and the approvals configured
-    in params.yaml (release.approvals) are present. Pushes data to the DVC remote and the
-    tag to origin when they exist; a failed push leaves no tag.
+    in params.yaml (release.approvals) are present, and the privacy budget (read from
+    origin's tags) has room for the release. Pushes data to the DVC remote, then the tag and
+    the budget ledger ref to origin in one atomic push; a failed push leaves no tag.
     """
     from sdops_dvc.config import load_params
     from sdops_dvc.registry.releases import release as do_release
 
     params = load_params(params_path)
-    res = do_release(params_path.resolve().parent, params, name, bump)
+    res = do_release(params_path.resolve().parent, params, name, bump, budget_exception)
     info(f"released {res.tag} at {res.record['commit'][:10]}")
+    after = (res.record.get("budget") or {}).get("after")
+    if after:
+        info(
+            f"  budget: epsilon {after['epsilon']:.4g} spent, {after['remaining_epsilon']:.4g} "
+            "remaining (see `sdops budget`)"
+        )
     for a in res.record["approvals"]:
         info(f"  approved by {a['by']} ({a['role']})")
     info(f"  data pushed to the DVC remote: {'yes' if res.pushed_data else 'no remote configured'}")

@@ -208,6 +208,7 @@ def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> No
         synthetic=layout.synthetic(params.output.format),
         metrics=layout.path(L.METRICS),
         gate=layout.path(L.GATE),
+        fit=layout.path(L.DP_FIT),
     )
     data = run_manifest(params, layout, inputs, out or layout.path(L.MANIFEST))
     log.info("manifest sha256 %s", data["digest"]["value"])

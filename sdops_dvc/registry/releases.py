@@ -222,16 +222,41 @@ class ReleaseResult:
     pushed_tag: bool
 
 
+@dataclass(frozen=True)
+class Plan:
+    version: Version
+    record: dict[str, Any]
+    ledger: Any  # registry.budget.Ledger before this release
+    entry: Any  # registry.budget.Entry of this release (tag filled in by release())
+
+
+def _has_origin(repo: Any) -> bool:
+    return "origin" in [r.name for r in repo.remotes]
+
+
 def plan_release(
-    repo: Any, root: Path, params: Params, name: str, bump: str
-) -> tuple[Version, dict[str, Any]]:
+    repo: Any,
+    root: Path,
+    params: Params,
+    name: str,
+    bump: str,
+    budget_exception: str | None = None,
+) -> Plan:
     """Check everything a release needs; raise ReleaseRefused listing every reason."""
     from sdops_dvc.manifest import validate
+    from sdops_dvc.registry import budget as B
     from sdops_dvc.registry.approvals import collect
-    from sdops_dvc.registry.budget import budget_problems
     from sdops_dvc.scm import run_dvc
 
     problems: list[str] = []
+    if _has_origin(repo):
+        # the budget is decided against the remote's releases, not a stale local view
+        fetch_error = B.fetch_ledger(repo.working_tree_dir, "origin")
+        if fetch_error:
+            problems.append(
+                "cannot read the release tags and budget ledger from origin, so the budget "
+                f"cannot be checked: {fetch_error.splitlines()[-1]}"
+            )
     if repo.is_dirty(untracked_files=True):
         problems.append(
             "the work tree has uncommitted changes: commit or stash them (see `git status`)"
@@ -274,7 +299,31 @@ def plan_release(
     since = last.commit if last and repo.is_ancestor(last.commit, head.hexsha) else None
     approvals, approval_problems = collect(repo, params.release.approvals, since)
     problems += approval_problems
-    problems += budget_problems(manifest or {}, [r.record for r in known])
+    scope = ((manifest or {}).get("privacy") or {}).get("budget_scope") or B.scope_of(
+        params, L.Layout(root)
+    )
+    ledger = B.read_ledger(repo, root, scope)
+    entry = B.entry_for("(new)", name, "", "candidate", {}, manifest or {})
+    exception: dict[str, Any] | None = None
+    if budget_exception is not None:
+        if not budget_exception.strip():
+            problems.append("--budget-exception needs a reason")
+        elif entry.dp:
+            problems.append("--budget-exception is for generators without formal guarantee only")
+        elif params.budget.epsilon is None:
+            problems.append("--budget-exception given, but no budget cap is set (budget.epsilon)")
+        else:
+            approvers = params.budget.exception_approvers
+            found = B.exception_approvals(repo, approvers, since) if approvers else []
+            if not found:
+                problems.append(
+                    "budget exception not approved: a commit since the last release needs a "
+                    "`Budget-exception-approved-by: NAME <EMAIL>` trailer by one of "
+                    f"budget.exception_approvers ({', '.join(approvers) or 'none listed'})"
+                )
+            exception = {"reason": budget_exception.strip(), "approved_by": found}
+    if not (budget_exception is not None and exception is None):
+        problems += B.budget_problems(ledger, entry, params.budget, exception)
     if problems:
         raise ReleaseRefused(
             f"release of {name} refused:\n" + "\n".join(f"  - {p}" for p in problems),
@@ -296,8 +345,18 @@ def plan_release(
         "approvals": [{"role": a.role, "by": a.by, "commit": a.commit} for a in approvals],
         "releaser": releaser,
         "released_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "budget": {
+            "scope": scope,
+            "ledger_ref": B.ledger_ref(scope),
+            "spend": {"rho": entry.spend.rho, "delta0": entry.spend.delta0},
+            "measurement_id": entry.measurement_id,
+            "cap": params.budget.model_dump(mode="json", include={"epsilon", "delta"}),
+            "after": B.standing_json(ledger.with_entry(entry).standing(params.budget)),
+        },
     }
-    return version, record
+    if exception is not None:
+        record["budget_exception"] = exception
+    return Plan(version, record, ledger, entry)
 
 
 def _push_tag(repo: Any, tag: str) -> bool:
@@ -321,14 +380,87 @@ def _push_tag(repo: Any, tag: str) -> bool:
     return True
 
 
+def _push_release(repo: Any, tag: str, ref: str, new: str, old: str | None) -> bool:
+    """Publish the tag and the advanced ledger ref together, or neither.
+
+    With ``origin``: one ``git push --atomic`` whose ledger ref carries a lease on the value
+    read before planning; a concurrent release that advanced the ledger first makes the whole
+    push fail. Without: a local compare-and-swap of the ledger ref. On failure the local tag is
+    deleted again."""
+    cwd = repo.working_tree_dir
+    if not _has_origin(repo):
+        proc = subprocess.run(
+            ["git", "update-ref", ref, new, old or "0" * 40],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            repo.delete_tag(tag)
+            raise ReleaseRefused(
+                f"the budget ledger {ref} changed while {tag} was being made; nothing was "
+                "released (the local tag was removed)",
+                hint="run `sdops release` again: it re-checks the budget",
+            )
+        return False
+    proc = subprocess.run(
+        [
+            "git",
+            "push",
+            "--atomic",
+            "--porcelain",
+            f"--force-with-lease={ref}:{old or ''}",
+            "origin",
+            f"refs/tags/{tag}",
+            f"{new}:{ref}",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        repo.delete_tag(tag)
+        text = (proc.stdout + proc.stderr).strip()
+        now = subprocess.run(
+            ["git", "ls-remote", "origin", ref],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        raced = "stale info" in text or (now[0] if now else None) != old
+        detail = "\n".join(f"  {line}" for line in text.splitlines()[-6:])
+        if raced:
+            raise ReleaseRefused(
+                f"another release spent from this budget first: origin's ledger {ref} moved "
+                f"since it was read, so the atomic push of {tag} was rejected and nothing "
+                f"landed (the local tag was removed):\n{detail}",
+                hint="run `sdops release` again: it re-reads the ledger and re-checks the cap",
+            )
+        raise ReleaseRefused(
+            f"pushing {tag} to origin failed; nothing landed and the local tag was removed:\n{detail}",
+            hint="fix access to the remote and run the command again",
+        )
+    subprocess.run(["git", "update-ref", ref, new], cwd=cwd, check=False, capture_output=True)
+    return True
+
+
 def release(
-    root: Path, params: Params, name: str | None = None, bump: str = "minor"
+    root: Path,
+    params: Params,
+    name: str | None = None,
+    bump: str = "minor",
+    budget_exception: str | None = None,
 ) -> ReleaseResult:
+    from sdops_dvc.registry import budget as B
     from sdops_dvc.scm import run_dvc
 
     repo = _repo(root)
     name = name or params.dataset.name
-    version, record = plan_release(repo, root, params, name, bump)
+    plan = plan_release(repo, root, params, name, bump, budget_exception)
+    version, record = plan.version, plan.record
     tag = register_tag(name, version)
     pushed_data = False
     if _has_dvc_remote(root):
@@ -341,12 +473,16 @@ def release(
             ) from None
         pushed_data = True
     summary = f"Release {tag} (manifest sha256 {record['manifest_digest'][:12]})"
+    ref = B.ledger_ref(record["budget"]["scope"])
+    old = B.ref_value(repo.working_tree_dir, ref)
+    entry = B.Entry(**{**plan.entry.__dict__, "tag": tag, "version": str(version)})
+    new = B.ledger_commit(repo.working_tree_dir, plan.ledger.with_entry(entry), old, tag)
     repo.create_tag(
         tag,
         ref=record["commit"],
         message=f"{summary}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
     )
-    pushed_tag = _push_tag(repo, tag)
+    pushed_tag = _push_release(repo, tag, ref, new, old)
     return ReleaseResult(tag, version, record, pushed_data, pushed_tag)
 
 

@@ -80,6 +80,7 @@ def render_markdown(metrics: dict[str, Any], gate: dict[str, Any], params: Param
         lines += [f"- {f}" for f in gate["failures"][:20]]
         if len(gate["failures"]) > 20:
             lines.append(f"- ... and {len(gate['failures']) - 20} more (see gate.json)")
+    lines += budget_lines(gate.get("budget"))
     lines += ["", "| metric | value | threshold |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in metric_rows(metrics, gate["thresholds"])]
     r = metrics.get("rows", {})
@@ -96,6 +97,40 @@ h1 span.ok{color:#1a7f37}h1 span.bad{color:#cf222e}table{border-collapse:collaps
 td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
 .review{background:#fff3cd;border:2px solid #e0a800;padding:.8em;margin:1em 0;font-weight:bold}
 .grid{display:flex;flex-wrap:wrap;gap:8px}.fail{color:#cf222e}.note{color:#555;font-size:12px}"""
+
+
+def budget_lines(budget: dict[str, Any] | None) -> list[str]:
+    """The privacy-budget section: spent, this release, remaining, cap changes."""
+    if not budget:
+        return []
+    cap = budget.get("cap") or {}
+    this = budget.get("this_release") or {}
+    lines = ["", "**Privacy budget** (scope `" + str(budget.get("scope", ""))[:23] + "…`):", ""]
+    before, after = budget.get("before"), budget.get("after")
+    if this.get("formal_guarantee"):
+        lines.append(
+            f"- this release: {this.get('mechanism')} rho {this.get('rho'):.4g}, "
+            f"epsilon {this.get('epsilon')} at delta {this.get('delta')}"
+            + ("" if this.get("counted", True) else " (measurement already spent: no new spend)")
+        )
+    else:
+        lines.append("- this release: no formal guarantee (mechanism none)")
+    if cap.get("epsilon") is None:
+        lines.append("- cap: none set (budget.epsilon is null)")
+    else:
+        if before:
+            lines.append(
+                f"- spent before: epsilon {before['epsilon']:.4g} (rho {before['rho']:.4g}) "
+                f"in {budget.get('releases_in_scope', 0)} release(s)"
+            )
+        if after:
+            lines.append(
+                f"- after this release: epsilon {after['epsilon']:.4g} of {cap['epsilon']} at "
+                f"delta {cap['delta']}; remaining epsilon {after['remaining_epsilon']:.4g}"
+                + ("" if after["within"] else " — OVER THE CAP")
+            )
+    lines += [f"- {n.removeprefix('budget: ')}" for n in budget.get("notes", []) if "cap " in n]
+    return lines
 
 
 def render_html(
@@ -123,6 +158,11 @@ def render_html(
         )
         reasons = "<br>".join(escape(f) for f in o["failures"] + o.get("notes", []))
         h.append(f"<tr><td>{g}</td><td>{state}</td><td>{reasons}</td></tr>")
+    budget = budget_lines(gate.get("budget"))
+    if budget:
+        h.append("</table><h2>Privacy budget</h2><ul>")
+        h += [f"<li>{escape(line.lstrip('- '))}</li>" for line in budget if line.startswith("- ")]
+        h.append("</ul><table>")
     h.append(
         "</table><h2>Key metrics</h2><table><tr><th>metric</th><th>value</th><th>threshold</th></tr>"
     )

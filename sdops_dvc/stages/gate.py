@@ -34,6 +34,7 @@ class GateResult:
     gates: dict[str, GateOutcome]
     thresholds: dict[str, Any]
     review_notes: list[str] = field(default_factory=list)
+    budget: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class GateResult:
             },
             "thresholds": self.thresholds,
             "review_notes": self.review_notes,
+            "budget": self.budget,
         }
 
 
@@ -122,6 +124,7 @@ def decide(
     policy: PolicyCfg | None,
     details: dict[str, Any] | None = None,
     review_notes: list[str] | None = None,
+    budget: dict[str, Any] | None = None,
 ) -> GateResult:
     """Apply the thresholds. ``details`` (details.json) lets a failing subgroup gate name
     its groups; ``review_notes`` are carried into the result for reviewers."""
@@ -193,7 +196,17 @@ def decide(
         c.notes.append(
             "privacy: no sensitive column or target declared: inference risk not measured"
         )
-    out["privacy"] = c.outcome(p.enabled)
+    privacy = c.outcome(p.enabled)
+    if budget is not None:
+        # the budget check is part of the privacy gate and cannot be switched off with it
+        notes = [*privacy.notes, *budget.get("notes", [])]
+        fails = (
+            [*privacy.failures, *budget.get("problems", [])]
+            if p.enabled
+            else list(budget.get("problems", []))
+        )
+        privacy = GateOutcome("privacy", True, not fails, fails, notes)
+    out["privacy"] = privacy
 
     s = gates.subgroup
     c = _Checks("subgroup", metrics)
@@ -228,7 +241,7 @@ def decide(
 
     failures = [f for g in out.values() for f in g.failures]
     thresholds = gates.model_dump(mode="json", by_alias=True)
-    return GateResult(not failures, failures, out, thresholds, list(review_notes or []))
+    return GateResult(not failures, failures, out, thresholds, list(review_notes or []), budget)
 
 
 def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[str]:
@@ -267,7 +280,14 @@ def run_gate(
     details = load_json(details_path, "details file") if details_path.exists() else {}
     gates = params.gates if params is not None else GatesCfg()
     notes = review_notes(root, params) if (root is not None and params is not None) else []
-    result = decide(metrics, gates, params.policy if params is not None else None, details, notes)
+    budget = None
+    if root is not None and params is not None:
+        from sdops_dvc.registry.budget import gate_summary
+
+        budget = gate_summary(root, params)
+    result = decide(
+        metrics, gates, params.policy if params is not None else None, details, notes, budget
+    )
     write_json_atomic(out, result.as_json())
     render_reports(out.parent, metrics, details, result.as_json(), params)
     return result
