@@ -422,7 +422,7 @@ def _push_release(repo: Any, tag: str, ref: str, new: str, old: str | None) -> b
     )
     if proc.returncode != 0:
         repo.delete_tag(tag)
-        text = (proc.stdout + proc.stderr).strip()
+        text = (proc.stdout + "\n" + proc.stderr).strip()
         now = subprocess.run(
             ["git", "ls-remote", "origin", ref],
             cwd=cwd,
@@ -431,7 +431,8 @@ def _push_release(repo: Any, tag: str, ref: str, new: str, old: str | None) -> b
             check=False,
         ).stdout.split()
         raced = "stale info" in text or (now[0] if now else None) != old
-        detail = "\n".join(f"  {line}" for line in text.splitlines()[-6:])
+        lines = [ln for ln in text.splitlines() if ln.strip() and ln.strip() != "Done"]
+        detail = "\n".join(f"  {line}" for line in lines[-8:])
         if raced:
             raise ReleaseRefused(
                 f"another release spent from this budget first: origin's ledger {ref} moved "
@@ -440,7 +441,8 @@ def _push_release(repo: Any, tag: str, ref: str, new: str, old: str | None) -> b
                 hint="run `sdops release` again: it re-reads the ledger and re-checks the cap",
             )
         raise ReleaseRefused(
-            f"pushing {tag} to origin failed; nothing landed and the local tag was removed:\n{detail}",
+            f"pushing {tag} to origin failed, so nothing landed; the local tag was removed "
+            f"again:\n{detail}",
             hint="fix access to the remote and run the command again",
         )
     subprocess.run(["git", "update-ref", ref, new], cwd=cwd, check=False, capture_output=True)
