@@ -232,3 +232,17 @@ def test_two_clones_race_for_the_last_budget(world: dict[str, Path]) -> None:
     final = budget_json(loser)
     assert [e["counted"] for e in final["entries"]] == [True, True, False]
     assert final["total"]["rho"] == pytest.approx(2 * RHO, rel=1e-12)
+
+    # a DP release re-runs byte for byte elsewhere: verify pulls the saved measurement
+    last = final["entries"][-1]["tag"]
+    verified = sdops("verify", last, cwd=loser)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "data/synthetic/synthetic.csv" in verified.stdout
+
+    # without the measurement in the remote or cache, verify refuses rather than measure again
+    fit_md5 = md5(loser / "model/dp_fit.npz")
+    for copy in [*world["store"].rglob(fit_md5[2:]), *(loser / ".dvc").rglob(fit_md5[2:])]:
+        copy.unlink()
+    missing = sdops("verify", last, cwd=loser)
+    assert missing.returncode == 10, missing.stdout + missing.stderr
+    assert "cannot be re-run" in missing.stderr and fit_md5 in missing.stderr

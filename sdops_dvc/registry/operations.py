@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -11,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable
+from sdops_dvc import layout as L
+from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
 from sdops_dvc.fsutil import md5_file
 from sdops_dvc.registry.releases import PROD, Release, _push_tag, _repo, releases, resolve
 from sdops_dvc.registry.tags import assign_tag, next_counter
@@ -48,6 +50,23 @@ def _lock_outputs(lock: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _pull_measurement(wt: Path, tag: str, md5: str) -> None:
+    """A DP release's measurement is an input to re-run, not something to redraw: its noise
+    cannot be seeded (see synthesizers/dp_adapter.py), so only the sampling is re-run. Pulled
+    on its own: DVC 3.67 left some targets unpulled when ``.dvc`` files and a stage output
+    were mixed in one ``dvc pull``."""
+    fit = wt / L.DP_FIT
+    with contextlib.suppress(RepoError):  # reported below, with what it means
+        run_dvc(["pull", "-q", L.DP_FIT], cwd=wt)
+    if not fit.is_file() or md5_file(fit) != md5:
+        raise ReleaseUnavailable(
+            f"the DP measurement {L.DP_FIT} of {tag} (md5 {md5}) is not in the DVC remote or "
+            "cache, so the release cannot be re-run: measuring again would draw new noise and "
+            "spend new budget",
+            hint="run `dvc push` in the clone that made the release",
+        )
+
+
 def verify(root: Path, ref: str) -> VerifyResult:
     """Check out the release in a temporary worktree, fetch its inputs from the DVC remote
     (or this repository's cache), re-run the whole pipeline and compare every output."""
@@ -69,6 +88,8 @@ def verify(root: Path, ref: str) -> VerifyResult:
         ]
         if dvc_files:
             run_dvc(["pull", "-q", *dvc_files], cwd=wt)
+        if L.DP_FIT in expected:
+            _pull_measurement(wt, rel.tag, expected[L.DP_FIT])
         run_dvc(["repro", "-f", "-q"], cwd=wt)
         compared: dict[str, str] = {}
         differences: list[str] = []
