@@ -44,8 +44,8 @@ def budget(name: str | None, params_path: Path, as_json: bool, offline: bool) ->
         info("  no releases in this scope yet")
     for e in report["entries"]:
         spend = (
-            f"rho {e['rho']:.4g}  delta0 {e['delta0']:.3g}  (epsilon {e['epsilon']} at delta "
-            f"{e['delta']} alone)"
+            f"rho {e['rho']:.4g}  delta0 {e['delta0']:.3g}  (epsilon {e['epsilon']:.4g} at delta "
+            f"{e['delta']:g} alone)"
             if e["formal_guarantee"]
             else "no formal guarantee" + (" (approved exception)" if e["budget_exception"] else "")
         )
