@@ -1,8 +1,11 @@
-"""What reviewers must notice: gate thresholds changed together with the data.
+"""What reviewers must notice: gate thresholds changed together with the data, and a
+changed privacy-budget cap.
 
 Compares ``params.yaml`` in the work tree with its version at the merge base of HEAD and
 the main branch. Changing thresholds and data (source pin, split, generator) in one change
-is allowed but is said prominently, with every loosened threshold named.
+is allowed but is said prominently, with every loosened threshold named. Raising the budget
+cap is meant to be its own change: a raise is said prominently, and more so when the same
+change touches anything else in params.yaml.
 """
 
 from __future__ import annotations
@@ -86,6 +89,42 @@ def review_notes(root: Path, params: Params) -> list[str]:
     if base is None or sha is None:
         return []
     now = params_dict(params)
+    try:  # as written, so that defaults the file leaves out do not count as changes
+        raw = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        raw = None
+    written = raw if isinstance(raw, dict) else now
+    return _threshold_notes(base, now, sha[:10]) + _budget_notes(base, written, sha[:10])
+
+
+def _budget_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:
+    """``now`` is params.yaml as written in the work tree."""
+    from sdops_dvc.registry.budget import cap_of, cap_raised
+
+    old, new = cap_of(base), cap_of(now)
+    if old == new:
+        return []
+    desc = f"budget.epsilon {old[0]} -> {new[0]}, budget.delta {old[1]} -> {new[1]}"
+    if not cap_raised(old, new):
+        return [f"Privacy budget cap changed against merge base {short} with main: {desc}."]
+    others = sorted(
+        k
+        for k in set(base) | set(now)
+        if k != "budget" and _section_changed(base.get(k), now.get(k))
+    )
+    if others:
+        return [
+            f"PRIVACY BUDGET CAP RAISED IN ONE CHANGE WITH OTHER PARAMS (against merge base "
+            f"{short} with main): {desc}; also changed: {', '.join(others)}. Reviewers: a cap "
+            "raise should be its own pull request, approved by the budget's owner."
+        ]
+    return [
+        f"PRIVACY BUDGET CAP RAISED (against merge base {short} with main): {desc}, as its own "
+        "change. Reviewers: the budget's owner must approve it."
+    ]
+
+
+def _threshold_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:
     old_gates = flatten(base.get("gates") or {})
     new_gates = flatten(now.get("gates") or {})
     changed = sorted(
@@ -101,7 +140,6 @@ def review_notes(root: Path, params: Params) -> list[str]:
         f"gates.{k}: {old_gates.get(k)} -> {new_gates.get(k)}{' (LOOSENED)' if k in loose else ''}"
         for k in changed
     )
-    short = sha[:10]
     if data_changed:
         return [
             f"THRESHOLDS AND DATA CHANGED TOGETHER (against merge base {short} with main): "

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from tests.conftest import dvc, git, sdops, set_params
 
@@ -111,3 +112,35 @@ def test_thresholds_changed_with_data_are_flagged_for_review(
     git("checkout", "-q", "--", "params.yaml", cwd=root)
     sdops("gate", "reports/metrics.json", cwd=root)
     assert json.loads((root / "reports/gate.json").read_text())["review_notes"] == []
+
+
+def test_a_raised_budget_cap_is_flagged_for_review(pipeline_outputs: Path, tmp_path: Path) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(pipeline_outputs, root, symlinks=True)
+    set_params(root, {"budget.epsilon": 2.0})
+    git("commit", "-qam", "Cap the privacy budget", cwd=root)
+    git("checkout", "-q", "-b", "raise", cwd=root)
+
+    seed = yaml.safe_load((root / "params.yaml").read_text())["generator"]["seed"]
+
+    def notes() -> list[str]:
+        sdops("gate", "reports/metrics.json", cwd=root)
+        gate = json.loads((root / "reports/gate.json").read_text())
+        return [n for n in gate["review_notes"] if "budget" in n.lower()]
+
+    assert notes() == []
+    # a raise on its own: said prominently, as its own change
+    set_params(root, {"budget.epsilon": 5.0})
+    (note,) = notes()
+    assert note.startswith("PRIVACY BUDGET CAP RAISED (") and "as its own change" in note
+    assert "budget.epsilon 2.0 -> 5.0" in note
+    assert "PRIVACY BUDGET CAP RAISED" in (root / "reports/report.md").read_text()
+    # a larger delta loosens the cap too; together with a generator change it is called out
+    set_params(root, {"budget.epsilon": 2.0, "budget.delta": "1e-4", "generator.seed": seed + 1})
+    (note,) = notes()
+    assert note.startswith("PRIVACY BUDGET CAP RAISED IN ONE CHANGE WITH OTHER PARAMS")
+    assert "also changed: generator" in note and "budget.delta 1e-05 -> 0.0001" in note
+    # lowering it is a plain note
+    set_params(root, {"budget.delta": 1e-5, "generator.seed": seed, "budget.epsilon": 1.0})
+    (note,) = notes()
+    assert note.startswith("Privacy budget cap changed against merge base")

@@ -329,6 +329,33 @@ def gate_summary(root: Path, params: Params) -> dict[str, Any]:
     }
 
 
+Cap = tuple[Any, Any]  # (epsilon or None for no cap, delta) as written in params.yaml
+
+
+def cap_of(params: Any) -> Cap:
+    """The budget cap of a params.yaml mapping (any version of it)."""
+    b = params.get("budget") if isinstance(params, dict) else None
+    b = b if isinstance(b, dict) else {}
+    return _number(b.get("epsilon")), _number(b.get("delta", 1e-5))
+
+
+def _number(value: Any) -> Any:
+    """PyYAML reads ``1e-5`` (no dot) as a string; params validation coerces it, so do we."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def cap_raised(old: Cap, new: Cap) -> bool:
+    """A looser cap: a larger epsilon, no cap where there was one, or a larger delta."""
+    if old[0] is not None and (new[0] is None or new[0] > old[0]):
+        return True
+    return new[0] is not None and old[0] is not None and new[1] > old[1]
+
+
 def cap_changes(repo: Any, root: Path) -> list[dict[str, Any]]:
     """Every commit (first-parent history of HEAD) that changed the budget cap, oldest first."""
     import yaml
@@ -341,17 +368,15 @@ def cap_changes(repo: Any, root: Path) -> list[dict[str, Any]]:
     except Exception:  # no commits yet
         return []
     out: list[dict[str, Any]] = []
-    prev: tuple[Any, Any] | None = None
+    prev: Cap | None = None
     for commit in reversed(commits):
         try:
             data = yaml.safe_load((commit.tree / rel).data_stream.read()) or {}
         except (KeyError, yaml.YAMLError):
             continue
-        b = data.get("budget") if isinstance(data, dict) else None
-        b = b if isinstance(b, dict) else {}
-        cap = (b.get("epsilon"), b.get("delta", 1e-5))
+        cap = cap_of(data)
         if prev is not None and cap != prev:
-            raised = prev[0] is not None and (cap[0] is None or cap[0] > prev[0])
+            raised = cap_raised(prev, cap)
             parents = commit.parents
             files = sorted(commit.stats.files) if parents else []
             alone = files == [rel]
