@@ -351,9 +351,9 @@ def _number(value: Any) -> Any:
 
 def cap_raised(old: Cap, new: Cap) -> bool:
     """A looser cap: a larger epsilon, no cap where there was one, or a larger delta."""
-    if old[0] is not None and (new[0] is None or new[0] > old[0]):
-        return True
-    return new[0] is not None and old[0] is not None and new[1] > old[1]
+    if old[0] is None:
+        return False  # there was no cap to loosen
+    return new[0] is None or new[0] > old[0] or new[1] > old[1]
 
 
 def cap_changes(repo: Any, root: Path) -> list[dict[str, Any]]:
