@@ -7,15 +7,44 @@ the key and suggests the closest valid one, rather than a setting silently ignor
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sdops_dvc.errors import ConfigError
-from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES
+from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES, check_parameters
+
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are 32-bit here
+MAX_TORCH_THREADS = 256
+MAX_ROWS = 10_000_000  # generator.num_rows ceiling unless generator.allow_large_runs
+
+
+def _number(v: Any) -> Any:
+    """A float field takes numbers only: not ``true`` (YAML's boolean) and not a string."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"must be a number, not {type(v).__name__} {v!r}")
+    if not math.isfinite(v):
+        raise ValueError(f"must be a finite number, not {v}")
+    return v
+
+
+Int = Annotated[int, Strict()]  # refuses true/false and "100": an integer written as one
+Num = Annotated[float, BeforeValidator(_number)]
+Seed = Annotated[int, Strict(), Field(ge=0, le=MAX_SEED)]
+Bool = Annotated[bool, Strict()]
+PLACEHOLDER = "TODO"  # what `sdops init` writes where only a person can decide
 
 NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$")
 ACCESS_CLASSES = ("public", "internal", "confidential", "restricted")
@@ -56,8 +85,8 @@ class SourceCfg(_Model):
 
 
 class SplitCfg(_Model):
-    ratio: float = 0.8
-    seed: int = 0
+    ratio: Num = 0.8
+    seed: Seed = 0
 
     @field_validator("ratio")
     @classmethod
@@ -94,16 +123,28 @@ class ConstraintCfg(_Model):
 class DPCfg(_Model):
     """``generator.privacy``: the differential-privacy settings of a DP family (aim, mst)."""
 
-    epsilon: float | None = None  # target epsilon of this release at `delta` ...
-    rho: float | None = None  # ... or its native zCDP loss directly (exactly one of the two)
-    delta: float = 1e-6  # total delta of this release (half goes to private key discovery)
-    contributions: int = 1  # privacy unit: rows one person contributes at most
-    bins: int = 16  # equal-width bins between the declared bounds of a numerical column
-    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)  # public, not from data
+    epsilon: Num | None = None  # target epsilon of this release at `delta` ...
+    rho: Num | None = None  # ... or its native zCDP loss directly (exactly one of the two)
+    delta: Num = 1e-6  # total delta of this release (half goes to private key discovery)
+    contributions: Int = 1  # privacy unit: rows one person contributes at most
+    bins: Int = 16  # equal-width bins between the declared bounds of a numerical column
+    bounds: dict[str, tuple[Num, Num]] = Field(default_factory=dict)  # public, not from data
     categories: dict[str, list[Any]] = Field(default_factory=dict)  # public keys per column
     # false: a missing value the noise puts into the output is redrawn from the column's other
     # synthetic values (post-processing); true when the source's missing values matter
-    keep_missing: bool = False
+    keep_missing: Bool = False
+
+    @field_validator("bounds", mode="before")
+    @classmethod
+    def _placeholders(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            todo = [str(c) for c, b in v.items() if b is None or b == PLACEHOLDER]
+            if todo:
+                raise ValueError(
+                    f"the public bounds of {', '.join(todo)} are placeholders ({PLACEHOLDER}): "
+                    "write [low, high] from public knowledge (never from the data itself)"
+                )
+        return v
 
     @model_validator(mode="after")
     def _valid(self) -> DPCfg:
@@ -130,9 +171,11 @@ class DPCfg(_Model):
 
 class GeneratorCfg(_Model):
     family: str = "gaussian_copula"
-    seed: int = 0
-    num_rows: int | None = None
-    torch_threads: int = 1
+    seed: Seed = 0
+    num_rows: Int | None = None
+    torch_threads: Int = 1
+    # lift the documented ceilings on epochs and num_rows (a deliberate, reviewed choice)
+    allow_large_runs: Bool = False
     parameters: dict[str, Any] = Field(default_factory=dict)
     constraints: list[ConstraintCfg] = Field(default_factory=list)
     privacy: DPCfg | None = None  # DP families only
@@ -158,8 +201,16 @@ class GeneratorCfg(_Model):
                 )
         if self.num_rows is not None and self.num_rows < 1:
             raise ValueError("num_rows must be a positive integer, or null for the train size")
-        if self.torch_threads < 1:
-            raise ValueError("torch_threads must be >= 1")
+        if self.num_rows is not None and self.num_rows > MAX_ROWS and not self.allow_large_runs:
+            raise ValueError(
+                f"num_rows {self.num_rows} is above the ceiling {MAX_ROWS:,}; set "
+                "generator.allow_large_runs: true to lift it"
+            )
+        if not 1 <= self.torch_threads <= MAX_TORCH_THREADS:
+            raise ValueError(f"torch_threads must be between 1 and {MAX_TORCH_THREADS}")
+        problems = check_parameters(self.family, self.parameters, self.allow_large_runs)
+        if problems:
+            raise ValueError("; ".join(problems))
         if spec.dp and self.privacy is None:
             raise ValueError(
                 f"family {self.family} is differentially private: set generator.privacy "
@@ -187,15 +238,15 @@ def _unit_interval(v: float) -> float:
 
 
 class SchemaGateCfg(_Model):
-    enabled: bool = True
+    enabled: Bool = True
 
 
 class QualityGateCfg(_Model):
-    enabled: bool = True
-    min_column_shapes: float = 0.80  # SDMetrics Column Shapes
-    min_column_pair_trends: float = 0.70  # SDMetrics Column Pair Trends
-    max_detection_auc: float = 0.90  # real-vs-synthetic classifier; 0.5 = indistinguishable
-    min_utility_ratio: float = 0.80  # TSTR / TRTR on the holdout
+    enabled: Bool = True
+    min_column_shapes: Num = 0.80  # SDMetrics Column Shapes
+    min_column_pair_trends: Num = 0.70  # SDMetrics Column Pair Trends
+    max_detection_auc: Num = 0.90  # real-vs-synthetic classifier; 0.5 = indistinguishable
+    min_utility_ratio: Num = 0.80  # TSTR / TRTR on the holdout
 
     _unit = field_validator(
         "min_column_shapes", "min_column_pair_trends", "max_detection_auc", "min_utility_ratio"
@@ -203,15 +254,15 @@ class QualityGateCfg(_Model):
 
 
 class PrivacyGateCfg(_Model):
-    enabled: bool = True
-    max_exact_match_excess: float = 0.01  # exact copies of train rows beyond those of holdout rows
-    max_dcr_share: float = 0.55  # share of synthetic rows closer to train than to holdout
-    alpha: float = 0.01  # significance level of the one-sided tests (exact copies, DCR share)
-    max_mia_auc: float = 0.60
-    max_mia_tpr_at_1pct_fpr: float = 0.05
-    max_singling_out_risk: float = 0.10
-    max_linkability_risk: float = 0.10
-    max_inference_risk: float = 0.10
+    enabled: Bool = True
+    max_exact_match_excess: Num = 0.01  # exact copies of train rows beyond those of holdout rows
+    max_dcr_share: Num = 0.55  # share of synthetic rows closer to train than to holdout
+    alpha: Num = 0.01  # significance level of the one-sided tests (exact copies, DCR share)
+    max_mia_auc: Num = 0.60
+    max_mia_tpr_at_1pct_fpr: Num = 0.05
+    max_singling_out_risk: Num = 0.10
+    max_linkability_risk: Num = 0.10
+    max_inference_risk: Num = 0.10
 
     _unit = field_validator(
         "max_exact_match_excess",
@@ -224,12 +275,19 @@ class PrivacyGateCfg(_Model):
         "max_inference_risk",
     )(_unit_interval)
 
+    @field_validator("alpha")
+    @classmethod
+    def _alpha(cls, v: float) -> float:
+        if not 0.0 < v <= 0.5:
+            raise ValueError("must be in (0, 0.5]: at 0 the copy and DCR checks could never fail")
+        return v
+
 
 class SubgroupGateCfg(_Model):
-    enabled: bool = True
-    max_column_shapes_gap: float = 0.10  # overall Column Shapes minus the group's
-    max_tstr_gap: float = 0.10  # overall TSTR minus the group's
-    max_representation_gap: float = 0.05  # |group share in synthetic - in real|
+    enabled: Bool = True
+    max_column_shapes_gap: Num = 0.10  # overall Column Shapes minus the group's
+    max_tstr_gap: Num = 0.10  # overall TSTR minus the group's
+    max_representation_gap: Num = 0.05  # |group share in synthetic - in real|
 
     _unit = field_validator("max_column_shapes_gap", "max_tstr_gap", "max_representation_gap")(
         _unit_interval
@@ -237,7 +295,7 @@ class SubgroupGateCfg(_Model):
 
 
 class PolicyGateCfg(_Model):
-    enabled: bool = True
+    enabled: Bool = True
 
 
 class GatesCfg(_Model):
@@ -253,7 +311,7 @@ class GatesCfg(_Model):
 class PrivacyEvalCfg(_Model):
     quasi_identifiers: list[str] = Field(default_factory=list)  # default: all but sensitive
     sensitive: list[str] = Field(default_factory=list)  # default: the target
-    n_attacks: int = 500
+    n_attacks: Int = 500
     linkability_aux: list[list[str]] | None = None  # two column lists; default: QI halves
 
     @field_validator("n_attacks")
@@ -273,14 +331,14 @@ class PrivacyEvalCfg(_Model):
 
 class SubgroupEvalCfg(_Model):
     columns: list[str] = Field(default_factory=list)
-    min_size: int = 50
+    min_size: Int = 50
 
 
 class EvaluationCfg(_Model):
-    seed: int = 0  # every subsample and model is seeded from this
-    max_nn_queries: int = 50_000  # synthetic rows used as nearest-neighbour queries
-    max_model_rows: int = 100_000  # rows per side for detection and utility models
-    detection_folds: int = 5
+    seed: Seed = 0  # every subsample and model is seeded from this
+    max_nn_queries: Int = 50_000  # synthetic rows used as nearest-neighbour queries
+    max_model_rows: Int = 100_000  # rows per side for detection and utility models
+    detection_folds: Int = 5
     privacy: PrivacyEvalCfg = Field(default_factory=PrivacyEvalCfg)
     subgroups: SubgroupEvalCfg = Field(default_factory=SubgroupEvalCfg)
 
@@ -297,7 +355,7 @@ class PolicyCfg(_Model):
     intended_use: str | None = None
     audiences: list[str] = Field(default_factory=list)
     access_classification: str | None = None
-    retention_days: int | None = None
+    retention_days: Int | None = None
     owner: str | None = None
 
 
@@ -305,15 +363,15 @@ class MonitorCfg(_Model):
     """Thresholds of ``sdops monitor``: warn at the first, action needed at the second."""
 
     fresh: str | None = None  # fresh real snapshot for the monitoring pipeline
-    psi_warn: float = 0.10
-    psi_action: float = 0.25
-    ks_warn: float = 0.10
-    ks_action: float = 0.20
-    tv_warn: float = 0.10
-    tv_action: float = 0.20
-    utility_decay_warn: float = 0.03  # recorded TSTR minus TSTR on fresh real data
-    utility_decay_action: float = 0.08
-    min_group_size: int = 50
+    psi_warn: Num = 0.10
+    psi_action: Num = 0.25
+    ks_warn: Num = 0.10
+    ks_action: Num = 0.20
+    tv_warn: Num = 0.10
+    tv_action: Num = 0.20
+    utility_decay_warn: Num = 0.03  # recorded TSTR minus TSTR on fresh real data
+    utility_decay_action: Num = 0.08
+    min_group_size: Int = 50
 
     @model_validator(mode="after")
     def _ordered(self) -> MonitorCfg:
@@ -329,11 +387,18 @@ class MonitorCfg(_Model):
 
 
 class ApprovalsCfg(_Model):
-    # git: Approved-by:/Reviewed-by: trailers; github: PR reviews; gitlab: MR approvals
+    # git: signed Approved-by:/Reviewed-by: trailers; github: PR reviews; gitlab: MR approvals
     provider: Literal["git", "github", "gitlab"] = "git"
     repository: str | None = None  # owner/name (github) or group/project (gitlab); default: origin
-    require_signed: bool = False  # count only commits that pass `git verify-commit`
+    # false: release without any approval; a declared choice, recorded in the release tag
+    required: Bool = True
     roles: dict[str, list[str]] = Field(default_factory=dict)  # role -> holders (email or name)
+    # git provider: ssh allowed-signers file (git's gpg.ssh.allowedSignersFile format), committed
+    # and owned in CODEOWNERS; keys are read from it as it was at the last release
+    allowed_signers: str = ".sdops/allowed_signers"
+    allow_unverified: Bool = False  # true: unsigned trailers count too (recorded as unverified)
+    forbid_self_approval: Bool = True  # an author of the approved changes cannot approve them
+    require_signed: Bool | None = None  # replaced by allow_unverified (kept to explain so)
 
     @field_validator("roles")
     @classmethod
@@ -343,6 +408,15 @@ class ApprovalsCfg(_Model):
                 raise ValueError(f"role {role!r} has no holders")
         return v
 
+    @model_validator(mode="after")
+    def _valid(self) -> ApprovalsCfg:
+        if self.require_signed is not None:
+            raise ValueError(
+                "require_signed is replaced by allow_unverified: approvals are verified "
+                "(signed, or forge reviews) by default; remove require_signed"
+            )
+        return self
+
 
 class ReleaseCfg(_Model):
     approvals: ApprovalsCfg = Field(default_factory=ApprovalsCfg)
@@ -351,8 +425,8 @@ class ReleaseCfg(_Model):
 class BudgetCfg(_Model):
     """``budget``: the privacy-budget cap shared by every release of one source lineage."""
 
-    epsilon: float | None = None  # cap on the composed total; null: no budget policy
-    delta: float = 1e-5  # the total's delta (the cap is (epsilon, delta)-DP)
+    epsilon: Num | None = None  # cap on the composed total; null: no budget policy
+    delta: Num = 1e-5  # the total's delta (the cap is (epsilon, delta)-DP)
     scope: str | None = None  # null: the fingerprint of the source lineage
     # who may approve releasing a generator without formal guarantee under the cap
     exception_approvers: list[str] = Field(default_factory=list)
@@ -394,6 +468,9 @@ class Params(_Model):
         ):
             if cols:
                 named[key] = list(cols)
+        dists = self.generator.parameters.get("numerical_distributions")
+        if isinstance(dists, dict) and dists:
+            named["generator.parameters.numerical_distributions"] = [str(c) for c in dists]
         if ev.privacy.linkability_aux:
             named["evaluation.privacy.linkability_aux"] = [
                 c for part in ev.privacy.linkability_aux for c in part
@@ -455,6 +532,9 @@ def _format_errors(exc: ValidationError, path: Path) -> str:
             lines.append(f"  {dotted}: unknown key{hint}")
         elif err["type"] == "missing":
             lines.append(f"  {dotted}: required key is missing")
+        elif err["type"] in ("int_type", "bool_type", "int_from_float"):
+            kind = "true or false" if err["type"] == "bool_type" else "a whole number"
+            lines.append(f"  {dotted}: must be {kind}, not {err.get('input')!r}")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"  {dotted or '(top level)'}: {msg}")
@@ -482,15 +562,9 @@ def load_params(path: Path) -> Params:
         raise ConfigError(
             f"{path}: no such file", hint="run `sdops init --source PATH --name NAME` first"
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"{path}: not valid YAML{where}: {problem}", hint="fix the YAML syntax"
-        ) from None
+    from sdops_dvc.yamlio import load_file
+
+    data = load_file(path, what="params file")
     return parse_params(data, path)
 
 

@@ -14,6 +14,19 @@ from typing import Any
 _CHUNK = 1 << 20
 
 
+def _umask_mode() -> int:
+    """The mode a plain ``open(..., "w")`` would give a new file (0o666 less the umask):
+    ``mkstemp`` creates 0600 files, and a moved-in temp file would keep that."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    os.chmod(tmp, _umask_mode())
+    os.replace(tmp, target)
+
+
 def md5_file(path: Path) -> str:
     """md5 of the file's bytes: the value DVC 3 records as ``md5`` in dvc.lock."""
     h = hashlib.md5()
@@ -32,7 +45,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.replace(tmp_path, path)
+        _publish(tmp_path, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
@@ -63,7 +76,7 @@ def write_many_atomic(items: list[tuple[Path, Callable[[Path], None]]]) -> None:
             staged.append((Path(tmp), target))
             writer(Path(tmp))
         for tmp_path, target in staged:
-            os.replace(tmp_path, target)
+            _publish(tmp_path, target)
     finally:
         for tmp_path, _ in staged:
             with contextlib.suppress(FileNotFoundError):

@@ -64,13 +64,25 @@ def validate(manifest: Any, *, where: str = "manifest") -> list[str]:
     return problems
 
 
+MAX_BYTES = 16 << 20  # a manifest is a few KB
+
+
 def load(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ManifestInvalid(f"manifest {path} does not exist", hint="run `dvc repro` first")
+    if path.is_dir():
+        raise ManifestInvalid(f"manifest {path} is a directory, not a JSON file")
+    raw = path.read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise ManifestInvalid(f"manifest {path}: {len(raw)} bytes is too large for a manifest")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ManifestInvalid(f"manifest {path} is not UTF-8 text (a binary file?)") from None
     except json.JSONDecodeError as exc:
         raise ManifestInvalid(f"manifest {path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ManifestInvalid(f"manifest {path} is nested too deeply to be a manifest") from None
     if not isinstance(data, dict):
         raise ManifestInvalid(f"manifest {path} must be a JSON object")
     return data

@@ -59,7 +59,7 @@ def run_dvc(args: list[str], cwd: Path, *, capture: bool = True) -> str:
         check=False,
     )
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout or "").strip().splitlines() if capture else []
+        detail = _cause((proc.stderr or proc.stdout or "") if capture else "")
         tail = "\n".join(f"  {line}" for line in detail[-8:])
         raise RepoError(
             f"`dvc {' '.join(args)}` failed (exit {proc.returncode})"
@@ -67,3 +67,21 @@ def run_dvc(args: list[str], cwd: Path, *, capture: bool = True) -> str:
             hint="fix the DVC problem above and run the command again",
         )
     return proc.stdout or ""
+
+
+_NOISE = (
+    "Having any troubles?",
+    "Hit us up at",
+    "https://dvc.org/support",
+    "Collecting",
+    "Pushing",
+)
+
+
+def _cause(text: str) -> list[str]:
+    """DVC's own error lines, without its support banner and progress lines, so the real
+    cause (a remote that refused, a missing file) is what the user reads."""
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not any(n in ln for n in _NOISE)]
+    errors = [ln for ln in lines if ln.lstrip().startswith("ERROR")]
+    return errors or lines

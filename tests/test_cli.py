@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sdops_dvc.cli.main import COMMANDS
+from tests.conftest import sdops
 
 HEAVY = ("sdv", "torch", "sklearn", "scipy", "ctgan", "rdt", "sdmetrics")
 
@@ -84,3 +85,23 @@ def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "No such command" in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["binary", "directory", "deep"])
+def test_manifest_check_of_a_non_manifest_is_exit_8(kind: str, tmp_path: Path) -> None:
+    target = tmp_path / "m.json"
+    if kind == "binary":
+        target.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    elif kind == "directory":
+        target.mkdir()
+    else:
+        target.write_text("[" * 100_000)
+    proc = sdops("manifest", "--check", str(target), cwd=tmp_path)
+    assert proc.returncode == 8, proc.stderr
+    assert "Traceback" not in proc.stderr and "error: manifest" in proc.stderr
+
+
+def test_binary_consumers_file_is_exit_3(tmp_path: Path) -> None:
+    (tmp_path / "consumers.yaml").write_bytes(b"\x00\xff\x00 not yaml")
+    proc = sdops("consumers", "credit", cwd=tmp_path)
+    assert proc.returncode == 3 and "binary file" in proc.stderr

@@ -130,3 +130,97 @@ def test_template_params_are_valid(tmp_path: Path) -> None:
     data = yaml.safe_load(text)
     p = parse_params(data, Path("params.yaml"))
     assert p.generator.family == "ctgan" and p.dataset.target is None
+
+
+# -- issue 11.8: every value is validated before a library sees it --------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "expected"),
+    [
+        ("generator", {"seed": -3}, "generator.seed"),
+        ("generator", {"seed": 2**70}, "generator.seed"),
+        ("generator", {"seed": True}, "must be a whole number, not True"),
+        ("generator", {"num_rows": "100"}, "must be a whole number, not '100'"),
+        ("split", {"seed": -1}, "split.seed"),
+        ("generator", {"family": "ctgan", "parameters": {"batch_size": 7}}, "multiple of pac"),
+        ("generator", {"family": "ctgan", "parameters": {"batch_size": 30, "pac": 4}}, "pac (4)"),
+        ("generator", {"family": "ctgan", "parameters": {"epochs": "many"}}, "positive integer"),
+        ("generator", {"family": "ctgan", "parameters": {"epochs": 10**9}}, "allow_large_runs"),
+        ("generator", {"family": "tvae", "parameters": {"batch_size": 5}}, "even for tvae"),
+        (
+            "generator",
+            {"parameters": {"numerical_distributions": {"income": "cauchy"}}},
+            "not one of SDV's distributions",
+        ),
+        ("generator", {"parameters": {"default_distribution": "pareto"}}, "SDV's distributions"),
+        ("generator", {"torch_threads": 1000}, "between 1 and 256"),
+        ("generator", {"num_rows": 10**9}, "allow_large_runs"),
+        ("gates", {"privacy": {"alpha": 0}}, "could never fail"),
+        ("gates", {"privacy": {"alpha": 0.6}}, "(0, 0.5]"),
+        ("gates", {"quality": {"enabled": "no"}}, "true or false"),
+        ("split", {"ratio": True}, "must be a number, not bool"),
+        ("budget", {"epsilon": float("inf")}, "finite"),
+        (
+            "generator",
+            {"family": "mst", "privacy": {"epsilon": 1.0, "bounds": {"age": "TODO"}}},
+            "placeholders",
+        ),
+        ("release", {"approvals": {"require_signed": True}}, "replaced by allow_unverified"),
+    ],
+)
+def test_values_are_checked_by_type_and_range(section: str, value: object, expected: str) -> None:
+    assert expected in _err(_with(**{section: value}))
+
+
+def test_ceilings_lift_with_an_explicit_override() -> None:
+    p = parse_params(
+        _with(
+            generator={"family": "ctgan", "allow_large_runs": True, "parameters": {"epochs": 20000}}
+        ),
+        Path("params.yaml"),
+    )
+    assert p.generator.parameters["epochs"] == 20000
+
+
+def test_sdv_distribution_list_is_sdvs_own() -> None:
+    from sdv.single_table.copulas import GaussianCopulaSynthesizer
+
+    from sdops_dvc.synthesizers import DISTRIBUTIONS
+
+    assert set(DISTRIBUTIONS) == set(GaussianCopulaSynthesizer._DISTRIBUTIONS)
+
+
+def test_duplicate_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "dataset: {name: credit}\nsource: {path: a.csv, snapshot_id: s}\n"
+        "gates:\n  quality: {min_column_shapes: 0.9}\n"
+        "gates:\n  privacy: {alpha: 0.1}\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"duplicate key 'gates' \(first at line 3, again at line 5\)"
+    ):
+        load_params(path)
+
+
+def test_exponent_numbers_read_as_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "dataset: {name: credit}\nsource: {path: a.csv, snapshot_id: s}\nbudget: {delta: 1e-5}\n"
+    )
+    assert load_params(path).budget.delta == 1e-5
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01\x02binary", "caf\xe9".encode("latin-1")])
+def test_binary_params_file_is_a_config_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match="not a params file|not UTF-8"):
+        load_params(path)
+
+
+def test_params_path_that_is_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").mkdir()
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_params(tmp_path / "params.yaml")

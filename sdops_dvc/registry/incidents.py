@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sdops_dvc.errors import ConfigError, ReleaseUnavailable
 from sdops_dvc.fsutil import write_text_atomic
 from sdops_dvc.registry.releases import Release, _repo, releases, resolve
@@ -38,10 +36,9 @@ def load_consumers(root: Path) -> list[Consumer]:
     path = root / CONSUMERS
     if not path.exists():
         return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    from sdops_dvc.yamlio import load_file
+
+    data = load_file(path, what="consumers file") or {}
     entries = data.get("consumers") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: expected a 'consumers:' list", hint="see README.md, Consumers")

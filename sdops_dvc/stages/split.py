@@ -32,6 +32,11 @@ def verify_pin(source: Path, pinned_md5: str | None) -> str:
             f"source {source} does not exist",
             hint="run `dvc pull` (or `dvc update` for an import), or fix source.path",
         )
+    if not source.is_file():
+        raise DataError(
+            f"source {source} is not a file (a directory?)",
+            hint="point source.path at the table file, or restore it with `dvc checkout`",
+        )
     actual = md5_file(source)
     if pinned_md5 is None:
         raise SnapshotMismatch(
