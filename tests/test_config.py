@@ -216,7 +216,7 @@ def test_exponent_numbers_read_as_numbers(tmp_path: Path) -> None:
 def test_binary_params_file_is_a_config_error(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "params.yaml"
     path.write_bytes(content)
-    with pytest.raises(ConfigError, match="not a params file|not UTF-8"):
+    with pytest.raises(ConfigError, match=r"not a params file|not UTF-8"):
         load_params(path)
 
 
