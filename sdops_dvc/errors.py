@@ -16,6 +16,8 @@ code  class                       meaning
 8     ManifestInvalid             a manifest fails its schema or digest
 9     ReleaseRefused              ``sdops release`` refused; every reason is listed
 10    ReleaseUnavailable          the release is revoked, retired or does not exist
+11    BudgetExceeded              a DP measurement would exceed the privacy-budget cap
+12    IntegrityError              bytes served or stored differ from the release's hashes
 70    (unexpected)                a bug: rerun with SDOPS_DEBUG=1 and report it
 ====  ==========================  ===============================================
 """
@@ -79,6 +81,14 @@ class ReleaseUnavailable(SdopsError):
     exit_code = 10
 
 
+class BudgetExceeded(SdopsError):
+    exit_code = 11
+
+
+class IntegrityError(SdopsError):
+    exit_code = 12
+
+
 EXIT_CODES: dict[str, int] = {
     "ok": 0,
     "gate_failed": GateFailed.exit_code,
@@ -91,5 +101,7 @@ EXIT_CODES: dict[str, int] = {
     "manifest_invalid": ManifestInvalid.exit_code,
     "release_refused": ReleaseRefused.exit_code,
     "release_unavailable": ReleaseUnavailable.exit_code,
+    "budget_exceeded": BudgetExceeded.exit_code,
+    "integrity": IntegrityError.exit_code,
     "internal": SdopsError.exit_code,
 }

@@ -11,9 +11,10 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sdops_dvc import layout as L
-from sdops_dvc.config import NAME_RE, load_params
+from sdops_dvc.config import NAME_RE, PLACEHOLDER, load_params
 from sdops_dvc.errors import ConfigError, DataError, RepoError, WouldOverwrite
 from sdops_dvc.fsutil import md5_file, write_json_atomic, write_text_atomic
 from sdops_dvc.scm import dvc_root, git_init, git_toplevel, git_tracks, run_dvc
@@ -151,6 +152,8 @@ def init_project(
             },
         ),
     )
+    if FAMILIES[family].dp:
+        _write_dp_placeholders(root / L.PARAMS, metadata)
     write_text_atomic(root / L.DVC_YAML, read_template("dvc.yaml"))
     _append_gitignore(root / ".gitignore", read_template("gitignore"))
     created = [L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"]
@@ -169,7 +172,13 @@ def init_project(
             text = text.replace("{{" + key + "}}", value)
         write_text_atomic(path, text)
         created.append(target)
-    load_params(root / L.PARAMS)  # what we wrote must load
+    if FAMILIES[family].dp:
+        actions.append(
+            f"generator.privacy has {PLACEHOLDER} placeholders for the public bounds of the "
+            "numerical columns: write them before `dvc repro` (never read them off the data)"
+        )
+    else:
+        load_params(root / L.PARAMS)  # what we wrote must load
     return InitResult(
         root=root,
         source=dest,
@@ -178,6 +187,22 @@ def init_project(
         actions=actions,
         pii_columns=pii_columns(metadata),
     )
+
+
+def _write_dp_placeholders(params_path: Path, metadata: dict[str, Any]) -> None:
+    """A DP family needs public bounds for every numerical column: write the privacy block
+    with a placeholder per column, which validation names until a person replaces it."""
+    from sdops_dvc.metadata import column_sdtypes
+
+    numeric = [c for c, sd in column_sdtypes(metadata).items() if sd == "numerical"]
+    bounds = ", ".join(f"{c}: {PLACEHOLDER}" for c in numeric)
+    line = (
+        f"  privacy: {{epsilon: 1.0, delta: 1.0e-6, bounds: {{{bounds}}}}}  "
+        f"# replace each {PLACEHOLDER} with PUBLIC [low, high]"
+    )
+    text = params_path.read_text(encoding="utf-8")
+    lines = [line if ln.startswith("  privacy: null") else ln for ln in text.splitlines()]
+    write_text_atomic(params_path, "\n".join(lines) + "\n")
 
 
 def _append_gitignore(path: Path, block: str) -> None:
@@ -249,3 +274,52 @@ def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResul
         new_id=snapshot_id or params.source.snapshot_id,
         stale_pointer=stale,
     )
+
+
+def set_private_remote(root: Path, url: str, name: str = "private") -> list[str]:
+    """Send the outputs holding real rows (the source and the train/holdout split) to a
+    private DVC remote, never to the release remote consumers read: adds the remote and sets
+    ``remote: NAME`` on those outputs in dvc.yaml and in the source's ``.dvc`` file
+    (formatting and comments kept). Returns what was done."""
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    if not NAME_RE.match(name):
+        raise ConfigError(f"remote name {name!r} is not valid", hint="use letters, digits, - or _")
+    params = load_params(root / L.PARAMS)
+    ry = YAML()
+    ry.preserve_quotes = True
+    edits: list[tuple[Path, str]] = []
+    dvc_yaml = root / L.DVC_YAML
+    doc = ry.load(dvc_yaml.read_text(encoding="utf-8"))
+    split = (doc.get("stages") or {}).get("split")
+    if split is None or not split.get("outs"):
+        raise ConfigError(f"{dvc_yaml} has no split stage with outputs")
+    outs = split["outs"]
+    for i, o in enumerate(outs):
+        if isinstance(o, str):
+            outs[i] = CommentedMap({o: CommentedMap({"remote": name})})
+        else:
+            for path in o:
+                o[path] = o[path] or CommentedMap()
+                o[path]["remote"] = name
+    buf = io.StringIO()
+    ry.dump(doc, buf)
+    edits.append((dvc_yaml, buf.getvalue()))
+    source = root / params.source.path
+    pointer = source.with_name(source.name + ".dvc")
+    if pointer.is_file():
+        pdoc = ry.load(pointer.read_text(encoding="utf-8"))
+        for o in pdoc.get("outs") or []:
+            o["remote"] = name
+        buf = io.StringIO()
+        ry.dump(pdoc, buf)
+        edits.append((pointer, buf.getvalue()))
+    run_dvc(["remote", "add", "-f", name, url], cwd=root)
+    done = [f"dvc remote add {name} {url}"]
+    for path, text in edits:
+        write_text_atomic(path, text)
+        done.append(f"real-data outputs in {path.relative_to(root)} go to remote {name!r}")
+    return done

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,35 @@ def _cause(text: str) -> list[str]:
     lines = [ln for ln in lines if not any(n in ln for n in _NOISE)]
     errors = [ln for ln in lines if ln.lstrip().startswith("ERROR")]
     return errors or lines
+
+
+@contextlib.contextmanager
+def release_worktree(repo: Any, rev: str) -> Iterator[Path]:
+    """A temporary detached worktree of ``rev`` whose DVC can fetch what the clone can: the
+    clone's remotes (``config.local`` included, where private remotes often live) and, when
+    there is no remote, the clone's own cache. Removed afterwards."""
+    import shutil
+    import tempfile
+
+    top = Path(repo.working_tree_dir)
+    tmp = Path(tempfile.mkdtemp(prefix="sdops-wt-"))
+    wt = tmp / "wt"
+    repo.git.worktree("add", "--detach", str(wt), rev)
+    try:
+        for local in top.rglob(".dvc/config.local"):
+            dest = wt / local.relative_to(top)
+            if dest.parent.is_dir():
+                shutil.copyfile(local, dest)
+        for dvc_dir in wt.rglob(".dvc"):
+            if dvc_dir.is_dir() and not run_dvc(["remote", "list"], cwd=dvc_dir.parent).strip():
+                src_cache = top / dvc_dir.parent.relative_to(wt) / ".dvc" / "cache"
+                run_dvc(["config", "--local", "cache.dir", str(src_cache)], cwd=dvc_dir.parent)
+        yield wt
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(wt)],
+            cwd=top,
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(tmp, ignore_errors=True)

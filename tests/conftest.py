@@ -178,3 +178,58 @@ def pipeline_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git("add", "-A", cwd=root)
     git("commit", "-qm", "repro", cwd=root)
     return root
+
+
+# -- approvers with real SSH signing keys (git's gpg.format=ssh) ------------------------------
+
+
+class Approver:
+    """A person with an ed25519 key made by ssh-keygen, who signs approval commits."""
+
+    def __init__(self, tmp: Path, name: str, email: str) -> None:
+        self.name, self.email = name, email
+        self.key = tmp / f"id_{email.split('@')[0]}"
+        if not self.key.exists():
+            run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", email, "-f", str(self.key)],
+                tmp,
+                check=True,
+            )
+
+    @property
+    def signer_line(self) -> str:
+        return f"{self.email} {(self.key.with_suffix('.pub')).read_text().strip()}\n"
+
+    @property
+    def trailer(self) -> str:
+        return f"Approved-by: {self.name} <{self.email}>"
+
+    def approve(self, cwd: Path, message: str = "Approve release", *, extra: str = "") -> str:
+        """A signed, empty approval commit authored by the approver; returns its sha."""
+        body = f"{message}\n\n{self.trailer}" + (f"\n{extra}" if extra else "")
+        self.commit(cwd, "--allow-empty", "-m", body)
+        return git("rev-parse", "HEAD", cwd=cwd).stdout.strip()
+
+    def commit(self, cwd: Path, *args: str) -> None:
+        git(
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            f"user.signingkey={self.key}",
+            "-c",
+            f"user.name={self.name}",
+            "-c",
+            f"user.email={self.email}",
+            "commit",
+            "-q",
+            "-S",
+            *args,
+            cwd=cwd,
+        )
+
+
+def trust(cwd: Path, *approvers: Approver) -> None:
+    """Write .sdops/allowed_signers with the approvers' public keys (committed by the caller)."""
+    path = cwd / ".sdops" / "allowed_signers"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("".join(a.signer_line for a in approvers))

@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import dvc, git, sdops, set_params
+from tests.conftest import Approver, dvc, git, sdops, set_params, trust
 
 TRAILER = "Approved-by: Ana Privacy <ana@example.com>"
+
+
+@pytest.fixture
+def ana(tmp_path: Path) -> Approver:
+    return Approver(tmp_path, "Ana Privacy", "ana@example.com")
 
 
 def _tags(cwd: Path) -> list[str]:
@@ -26,30 +31,38 @@ def _remote_tags(origin: Path) -> list[str]:
 
 
 @pytest.fixture
-def world(pipeline_outputs: Path, tmp_path: Path) -> dict[str, Path]:
+def world(pipeline_outputs: Path, tmp_path: Path, ana: Approver) -> dict[str, Path]:
     work = tmp_path / "work"
     shutil.copytree(pipeline_outputs, work, symlinks=True)
     origin = tmp_path / "origin.git"
     git("init", "-q", "--bare", str(origin), cwd=tmp_path)
     git("remote", "add", "origin", str(origin), cwd=work)
     store = tmp_path / "dvcstore"
+    private = tmp_path / "private-store"
     dvc("remote", "add", "-d", "store", str(store), cwd=work)
+    sdops("private-remote", str(private), cwd=work, check=True)
     set_params(work, {"release.approvals.roles": {"privacy": ["ana@example.com"]}})
+    trust(work, ana)
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Configure remotes and approvals", cwd=work)
     git("push", "-q", "origin", "HEAD:main", cwd=work)
-    return {"work": work, "origin": origin, "store": store}
+    return {"work": work, "origin": origin, "store": store, "private": private}
 
 
 def _approve(work: Path, message: str = "Approve release") -> None:
-    git("commit", "-q", "--allow-empty", "-m", f"{message}\n\n{TRAILER}", cwd=work)
+    approver = Approver(work.parent, "Ana Privacy", "ana@example.com")
+    approver.approve(work, message)
 
 
 def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:
     work, origin, store = world["work"], world["origin"], world["store"]
     proc = sdops("release", cwd=work)
     assert proc.returncode == 9
-    assert "no approval from the 'privacy' role" in proc.stderr
+    assert "no counted approval from the 'privacy' role" in proc.stderr
+    # an unsigned trailer proves nothing: anyone can type it
+    git("commit", "-q", "--allow-empty", "-m", f"Approve\n\n{TRAILER}", cwd=work)
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9 and "unverified (the commit is not signed" in proc.stderr
     _approve(work)
     (work / "scratch.txt").write_text("not committed")
     set_params(work, {"gates.quality.min_column_shapes": 0.5})
@@ -59,14 +72,6 @@ def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:
     assert "nothing was tagged or pushed" in proc.stderr
     (work / "scratch.txt").unlink()
     git("checkout", "-q", "--", "params.yaml", cwd=work)
-
-    # only signed approvals count when required
-    set_params(work, {"release.approvals.require_signed": True})
-    git("commit", "-qam", f"Require signed approvals\n\n{TRAILER}", cwd=work)
-    proc = sdops("release", cwd=work)
-    assert proc.returncode == 9 and "trailers on unsigned commits were ignored" in proc.stderr
-    set_params(work, {"release.approvals.require_signed": False})
-    git("commit", "-qam", f"Unsigned approvals suffice\n\n{TRAILER}", cwd=work)
 
     # outputs that no longer match dvc.lock
     synthetic = work / "data/synthetic/synthetic.csv"
@@ -110,7 +115,8 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     set_params(work, {"generator.seed": 12})
     dvc("repro", cwd=work)
     git("add", "-A", cwd=work)
-    git("commit", "-qm", f"Seed 12\n\n{TRAILER}", cwd=work)
+    git("commit", "-qm", "Seed 12", cwd=work)
+    _approve(work)
     proc = sdops("release", "--bump", "minor", cwd=work, check=True)
     assert "credit@v1.1.0" in proc.stdout
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
@@ -249,8 +255,8 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     assert not stored(store, v11_syn) and not stored(work / ".dvc" / "cache", v11_syn)
     v1_syn = manifest_v1["outputs"]["synthetic"]["md5"]
     assert stored(store, v1_syn) and stored(work / ".dvc" / "cache", v1_syn)
-    split_md5 = manifest_v1["split"]["train"]["md5"]  # shared by both releases: kept
-    assert stored(store, split_md5)
+    split_md5 = manifest_v1["split"]["train"]["md5"]  # real data: only in the private remote
+    assert stored(world["private"], split_md5) and not stored(store, split_md5)
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
     assert [(r["version"], r["status"]) for r in listed] == [
         ("v1.0.0", "current"),

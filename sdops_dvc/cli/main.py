@@ -20,6 +20,11 @@ from sdops_dvc import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("sdops_dvc.cli.setup", "init", "Add a governed synthetic-data pipeline to a repo."),
     "snapshot": ("sdops_dvc.cli.setup", "snapshot", "Re-pin the source after a reviewed change."),
+    "private-remote": (
+        "sdops_dvc.cli.setup",
+        "private_remote",
+        "Send the real data to a private DVC remote.",
+    ),
     "demo": ("sdops_dvc.cli.setup", "demo", "Run the whole flow in a throwaway repo."),
     "split": (
         "sdops_dvc.cli.stages",

@@ -29,21 +29,38 @@ Example:
     help="Release a generator without formal guarantee under a budget cap; needs a "
     "`Budget-exception-approved-by:` trailer by one of budget.exception_approvers.",
 )
-def release(name: str | None, params_path: Path, bump: str, budget_exception: str | None) -> None:
+@click.option(
+    "--reevaluate",
+    is_flag=True,
+    help="Re-run evaluate from the pinned data in a temporary worktree and require the "
+    "committed metrics byte for byte (the CI templates use it on merge).",
+)
+def release(
+    name: str | None, params_path: Path, bump: str, budget_exception: str | None, reevaluate: bool
+) -> None:
     """Tag HEAD as a release NAME@vX.Y.Z (GTO format), after checking everything.
 
-    Refuses, listing every reason, unless the work tree and `dvc status` are clean, the
-    committed gate approved, the manifest's digest is intact and the approvals configured
-    in params.yaml (release.approvals) are present, and the privacy budget (read from
-    origin's tags) has room for the release. Pushes data to the DVC remote, then the tag and
-    the budget ledger ref to origin in one atomic push; a failed push leaves no tag.
+    Refuses, listing every reason, unless the work tree and `dvc status` are clean; the gate
+    decision recomputed from the committed metrics and params.yaml approves and agrees with
+    gate.json; the metrics are the ones dvc.lock records for the pinned data; the manifest's
+    digest is intact; real data goes to a private DVC remote only; the verified approvals
+    configured in params.yaml (release.approvals) are present; and the privacy budget (read
+    from origin) has room. Pushes data to the DVC remotes, then the tag and the budget ledger
+    ref to origin in one atomic push; no local tag exists until origin accepted it.
     """
     from sdops_dvc.config import load_params
+    from sdops_dvc.output import warn
     from sdops_dvc.registry.releases import release as do_release
 
     params = load_params(params_path)
-    res = do_release(params_path.resolve().parent, params, name, bump, budget_exception)
+    res = do_release(
+        params_path.resolve().parent, params, name, bump, budget_exception, reevaluate=reevaluate
+    )
+    for line in res.repairs:
+        info(f"repaired: {line}")
     info(f"released {res.tag} at {res.record['commit'][:10]}")
+    for line in res.warnings:
+        warn(line)
     after = (res.record.get("budget") or {}).get("after")
     if after:
         info(
@@ -51,7 +68,8 @@ def release(name: str | None, params_path: Path, bump: str, budget_exception: st
             "remaining (see `sdops budget`)"
         )
     for a in res.record["approvals"]:
-        info(f"  approved by {a['by']} ({a['role']})")
+        how = "verified" if a.get("verified") else "UNVERIFIED"
+        info(f"  approved by {a['by']} ({a['role']}, {a.get('method')}, {how})")
     info(f"  data pushed to the DVC remote: {'yes' if res.pushed_data else 'no remote configured'}")
     info(f"  tag pushed to origin: {'yes' if res.pushed_tag else 'no origin remote'}")
 
@@ -62,17 +80,24 @@ def release(name: str | None, params_path: Path, bump: str, budget_exception: st
 @click.option("--expired", is_flag=True, help="Only live releases past policy.retention_days.")
 def list_(name: str | None, as_json: bool, expired: bool) -> None:
     """List releases: version, date, status (current / released / revoked / retired), gate."""
-    from sdops_dvc.registry.releases import _repo, releases
+    from sdops_dvc.registry.releases import NotRelease, _repo, scan
     from sdops_dvc.registry.retention import expired as find_expired
 
+    rejected: list[NotRelease] = []
     if expired:
         rows = [r for r, _ in find_expired(Path.cwd(), name)]
     else:
-        rows = releases(_repo(Path.cwd()), name)
+        rows, rejected = scan(_repo(Path.cwd()), name)
     if as_json:
-        click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+        click.echo(
+            json.dumps(
+                [r.as_json() for r in rows]
+                + [{**b.as_json(), "status": "not a release"} for b in rejected],
+                indent=2,
+            )
+        )
         return
-    if not rows:
+    if not rows and not rejected:
         info("no expired releases" if expired else "no releases yet (see `sdops release --help`)")
         return
     for r in rows:
@@ -81,6 +106,8 @@ def list_(name: str | None, as_json: bool, expired: bool) -> None:
         info(
             f"{r.tag:<40} {r.status:<9} {r.record.get('released_at', '?'):<21} gate {approved}  {r.commit[:10]}"
         )
+    for b in rejected:
+        info(f"{b.tag:<40} NOT A RELEASE: {b.reason}  {b.commit[:10]}")
 
 
 @click.command(epilog="Example:\n\n  sdops show health-insurance@latest --json")
@@ -142,19 +169,19 @@ def revoke(ref: str, reason: str, kind: str) -> None:
 )
 def get(ref: str, out: Path | None, repo: Path) -> None:
     """Download a release's synthetic table; revoked releases are refused."""
-    from sdops_dvc.api import synthetic_path
+    from sdops_dvc.api import read_bytes
     from sdops_dvc.errors import WouldOverwrite
-    from sdops_dvc.scm import run_dvc
+    from sdops_dvc.fsutil import atomic_path
 
-    rel, path = synthetic_path(ref, repo)
+    if out is not None and out.exists():
+        raise WouldOverwrite(f"{out} exists", hint="choose another -o path or remove it")
+    rel, path, data = read_bytes(ref, repo)  # verified against the manifest's md5
     target = out or Path(Path(path).name)
     if target.exists():
         raise WouldOverwrite(f"{target} exists", hint="choose another -o path or remove it")
-    run_dvc(
-        ["get", str(repo.resolve()), path, "--rev", rel.tag, "-o", str(target.resolve())],
-        cwd=Path.cwd(),
-    )
-    info(f"{rel.tag} -> {target}")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    info(f"{rel.tag} -> {target} (md5 verified against the manifest)")
 
 
 @click.command(epilog="Example:\n\n  sdops diff health-insurance@v1.0.0 health-insurance@v1.1.0")
@@ -221,6 +248,8 @@ def verify(ref: str) -> None:
     from sdops_dvc.registry.operations import verify as do_verify
 
     res = do_verify(Path.cwd(), ref)
+    for where in res.stored:
+        info(f"  stored object checked: {where}")
     for path, md5 in res.compared.items():
         info(f"  {path:<40} {md5}")
     if res.skipped:

@@ -61,6 +61,13 @@ Example:
     show_default=True,
     help="CODEOWNERS entry for the data-owner role.",
 )
+@click.option(
+    "--private-remote",
+    metavar="URL",
+    default=None,
+    help="DVC remote for the real data (source, train, holdout); the default remote is the "
+    "release remote consumers read, and real data is never pushed there.",
+)
 def init(
     source: Path,
     name: str,
@@ -71,6 +78,7 @@ def init(
     force: bool,
     privacy_owners: str,
     data_owners: str,
+    private_remote: str | None,
 ) -> None:
     """Add a synthetic-data pipeline to a git + DVC repository (created if missing).
 
@@ -93,7 +101,12 @@ def init(
         privacy_owners=privacy_owners,
         data_owners=data_owners,
     )
-    for action in res.actions:
+    actions = list(res.actions)
+    if private_remote:
+        from sdops_dvc.project import set_private_remote
+
+        actions += set_private_remote(res.root, private_remote)
+    for action in actions:
         info(f"  {action}")
     info(f"  wrote {', '.join(res.created)}")
     info(f"  pinned source {res.source.relative_to(res.root)} at md5 {res.source_md5}")
@@ -112,6 +125,30 @@ def init(
         "  4. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
         "  5. dvc repro      # split, generate, evaluate, gate, manifest"
     )
+
+
+@click.command(
+    name="private-remote",
+    epilog="""\b
+Example:
+  sdops private-remote s3://acme-private/claims-dvc
+  dvc remote add -d releases s3://acme-releases/claims   # what consumers read
+  git commit -am 'Real data goes to the private remote'""",
+)
+@click.argument("url")
+@click.option("--name", default="private", show_default=True, help="Name of the DVC remote.")
+@PARAMS_OPTION
+def private_remote(url: str, name: str, params_path: Path) -> None:
+    """Send the real data (source, train, holdout) to a private DVC remote.
+
+    Adds the remote and sets `remote: NAME` on those outputs in dvc.yaml and the source's
+    .dvc file. The default remote is the release remote that consumers read; `sdops release`
+    refuses to push real data there.
+    """
+    from sdops_dvc.project import set_private_remote
+
+    for action in set_private_remote(params_path.resolve().parent, url, name):
+        info(f"  {action}")
 
 
 @click.command(

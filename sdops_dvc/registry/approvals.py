@@ -1,16 +1,35 @@
-"""Approvals from git itself: ``Approved-by:`` / ``Reviewed-by:`` trailers on the commit
-being released and every commit since the previous release (works offline, any forge)."""
+"""Approvals that prove who approved what.
+
+With the ``git`` provider an approval is a commit carrying an ``Approved-by:`` (or
+``Reviewed-by:``) trailer. It counts as **verified** when that commit is signed with an SSH
+key that the repository's allowed-signers file (git's ``gpg.ssh.allowedSignersFile``
+format, committed and owned in CODEOWNERS) gives to the approver named in the trailer. The
+file is read as it was at the previous release, so a change cannot add the key that approves
+it; the first release trusts the file at HEAD and says so. Unsigned trailers are listed as
+unverified and count only with ``allow_unverified: true``.
+
+An approval binds to content: it approves the tree of its own commit (or of the commit an
+``Approves: SHA`` trailer names). Any later change before the release voids it, naming the
+changed files. With ``forbid_self_approval`` (the default) an approver who authored any of the
+approved changes does not count: four eyes. Forge providers (github, gitlab) apply the same
+two rules to reviews: the review must be of the pull request's final commit, by someone
+other than its author (:mod:`sdops_dvc.registry.hosted`).
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from typing import Any
 
 from sdops_dvc.config import ApprovalsCfg
 
 TRAILER = re.compile(r"^(approved-by|reviewed-by):\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+APPROVES = re.compile(r"^approves:\s*([0-9a-f]{7,40})\s*$", re.IGNORECASE | re.MULTILINE)
+GOOD_SIG = re.compile(r'Good "git" signature for (\S+) with')
 
 
 @dataclass(frozen=True)
@@ -18,57 +37,203 @@ class Approval:
     role: str
     by: str
     commit: str
+    verified: bool = True
+    method: str = "ssh-signature"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "by": self.by,
+            "commit": self.commit,
+            "verified": self.verified,
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What the approvals check found: counted approvals, refusals, and notes for the record."""
+
+    approvals: list[Approval] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # approvals seen but not counted, and why
+
+
+def parse_identity(text: str) -> tuple[str, str]:
+    """(name, email) of ``Name <email>``; a bare value stands for both."""
+    a = text.strip().lower()
+    m = re.match(r"^(.*?)\s*<([^>]+)>$", a)
+    return (m.group(1).strip(), m.group(2).strip()) if m else (a, a)
 
 
 def _matches(holder: str, approver: str) -> bool:
     h = holder.strip().lower()
-    a = approver.strip().lower()
-    m = re.match(r"^(.*?)\s*<([^>]+)>$", a)
-    name, email = (m.group(1).strip(), m.group(2).strip()) if m else (a, a)
-    return h in (a, name, email)
+    name, email = parse_identity(approver)
+    return h in (approver.strip().lower(), name, email)
 
 
-def _signed(repo_dir: str, sha: str) -> bool:
-    proc = subprocess.run(
-        ["git", "verify-commit", sha], cwd=repo_dir, capture_output=True, check=False
-    )
-    return proc.returncode == 0
+def _git(cwd: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def collect(repo: Any, cfg: ApprovalsCfg, since: str | None) -> tuple[list[Approval], list[str]]:
-    """(approvals found, problems): every configured role needs one holder's approval."""
+def signer_of(cwd: str, sha: str, allowed_signers: str | None) -> str | None:
+    """The principal (email) whose allowed key signed ``sha``, or None when unsigned or the
+    key is not in ``allowed_signers`` (the file's text)."""
+    if not allowed_signers:
+        return None
+    fd, path = tempfile.mkstemp(prefix="sdops-signers-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(allowed_signers)
+        proc = _git(
+            cwd,
+            "-c",
+            "gpg.format=ssh",
+            "-c",
+            f"gpg.ssh.allowedSignersFile={path}",
+            "verify-commit",
+            "--raw",
+            sha,
+        )
+    finally:
+        os.unlink(path)
+    m = GOOD_SIG.search(proc.stderr + proc.stdout)
+    return m.group(1).lower() if proc.returncode == 0 and m else None
+
+
+def _file_at(repo: Any, rev: str, path: str) -> str | None:
+    try:
+        return str((repo.commit(rev).tree / path).data_stream.read().decode("utf-8"))
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _changed(repo: Any, a: str, b: str) -> list[str]:
+    out = _git(repo.working_tree_dir, "diff", "--name-only", a, b).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def collect(repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None) -> Collected:
+    """Approvals of HEAD: each configured role needs one counted approval."""
     if not cfg.roles:
-        return [], []
+        if cfg.required:
+            return Collected(
+                problems=[
+                    "approvals: no approval roles are configured (release.approvals.roles); "
+                    "name who approves (roles: {privacy: [EMAIL]}), or declare "
+                    "`release.approvals.required: false` to release without approvals "
+                    "(recorded in the tag)"
+                ]
+            )
+        return Collected(notes=["approvals not required (release.approvals.required: false)"])
     if cfg.provider != "git":
         from sdops_dvc.registry import hosted
 
-        fetch = hosted.github if cfg.provider == "github" else hosted.gitlab
-        return fetch(repo, cfg, repo.head.commit.hexsha)
-    rev = f"{since}..HEAD" if since else "HEAD"
-    commits = list(repo.iter_commits(rev))
+        return hosted.PROVIDERS[cfg.provider](repo, cfg, repo.head.commit.hexsha)
+    return _collect_git(repo, cfg, since, since_tag)
+
+
+def _signers(
+    repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
+) -> tuple[str | None, list[str]]:
+    notes: list[str] = []
+    at_head = _file_at(repo, "HEAD", cfg.allowed_signers)
+    if since is not None:
+        before = _file_at(repo, since, cfg.allowed_signers)
+        if before is not None:
+            if at_head != before:
+                notes.append(
+                    f"{cfg.allowed_signers} changed since {since_tag}: approvals were verified "
+                    f"against its version at {since_tag} (a change cannot add the key that approves it)"
+                )
+            return before, notes
+    if at_head is not None:
+        notes.append(
+            f"approvals verified against {cfg.allowed_signers} at HEAD (no earlier release holds it: "
+            "trust on first use)"
+        )
+    return at_head, notes
+
+
+def _collect_git(
+    repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
+) -> Collected:
+    cwd = repo.working_tree_dir
+    head = repo.head.commit
+    commits = list(repo.iter_commits(f"{since}..HEAD" if since else "HEAD"))
+    signers, notes = _signers(repo, cfg, since, since_tag)
+    # who authored the changes being approved (commits that change the tree; merges excluded)
+    authors: dict[str, str] = {}
+    for c in commits:
+        if len(c.parents) > 1:
+            continue
+        parent_tree = c.parents[0].tree.hexsha if c.parents else None
+        if parent_tree != c.tree.hexsha:
+            authors.setdefault(c.author.email.lower(), c.hexsha)
     found: list[Approval] = []
-    unsigned: list[str] = []
+    ignored: list[str] = []
     for commit in commits:
         trailers = [m.group(2) for m in TRAILER.finditer(commit.message)]
         if not trailers:
             continue
-        if cfg.require_signed and not _signed(repo.working_tree_dir, commit.hexsha):
-            unsigned.append(commit.hexsha[:10])
-            continue
-        for approver in trailers:
-            for role, holders in cfg.roles.items():
-                if any(_matches(h, approver) for h in holders):
-                    found.append(Approval(role, approver, commit.hexsha))
-    problems = []
-    for role, holders in cfg.roles.items():
-        if not any(a.role == role for a in found):
-            problems.append(
-                f"approvals: no approval from the {role!r} role ({', '.join(holders)}) on the "
-                f"{len(commits)} commit(s) since the last release; add a trailer "
-                f"'Approved-by: NAME <EMAIL>' to the merge commit"
-            )
-    if unsigned:
-        problems.append(
-            f"approvals: trailers on unsigned commits were ignored (require_signed): {', '.join(unsigned)}"
+        principal = signer_of(cwd, commit.hexsha, signers)
+        named = APPROVES.search(commit.message)
+        approved = commit.hexsha
+        if named:
+            try:
+                approved = repo.commit(named.group(1)).hexsha
+            except Exception:  # an unknown sha: nothing is approved
+                ignored.append(
+                    f"{commit.hexsha[:10]}: `Approves: {named.group(1)}` names no commit"
+                )
+                continue
+        changed = (
+            []
+            if repo.commit(approved).tree.hexsha == head.tree.hexsha
+            else _changed(repo, approved, "HEAD")
         )
-    return found, problems
+        for approver in trailers:
+            roles = [
+                r for r, holders in cfg.roles.items() if any(_matches(h, approver) for h in holders)
+            ]
+            if not roles:
+                continue
+            who = f"{approver} in {commit.hexsha[:10]}"
+            _, email = parse_identity(approver)
+            verified = principal is not None and principal == email
+            if not verified and not cfg.allow_unverified:
+                why = (
+                    f"the commit is not signed by a key of theirs in {cfg.allowed_signers}"
+                    if principal is None
+                    else f"the commit is signed by {principal}, not by them"
+                )
+                ignored.append(f"{who}: unverified ({why}); set allow_unverified: true to count it")
+                continue
+            if changed:
+                shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
+                ignored.append(f"{who}: void, the content changed after it ({shown})")
+                continue
+            identity = principal if verified else email
+            if cfg.forbid_self_approval and identity in authors:
+                ignored.append(
+                    f"{who}: self-approval, they authored {authors[identity][:10]} "
+                    "(forbid_self_approval)"
+                )
+                continue
+            method = "ssh-signature" if verified else "trailer (unverified)"
+            found += [Approval(role, approver, commit.hexsha, verified, method) for role in roles]
+    problems = [
+        f"approvals: no counted approval from the {role!r} role ({', '.join(holders)}) on the "
+        f"{len(commits)} commit(s) since {since_tag or 'the first commit'}"
+        for role, holders in cfg.roles.items()
+        if not any(a.role == role for a in found)
+    ]
+    if problems and ignored:
+        problems += [f"approvals: not counted: {i}" for i in ignored]
+    if problems and not signers and not cfg.allow_unverified:
+        problems.append(
+            f"approvals: {cfg.allowed_signers} does not exist, so no signature can be verified: "
+            "commit it (one line per approver: EMAIL ssh-ed25519 KEY) and own it in CODEOWNERS"
+        )
+    return Collected(found, problems, notes, ignored)

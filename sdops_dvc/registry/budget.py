@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sdops_dvc.accounting import Spend, Standing, compose
-from sdops_dvc.config import BudgetCfg, Params
+from sdops_dvc.config import ApprovalsCfg, BudgetCfg, Params
 from sdops_dvc.layout import Layout
 
 LEDGER_PREFIX = "refs/sdops/budget/"
@@ -216,19 +216,28 @@ def budget_problems(
     return problems
 
 
-def exception_approvals(repo: Any, approvers: list[str], since: str | None) -> list[dict[str, str]]:
-    """``Budget-exception-approved-by:`` trailers by a listed approver since the last release."""
+def exception_approvals(
+    repo: Any, approvers: list[str], since: str | None, cfg: ApprovalsCfg
+) -> list[dict[str, Any]]:
+    """``Budget-exception-approved-by:`` trailers by a listed approver since the last release,
+    counted like approvals: signed by the approver's key in the allowed-signers file (read as
+    at the last release), or unverified only with ``allow_unverified``."""
     import re
 
-    from sdops_dvc.registry.approvals import _matches
+    from sdops_dvc.registry.approvals import _matches, _signers, parse_identity, signer_of
 
     pattern = re.compile(rf"^{EXCEPTION_TRAILER}:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
     rev = f"{since}..HEAD" if since else "HEAD"
+    signers, _ = _signers(repo, cfg, since, since)
     found = []
     for commit in repo.iter_commits(rev):
         for m in pattern.finditer(commit.message):
-            if any(_matches(h, m.group(1)) for h in approvers):
-                found.append({"by": m.group(1), "commit": commit.hexsha})
+            if not any(_matches(h, m.group(1)) for h in approvers):
+                continue
+            principal = signer_of(repo.working_tree_dir, commit.hexsha, signers)
+            verified = principal is not None and principal == parse_identity(m.group(1))[1]
+            if verified or cfg.allow_unverified:
+                found.append({"by": m.group(1), "commit": commit.hexsha, "verified": verified})
     return found
 
 

@@ -17,7 +17,7 @@ import urllib.request
 from typing import Any
 
 from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.registry.approvals import Approval
+from sdops_dvc.registry.approvals import Approval, Collected
 
 
 class ForgeError(Exception):
@@ -46,22 +46,38 @@ def _slug_from_origin(repo: Any) -> str | None:
     return None
 
 
-def github(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list[str]]:
+def github(repo: Any, cfg: ApprovalsCfg, sha: str) -> Collected:
+    found, problems, ignored = _github(repo, cfg, sha)
+    return Collected(
+        found,
+        problems + [f"approvals: not counted: {i}" for i in ignored] if problems else problems,
+        [],
+        ignored,
+    )
+
+
+def _github(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list[str], list[str]]:
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
-        return [], ["approvals: GITHUB_TOKEN is not set (provider github needs it to read reviews)"]
+        return (
+            [],
+            ["approvals: GITHUB_TOKEN is not set (provider github needs it to read reviews)"],
+            [],
+        )
     base = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
     slug = cfg.repository or _slug_from_origin(repo)
     if not slug:
-        return [], ["approvals: set release.approvals.repository to OWNER/NAME"]
+        return [], ["approvals: set release.approvals.repository to OWNER/NAME"], []
     h = {"Authorization": f"Bearer {token}", "X-GitHub-Api-Version": "2022-11-28"}
     try:
         pulls = _get(f"{base}/repos/{slug}/commits/{sha}/pulls", h) or []
         merged = [p for p in pulls if p.get("merged_at")] or pulls
         if not merged:
-            return [], [f"approvals: no pull request on {slug} contains {sha[:10]}"]
+            return [], [f"approvals: no pull request on {slug} contains {sha[:10]}"], []
         pr = merged[0]
-        latest: dict[str, str] = {}
+        head_sha = (pr.get("head") or {}).get("sha")
+        author = ((pr.get("user") or {}).get("login") or "").lower()
+        latest: dict[str, dict[str, Any]] = {}
         page = 1
         while True:
             reviews = (
@@ -72,19 +88,34 @@ def github(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list
             )
             for r in reviews:  # chronological: the last state of each reviewer wins
                 if r.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-                    latest[r["user"]["login"]] = r["state"]
+                    latest[r["user"]["login"]] = r
             if len(reviews) < 100:
                 break
             page += 1
-        approvers = sorted(u for u, state in latest.items() if state == "APPROVED")
+        ignored: list[str] = []
+        approvers = []
+        for user, r in sorted(latest.items()):
+            if r["state"] != "APPROVED":
+                continue
+            if not head_sha or r.get("commit_id") != head_sha:
+                ignored.append(
+                    f"{user}: void, the review is of {str(r.get('commit_id'))[:10]}, not the pull "
+                    f"request's final commit {str(head_sha)[:10]}"
+                )
+            elif cfg.forbid_self_approval and user.lower() == author:
+                ignored.append(f"{user}: self-approval of their own pull request")
+            else:
+                approvers.append(user)
         found = []
         for role, holders in cfg.roles.items():
             for user in approvers:
                 if any(_github_holds(base, h, holder, user) for holder in holders):
-                    found.append(Approval(role, user, f"{slug}#{pr['number']}"))
+                    found.append(
+                        Approval(role, user, f"{slug}#{pr['number']}", True, "github review")
+                    )
     except ForgeError as exc:
-        return [], [f"approvals: GitHub API: {exc}"]
-    return found, _missing(cfg, found, f"pull request #{pr['number']}")
+        return [], [f"approvals: GitHub API: {exc}"], []
+    return found, _missing(cfg, found, f"pull request #{pr['number']}"), ignored
 
 
 def _github_holds(base: str, h: dict[str, str], holder: str, user: str) -> bool:
@@ -96,12 +127,24 @@ def _github_holds(base: str, h: dict[str, str], holder: str, user: str) -> bool:
     return holder.lstrip("@").lower() == user.lower()
 
 
-def gitlab(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list[str]]:
+def gitlab(repo: Any, cfg: ApprovalsCfg, sha: str) -> Collected:
+    found, problems, ignored = _gitlab(repo, cfg, sha)
+    return Collected(
+        found,
+        problems + [f"approvals: not counted: {i}" for i in ignored] if problems else problems,
+        [],
+        ignored,
+    )
+
+
+def _gitlab(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list[str], list[str]]:
     token = os.environ.get("GITLAB_TOKEN")
     if not token:
-        return [], [
-            "approvals: GITLAB_TOKEN is not set (provider gitlab needs it to read approvals)"
-        ]
+        return (
+            [],
+            ["approvals: GITLAB_TOKEN is not set (provider gitlab needs it to read approvals)"],
+            [],
+        )
     base = (
         os.environ.get("GITLAB_API_URL")
         or os.environ.get("CI_API_V4_URL")
@@ -109,26 +152,33 @@ def gitlab(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list
     ).rstrip("/")
     project = cfg.repository or os.environ.get("CI_PROJECT_ID") or _slug_from_origin(repo)
     if not project:
-        return [], ["approvals: set release.approvals.repository to GROUP/PROJECT"]
+        return [], ["approvals: set release.approvals.repository to GROUP/PROJECT"], []
     pid = urllib.parse.quote(project, safe="")
     h = {"PRIVATE-TOKEN": token}
     try:
         mrs = _get(f"{base}/projects/{pid}/repository/commits/{sha}/merge_requests", h) or []
         merged = [m for m in mrs if m.get("state") == "merged"] or mrs
         if not merged:
-            return [], [f"approvals: no merge request of {project} contains {sha[:10]}"]
+            return [], [f"approvals: no merge request of {project} contains {sha[:10]}"], []
         mr = merged[0]
         data = _get(f"{base}/projects/{pid}/merge_requests/{mr['iid']}/approvals", h) or {}
         users = [a["user"]["username"] for a in data.get("approved_by", [])]
     except ForgeError as exc:
-        return [], [f"approvals: GitLab API: {exc}"]
+        return [], [f"approvals: GitLab API: {exc}"], []
+    # GitLab resets approvals when commits are pushed (the project setting "Remove all
+    # approvals when commits are added"); the approvals API names the MR's current state.
+    author = ((mr.get("author") or {}).get("username") or "").lower()
+    ignored = []
+    if cfg.forbid_self_approval and author in [u.lower() for u in users]:
+        ignored.append(f"{author}: self-approval of their own merge request")
+        users = [u for u in users if u.lower() != author]
     found = [
-        Approval(role, u, f"{project}!{mr['iid']}")
+        Approval(role, u, f"{project}!{mr['iid']}", True, "gitlab approval")
         for role, holders in cfg.roles.items()
         for u in users
         if any(hd.lstrip("@").lower() == u.lower() for hd in holders)
     ]
-    return found, _missing(cfg, found, f"merge request !{mr['iid']}")
+    return found, _missing(cfg, found, f"merge request !{mr['iid']}"), ignored
 
 
 def _missing(cfg: ApprovalsCfg, found: list[Approval], where: str) -> list[str]:
@@ -137,3 +187,6 @@ def _missing(cfg: ApprovalsCfg, found: list[Approval], where: str) -> list[str]:
         for role, holders in cfg.roles.items()
         if not any(a.role == role for a in found)
     ]
+
+
+PROVIDERS = {"github": github, "gitlab": gitlab}

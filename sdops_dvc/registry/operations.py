@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +12,9 @@ import yaml
 from sdops_dvc import layout as L
 from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
 from sdops_dvc.fsutil import md5_file
-from sdops_dvc.registry.releases import PROD, Release, _push_tag, _repo, releases, resolve
+from sdops_dvc.registry.releases import PROD, Release, _repo, publish_tag, releases, resolve
 from sdops_dvc.registry.tags import assign_tag, next_counter
-from sdops_dvc.scm import run_dvc
+from sdops_dvc.scm import release_worktree, run_dvc
 
 # Outputs whose bytes embed the environment or git state rather than the data: the manifest
 # (package versions), the gate result and reports (review notes against the main branch).
@@ -35,6 +32,7 @@ class VerifyResult:
     compared: dict[str, str] = field(default_factory=dict)  # path -> md5
     differences: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    stored: list[str] = field(default_factory=list)  # stored objects checked, where
 
     @property
     def identical(self) -> bool:
@@ -48,6 +46,41 @@ def _lock_outputs(lock: dict[str, Any]) -> dict[str, str]:
             if "md5" in entry:
                 out[str(entry["path"])] = str(entry["md5"])
     return out
+
+
+def _object(cache: Path, md5: str) -> Path:
+    return cache / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def _check_stored(wt: Path, top: Path, cached: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Hash the stored objects of the release's DVC-cached outputs: in the DVC remote (fetched
+    into an empty cache, so nothing local can stand in for them) and in this clone's cache.
+    Returns (what was checked, problems)."""
+    checked: list[str] = []
+    problems: list[str] = []
+    local = top / ".dvc" / "cache"
+    for path, md5 in sorted(cached.items()):
+        obj = _object(local, md5)
+        if obj.is_file():
+            checked.append(f"{path} (local cache)")
+            if md5_file(obj) != md5:
+                problems.append(f"{path}: the local cache's object is altered (md5 {md5_file(obj)}, released {md5})")
+    if not run_dvc(["remote", "list"], cwd=wt).strip():
+        return checked, problems
+    fresh = wt.parent / "objects"  # removed with the worktree
+    run_dvc(["config", "--local", "cache.dir", str(fresh)], cwd=wt)
+    for path, md5 in sorted(cached.items()):
+        with contextlib.suppress(RepoError):  # a missing object is reported below
+            run_dvc(["fetch", "-q", path], cwd=wt)
+        obj = _object(fresh, md5)
+        if not obj.is_file():
+            problems.append(f"{path}: not in the DVC remote (md5 {md5})")
+            continue
+        checked.append(f"{path} (DVC remote)")
+        got = md5_file(obj)
+        if got != md5:
+            problems.append(f"{path}: the DVC remote's object is altered (md5 {got}, released {md5})")
+    return checked, problems
 
 
 def _pull_measurement(wt: Path, tag: str, md5: str) -> None:
@@ -75,12 +108,13 @@ def verify(root: Path, ref: str) -> VerifyResult:
     top = Path(repo.working_tree_dir)
     lock_text = (repo.commit(rel.tag).tree / "dvc.lock").data_stream.read().decode("utf-8")
     expected = _lock_outputs(yaml.safe_load(lock_text) or {})
-    tmp = Path(tempfile.mkdtemp(prefix="sdops-verify-"))
-    wt = tmp / "wt"
-    repo.git.worktree("add", "--detach", str(wt), rel.tag)
-    try:
-        if not run_dvc(["remote", "list"], cwd=wt).strip():
-            run_dvc(["config", "--local", "cache.dir", str(top / ".dvc" / "cache")], cwd=wt)
+    cached = {
+        path: md5
+        for path, md5 in expected.items()
+        if not md5.endswith(".dir") and not _exists_at(repo, rel.tag, path)
+    }
+    with release_worktree(repo, rel.tag) as wt:
+        stored, stored_problems = _check_stored(wt, top, cached)
         dvc_files = [
             str(p.relative_to(wt))
             for p in wt.rglob("*.dvc")
@@ -92,7 +126,7 @@ def verify(root: Path, ref: str) -> VerifyResult:
             _pull_measurement(wt, rel.tag, expected[L.DP_FIT])
         run_dvc(["repro", "-f", "-q"], cwd=wt)
         compared: dict[str, str] = {}
-        differences: list[str] = []
+        differences: list[str] = list(stored_problems)
         skipped: list[str] = []
         for path, md5 in sorted(expected.items()):
             if path in NOT_COMPARED:
@@ -117,15 +151,7 @@ def verify(root: Path, ref: str) -> VerifyResult:
             compared[path] = got
             if got != md5:
                 differences.append(f"{path}: md5 {got}, released {md5}")
-        return VerifyResult(rel, compared, differences, skipped)
-    finally:
-        subprocess.run(
-            ["git", "worktree", "remove", "--force", str(wt)],
-            cwd=top,
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(tmp, ignore_errors=True)
+        return VerifyResult(rel, compared, differences, skipped, stored)
 
 
 RESTORED = (
@@ -158,8 +184,7 @@ def rollback(root: Path, name: str, to: str | None = None) -> tuple[str, Release
     has_remote = bool(run_dvc(["remote", "list"], cwd=top).strip())
     run_dvc(["pull", "-q", "--force"] if has_remote else ["checkout", "-q", "--force"], cwd=top)
     tag = assign_tag(name, PROD, next_counter([t.name for t in repo.tags], name))
-    repo.create_tag(tag, ref=target.commit, message=f"Roll {name} back to {target.tag} in {PROD}\n")
-    _push_tag(repo, tag)
+    publish_tag(repo, tag, target.commit, f"Roll {name} back to {target.tag} in {PROD}\n")
     return tag, target
 
 

@@ -8,6 +8,7 @@ every check passed, and a failed push removes the tag again: all or nothing.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,8 +80,53 @@ def _record(message: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def releases(repo: Any, name: str | None = None) -> list[Release]:
-    """Every release in the repository, oldest first, with its status."""
+@dataclass(frozen=True)
+class NotRelease:
+    """A tag of a release's shape that is not a release, and why."""
+
+    tag: str
+    commit: str
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"tag": self.tag, "commit": self.commit, "reason": self.reason}
+
+
+def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]) -> str | None:
+    """Why a ``NAME@vX.Y.Z`` tag is not a release (None: it is one).
+
+    A release is an annotated tag carrying the release record, whose record names the tag's
+    own commit, name and version, and whose manifest digest equals the digest of the manifest
+    committed at that commit (recomputed, so an edited manifest does not match either)."""
+    from sdops_dvc.manifest import compute_digest
+
+    if ref.tag is None:
+        return "a lightweight tag: releases are annotated tags made by `sdops release`"
+    if record.get("schema") != "sdops-release/1":
+        return "its annotation carries no release record"
+    sha = ref.commit.hexsha
+    if record.get("commit") != sha:
+        return f"its record names commit {str(record.get('commit'))[:10]}, the tag points at {sha[:10]}"
+    if record.get("name") != p.name or record.get("version") != str(p.version):
+        return "its record names another release"
+    manifest = _manifest_at_commit(repo, ref.commit)
+    if manifest is None:
+        return "no manifest is committed at its commit"
+    recorded = (manifest.get("digest") or {}).get("value")
+    try:
+        actual = compute_digest(manifest)
+    except (TypeError, ValueError):
+        return "the manifest at its commit cannot be hashed"
+    if recorded != actual:
+        return "the manifest at its commit was edited after it was sealed"
+    if record.get("manifest_digest") != actual:
+        return "its record's manifest digest differs from the manifest at its commit"
+    return None
+
+
+def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRelease]]:
+    """Every release in the repository, oldest first, with its status; and the tags of a
+    release's shape that are not releases, with the reason."""
     parsed: list[tuple[Any, ParsedTag]] = []
     for ref in repo.tags:
         p = parse_tag(ref.name)
@@ -96,11 +142,16 @@ def releases(repo: Any, name: str | None = None) -> list[Release]:
         for ref, p in parsed
         if p.action == "assign" and p.stage == RETIRED
     }
-    out = []
+    out: list[Release] = []
+    rejected: list[NotRelease] = []
     for ref, p in parsed:
         if p.action != "register" or p.version is None:
             continue
-        message = ref.tag.message if ref.tag else ""
+        record = _record(ref.tag.message if ref.tag else "")
+        reason = _validate_register(repo, ref, p, record)
+        if reason is not None:
+            rejected.append(NotRelease(ref.name, ref.commit.hexsha, reason))
+            continue
         status = "revoked" if (p.name, p.version) in revoked else "released"
         if (p.name, ref.commit.hexsha) in retired_at:
             status = "retired"
@@ -111,7 +162,7 @@ def releases(repo: Any, name: str | None = None) -> list[Release]:
                 ref.name,
                 ref.commit.hexsha,
                 status,
-                _record(message),
+                record,
                 revoked.get((p.name, p.version)),
             )
         )
@@ -120,7 +171,8 @@ def releases(repo: Any, name: str | None = None) -> list[Release]:
     for r in out:
         if r.status == "released":
             current[r.name] = r
-    # a rollback (GTO assignment NAME#prod#N) makes an older live release current
+    # a rollback (GTO assignment NAME#prod#N, annotated by `sdops rollback`) makes an older
+    # live release current
     latest_assign: dict[str, tuple[int, str]] = {}
     for ref, p in parsed:
         if (
@@ -129,17 +181,28 @@ def releases(repo: Any, name: str | None = None) -> list[Release]:
             and p.counter is not None
             and p.counter > latest_assign.get(p.name, (0, ""))[0]
         ):
+            if ref.tag is None:
+                rejected.append(
+                    NotRelease(ref.name, ref.commit.hexsha, "a lightweight assignment tag")
+                )
+                continue
             latest_assign[p.name] = (p.counter, ref.commit.hexsha)
     for nm, (_, sha) in latest_assign.items():
         pinned = [r for r in out if r.name == nm and r.commit == sha and r.status == "released"]
         if pinned:
             current[nm] = pinned[-1]
-    return [
+    rels = [
         Release(r.name, r.version, r.tag, r.commit, "current", r.record, r.revocation)
         if current.get(r.name) is r
         else r
         for r in out
     ]
+    return rels, rejected
+
+
+def releases(repo: Any, name: str | None = None) -> list[Release]:
+    """Every release in the repository, oldest first, with its status."""
+    return scan(repo, name)[0]
 
 
 def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
@@ -154,7 +217,12 @@ def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
         name, which = p.name, str(p.version)
     else:
         name, which = m["name"], m["which"]
-    known = releases(repo, name)
+    known, rejected = scan(repo, name)
+    for bad in rejected:
+        if which != "latest" and bad.tag == f"{name}@v{which.removeprefix('v')}":
+            raise ReleaseUnavailable(
+                f"{bad.tag} is not a release: {bad.reason}", hint="see `sdops list`"
+            )
     if not known:
         raise ReleaseUnavailable(f"there is no release of {name!r}", hint="see `sdops list`")
     if which == "latest":
@@ -207,10 +275,45 @@ def manifest_at(repo: Any, rev: str, root: Path) -> dict[str, Any] | None:
     return json.loads(text) if text else None
 
 
-def _has_dvc_remote(root: Path) -> bool:
+def _manifest_at_commit(repo: Any, commit: Any) -> dict[str, Any] | None:
+    """The manifest committed at ``commit``, wherever its pipeline sits in the repository."""
+    rel = _pipeline_prefix_of(repo, commit)
+    if rel is None:
+        return None
+    text = _git_file(commit, f"{rel}/{L.MANIFEST}" if rel else L.MANIFEST)
+    try:
+        data = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _pipeline_prefix_of(repo: Any, commit: Any) -> str | None:
+    """The directory of the pipeline (the one holding release/manifest.json) at ``commit``."""
+    try:
+        commit.tree / L.MANIFEST
+        return ""
+    except KeyError:
+        pass
+    names = repo.git.ls_tree("-r", "--name-only", commit.hexsha).splitlines()
+    found = sorted(n for n in names if n.endswith("/" + L.MANIFEST))
+    return found[0][: -len("/" + L.MANIFEST)] if found else None
+
+
+def dvc_remotes(root: Path) -> tuple[dict[str, str], str | None]:
+    """(name -> url, default remote name) of the project's DVC configuration."""
     from sdops_dvc.scm import run_dvc
 
-    return bool(run_dvc(["remote", "list"], cwd=root).strip())
+    remotes: dict[str, str] = {}
+    default = None
+    for line in run_dvc(["config", "--list"], cwd=root).splitlines():
+        key, _, value = line.strip().partition("=")
+        m = re.fullmatch(r"remote\.(.+)\.url", key)
+        if m:
+            remotes[m.group(1)] = value
+        elif key == "core.remote":
+            default = value
+    return remotes, (default if default in remotes else None)
 
 
 @dataclass(frozen=True)
@@ -220,6 +323,8 @@ class ReleaseResult:
     record: dict[str, Any]
     pushed_data: bool
     pushed_tag: bool
+    warnings: list[str] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -228,10 +333,43 @@ class Plan:
     record: dict[str, Any]
     ledger: Any  # registry.budget.Ledger before this release
     entry: Any  # registry.budget.Entry of this release (tag filled in by release())
+    warnings: list[str] = field(default_factory=list)
+    dvc_remote: str | None = None
 
 
 def _has_origin(repo: Any) -> bool:
     return "origin" in [r.name for r in repo.remotes]
+
+
+def _git(cwd: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=False
+    )
+
+
+def repair_leftovers(repo: Any, name: str) -> list[str]:
+    """Remove local release tags that origin never accepted (left by an interrupted release
+    of an earlier version of sdops), so a re-run can release. Returns what was done."""
+    if not _has_origin(repo):
+        return []
+    proc = _git(repo.working_tree_dir, "ls-remote", "--tags", "origin")
+    if proc.returncode != 0:
+        return []  # the release's own fetch reports the remote's problem
+    remote = {
+        line.split("refs/tags/", 1)[1].removesuffix("^{}")
+        for line in proc.stdout.splitlines()
+        if "refs/tags/" in line
+    }
+    done = []
+    for ref in list(repo.tags):
+        p = parse_tag(ref.name)
+        if p and p.action == "register" and p.name == name and ref.name not in remote:
+            repo.delete_tag(ref.name)
+            done.append(
+                f"removed the local tag {ref.name}: origin never accepted it (an interrupted "
+                "release left it)"
+            )
+    return done
 
 
 def plan_release(
@@ -241,22 +379,31 @@ def plan_release(
     name: str,
     bump: str,
     budget_exception: str | None = None,
+    *,
+    reevaluate: bool = False,
 ) -> Plan:
     """Check everything a release needs; raise ReleaseRefused listing every reason."""
     from sdops_dvc.manifest import validate
     from sdops_dvc.registry import budget as B
+    from sdops_dvc.registry import checks
     from sdops_dvc.registry.approvals import collect
     from sdops_dvc.scm import run_dvc
 
     problems: list[str] = []
+    warnings: list[str] = []
     if _has_origin(repo):
         # the budget is decided against the remote's releases, not a stale local view
         fetch_error = B.fetch_ledger(repo.working_tree_dir, "origin")
         if fetch_error:
             problems.append(
                 "cannot read the release tags and budget ledger from origin, so the budget "
-                f"cannot be checked: {fetch_error.splitlines()[-1]}"
+                f"cannot be checked: {fetch_error}"
             )
+    else:
+        warnings.append(
+            "NO ORIGIN: the release tag stays in this clone only; nobody else can see, review "
+            "or fetch it (add a git remote named origin)"
+        )
     if repo.is_dirty(untracked_files=True):
         problems.append(
             "the work tree has uncommitted changes: commit or stash them (see `git status`)"
@@ -271,17 +418,31 @@ def plan_release(
             f"`dvc status` is not clean ({', '.join(sorted(status))}): run `dvc pull` or `dvc repro` "
             "and commit dvc.lock"
         )
+    remotes, default_remote = dvc_remotes(root)
+    if default_remote is None:
+        warnings.append(
+            "NO DVC REMOTE: the synthetic data stays in this machine's DVC cache; consumers "
+            "cannot fetch it (`dvc remote add -d NAME URL`)"
+        )
+    problems += checks.remote_problems(root, params, remotes, default_remote)
     head = repo.head.commit
+    prefix = repo_path(repo, root)
+    prefix = "" if prefix == "." else prefix
+    committed = checks.committed(repo, "HEAD", prefix)
+    gate = committed.json(L.GATE)
     gate_rel = repo_path(repo, root / L.GATE)
-    gate_text = _git_file(head, gate_rel)
-    gate = json.loads(gate_text) if gate_text else None
     if gate is None:
         problems.append(f"no {gate_rel} committed at HEAD: run `dvc repro` and commit its outputs")
     elif not gate.get("approved"):
         problems.append(
             "the gate at HEAD did not approve: " + "; ".join(gate.get("failures", [])[:5])
         )
-    manifest = manifest_at(repo, "HEAD", root)
+    synthetic = f"{L.SYNTHETIC_STEM}.{params.output.format}"
+    problems += [f"integrity: {p}" for p in checks.lock_problems(committed, synthetic)]
+    problems += [f"integrity: {p}" for p in checks.decision_problems(committed, params)]
+    if reevaluate and not problems:
+        problems += [f"re-evaluation: {p}" for p in reevaluate_problems(repo, root, params)]
+    manifest = committed.json(L.MANIFEST)
     if manifest is None:
         problems.append(f"no {L.MANIFEST} committed at HEAD: run `dvc repro` and commit it")
     else:
@@ -297,8 +458,9 @@ def plan_release(
         )
     last = known[-1] if known else None
     since = last.commit if last and repo.is_ancestor(last.commit, head.hexsha) else None
-    approvals, approval_problems = collect(repo, params.release.approvals, since)
-    problems += approval_problems
+    cfg = params.release.approvals
+    approvals = collect(repo, cfg, since, last.tag if since and last else None)
+    problems += approvals.problems
     scope = ((manifest or {}).get("privacy") or {}).get("budget_scope") or B.scope_of(
         params, L.Layout(root)
     )
@@ -314,12 +476,13 @@ def plan_release(
             problems.append("--budget-exception given, but no budget cap is set (budget.epsilon)")
         else:
             approvers = params.budget.exception_approvers
-            found = B.exception_approvals(repo, approvers, since) if approvers else []
+            found = B.exception_approvals(repo, approvers, since, cfg) if approvers else []
             if not found:
                 problems.append(
                     "budget exception not approved: a commit since the last release needs a "
                     "`Budget-exception-approved-by: NAME <EMAIL>` trailer by one of "
-                    f"budget.exception_approvers ({', '.join(approvers) or 'none listed'})"
+                    f"budget.exception_approvers ({', '.join(approvers) or 'none listed'}), "
+                    "signed by their key unless allow_unverified"
                 )
             exception = {"reason": budget_exception.strip(), "approved_by": found}
     if not (budget_exception is not None and exception is None):
@@ -340,11 +503,16 @@ def plan_release(
         "manifest_digest": manifest["digest"]["value"],
         "gate": {
             "approved": True,
+            "recomputed": True,
+            "reevaluated": reevaluate,
             "gates": {k: v.get("passed") for k, v in gate.get("gates", {}).items()},
         },
-        "approvals": [{"role": a.role, "by": a.by, "commit": a.commit} for a in approvals],
+        "approvals": [a.as_json() for a in approvals.approvals],
+        "approvals_required": cfg.required,
+        "approval_notes": approvals.notes,
         "releaser": releaser,
         "released_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "published": {"dvc_remote": default_remote, "origin": _has_origin(repo)},
         "budget": {
             "scope": scope,
             "ledger_ref": B.ledger_ref(scope),
@@ -354,99 +522,115 @@ def plan_release(
             "after": B.standing_json(ledger.with_entry(entry).standing(params.budget)),
         },
     }
+    if not cfg.required:
+        warnings.append("released WITHOUT APPROVALS (release.approvals.required: false)")
     if exception is not None:
         record["budget_exception"] = exception
-    return Plan(version, record, ledger, entry)
+    return Plan(version, record, ledger, entry, warnings, default_remote)
 
 
-def _push_tag(repo: Any, tag: str) -> bool:
-    """Push the tag when an ``origin`` remote exists; on failure delete it locally."""
-    if "origin" not in [r.name for r in repo.remotes]:
-        return False
-    proc = subprocess.run(
-        ["git", "push", "origin", f"refs/tags/{tag}"],
-        cwd=repo.working_tree_dir,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        repo.delete_tag(tag)
-        detail = "\n".join(f"  {line}" for line in proc.stderr.strip().splitlines()[-5:])
-        raise ReleaseRefused(
-            f"pushing {tag} to origin failed; the local tag was removed again:\n{detail}",
-            hint="fix access to the remote and run the command again",
-        )
-    return True
+def reevaluate_problems(repo: Any, root: Path, params: Params) -> list[str]:
+    """Re-run evaluate from the pinned data in a temporary worktree at HEAD; the metrics must
+    come out byte-identical to the committed ones."""
+    from sdops_dvc.fsutil import md5_file
+    from sdops_dvc.registry import checks
+    from sdops_dvc.scm import release_worktree, run_dvc
+
+    prefix = repo_path(repo, root)
+    problems: list[str] = []
+    with release_worktree(repo, "HEAD") as wt:
+        proot = wt if prefix == "." else wt / prefix
+        run_dvc(["pull", "-q", L.TRAIN, L.HOLDOUT, f"{L.SYNTHETIC_STEM}.{params.output.format}"], cwd=proot)
+        run_dvc(["repro", "-f", "-s", "-q", "evaluate"], cwd=proot)
+        committed = checks.committed(repo, "HEAD", "" if prefix == "." else prefix)
+        for rel in (L.METRICS, checks.DETAILS):
+            got = md5_file(proot / rel)
+            if got != committed.md5(rel):
+                problems.append(
+                    f"{rel} re-computed from the pinned data has md5 {got}, the committed one "
+                    f"{committed.md5(rel)}: the committed metrics are not what the data gives"
+                )
+    return problems
 
 
-def _push_release(repo: Any, tag: str, ref: str, new: str, old: str | None) -> bool:
-    """Publish the tag and the advanced ledger ref together, or neither.
-
-    With ``origin``: one ``git push --atomic`` whose ledger ref carries a lease on the value
-    read before planning; a concurrent release that advanced the ledger first makes the whole
-    push fail. Without: a local compare-and-swap of the ledger ref. On failure the local tag is
-    deleted again."""
+def _tag_object(repo: Any, tag: str, commit: str, message: str) -> str:
+    """An annotated tag object for ``commit``, written to the object store with no ref."""
     cwd = repo.working_tree_dir
-    if not _has_origin(repo):
-        proc = subprocess.run(
-            ["git", "update-ref", ref, new, old or "0" * 40],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    ident = _git(cwd, "var", "GIT_COMMITTER_IDENT")
+    if ident.returncode != 0:
+        raise RepoError(f"git has no committer identity: {ident.stderr.strip()}",
+                        hint="set user.name and user.email (`git config`)")
+    body = f"object {commit}\ntype commit\ntag {tag}\ntagger {ident.stdout.strip()}\n\n{message}"
+    proc = _git(cwd, "mktag", stdin=body)
+    if proc.returncode != 0:
+        raise RepoError(f"git mktag failed: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def publish_tag(
+    repo: Any,
+    tag: str,
+    commit: str,
+    message: str,
+    ledger: tuple[str, str, str | None] | None = None,
+) -> bool:
+    """Publish an annotated tag: origin accepts it (with the ledger ref, atomically) before
+    any local ref exists, so an interrupted or refused push leaves no local tag. Returns
+    whether it was pushed. ``ledger`` is (ref, new commit, value read before planning)."""
+    cwd = repo.working_tree_dir
+    obj = _tag_object(repo, tag, commit, message)
+    pushed = False
+    if _has_origin(repo):
+        args = ["push", "--atomic", "--porcelain"]
+        refspecs = [f"{obj}:refs/tags/{tag}"]
+        if ledger is not None:
+            ref, new, old = ledger
+            args.append(f"--force-with-lease={ref}:{old or ''}")
+            refspecs.append(f"{new}:{ref}")
+        proc = _git(cwd, *args, "origin", *refspecs)
         if proc.returncode != 0:
-            repo.delete_tag(tag)
+            _push_refused(cwd, tag, proc, ledger)
+        pushed = True
+        if ledger is not None:
+            _git(cwd, "update-ref", ledger[0], ledger[1])
+    elif ledger is not None:
+        ref, new, old = ledger
+        proc = _git(cwd, "update-ref", ref, new, old or "0" * 40)
+        if proc.returncode != 0:
             raise ReleaseRefused(
                 f"the budget ledger {ref} changed while {tag} was being made; nothing was "
-                "released (the local tag was removed)",
+                "released (no tag was created)",
                 hint="run `sdops release` again: it re-checks the budget",
             )
-        return False
-    proc = subprocess.run(
-        [
-            "git",
-            "push",
-            "--atomic",
-            "--porcelain",
-            f"--force-with-lease={ref}:{old or ''}",
-            "origin",
-            f"refs/tags/{tag}",
-            f"{new}:{ref}",
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        repo.delete_tag(tag)
-        text = (proc.stdout + "\n" + proc.stderr).strip()
-        now = subprocess.run(
-            ["git", "ls-remote", "origin", ref],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        raced = "stale info" in text or (now[0] if now else None) != old
-        lines = [ln for ln in text.splitlines() if ln.strip() and ln.strip() != "Done"]
-        detail = "\n".join(f"  {line}" for line in lines[-8:])
-        if raced:
+    made = _git(cwd, "update-ref", f"refs/tags/{tag}", obj, "0" * 40)
+    if made.returncode != 0:
+        raise RepoError(
+            f"{tag} was published but the local tag could not be created: {made.stderr.strip()}",
+            hint=f"run `git fetch origin tag {tag}`",
+        )
+    return pushed
+
+
+def _push_refused(
+    cwd: str, tag: str, proc: subprocess.CompletedProcess[str], ledger: tuple[str, str, str | None] | None
+) -> None:
+    text = (proc.stdout + "\n" + proc.stderr).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip() and ln.strip() != "Done"]
+    detail = "\n".join(f"  {line}" for line in lines[-8:])
+    if ledger is not None:
+        ref, _, old = ledger
+        now = _git(cwd, "ls-remote", "origin", ref).stdout.split()
+        if "stale info" in text or (now[0] if now else None) != old:
             raise ReleaseRefused(
                 f"another release spent from this budget first: origin's ledger {ref} moved "
                 f"since it was read, so the atomic push of {tag} was rejected and nothing "
-                f"landed (the local tag was removed):\n{detail}",
+                f"landed (no local tag was created):\n{detail}",
                 hint="run `sdops release` again: it re-reads the ledger and re-checks the cap",
             )
-        raise ReleaseRefused(
-            f"pushing {tag} to origin failed, so nothing landed; the local tag was removed "
-            f"again:\n{detail}",
-            hint="fix access to the remote and run the command again",
-        )
-    subprocess.run(["git", "update-ref", ref, new], cwd=cwd, check=False, capture_output=True)
-    return True
+    raise ReleaseRefused(
+        f"pushing {tag} to origin failed, so nothing landed and no local tag was created:\n{detail}",
+        hint="fix access to the remote and run the command again",
+    )
 
 
 def release(
@@ -455,17 +639,25 @@ def release(
     name: str | None = None,
     bump: str = "minor",
     budget_exception: str | None = None,
+    *,
+    reevaluate: bool = False,
 ) -> ReleaseResult:
     from sdops_dvc.registry import budget as B
     from sdops_dvc.scm import run_dvc
 
     repo = _repo(root)
     name = name or params.dataset.name
-    plan = plan_release(repo, root, params, name, bump, budget_exception)
+    repairs = repair_leftovers(repo, name)
+    try:
+        plan = plan_release(repo, root, params, name, bump, budget_exception, reevaluate=reevaluate)
+    except ReleaseRefused as exc:
+        if repairs:
+            exc.message += "\n" + "\n".join(f"  (repaired: {r})" for r in repairs)
+        raise
     version, record = plan.version, plan.record
     tag = register_tag(name, version)
     pushed_data = False
-    if _has_dvc_remote(root):
+    if plan.dvc_remote is not None:
         try:
             run_dvc(["push", "-q"], cwd=root)
         except RepoError as exc:
@@ -479,13 +671,9 @@ def release(
     old = B.ref_value(repo.working_tree_dir, ref)
     entry = B.Entry(**{**plan.entry.__dict__, "tag": tag, "version": str(version)})
     new = B.ledger_commit(repo.working_tree_dir, plan.ledger.with_entry(entry), old, tag)
-    repo.create_tag(
-        tag,
-        ref=record["commit"],
-        message=f"{summary}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
-    )
-    pushed_tag = _push_release(repo, tag, ref, new, old)
-    return ReleaseResult(tag, version, record, pushed_data, pushed_tag)
+    message = f"{summary}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n"
+    pushed_tag = publish_tag(repo, tag, record["commit"], message, (ref, new, old))
+    return ReleaseResult(tag, version, record, pushed_data, pushed_tag, plan.warnings, repairs)
 
 
 def revoke(root: Path, ref: str, reason: str, kind: str) -> tuple[str, Release]:
@@ -507,10 +695,10 @@ def revoke(root: Path, ref: str, reason: str, kind: str) -> tuple[str, Release]:
         "actor": _actor(repo),
         "revoked_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }
-    repo.create_tag(
+    publish_tag(
+        repo,
         tag,
-        ref=target.commit,
-        message=f"Revoke {target.tag}: {reason}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
+        target.commit,
+        f"Revoke {target.tag}: {reason}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
     )
-    _push_tag(repo, tag)
     return tag, target

@@ -21,9 +21,9 @@ from sdops_dvc.registry.releases import (
     RETIRED,
     Release,
     _actor,
-    _push_tag,
     _repo,
     manifest_at,
+    publish_tag,
     releases,
     resolve,
 )
@@ -99,11 +99,7 @@ def retire(root: Path, ref: str, reason: str = "retention period ended") -> Reti
         "deleted_objects": doomed,
         "kept_shared_objects": sorted(mine & keep),
     }
-    repo.create_tag(
-        tag,
-        ref=target.commit,
-        message=f"Retire {target.tag}: {reason}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
-    )
+    message = f"Retire {target.tag}: {reason}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n"
     try:
         from sdops_dvc.scm import run_dvc
 
@@ -116,9 +112,8 @@ def retire(root: Path, ref: str, reason: str = "retention period ended") -> Reti
                 if odb.exists(oid):
                     odb.delete(oid)
     except Exception as exc:
-        repo.delete_tag(tag)
         raise RepoError(
             f"deleting the data of {target.tag} failed; it was not retired: {exc}"
         ) from None
-    _push_tag(repo, tag)
+    publish_tag(repo, tag, target.commit, message)
     return RetireResult(target, tag, doomed, sorted(mine & keep))
