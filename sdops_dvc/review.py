@@ -94,7 +94,26 @@ def review_notes(root: Path, params: Params) -> list[str]:
     except (OSError, yaml.YAMLError):
         raw = None
     written = raw if isinstance(raw, dict) else now
-    return _threshold_notes(base, now, sha[:10]) + _budget_notes(base, written, sha[:10])
+    return (
+        _threshold_notes(base, now, sha[:10])
+        + _budget_notes(base, written, sha[:10])
+        + _scope_notes(base, written, sha[:10])
+    )
+
+
+def _scope_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:
+    """A renamed budget scope is flagged like a raised cap: it cannot refund the source's
+    spends (they follow its lineage), but it changes which budget a release draws from."""
+    from sdops_dvc.registry.budget import scope_value
+
+    old, new = scope_value(base), scope_value(now)
+    if old == new:
+        return []
+    return [
+        f"PRIVACY BUDGET SCOPE CHANGED (against merge base {short} with main): budget.scope "
+        f"{old!r} -> {new!r}. Spends of this source still count (they follow its lineage); "
+        "reviewers: the budget's owner must approve the change."
+    ]
 
 
 def _budget_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:

@@ -233,3 +233,48 @@ def trust(cwd: Path, *approvers: Approver) -> None:
     path = cwd / ".sdops" / "allowed_signers"
     path.parent.mkdir(exist_ok=True)
     path.write_text("".join(a.signer_line for a in approvers))
+
+
+TRAILER = "Approved-by: Ana Privacy <ana@example.com>"
+
+
+def tags(cwd: Path) -> list[str]:
+    return git("tag", "--list", cwd=cwd).stdout.split()
+
+
+def remote_tags(origin: Path) -> list[str]:
+    out = git("ls-remote", "--tags", str(origin), cwd=origin).stdout
+    return [line.split("refs/tags/")[1] for line in out.splitlines() if "^{}" not in line]
+
+
+@pytest.fixture
+def ana(tmp_path: Path) -> Approver:
+    return Approver(tmp_path, "Ana Privacy", "ana@example.com")
+
+
+def approve_release(work: Path, message: str = "Approve release") -> str:
+    """Ana's signed approval of the current content (her key lives beside the work tree)."""
+    return Approver(work.parent, "Ana Privacy", "ana@example.com").approve(work, message)
+
+
+@pytest.fixture
+def world(pipeline_outputs: Path, tmp_path: Path, ana: Approver) -> dict[str, Path]:
+    """A release repository: the pipeline run and committed, a bare origin, a release DVC
+    remote (default) and a private one for real data, Ana's key trusted for the privacy role."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(pipeline_outputs, work, symlinks=True)
+    origin = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(origin), cwd=tmp_path)
+    git("remote", "add", "origin", str(origin), cwd=work)
+    store = tmp_path / "dvcstore"
+    private = tmp_path / "private-store"
+    dvc("remote", "add", "-d", "store", str(store), cwd=work)
+    sdops("private-remote", str(private), cwd=work, check=True)
+    set_params(work, {"release.approvals.roles": {"privacy": ["ana@example.com"]}})
+    trust(work, ana)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "Configure remotes and approvals", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+    return {"work": work, "origin": origin, "store": store, "private": private}

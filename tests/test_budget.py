@@ -115,10 +115,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             # health is binary and skewed: inference on 3 quasi-identifiers is ~0.35 for any
             # model that keeps its marginal; the privacy gate's other checks stay in force
             "gates.privacy.max_inference_risk": 1.0,
+            # approvals have their own tests (tests/test_controls.py); declared, as it must be
+            "release.approvals.required": False,
         },
     )
     git("remote", "add", "origin", str(origin), cwd=a)
     dvc("remote", "add", "-d", "store", str(store), cwd=a)
+    sdops("private-remote", str(base / "private"), cwd=a, check=True)
     dvc("repro", cwd=a)
     commit_all(a, "MST pipeline under a budget cap")
     dvc("push", "-q", cwd=a)

@@ -55,6 +55,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "policy.retention_days": 30,
             "evaluation.subgroups.columns": ["ethnicity", "region"],
             "gates.quality.min_utility_ratio": 0.7,
+            "release.approvals.required": False,  # monitoring is tested here, not approvals
         },
     )
     git("add", "-A", cwd=repo)

@@ -33,9 +33,16 @@ EXCEPTION_TRAILER = "budget-exception-approved-by"
 
 
 def scope_of(params: Params, layout: Layout) -> str:
-    """The budget scope of this project's source."""
+    """The budget scope of this project's source: ``budget.scope`` when set, else the
+    fingerprint of the source lineage."""
     if params.budget.scope:
         return f"name:{params.budget.scope}"
+    return lineage_of(params, layout)
+
+
+def lineage_of(params: Params, layout: Layout) -> str:
+    """The fingerprint of the source lineage, whatever ``budget.scope`` says: spends follow
+    it, so renaming the scope cannot start a fresh budget for the same people."""
     from sdops_dvc.scm import git_toplevel
     from sdops_dvc.stages.manifest import import_info
 
@@ -166,18 +173,63 @@ class Ledger:
         return Standing(self.spent, cfg.epsilon, cfg.delta)
 
 
-def read_ledger(repo: Any, root: Path, scope: str) -> Ledger:
-    """Every release in the repository whose manifest is in ``scope``, oldest first."""
+def read_ledger(repo: Any, root: Path, scope: str, lineage: str | None = None) -> Ledger:
+    """Every spend in ``scope`` (or of the same source ``lineage``), oldest first: the releases
+    whose manifest names it, plus every spend the append-only ledger refs recorded whose tag is
+    gone or was moved ("tag gone, spend kept"). Spent stays spent."""
     from sdops_dvc.registry.releases import manifest_at, releases
 
     entries = []
     for r in releases(repo):
         manifest = manifest_at(repo, r.commit, root)
-        if not manifest or (manifest.get("privacy") or {}).get("budget_scope") != scope:
+        p = (manifest or {}).get("privacy") or {}
+        if p.get("budget_scope") != scope and (lineage is None or p.get("source_lineage") != lineage):
             continue
-        entries.append(entry_for(r.tag, r.name, str(r.version), r.status, r.record, manifest))
+        entries.append(entry_for(r.tag, r.name, str(r.version), r.status, r.record, manifest or {}))
+    present = {(e.tag, round(e.spend.rho, 15)) for e in entries}
+    for rec in recorded_spends(repo.working_tree_dir):
+        mine = rec.get("scope") == scope or (lineage is not None and rec.get("lineage") == lineage)
+        if not mine or (rec["tag"], round(float(rec.get("rho", 0.0)), 15)) in present:
+            continue
+        if float(rec.get("rho", 0.0)) == 0.0 and float(rec.get("delta0", 0.0)) == 0.0:
+            continue  # a release without formal spend leaves nothing to keep
+        present.add((rec["tag"], round(float(rec.get("rho", 0.0)), 15)))
+        entries.append(
+            Entry(
+                tag=str(rec["tag"]),
+                name=str(rec.get("name") or str(rec["tag"]).split("@")[0]),
+                version=str(rec.get("version") or ""),
+                status="tag gone, spend kept",
+                released_at=rec.get("released_at"),
+                mechanism=str(rec.get("mechanism") or "recorded in the ledger"),
+                dp=True,
+                spend=Spend(float(rec.get("rho", 0.0)), float(rec.get("delta0", 0.0))),
+                epsilon=None,
+                delta=None,
+                measurement_id=rec.get("measurement_id"),
+                counted=True,
+                releaser=None,
+            )
+        )
     entries.sort(key=lambda e: (e.released_at or "", e.tag))
     return Ledger(scope, _dedupe(entries))
+
+
+def recorded_spends(cwd: str) -> list[dict[str, Any]]:
+    """Every release record of every ledger ref (``refs/sdops/budget/*``), newest ledger
+    state of each ref; old ledgers without per-entry scope take the ledger's scope."""
+    refs = _git(cwd, "for-each-ref", "--format=%(refname)", LEDGER_PREFIX).stdout.split()
+    out: list[dict[str, Any]] = []
+    for ref in refs:
+        text = _git(cwd, "show", f"{ref}:ledger.json").stdout
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        for rec in data.get("releases") or []:
+            if isinstance(rec, dict) and rec.get("tag") and rec.get("counted", True):
+                out.append({"scope": data.get("scope"), **rec})
+    return out
 
 
 def describe(standing: Standing) -> str:
@@ -300,7 +352,8 @@ def gate_summary(root: Path, params: Params) -> dict[str, Any]:
     scope = scope_of(params, layout)
     entry = this_run_entry(params, layout)
     repo = _repo_or_none(root)
-    ledger = read_ledger(repo, root, scope) if repo is not None else Ledger(scope, [])
+    lineage = lineage_of(params, layout)
+    ledger = read_ledger(repo, root, scope, lineage) if repo is not None else Ledger(scope, [])
     cfg = params.budget
     after = ledger.with_entry(entry)
     notes: list[str] = []
@@ -338,6 +391,7 @@ def gate_summary(root: Path, params: Params) -> dict[str, Any]:
     }
 
 
+_UNSET = object()
 Cap = tuple[Any, Any]  # (epsilon or None for no cap, delta) as written in params.yaml
 
 
@@ -346,6 +400,12 @@ def cap_of(params: Any) -> Cap:
     b = params.get("budget") if isinstance(params, dict) else None
     b = b if isinstance(b, dict) else {}
     return _number(b.get("epsilon")), _number(b.get("delta", 1e-5))
+
+
+def scope_value(params: Any) -> Any:
+    """``budget.scope`` of a params.yaml mapping (any version of it)."""
+    b = params.get("budget") if isinstance(params, dict) else None
+    return b.get("scope") if isinstance(b, dict) else None
 
 
 def _number(value: Any) -> Any:
@@ -378,12 +438,32 @@ def cap_changes(repo: Any, root: Path) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     prev: Cap | None = None
+    prev_scope: Any = _UNSET
     for commit in reversed(commits):
         try:
             data = yaml.safe_load((commit.tree / rel).data_stream.read()) or {}
         except (KeyError, yaml.YAMLError):
             continue
         cap = cap_of(data)
+        scope = scope_value(data)
+        if prev_scope is not _UNSET and scope != prev_scope:
+            out.append(
+                {
+                    "commit": commit.hexsha,
+                    "author": f"{commit.author.name} <{commit.author.email}>",
+                    "date": commit.committed_datetime.isoformat(),
+                    "from": {"scope": prev_scope},
+                    "to": {"scope": scope},
+                    "raised": True,
+                    "own_change": False,
+                    "summary": (
+                        f"scope RENAMED from {prev_scope!r} to {scope!r} in {commit.hexsha[:10]} "
+                        f"by {commit.author.name}: spends of the same source still count "
+                        "(they follow its lineage)"
+                    ),
+                }
+            )
+        prev_scope = scope
         if prev is not None and cap != prev:
             raised = cap_raised(prev, cap)
             parents = commit.parents
@@ -428,14 +508,29 @@ def ref_value(cwd: str, ref: str) -> str | None:
     return proc.stdout.strip() or None
 
 
-def ledger_commit(cwd: str, ledger: Ledger, parent: str | None, tag: str) -> str:
+def ledger_commit(
+    cwd: str, ledger: Ledger, parent: str | None, tag: str, lineage: str | None = None
+) -> str:
     """A commit recording the ledger after ``tag``; its parent is the ledger before."""
     body = json.dumps(
         {
             "schema": "sdops-budget-ledger/1",
             "scope": ledger.scope,
+            "lineage": lineage,
             "releases": [
-                {"tag": e.tag, "rho": e.spend.rho, "delta0": e.spend.delta0, "counted": e.counted}
+                {
+                    "tag": e.tag,
+                    "name": e.name,
+                    "version": e.version,
+                    "released_at": e.released_at,
+                    "mechanism": e.mechanism,
+                    "rho": e.spend.rho,
+                    "delta0": e.spend.delta0,
+                    "measurement_id": e.measurement_id,
+                    "scope": ledger.scope,
+                    "lineage": lineage,
+                    "counted": e.counted,
+                }
                 for e in ledger.entries
             ],
             "rho": ledger.spent.rho,
@@ -456,16 +551,30 @@ def ledger_commit(cwd: str, ledger: Ledger, parent: str | None, tag: str) -> str
 
 
 def fetch_ledger(cwd: str, remote: str) -> str | None:
-    """Fetch the remote's tags and ledger refs; the error text when that fails."""
+    """Fetch the remote's tags and ledger refs; the error text when that fails.
+
+    The ledger refs are fetched without ``+``: they only ever move forward, so a remote
+    ledger that was rewound (spends dropped) is refused rather than taken."""
     proc = _git(
         cwd,
         "fetch",
-        "--quiet",
         remote,
-        "+refs/sdops/budget/*:refs/sdops/budget/*",
+        "refs/sdops/budget/*:refs/sdops/budget/*",
         "refs/tags/*:refs/tags/*",
     )
-    return proc.stderr.strip() or "git fetch failed" if proc.returncode != 0 else None
+    if proc.returncode == 0:
+        return None
+    lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+    rejected = [ln for ln in lines if "rejected" in ln or "!" in ln[:3] or "fatal" in ln or "error" in ln]
+    text = "; ".join(rejected or lines[-3:]) or f"git fetch exited {proc.returncode}"
+    if any(LEDGER_PREFIX in ln and ("non-fast-forward" in ln or "rejected" in ln) for ln in lines):
+        text += (
+            " (origin's budget ledger is not a continuation of this clone's: spends were "
+            "removed from it; restore the ledger ref rather than releasing past it)"
+        )
+    elif any("would clobber existing tag" in ln for ln in lines):
+        text += " (a local tag differs from origin's tag of the same name)"
+    return text
 
 
 def ledger_report(
@@ -489,7 +598,7 @@ def ledger_report(
         if own:
             manifest = manifest_at(repo, own[-1].commit, root) or {}
             scope = (manifest.get("privacy") or {}).get("budget_scope") or scope
-    ledger = read_ledger(repo, root, scope)
+    ledger = read_ledger(repo, root, scope, lineage_of(params, Layout(root)))
     cfg = params.budget
     st = ledger.standing(cfg)
     total: dict[str, Any] = {"rho": ledger.spent.rho, "delta0": ledger.spent.delta0}
@@ -510,3 +619,37 @@ def ledger_report(
         "cap_changes": cap_changes(repo, root),
         "warnings": warnings,
     }
+
+
+def measure_problems(params: Params, layout: Layout, metadata: dict[str, Any]) -> list[str]:
+    """Before a DP measurement is drawn: would its planned spend exceed the cap, given every
+    spend of this source so far (tags and the ledger refs, as this clone knows them)?"""
+    cfg = params.budget
+    if cfg.epsilon is None or params.generator.privacy is None:
+        return []
+    from sdops_dvc.synthesizers.dp_adapter import allocate, columns_of
+
+    alloc = allocate(params.generator.privacy, columns_of(metadata))
+    entry = Entry(
+        tag="(this measurement)",
+        name=params.dataset.name,
+        version="",
+        status="planned",
+        released_at=None,
+        mechanism=params.generator.family,
+        dp=True,
+        spend=Spend(alloc.rho, alloc.delta0),
+        epsilon=alloc.epsilon,
+        delta=alloc.delta,
+        measurement_id=None,
+        counted=True,
+        releaser=None,
+    )
+    repo = _repo_or_none(layout.root)
+    scope = scope_of(params, layout)
+    ledger = (
+        read_ledger(repo, layout.root, scope, lineage_of(params, layout))
+        if repo is not None
+        else Ledger(scope, [])
+    )
+    return budget_problems(ledger, entry, cfg, exception=None)

@@ -464,7 +464,8 @@ def plan_release(
     scope = ((manifest or {}).get("privacy") or {}).get("budget_scope") or B.scope_of(
         params, L.Layout(root)
     )
-    ledger = B.read_ledger(repo, root, scope)
+    lineage = B.lineage_of(params, L.Layout(root))
+    ledger = B.read_ledger(repo, root, scope, lineage)
     entry = B.entry_for("(new)", name, "", "candidate", {}, manifest or {})
     exception: dict[str, Any] | None = None
     if budget_exception is not None:
@@ -515,6 +516,7 @@ def plan_release(
         "published": {"dvc_remote": default_remote, "origin": _has_origin(repo)},
         "budget": {
             "scope": scope,
+            "lineage": lineage,
             "ledger_ref": B.ledger_ref(scope),
             "spend": {"rho": entry.spend.rho, "delta0": entry.spend.delta0},
             "measurement_id": entry.measurement_id,
@@ -670,7 +672,9 @@ def release(
     ref = B.ledger_ref(record["budget"]["scope"])
     old = B.ref_value(repo.working_tree_dir, ref)
     entry = B.Entry(**{**plan.entry.__dict__, "tag": tag, "version": str(version)})
-    new = B.ledger_commit(repo.working_tree_dir, plan.ledger.with_entry(entry), old, tag)
+    new = B.ledger_commit(
+        repo.working_tree_dir, plan.ledger.with_entry(entry), old, tag, record["budget"]["lineage"]
+    )
     message = f"{summary}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n"
     pushed_tag = publish_tag(repo, tag, record["commit"], message, (ref, new, old))
     return ReleaseResult(tag, version, record, pushed_data, pushed_tag, plan.warnings, repairs)

@@ -46,7 +46,7 @@ def run_generate(
     check_against_table(metadata, train, meta_path)
     fit_path = fit_path or layout.path(DP_FIT)
     if FAMILIES[params.generator.family].dp:
-        return _generate_dp(params, train, train_path, metadata, out, fit_path)
+        return _generate_dp(params, layout, train, train_path, metadata, out, fit_path)
     _write_no_fit(fit_path, params.generator.family)
     from sdops_dvc.synthesizers.sdv_adapter import synthesize
 
@@ -76,6 +76,7 @@ def _write_no_fit(fit_path: Path, family: str) -> None:
 
 def _generate_dp(
     params: Params,
+    layout: Layout,
     train: pd.DataFrame,
     train_path: Path,
     metadata: dict[str, Any],
@@ -96,6 +97,16 @@ def _generate_dp(
         if header is not None and header.get("fingerprint") != fit_id:
             header = None
     if header is None:
+        from sdops_dvc.errors import BudgetExceeded
+        from sdops_dvc.registry.budget import measure_problems
+
+        problems = measure_problems(params, layout, metadata)
+        if problems:
+            raise BudgetExceeded(
+                "no DP measurement was drawn: " + "; ".join(problems),
+                hint="lower generator.privacy.epsilon, or raise budget.epsilon in its own "
+                "reviewed change",
+            )
         new_header, new_arrays = dpa.measure(train, metadata, cfg, fit_id)
         dpa.save_fit(fit_path, new_header, new_arrays)
         log.info("new DP measurement saved to %s (this spends budget when released)", fit_path)

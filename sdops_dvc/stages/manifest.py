@@ -222,16 +222,18 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def privacy_block(params: Params, layout: Layout, fit: Path) -> dict[str, Any]:
     """What privacy this release can claim, and the budget scope it spends from."""
-    from sdops_dvc.registry.budget import scope_of
+    from sdops_dvc.registry.budget import lineage_of, scope_of
 
     spec = FAMILIES[params.generator.family]
     scope = scope_of(params, layout)
+    lineage = lineage_of(params, layout)
     if not spec.dp:
         return {
             "mechanism": "none",
             "formal_guarantee": False,
             "note": f"{spec.sdv_class} gives no formal (differential) privacy guarantee",
             "budget_scope": scope,
+            "source_lineage": lineage,
         }
     from sdops_dvc.synthesizers.dp_adapter import load_fit
 
@@ -270,6 +272,7 @@ def privacy_block(params: Params, layout: Layout, fit: Path) -> dict[str, Any]:
             "real train and holdout splits without differential privacy"
         ),
         "budget_scope": scope,
+        "source_lineage": lineage,
     }
 
 
