@@ -52,7 +52,12 @@ def dvc_root(path: Path) -> Path | None:
 
 
 def run_dvc(args: list[str], cwd: Path, *, capture: bool = True) -> str:
-    """Run ``dvc ARGS`` with this interpreter's DVC; RepoError carries DVC's message."""
+    """Run ``dvc ARGS`` with this interpreter's DVC; RepoError carries DVC's message.
+
+    ``-q`` is dropped when the output is captured: it also silences DVC's error lines, and
+    captured output is never shown unless the command fails."""
+    if capture:
+        args = [a for a in args if a != "-q"]
     proc = subprocess.run(
         [sys.executable, "-m", "dvc", *args],
         cwd=cwd,
@@ -90,10 +95,10 @@ def _cause(text: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def release_worktree(repo: Any, rev: str) -> Iterator[Path]:
+def release_worktree(repo: Any, rev: str, *, shared_cache: bool = False) -> Iterator[Path]:
     """A temporary detached worktree of ``rev`` whose DVC can fetch what the clone can: the
     clone's remotes (``config.local`` included, where private remotes often live) and, when
-    there is no remote, the clone's own cache. Removed afterwards."""
+    there is no remote or ``shared_cache``, the clone's own cache. Removed afterwards."""
     import shutil
     import tempfile
 
@@ -107,7 +112,9 @@ def release_worktree(repo: Any, rev: str) -> Iterator[Path]:
             if dest.parent.is_dir():
                 shutil.copyfile(local, dest)
         for dvc_dir in wt.rglob(".dvc"):
-            if dvc_dir.is_dir() and not run_dvc(["remote", "list"], cwd=dvc_dir.parent).strip():
+            if dvc_dir.is_dir() and (
+                shared_cache or not run_dvc(["remote", "list"], cwd=dvc_dir.parent).strip()
+            ):
                 src_cache = top / dvc_dir.parent.relative_to(wt) / ".dvc" / "cache"
                 run_dvc(["config", "--local", "cache.dir", str(src_cache)], cwd=dvc_dir.parent)
         yield wt

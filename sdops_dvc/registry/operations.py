@@ -74,7 +74,10 @@ def _check_stored(wt: Path, top: Path, cached: dict[str, str]) -> tuple[list[str
             run_dvc(["fetch", "-q", path], cwd=wt)
         obj = _object(fresh, md5)
         if not obj.is_file():
-            problems.append(f"{path}: not in the DVC remote (md5 {md5})")
+            problems.append(
+                f"{path}: the DVC remote does not serve it intact (no valid object for md5 "
+                f"{md5}: missing, or altered and refused by DVC)"
+            )
             continue
         checked.append(f"{path} (DVC remote)")
         got = md5_file(obj)

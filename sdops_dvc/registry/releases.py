@@ -540,7 +540,7 @@ def reevaluate_problems(repo: Any, root: Path, params: Params) -> list[str]:
 
     prefix = repo_path(repo, root)
     problems: list[str] = []
-    with release_worktree(repo, "HEAD") as wt:
+    with release_worktree(repo, "HEAD", shared_cache=True) as wt:  # nothing is pushed yet
         proot = wt if prefix == "." else wt / prefix
         run_dvc(["pull", "-q", L.TRAIN, L.HOLDOUT, f"{L.SYNTHETIC_STEM}.{params.output.format}"], cwd=proot)
         run_dvc(["repro", "-f", "-s", "-q", "evaluate"], cwd=proot)
