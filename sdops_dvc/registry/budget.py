@@ -183,7 +183,9 @@ def read_ledger(repo: Any, root: Path, scope: str, lineage: str | None = None) -
     for r in releases(repo):
         manifest = manifest_at(repo, r.commit, root)
         p = (manifest or {}).get("privacy") or {}
-        if p.get("budget_scope") != scope and (lineage is None or p.get("source_lineage") != lineage):
+        if p.get("budget_scope") != scope and (
+            lineage is None or p.get("source_lineage") != lineage
+        ):
             continue
         entries.append(entry_for(r.tag, r.name, str(r.version), r.status, r.record, manifest or {}))
     present = {(e.tag, round(e.spend.rho, 15)) for e in entries}
@@ -565,7 +567,9 @@ def fetch_ledger(cwd: str, remote: str) -> str | None:
     if proc.returncode == 0:
         return None
     lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
-    rejected = [ln for ln in lines if "rejected" in ln or "!" in ln[:3] or "fatal" in ln or "error" in ln]
+    rejected = [
+        ln for ln in lines if "rejected" in ln or "!" in ln[:3] or "fatal" in ln or "error" in ln
+    ]
     text = "; ".join(rejected or lines[-3:]) or f"git fetch exited {proc.returncode}"
     if any(LEDGER_PREFIX in ln and ("non-fast-forward" in ln or "rejected" in ln) for ln in lines):
         text += (

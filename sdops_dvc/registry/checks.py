@@ -79,7 +79,9 @@ def committed(repo: Any, rev: str, prefix: str) -> Committed:
 
 def _outs(lock: dict[str, Any], stage: str, key: str = "outs") -> dict[str, str]:
     entries = ((lock.get("stages") or {}).get(stage) or {}).get(key) or []
-    return {str(e["path"]): str(e.get("md5")) for e in entries if isinstance(e, dict) and "path" in e}
+    return {
+        str(e["path"]): str(e.get("md5")) for e in entries if isinstance(e, dict) and "path" in e
+    }
 
 
 def lock_problems(c: Committed, synthetic: str) -> list[str]:
@@ -101,7 +103,9 @@ def lock_problems(c: Committed, synthetic: str) -> list[str]:
                 f"{L.DVC_LOCK} (md5 {recorded}): it was edited after evaluation"
             )
         if rel in gate_dep and gate_dep[rel] != recorded:
-            problems.append(f"the gate stage in {L.DVC_LOCK} read another {rel} than evaluate wrote")
+            problems.append(
+                f"the gate stage in {L.DVC_LOCK} read another {rel} than evaluate wrote"
+            )
     for rel, produced in ((synthetic, gen_out), (L.TRAIN, split_out), (L.HOLDOUT, split_out)):
         if ev_dep.get(rel) != produced.get(rel):
             problems.append(
@@ -181,7 +185,9 @@ def real_data_outputs(root: Path, params: Params) -> list[RealDataOutput]:
     return out
 
 
-def remote_problems(root: Path, params: Params, remotes: dict[str, str], default: str | None) -> list[str]:
+def remote_problems(
+    root: Path, params: Params, remotes: dict[str, str], default: str | None
+) -> list[str]:
     """Real data must never be pushed to the release remote (the default remote)."""
     if default is None:
         return []

@@ -64,7 +64,9 @@ def _check_stored(wt: Path, top: Path, cached: dict[str, str]) -> tuple[list[str
         if obj.is_file():
             checked.append(f"{path} (local cache)")
             if md5_file(obj) != md5:
-                problems.append(f"{path}: the local cache's object is altered (md5 {md5_file(obj)}, released {md5})")
+                problems.append(
+                    f"{path}: the local cache's object is altered (md5 {md5_file(obj)}, released {md5})"
+                )
     if not run_dvc(["remote", "list"], cwd=wt).strip():
         return checked, problems
     fresh = wt.parent / "objects"  # removed with the worktree
@@ -82,7 +84,9 @@ def _check_stored(wt: Path, top: Path, cached: dict[str, str]) -> tuple[list[str
         checked.append(f"{path} (DVC remote)")
         got = md5_file(obj)
         if got != md5:
-            problems.append(f"{path}: the DVC remote's object is altered (md5 {got}, released {md5})")
+            problems.append(
+                f"{path}: the DVC remote's object is altered (md5 {got}, released {md5})"
+            )
     return checked, problems
 
 

@@ -542,7 +542,10 @@ def reevaluate_problems(repo: Any, root: Path, params: Params) -> list[str]:
     problems: list[str] = []
     with release_worktree(repo, "HEAD", shared_cache=True) as wt:  # nothing is pushed yet
         proot = wt if prefix == "." else wt / prefix
-        run_dvc(["pull", "-q", L.TRAIN, L.HOLDOUT, f"{L.SYNTHETIC_STEM}.{params.output.format}"], cwd=proot)
+        run_dvc(
+            ["pull", "-q", L.TRAIN, L.HOLDOUT, f"{L.SYNTHETIC_STEM}.{params.output.format}"],
+            cwd=proot,
+        )
         run_dvc(["repro", "-f", "-s", "-q", "evaluate"], cwd=proot)
         committed = checks.committed(repo, "HEAD", "" if prefix == "." else prefix)
         for rel in (L.METRICS, checks.DETAILS):
@@ -560,8 +563,10 @@ def _tag_object(repo: Any, tag: str, commit: str, message: str) -> str:
     cwd = repo.working_tree_dir
     ident = _git(cwd, "var", "GIT_COMMITTER_IDENT")
     if ident.returncode != 0:
-        raise RepoError(f"git has no committer identity: {ident.stderr.strip()}",
-                        hint="set user.name and user.email (`git config`)")
+        raise RepoError(
+            f"git has no committer identity: {ident.stderr.strip()}",
+            hint="set user.name and user.email (`git config`)",
+        )
     body = f"object {commit}\ntype commit\ntag {tag}\ntagger {ident.stdout.strip()}\n\n{message}"
     proc = _git(cwd, "mktag", stdin=body)
     if proc.returncode != 0:
@@ -614,7 +619,10 @@ def publish_tag(
 
 
 def _push_refused(
-    cwd: str, tag: str, proc: subprocess.CompletedProcess[str], ledger: tuple[str, str, str | None] | None
+    cwd: str,
+    tag: str,
+    proc: subprocess.CompletedProcess[str],
+    ledger: tuple[str, str, str | None] | None,
 ) -> None:
     text = (proc.stdout + "\n" + proc.stderr).strip()
     lines = [ln for ln in text.splitlines() if ln.strip() and ln.strip() != "Done"]
