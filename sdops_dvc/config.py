@@ -386,6 +386,20 @@ class MonitorCfg(_Model):
         return self
 
 
+class ReportCfg(_Model):
+    """``report``: what reports and plots may show of the real data."""
+
+    # every histogram bin and category shown holds at least this many real records
+    min_bin_count: Int = 10
+
+    @field_validator("min_bin_count")
+    @classmethod
+    def _k(cls, v: int) -> int:
+        if v < 2:
+            raise ValueError("must be at least 2: a bin of one record discloses that record")
+        return v
+
+
 class ApprovalsCfg(_Model):
     # git: signed Approved-by:/Reviewed-by: trailers; github: PR reviews; gitlab: MR approvals
     provider: Literal["git", "github", "gitlab"] = "git"
@@ -454,6 +468,7 @@ class Params(_Model):
     release: ReleaseCfg = Field(default_factory=ReleaseCfg)
     monitor: MonitorCfg = Field(default_factory=MonitorCfg)
     budget: BudgetCfg = Field(default_factory=BudgetCfg)
+    report: ReportCfg = Field(default_factory=ReportCfg)
 
     def named_columns(self) -> dict[str, list[str]]:
         """Every column that params.yaml names, keyed by the key that names it."""
@@ -511,6 +526,7 @@ _SECTION_FIELDS: dict[str, type[BaseModel]] = {
     "release.approvals": ApprovalsCfg,
     "generator.privacy": DPCfg,
     "budget": BudgetCfg,
+    "report": ReportCfg,
 }
 
 

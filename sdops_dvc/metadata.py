@@ -86,7 +86,22 @@ def detect(df: pd.DataFrame, name: str) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         meta = Metadata.detect_from_dataframes({name: df})
     data: dict[str, Any] = meta.to_dict()
-    return data
+    return strip_record_values(data)
+
+
+# SDV 2.0 records each column's real minimum and maximum and every category seen: values
+# that can belong to one record (the oldest person, a category held once). metadata.json is
+# committed, so they are dropped; SDV learns ranges from the train split at fit time.
+RECORD_VALUE_KEYS = ("range_min", "range_max", "range_values")
+
+
+def strip_record_values(meta: dict[str, Any]) -> dict[str, Any]:
+    """The metadata without per-record values (see :data:`RECORD_VALUE_KEYS`)."""
+    for table in (meta.get("tables") or {}).values():
+        for spec in (table.get("columns") or {}).values():
+            for key in RECORD_VALUE_KEYS:
+                spec.pop(key, None)
+    return meta
 
 
 def pii_columns(meta: dict[str, Any]) -> list[str]:

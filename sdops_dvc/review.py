@@ -95,7 +95,7 @@ def review_notes(root: Path, params: Params) -> list[str]:
         raw = None
     written = raw if isinstance(raw, dict) else now
     return (
-        _threshold_notes(base, now, sha[:10])
+        _threshold_notes(base, now, sha[:10], written)
         + _budget_notes(base, written, sha[:10])
         + _scope_notes(base, written, sha[:10])
     )
@@ -143,7 +143,12 @@ def _budget_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list
     ]
 
 
-def _threshold_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:
+def _threshold_notes(
+    base: dict[str, Any], now: dict[str, Any], short: str, written: dict[str, Any] | None = None
+) -> list[str]:
+    """``now``: the validated params (defaults filled in, so a threshold left out still has
+    its value); ``written``: the file as written, for data sections, so that a default the
+    file leaves out does not count as a data change."""
     old_gates = flatten(base.get("gates") or {})
     new_gates = flatten(now.get("gates") or {})
     changed = sorted(
@@ -151,7 +156,10 @@ def _threshold_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> l
         for k in set(old_gates) | set(new_gates)
         if old_gates.get(k) != new_gates.get(k) and k in old_gates
     )
-    data_changed = [s for s in DATA_SECTIONS if _section_changed(base.get(s), now.get(s))]
+    as_written = written if written is not None else now
+    data_changed = [
+        s for s in DATA_SECTIONS if _section_changed(base.get(s), as_written.get(s))
+    ]
     if not changed:
         return []
     loose = [k for k in changed if loosened(k, old_gates.get(k), new_gates.get(k))]

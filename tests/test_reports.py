@@ -136,7 +136,7 @@ def test_a_raised_budget_cap_is_flagged_for_review(pipeline_outputs: Path, tmp_p
     assert "budget.epsilon 2.0 -> 5.0" in note
     assert "PRIVACY BUDGET CAP RAISED" in (root / "reports/report.md").read_text()
     # a larger delta loosens the cap too; together with a generator change it is called out
-    set_params(root, {"budget.epsilon": 2.0, "budget.delta": "1e-4", "generator.seed": seed + 1})
+    set_params(root, {"budget.epsilon": 2.0, "budget.delta": 1e-4, "generator.seed": seed + 1})
     (note,) = notes()
     assert note.startswith("PRIVACY BUDGET CAP RAISED IN ONE CHANGE WITH OTHER PARAMS")
     assert "also changed: generator" in note and "budget.delta 1e-05 -> 0.0001" in note
@@ -144,3 +144,56 @@ def test_a_raised_budget_cap_is_flagged_for_review(pipeline_outputs: Path, tmp_p
     set_params(root, {"budget.delta": 1e-5, "generator.seed": seed, "budget.epsilon": 1.0})
     (note,) = notes()
     assert note.startswith("Privacy budget cap changed against merge base")
+
+
+def test_no_plotted_bin_or_metadata_value_describes_fewer_than_k_records(
+    pipeline_outputs: Path,
+) -> None:
+    """Issue 11.9: bins pooled until each holds at least report.min_bin_count real (train)
+    records, no edge on a real extreme; metadata.json without per-record ranges."""
+    from sdops_dvc.config import load_params
+
+    root = pipeline_outputs
+    k = load_params(root / "params.yaml").report.min_bin_count
+    train = pd.read_parquet(root / "data/split/train.parquet")
+    source = pd.read_csv(root / "data/source/credit.csv")
+    checked = numeric_columns = 0
+    for f in sorted((root / "reports/plots/marginals").glob("*.csv")):
+        rows = pd.read_csv(f, dtype={"bin": str})
+        col = f.stem
+        n = int(train[col].notna().sum())
+        for share in rows["real"]:
+            if share > 0:
+                assert round(share * n) >= k, f"{f.name}: a bin holds {round(share * n)} < {k}"
+                checked += 1
+        binned = all(str(b).startswith(("<", "[", ">=", "all")) for b in rows["bin"])
+        if binned:  # a numeric column (categorical ones list categories held by >= k)
+            numeric_columns += 1
+            edges = {
+                float(x)
+                for label in rows["bin"]
+                for x in re.findall(r"-?\d+\.?\d*(?:e[-+]?\d+)?", label)
+            }
+            extremes = {float(source[col].min()), float(source[col].max())}
+            assert not edges & extremes, f"{f.name}: an edge sits on a real extreme"
+    assert checked > 20 and numeric_columns >= 4
+    meta = json.loads((root / "metadata.json").read_text())
+    text = json.dumps(meta)
+    assert "range_min" not in text and "range_max" not in text and "range_values" not in text
+
+
+def test_numeric_bins_hold_k_on_every_real_table() -> None:
+    import numpy as np
+
+    from sdops_dvc.stages.evaluate import numeric_bins
+
+    data = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+    tables = sorted(data.glob("*.csv")) or [Path(__file__).parent / "data" / "credit_card.csv"]
+    for path in tables:
+        df = pd.read_csv(path)
+        for col in df.select_dtypes("number").columns:
+            v = df[col].dropna().to_numpy(dtype=float)
+            edges = numeric_bins(v, 10)
+            counts = np.histogram(v, [-np.inf, *edges, np.inf])[0]
+            assert (counts >= 10).all(), (path.name, col, counts.min())
+            assert v.min() not in edges and v.max() not in edges

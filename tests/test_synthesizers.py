@@ -41,3 +41,31 @@ def test_constraint_arguments_match_sdv(kind: str) -> None:
     assert set(CONSTRAINTS[kind]) == set(params)
     for name, required in CONSTRAINTS[kind].items():
         assert required == (params[name].default is inspect.Parameter.empty), name
+
+
+def test_a_violated_constraint_names_columns_and_counts_never_rows(credit_df: pd.DataFrame) -> None:
+    """Issue 11.9: SDV's message lists the offending rows; ours gives columns and counts."""
+    from sdops_dvc.config import GeneratorCfg
+    from sdops_dvc.errors import DataError
+    from sdops_dvc.metadata import detect
+    from sdops_dvc.synthesizers.sdv_adapter import synthesize
+
+    train = credit_df.head(300)
+    cfg = GeneratorCfg.model_validate(
+        {
+            "constraints": [
+                {
+                    "type": "Inequality",
+                    "args": {"low_column_name": "income", "high_column_name": "share"},
+                }
+            ]
+        }
+    )
+    broken = int((train["income"] > train["share"]).sum())
+    assert broken > 0
+    with pytest.raises(DataError) as info:
+        synthesize(train, detect(train, "t"), cfg, 10)
+    message = str(info.value)
+    assert f"Inequality on income, share: {broken} of 300 rows break it" in message
+    for value in train.loc[train["income"] > train["share"], "income"].astype(str).head(20):
+        assert value not in message

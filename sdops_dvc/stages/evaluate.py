@@ -311,7 +311,8 @@ def compute_metrics(
     }
     details["subgroups"] = rows
 
-    plots["marginals"] = _marginals(train[columns], synthetic[columns], sdtypes)
+    min_bin = params.report.min_bin_count if params is not None else 10
+    plots["marginals"] = _marginals(train[columns], synthetic[columns], sdtypes, min_bin)
     plots["dcr"] = _dcr_hist(d.dcr_train, d.dcr_holdout)
     plots["subgroups"] = [
         {
@@ -357,11 +358,46 @@ def _quantiles(values: Any) -> dict[str, float | None]:
     return {"p01": _r(qs[0]), "p05": _r(qs[1]), "p50": _r(qs[2])}
 
 
+def _round_edge(x: float) -> float:
+    """An edge rounded to 3 significant digits, so it is not a real record's exact value."""
+    return float(f"{x:.3g}")
+
+
+def numeric_bins(values: Any, k: int, n_bins: int = 20) -> list[float]:
+    """Interior bin edges for a numeric column such that every bin holds at least ``k`` of
+    ``values``: equal-width edges between the k-th smallest and k-th largest value (so no
+    edge sits on a real extreme, and the open first and last bins hold at least k), rounded
+    to 3 significant digits, then adjacent bins merged until each has k. An empty list means
+    one bin (fewer than 2k values)."""
+    import numpy as np
+
+    v = np.sort(np.asarray(values, dtype=float))
+    if len(v) < 2 * k:
+        return []
+    lo, hi = v[k - 1], v[len(v) - k]
+    if not hi > lo:
+        return []
+    edges = sorted({_round_edge(e) for e in np.linspace(lo, hi, n_bins + 1)})
+    edges = [e for e in edges if v[0] < e < v[-1]]
+    # merge: drop an edge while the bin it closes holds fewer than k values
+    # bins are [a, b) as np.histogram counts them
+    kept: list[float] = []
+    start = 0
+    for e in edges:
+        below = int(np.searchsorted(v, e, side="left"))
+        if below - start >= k and len(v) - below >= k:
+            kept.append(e)
+            start = below
+    return kept
+
+
 def _marginals(
-    real: Any, synthetic: Any, sdtypes: dict[str, str]
+    real: Any, synthetic: Any, sdtypes: dict[str, str], k: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per column: shares of real and synthetic rows per bin (20 equal-width bins over the
-    real range for numbers, categories for the rest; rare categories pooled)."""
+    """Per column: shares of real and synthetic rows per bin. Numbers: bins that each hold at
+    least ``k`` real records, with edges off the real extremes (:func:`numeric_bins`);
+    categories: those held by at least ``k`` real records, the rest pooled as "(other)" (itself
+    grown until it holds k). No bin describes fewer than k real records."""
     import numpy as np
     import pandas as pd
 
@@ -371,41 +407,52 @@ def _marginals(
             continue
         r, s = real[col].dropna(), synthetic[col].dropna()
         if sd in ("numerical", "datetime") and pd.api.types.is_numeric_dtype(r) and len(r):
-            lo, hi = float(r.min()), float(r.max())
-            edges = np.linspace(lo, hi if hi > lo else lo + 1, 21)
-            rc, _ = np.histogram(r.clip(lo, hi), edges)
-            sc, _ = np.histogram(s.clip(edges[0], edges[-1]), edges)
-            out[col] = [
-                {
-                    "bin": round(float((edges[i] + edges[i + 1]) / 2), 6),
-                    "real": round(float(rc[i] / max(1, len(r))), 6),
-                    "synthetic": round(float(sc[i] / max(1, len(s))), 6),
-                }
-                for i in range(20)
-            ]
-        elif sd in ("categorical", "boolean", "ordinal"):
-            rv = r.astype(str).value_counts(normalize=True)
-            sv = s.astype(str).value_counts(normalize=True)
-            # categories seen fewer than 5 times in the real data are pooled: no rare values
-            counts = r.astype(str).value_counts()
-            keep = [k for k in rv.index[:30] if counts[k] >= 5]
-            rows: list[dict[str, Any]] = [
-                {
-                    "bin": str(k),
-                    "real": round(float(rv.get(k, 0.0)), 6),
-                    "synthetic": round(float(sv.get(k, 0.0)), 6),
-                }
-                for k in keep
-            ]
-            other_r = 1.0 - sum(x["real"] for x in rows)
-            other_s = 1.0 - sum(x["synthetic"] for x in rows)
-            if other_r > 1e-4 or other_s > 1e-4:
+            edges = numeric_bins(r.to_numpy(), k)
+            bounds = [-np.inf, *edges, np.inf]
+            rc = np.histogram(r.to_numpy(dtype=float), bounds)[0]
+            sc = np.histogram(
+                pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float), bounds
+            )[0]
+            rows = []
+            for i in range(len(bounds) - 1):
+                a, b = bounds[i], bounds[i + 1]
+                label = (
+                    f"< {b:g}"
+                    if not np.isfinite(a) and np.isfinite(b)
+                    else f">= {a:g}"
+                    if np.isfinite(a) and not np.isfinite(b)
+                    else "all"
+                    if not np.isfinite(a)
+                    else f"[{a:g}, {b:g})"
+                )
                 rows.append(
                     {
-                        "bin": "(other)",
-                        "real": round(max(other_r, 0.0), 6),
-                        "synthetic": round(max(other_s, 0.0), 6),
+                        "bin": label,
+                        "real": round(float(rc[i] / max(1, len(r))), 6),
+                        "synthetic": round(float(sc[i] / max(1, len(s))), 6),
                     }
+                )
+            out[col] = rows
+        elif sd in ("categorical", "boolean", "ordinal"):
+            counts = r.astype(str).value_counts()
+            sv = s.astype(str).value_counts(normalize=True)
+            keep = [c for c in counts.index[:30] if counts[c] >= k]
+            # the pooled rest must hold k real records too: fold the smallest kept ones in
+            while keep and 0 < counts.drop(keep).sum() < k:
+                keep.pop()
+            rows = [
+                {
+                    "bin": str(c),
+                    "real": round(float(counts[c] / max(1, len(r))), 6),
+                    "synthetic": round(float(sv.get(c, 0.0)), 6),
+                }
+                for c in keep
+            ]
+            other_r = float(counts.drop(keep).sum()) / max(1, len(r))
+            other_s = float(sv.drop([c for c in keep if c in sv.index]).sum())
+            if other_r > 0 or other_s > 1e-4:
+                rows.append(
+                    {"bin": "(other)", "real": round(other_r, 6), "synthetic": round(other_s, 6)}
                 )
             out[col] = rows
     return out

@@ -83,7 +83,13 @@ def synthesize(
             except Exception as exc:
                 name = type(exc).__name__
                 if name in {"ConstraintNotMetError", "InvalidDataError", "ConstraintsNotMetError"}:
-                    raise DataError(f"the train table violates the model's rules: {exc}") from None
+                    # SDV's message lists offending rows: real data must not reach the logs
+                    raise DataError(
+                        "the train table violates the model's rules: "
+                        + "; ".join(violations(train, cfg.constraints) or [name]),
+                        hint="fix the constraints in params.yaml or the source (SDV's own "
+                        "message is withheld: it prints real rows)",
+                    ) from None
                 raise
             seed_synthesizer(synth, cfg.seed)
             log.info("sampling %d rows", num_rows)
@@ -92,3 +98,24 @@ def synthesize(
         out = out[table]
     out = out[list(train.columns)].reset_index(drop=True)
     return FitResult(out, cls.__name__, kwargs)
+
+
+def violations(train: pd.DataFrame, constraints: Any) -> list[str]:
+    """Per constraint: the columns it names and how many train rows break it (counts only,
+    never rows)."""
+    from sdops_dvc.synthesizers import constraint_columns
+
+    out = []
+    for c in constraints:
+        cols = [col for col in constraint_columns(c.type, c.args) if col in train.columns]
+        bad: Any = None
+        strict = bool(c.args.get("strict_boundaries", False))
+        if c.type == "Inequality" and len(cols) == 2:
+            lo, hi = train[cols[0]], train[cols[1]]
+            bad = (lo >= hi) if strict else (lo > hi)
+        elif c.type == "Range" and len(cols) == 3:
+            lo, mid, hi = (train[x] for x in cols)
+            bad = ((lo >= mid) | (mid >= hi)) if strict else ((lo > mid) | (mid > hi))
+        count = f"{int(bad.sum())} of {len(train)} rows" if bad is not None else "some rows"
+        out.append(f"{c.type} on {', '.join(cols)}: {count} break it")
+    return out
