@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 
+import pandas as pd
 import pytest
 
 from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES
