@@ -157,9 +157,7 @@ def _threshold_notes(
         if old_gates.get(k) != new_gates.get(k) and k in old_gates
     )
     as_written = written if written is not None else now
-    data_changed = [
-        s for s in DATA_SECTIONS if _section_changed(base.get(s), as_written.get(s))
-    ]
+    data_changed = [s for s in DATA_SECTIONS if _section_changed(base.get(s), as_written.get(s))]
     if not changed:
         return []
     loose = [k for k in changed if loosened(k, old_gates.get(k), new_gates.get(k))]

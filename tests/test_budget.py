@@ -249,3 +249,41 @@ def test_two_clones_race_for_the_last_budget(world: dict[str, Path]) -> None:
     missing = sdops("verify", last, cwd=loser)
     assert missing.returncode == 10, missing.stdout + missing.stderr
     assert "cannot be re-run" in missing.stderr and fit_md5 in missing.stderr
+
+
+def test_spent_stays_spent(world: dict[str, Path]) -> None:
+    """Issue 11.3: a deleted tag keeps its spend (the append-only ledger refs), a renamed
+    scope still counts the source's spends (its lineage), and a measurement that would
+    exceed the cap is refused before any noise is drawn."""
+    a = world["a"]
+    git("fetch", "-q", "origin", "refs/tags/*:refs/tags/*",
+        "refs/sdops/budget/*:refs/sdops/budget/*", cwd=a)  # fmt: skip
+    before = budget_json(a)
+    counted = [e for e in before["entries"] if e["counted"] and e["rho"] > 0]
+    assert counted and before["total"]["rho"] > 0
+    gone = counted[0]["tag"]
+    git("push", "-q", "origin", f":refs/tags/{gone}", cwd=a)
+    assert gone not in remote_tags(world["origin"])
+    git("tag", "-d", gone, cwd=a)
+    after = budget_json(a)
+    assert after["total"]["rho"] == pytest.approx(before["total"]["rho"], rel=1e-12)
+    assert {e["tag"]: e["status"] for e in after["entries"]}[gone] == "tag gone, spend kept"
+
+    # a renamed scope is a new name for the same people: the spends still count, and the
+    # rename is listed beside the cap changes
+    set_params(a, {"budget.scope": "a-fresh-start"})
+    commit_all(a, "Rename the budget scope")
+    renamed = budget_json(a)
+    assert renamed["total"]["rho"] == pytest.approx(before["total"]["rho"], rel=1e-12)
+    assert any("scope RENAMED" in c["summary"] for c in renamed["cap_changes"])
+
+    # a measurement over the cap is refused before OpenDP draws anything
+    fit = a / "model/dp_fit.npz"
+    fit_md5 = md5(fit)
+    cap = zcdp_epsilon(before["total"]["rho"] + 0.001, CAP_DELTA - 2 * DELTA0)
+    set_params(a, {"budget.epsilon": round(cap, 6), "generator.privacy.bins": 12})
+    proc = sdops("generate", "--out", "data/synthetic/synthetic.csv", cwd=a)
+    assert proc.returncode == 11, proc.stderr
+    assert "no DP measurement was drawn" in proc.stderr and "over by epsilon" in proc.stderr
+    assert md5(fit) == fit_md5
+    git("checkout", "-q", "--", "params.yaml", cwd=a)

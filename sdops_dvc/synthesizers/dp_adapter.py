@@ -217,6 +217,20 @@ def fingerprint(train_md5: str, cfg: GeneratorCfg) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+ROUNDING_RETRIES = (0.0, 1e-12, 1e-10, 1e-8)
+
+
+def _opendp_reason(exc: Exception) -> str:
+    """The innermost reason of an OpenDP error, without its nested tracebacks."""
+    import re
+
+    found: list[str] = re.findall(r'FailedFunction\("([^"]*)"\)', str(exc))
+    if found:
+        return found[-1]
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else type(exc).__name__
+
+
 def measure(
     train: pd.DataFrame, metadata: dict[str, Any], cfg: GeneratorCfg, fit_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -237,17 +251,6 @@ def measure(
     encoded = _encode(train, measured)
     lf = pl.LazyFrame(encoded, schema={c.name: pl.String for c in measured})
     keys = {c.name: c.keys for c in measured if c.keys}
-    if alloc.delta0 > 0:
-        loss = dp.loss_of(rho=alloc.rho, delta=alloc.delta0)
-        query_loss: dict[str, float] = {"rho": alloc.rho, "delta": alloc.delta0}
-    else:
-        loss = dp.loss_of(rho=alloc.rho)
-        query_loss = {"rho": alloc.rho}
-    context = dp.Context.compositor(
-        data=lf,
-        privacy_unit=dp.unit_of(contributions=cfg.privacy.contributions),
-        privacy_loss=loss,
-    )
     algorithm = _algorithm(cfg.family, cfg.parameters)
     log.info(
         "measuring %s (rho=%g, delta0=%g) on %d rows",
@@ -256,15 +259,48 @@ def measure(
         alloc.delta0,
         len(train),
     )
-    try:
-        table = (
-            context.query(**query_loss)
-            .select(*[c.name for c in measured])
-            .contingency_table(keys=keys, algorithm=algorithm)
-            .release()
+    # OpenDP 0.16's MST/AIM split rho among their steps in floating point, and for some rho
+    # the parts add up to one ulp more than the whole ("insufficient budget for query:
+    # 0.0011468723344361092 > 0.0011468723344361088" at epsilon 1.0). The check is on the
+    # privacy parameters only, not the data, and nothing of a refused run is released; a rho
+    # smaller by a relative 1e-12 or so avoids it. The manifest records the rho actually used.
+    table = None
+    for shrink in ROUNDING_RETRIES:
+        rho = alloc.rho * (1.0 - shrink)
+        if alloc.delta0 > 0:
+            loss = dp.loss_of(rho=rho, delta=alloc.delta0)
+            query_loss: dict[str, float] = {"rho": rho, "delta": alloc.delta0}
+        else:
+            loss = dp.loss_of(rho=rho)
+            query_loss = {"rho": rho}
+        context = dp.Context.compositor(
+            data=lf,
+            privacy_unit=dp.unit_of(contributions=cfg.privacy.contributions),
+            privacy_loss=loss,
         )
-    except dp.OpenDPException as exc:
-        raise ConfigError(f"OpenDP refused the measurement: {exc}") from None
+        try:
+            table = (
+                context.query(**query_loss)
+                .select(*[c.name for c in measured])
+                .contingency_table(keys=keys, algorithm=algorithm)
+                .release()
+            )
+        except dp.OpenDPException as exc:
+            reason = _opendp_reason(exc)
+            if "insufficient budget for query" in reason and shrink != ROUNDING_RETRIES[-1]:
+                log.info("OpenDP's budget split rounded up (%s); retrying a hair below", reason)
+                continue
+            raise ConfigError(
+                f"OpenDP refused the measurement: {reason}",
+                hint="check generator.privacy and generator.parameters (README: Privacy budget)",
+            ) from None
+        if shrink:
+            conv = alloc.delta - alloc.delta0
+            alloc = Allocation(
+                rho, alloc.delta0, zcdp_epsilon(rho, conv), alloc.delta, alloc.discovery
+            )
+        break
+    assert table is not None
     model = table.model
     arrays: dict[str, Any] = {}
     cliques = []
