@@ -108,7 +108,7 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     # Ana approves, then the content changes: a loosened threshold rides along with a seed
     ana.approve(work)
     set_params(work, {"gates.privacy.max_dcr_share": 0.70, "generator.seed": 99})
-    dvc("repro", cwd=work)
+    dvc("repro", cwd=work, check=False)  # whatever the gate says, the approval is void
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Another seed", cwd=work)
     proc = sdops("release", cwd=work)
@@ -116,10 +116,11 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     assert "void, the content changed after it" in proc.stderr and "params.yaml" in proc.stderr
 
     # someone else's change, approved by Ana's signed commit: released, recorded as verified
-    set_params(work, {"evaluation.seed": 4})
-    dvc("repro", cwd=work)
+    git("checkout", "-q", "HEAD~1", "--", ".", cwd=work)  # back to the approved pipeline state
+    dvc("checkout", "-q", "--force", cwd=work)
+    (work / "NOTES.md").write_text("how to use this release\n")
     git("add", "-A", cwd=work)
-    git("commit", "-qm", "Evaluation seed 4", cwd=work)
+    git("commit", "-qm", "Back to seed 7; usage notes", cwd=work)
     ana.approve(work)
     proc = sdops("release", cwd=work, check=True)
     assert "(privacy, ssh-signature, verified)" in proc.stdout
@@ -132,8 +133,7 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     assert "credit@v1.0.0" in remote_tags(origin)
 
     # Ana cannot approve a release holding her own change (four eyes)
-    set_params(work, {"evaluation.seed": 3})
-    dvc("repro", cwd=work)
+    (work / "NOTES.md").write_text("how to use this release, by Ana\n")
     git("add", "-A", cwd=work)
     ana.commit(work, "-m", "Ana's own change")
     ana.approve(work)
@@ -145,8 +145,6 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
         work, {"release.approvals.roles": {"privacy": ["ana@example.com", "mallory@example.com"]}}
     )
     trust(work, ana, mallory)
-    set_params(work, {"evaluation.seed": 5})
-    dvc("repro", cwd=work)
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Trust Mallory; evaluation seed 5", cwd=work)
     mallory.approve(work)

@@ -82,17 +82,22 @@ def test_github_reviews_and_team_roles(
     monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
     routes = forge["routes"]
     routes[f"/repos/acme/claims/commits/{sha}/pulls"] = [
-        {"number": 7, "merged_at": "2026-11-20T10:00:00Z"}
-    ]
-    routes["/repos/acme/claims/pulls/7/reviews"] = [
-        {"user": {"login": "ana"}, "state": "APPROVED", "submitted_at": "2026-11-20T09:00:00Z"},
-        {"user": {"login": "bo"}, "state": "APPROVED", "submitted_at": "2026-11-20T09:05:00Z"},
         {
-            "user": {"login": "bo"},
-            "state": "CHANGES_REQUESTED",
-            "submitted_at": "2026-11-20T09:30:00Z",
-        },
-        {"user": {"login": "cy"}, "state": "COMMENTED", "submitted_at": "2026-11-20T09:40:00Z"},
+            "number": 7,
+            "merged_at": "2026-11-20T10:00:00Z",
+            "head": {"sha": "f1na1"},
+            "user": {"login": "dev"},
+        }
+    ]
+
+    def review(user: str, state: str, at: str, commit: str = "f1na1") -> dict[str, Any]:
+        return {"user": {"login": user}, "state": state, "submitted_at": at, "commit_id": commit}
+
+    routes["/repos/acme/claims/pulls/7/reviews"] = [
+        review("ana", "APPROVED", "2026-11-20T09:00:00Z"),
+        review("bo", "APPROVED", "2026-11-20T09:05:00Z"),
+        review("bo", "CHANGES_REQUESTED", "2026-11-20T09:30:00Z"),
+        review("cy", "COMMENTED", "2026-11-20T09:40:00Z"),
     ]
     routes["/orgs/acme/teams/privacy/memberships/ana"] = {"state": "active", "role": "member"}
     cfg = ApprovalsCfg(
@@ -100,19 +105,35 @@ def test_github_reviews_and_team_roles(
         repository="acme/claims",
         roles={"privacy": ["@acme/privacy"], "data-owner": ["bo", "cy"]},
     )
-    found, problems = collect(repo, cfg, None)
+    c = collect(repo, cfg, None, None)
+    found, problems = c.approvals, c.problems
     assert [(a.role, a.by, a.commit) for a in found] == [("privacy", "ana", "acme/claims#7")]
+    assert found[0].verified and found[0].method == "github review"
     # bo's latest review requests changes and cy only commented: no data-owner approval
     assert problems == [
         "approvals: no approval from the 'data-owner' role (bo, cy) on pull request #7"
     ]
     assert all(s["auth"] == "Bearer t0ken" for s in forge["seen"])
 
+    # a review of an earlier commit does not approve the final one (GitHub's stale reviews)
     routes["/repos/acme/claims/pulls/7/reviews"].append(
-        {"user": {"login": "bo"}, "state": "APPROVED", "submitted_at": "2026-11-20T10:00:00Z"}
+        review("bo", "APPROVED", "2026-11-20T09:50:00Z", commit="0ld")
     )
-    found, problems = collect(repo, cfg, None)
-    assert problems == [] and {a.role for a in found} == {"privacy", "data-owner"}
+    c = collect(repo, cfg, None, None)
+    assert any("bo: void, the review is of 0ld" in p for p in c.problems)
+    # the pull request's author cannot approve it
+    cfg_dev = cfg.model_copy(update={"roles": {"data-owner": ["dev"]}})
+    routes["/repos/acme/claims/pulls/7/reviews"].append(
+        review("dev", "APPROVED", "2026-11-20T09:55:00Z")
+    )
+    c = collect(repo, cfg_dev, None, None)
+    assert c.approvals == [] and any("dev: self-approval" in p for p in c.problems)
+
+    routes["/repos/acme/claims/pulls/7/reviews"].append(
+        review("bo", "APPROVED", "2026-11-20T10:00:00Z")
+    )
+    c = collect(repo, cfg, None, None)
+    assert c.problems == [] and {a.role for a in c.approvals} == {"privacy", "data-owner"}
 
 
 def test_gitlab_merge_request_approvals(
@@ -122,21 +143,26 @@ def test_gitlab_merge_request_approvals(
     monkeypatch.setenv("GITLAB_TOKEN", "glpat")
     routes = forge["routes"]
     routes[f"/projects/data%2Fclaims/repository/commits/{sha}/merge_requests"] = [
-        {"iid": 12, "state": "merged"}
+        {"iid": 12, "state": "merged", "author": {"username": "bo"}}
     ]
     routes["/projects/data%2Fclaims/merge_requests/12/approvals"] = {
         "approved": True,
-        "approved_by": [{"user": {"username": "ana", "name": "Ana"}}],
+        "approved_by": [
+            {"user": {"username": "ana", "name": "Ana"}},
+            {"user": {"username": "bo", "name": "Bo"}},
+        ],
     }
     cfg = ApprovalsCfg(
         provider="gitlab",
         repository="data/claims",
         roles={"privacy": ["ana"], "data-owner": ["bo"]},
     )
-    found, problems = collect(repo, cfg, None)
-    assert [(a.role, a.by, a.commit) for a in found] == [("privacy", "ana", "data/claims!12")]
-    assert problems == [
-        "approvals: no approval from the 'data-owner' role (bo) on merge request !12"
+    c = collect(repo, cfg, None, None)
+    assert [(a.role, a.by, a.commit) for a in c.approvals] == [("privacy", "ana", "data/claims!12")]
+    # bo wrote the merge request: his approval of it is self-approval
+    assert c.problems == [
+        "approvals: no approval from the 'data-owner' role (bo) on merge request !12",
+        "approvals: not counted: bo: self-approval of their own merge request",
     ]
     assert forge["seen"][0]["auth"] == "glpat"
 
@@ -147,9 +173,9 @@ def test_missing_token_or_pull_request_is_a_clear_reason(
     repo, _ = merged
     cfg = ApprovalsCfg(provider="github", repository="acme/claims", roles={"privacy": ["ana"]})
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    assert collect(repo, cfg, None)[1] == [
+    assert collect(repo, cfg, None, None).problems == [
         "approvals: GITHUB_TOKEN is not set (provider github needs it to read reviews)"
     ]
     monkeypatch.setenv("GITHUB_TOKEN", "t")
-    _, problems = collect(repo, cfg, None)
+    problems = collect(repo, cfg, None, None).problems
     assert len(problems) == 1 and "no pull request on acme/claims contains" in problems[0]
