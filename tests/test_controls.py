@@ -245,12 +245,20 @@ def test_only_real_release_tags_count(world: dict[str, Path], tmp_path: Path) ->
     message = git("tag", "-l", "--format=%(contents)", "credit@v1.0.0", cwd=work).stdout
     git("commit", "-q", "--allow-empty", "-m", "later", cwd=work)
     git("tag", "-a", "credit@v9.9.8", "-m", message, "HEAD", cwd=work)  # a copied record
+    # a well-formed record for another version at the released commit, signed by a key the
+    # allowed signers do not hold
+    mallory = Approver(tmp_path, "Mallory", "mallory@example.com")
+    forged = message.replace('"version": "v1.0.0"', '"version": "v1.0.1"')
+    git("-c", "gpg.format=ssh", "-c", f"user.signingkey={mallory.key}", "tag", "-s",
+        "credit@v1.0.1", "-m", forged, "credit@v1.0.0^{commit}", cwd=work)  # fmt: skip
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
     status = {r["tag"]: r["status"] for r in listed}
     assert status["credit@v1.0.0"] == "current"
+    assert status["credit@v1.0.1"] == "not a release"
     assert status["credit@v9.9.9"] == status["credit@v9.9.8"] == "not a release"
     reasons = {r["tag"]: r.get("reason", "") for r in listed}
     assert "lightweight" in reasons["credit@v9.9.9"] and "names commit" in reasons["credit@v9.9.8"]
+    assert "signature does not verify" in reasons["credit@v1.0.1"]
     text = sdops("list", cwd=work, check=True).stdout
     assert "credit@v9.9.9" in text and "NOT A RELEASE" in text
     shown = json.loads(sdops("show", "credit@latest", "--json", cwd=work, check=True).stdout)
@@ -271,6 +279,14 @@ def test_a_leftover_local_tag_is_repaired_and_errors_carry_their_cause(
     proc = sdops("release", cwd=work, check=True)
     assert "repaired: removed the local tag credit@v1.0.0" in proc.stdout
     assert "released credit@v1.0.0" in proc.stdout and "credit@v1.0.0" in remote_tags(origin)
+
+    # a local tag that differs from origin's (another clone took that version) gives way to
+    # origin's, saying so, instead of a bare "git fetch failed"
+    published = git("ls-remote", "origin", "refs/tags/credit@v1.0.0", cwd=work).stdout.split()[0]
+    git("tag", "-f", "-a", "credit@v1.0.0", "-m", "a clone's own idea", "HEAD", cwd=work)
+    proc = sdops("release", cwd=work)
+    assert "repaired: replaced the local tag credit@v1.0.0 by origin's" in proc.stderr + proc.stdout
+    assert git("rev-parse", "credit@v1.0.0", cwd=work).stdout.strip() == published
 
     # a DVC push that fails says why, not only "Having any troubles?"
     set_params(work, {"generator.seed": 21})

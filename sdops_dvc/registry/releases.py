@@ -72,6 +72,8 @@ def _repo(root: Path) -> Any:
 
 
 def _record(message: str) -> dict[str, Any]:
+    for marker in ("-----BEGIN SSH SIGNATURE-----", "-----BEGIN PGP SIGNATURE-----"):
+        message = message.split(marker, 1)[0]  # a signed tag carries its signature last
     _, _, body = message.partition("\n\n")
     try:
         data = json.loads(body)
@@ -102,6 +104,9 @@ def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]
 
     if ref.tag is None:
         return "a lightweight tag: releases are annotated tags made by `sdops release`"
+    bad_signature = _signature_problem(repo, ref)
+    if bad_signature:
+        return bad_signature
     if record.get("schema") != "sdops-release/1":
         return "its annotation carries no release record"
     sha = ref.commit.hexsha
@@ -122,6 +127,38 @@ def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]
     if record.get("manifest_digest") != actual:
         return "its record's manifest digest differs from the manifest at its commit"
     return None
+
+
+SIGNATURES = ("-----BEGIN SSH SIGNATURE-----", "-----BEGIN PGP SIGNATURE-----")
+ALLOWED_SIGNERS = ".sdops/allowed_signers"  # the default of release.approvals.allowed_signers
+
+
+def _signature_problem(repo: Any, ref: Any) -> str | None:
+    """A signed tag must verify: SSH signatures against the allowed-signers file committed at
+    the tagged commit, PGP ones against the keyring git uses. Unsigned tags pass here."""
+    import os
+    import tempfile
+
+    message = ref.tag.message or ""
+    if not any(marker in message for marker in SIGNATURES):
+        return None
+    signers = _git_file(ref.commit, ALLOWED_SIGNERS) or ""
+    fd, path = tempfile.mkstemp(prefix="sdops-signers-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(signers)
+        proc = _git(
+            repo.working_tree_dir,
+            "-c",
+            f"gpg.ssh.allowedSignersFile={path}",
+            "verify-tag",
+            ref.name,
+        )
+    finally:
+        os.unlink(path)
+    if proc.returncode == 0:
+        return None
+    return "the tag is signed, but its signature does not verify against the allowed signers"
 
 
 def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRelease]]:
@@ -348,27 +385,35 @@ def _git(cwd: str, *args: str, stdin: str | None = None) -> subprocess.Completed
 
 
 def repair_leftovers(repo: Any, name: str) -> list[str]:
-    """Remove local release tags that origin never accepted (left by an interrupted release
-    of an earlier version of sdops), so a re-run can release. Returns what was done."""
+    """Remove local release tags that origin never accepted, or that differ from origin's tag
+    of the same name (left by an interrupted release of an earlier sdops, or by a clone that
+    lost the race for a version): origin's tags are the truth, and the release's own fetch
+    then brings them. Returns what was done."""
     if not _has_origin(repo):
         return []
     proc = _git(repo.working_tree_dir, "ls-remote", "--tags", "origin")
     if proc.returncode != 0:
         return []  # the release's own fetch reports the remote's problem
-    remote = {
-        line.split("refs/tags/", 1)[1].removesuffix("^{}")
-        for line in proc.stdout.splitlines()
-        if "refs/tags/" in line
-    }
+    remote: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref.startswith("refs/tags/") and not ref.endswith("^{}"):
+            remote[ref.removeprefix("refs/tags/")] = sha
     done = []
     for ref in list(repo.tags):
         p = parse_tag(ref.name)
-        if p and p.action == "register" and p.name == name and ref.name not in remote:
+        if not (p and p.action == "register" and p.name == name):
+            continue
+        local = ref.tag.hexsha if ref.tag is not None else ref.commit.hexsha
+        if ref.name not in remote:
             repo.delete_tag(ref.name)
             done.append(
                 f"removed the local tag {ref.name}: origin never accepted it (an interrupted "
                 "release left it)"
             )
+        elif remote[ref.name] != local:
+            repo.delete_tag(ref.name)
+            done.append(f"replaced the local tag {ref.name} by origin's, which differs from it")
     return done
 
 
@@ -493,7 +538,12 @@ def plan_release(
             f"release of {name} refused:\n" + "\n".join(f"  - {p}" for p in problems),
             hint="fix every reason above; nothing was tagged or pushed",
         )
+    taken = {
+        p.version for t in repo.tags if (p := parse_tag(t.name)) and p.name == name and p.version
+    }
     version = Version(1, 0, 0) if not known else max(r.version for r in known).bump(bump)
+    while version in taken:  # a tag that is not a release still holds its name on origin
+        version = version.bump("patch")
     releaser = _actor(repo)
     assert manifest is not None and gate is not None
     record = {
