@@ -117,13 +117,16 @@ def init(
         )
     info(
         "\nNext steps:\n"
-        "  1. Review metadata.json: sdtypes, and the min/max/category lists SDV recorded\n"
-        "     from the real data (they are committed to git).\n"
+        "  1. Review metadata.json: sdtypes and PII columns (it is committed to git; SDV's\n"
+        "     per-record min/max and category lists were left out).\n"
         "  2. Edit params.yaml: generator family/parameters, gate thresholds, policy.\n"
-        "  3. Put your reviewer teams in .github/CODEOWNERS (or --privacy-owners/--data-owners)\n"
-        "     and release approvals under release.approvals in params.yaml.\n"
-        "  4. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
-        "  5. dvc repro      # split, generate, evaluate, gate, manifest"
+        "  3. Put your reviewer teams in .github/CODEOWNERS (or --privacy-owners/--data-owners),\n"
+        "     approval roles under release.approvals in params.yaml, and each approver's SSH\n"
+        "     public key in .sdops/allowed_signers (EMAIL ssh-ed25519 KEY).\n"
+        "  4. Real data goes to a private DVC remote (`sdops private-remote URL`); the\n"
+        "     default DVC remote is the release remote consumers read.\n"
+        "  5. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
+        "  6. dvc repro      # split, generate, evaluate, gate, manifest"
     )
 
 

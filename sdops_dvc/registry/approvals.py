@@ -77,29 +77,34 @@ def _git(cwd: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
+def verify_signed(cwd: str, allowed_signers: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``git verify-commit``/``verify-tag ARGS`` against an allowed-signers file's text."""
+    fd, path = tempfile.mkstemp(prefix="sdops-signers-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(allowed_signers)
+        return _git(cwd, "-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={path}", *args)
+    finally:
+        os.unlink(path)
+
+
 def signer_of(cwd: str, sha: str, allowed_signers: str | None) -> str | None:
     """The principal (email) whose allowed key signed ``sha``, or None when unsigned or the
     key is not in ``allowed_signers`` (the file's text)."""
     if not allowed_signers:
         return None
-    fd, path = tempfile.mkstemp(prefix="sdops-signers-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(allowed_signers)
-        proc = _git(
-            cwd,
-            "-c",
-            "gpg.format=ssh",
-            "-c",
-            f"gpg.ssh.allowedSignersFile={path}",
-            "verify-commit",
-            "--raw",
-            sha,
-        )
-    finally:
-        os.unlink(path)
+    proc = verify_signed(cwd, allowed_signers, "verify-commit", "--raw", sha)
     m = GOOD_SIG.search(proc.stderr + proc.stdout)
     return m.group(1).lower() if proc.returncode == 0 and m else None
+
+
+def collected(
+    found: list[Approval], problems: list[str], ignored: list[str], notes: list[str] | None = None
+) -> Collected:
+    """The result of a provider: when a role lacks an approval, say what was not counted."""
+    if problems:
+        problems = problems + [f"approvals: not counted: {i}" for i in ignored]
+    return Collected(found, problems, list(notes or []), ignored)
 
 
 def _file_at(repo: Any, rev: str, path: str) -> str | None:
@@ -229,11 +234,9 @@ def _collect_git(
         for role, holders in cfg.roles.items()
         if not any(a.role == role for a in found)
     ]
-    if problems and ignored:
-        problems += [f"approvals: not counted: {i}" for i in ignored]
     if problems and not signers and not cfg.allow_unverified:
         problems.append(
             f"approvals: {cfg.allowed_signers} does not exist, so no signature can be verified: "
             "commit it (one line per approver: EMAIL ssh-ed25519 KEY) and own it in CODEOWNERS"
         )
-    return Collected(found, problems, notes, ignored)
+    return collected(found, problems, ignored, notes)

@@ -17,7 +17,7 @@ import urllib.request
 from typing import Any
 
 from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.registry.approvals import Approval, Collected
+from sdops_dvc.registry.approvals import Approval, Collected, collected
 
 
 class ForgeError(Exception):
@@ -47,13 +47,7 @@ def _slug_from_origin(repo: Any) -> str | None:
 
 
 def github(repo: Any, cfg: ApprovalsCfg, sha: str) -> Collected:
-    found, problems, ignored = _github(repo, cfg, sha)
-    return Collected(
-        found,
-        problems + [f"approvals: not counted: {i}" for i in ignored] if problems else problems,
-        [],
-        ignored,
-    )
+    return collected(*_github(repo, cfg, sha))
 
 
 def _github(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list[str], list[str]]:
@@ -128,13 +122,7 @@ def _github_holds(base: str, h: dict[str, str], holder: str, user: str) -> bool:
 
 
 def gitlab(repo: Any, cfg: ApprovalsCfg, sha: str) -> Collected:
-    found, problems, ignored = _gitlab(repo, cfg, sha)
-    return Collected(
-        found,
-        problems + [f"approvals: not counted: {i}" for i in ignored] if problems else problems,
-        [],
-        ignored,
-    )
+    return collected(*_gitlab(repo, cfg, sha))
 
 
 def _gitlab(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list[str], list[str]]:

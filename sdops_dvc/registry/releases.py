@@ -31,6 +31,10 @@ from sdops_dvc.scm import repo_path
 
 KINDS = ("privacy", "schema", "utility", "other")
 PROD = "prod"
+SIGNATURES = (
+    "-----BEGIN SSH SIGNATURE-----",
+    "-----BEGIN PGP SIGNATURE-----",
+)  # what a signed tag carries last
 RETIRED = "retired"  # GTO stage a retired release is assigned to (NAME#retired#N)
 
 
@@ -72,7 +76,7 @@ def _repo(root: Path) -> Any:
 
 
 def _record(message: str) -> dict[str, Any]:
-    for marker in ("-----BEGIN SSH SIGNATURE-----", "-----BEGIN PGP SIGNATURE-----"):
+    for marker in SIGNATURES:
         message = message.split(marker, 1)[0]  # a signed tag carries its signature last
     _, _, body = message.partition("\n\n")
     try:
@@ -129,33 +133,19 @@ def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]
     return None
 
 
-SIGNATURES = ("-----BEGIN SSH SIGNATURE-----", "-----BEGIN PGP SIGNATURE-----")
 ALLOWED_SIGNERS = ".sdops/allowed_signers"  # the default of release.approvals.allowed_signers
 
 
 def _signature_problem(repo: Any, ref: Any) -> str | None:
     """A signed tag must verify: SSH signatures against the allowed-signers file committed at
     the tagged commit, PGP ones against the keyring git uses. Unsigned tags pass here."""
-    import os
-    import tempfile
+    from sdops_dvc.registry.approvals import verify_signed
 
     message = ref.tag.message or ""
     if not any(marker in message for marker in SIGNATURES):
         return None
     signers = _git_file(ref.commit, ALLOWED_SIGNERS) or ""
-    fd, path = tempfile.mkstemp(prefix="sdops-signers-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(signers)
-        proc = _git(
-            repo.working_tree_dir,
-            "-c",
-            f"gpg.ssh.allowedSignersFile={path}",
-            "verify-tag",
-            ref.name,
-        )
-    finally:
-        os.unlink(path)
+    proc = verify_signed(repo.working_tree_dir, signers, "verify-tag", ref.name)
     if proc.returncode == 0:
         return None
     return "the tag is signed, but its signature does not verify against the allowed signers"
