@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+MAX_CATEGORIES = 255  # sklearn's HistGradientBoosting limit (its max_bins)
+OTHER = "\x00(other)"  # the pooled rare categories; sorts before any real value
+
+
 def model_frames(frames: list[pd.DataFrame], columns: list[str]) -> list[pd.DataFrame]:
     """Features for sklearn: numbers as float, datetimes as seconds, everything else as a
     pandas category with categories shared across the frames."""
@@ -25,11 +29,19 @@ def model_frames(frames: list[pd.DataFrame], columns: list[str]) -> list[pd.Data
         if pd.api.types.is_bool_dtype(first) or not (
             pd.api.types.is_numeric_dtype(first) or pd.api.types.is_datetime64_any_dtype(first)
         ):
-            cats = pd.Index(sorted({str(v) for f in frames for v in f[c].dropna().unique()}))
-            for i, f in enumerate(frames):
-                out[i][c] = pd.Categorical(
-                    f[c].astype("string").astype(object).where(f[c].notna()), categories=cats
-                )
+            texts = [f[c].astype("string").astype(object).where(f[c].notna()) for f in frames]
+            counts = pd.concat([t.dropna() for t in texts]).value_counts()
+            if len(counts) > MAX_CATEGORIES:
+                # HistGradientBoosting takes at most 255 categories per feature: keep the most
+                # frequent (ties by name, so the choice is deterministic) and pool the rest
+                order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                keep = {k for k, _ in order[: MAX_CATEGORIES - 1]}
+                texts = [t.where(t.isna() | t.isin(keep), OTHER) for t in texts]
+                cats = pd.Index(sorted([*keep, OTHER]))
+            else:
+                cats = pd.Index(sorted(counts.index))
+            for i, t in enumerate(texts):
+                out[i][c] = pd.Categorical(t, categories=cats)
         elif pd.api.types.is_datetime64_any_dtype(first):
             for i, f in enumerate(frames):
                 col = pd.to_datetime(f[c], errors="coerce")
