@@ -251,14 +251,18 @@ def test_only_real_release_tags_count(world: dict[str, Path], tmp_path: Path) ->
     forged = message.replace('"version": "v1.0.0"', '"version": "v1.0.1"')
     git("-c", "gpg.format=ssh", "-c", f"user.signingkey={mallory.key}", "tag", "-s",
         "credit@v1.0.1", "-m", forged, "credit@v1.0.0^{commit}", cwd=work)  # fmt: skip
+    # the same copy, unsigned: a commit is released once
+    copied = message.replace('"version": "v1.0.0"', '"version": "v1.0.2"')
+    git("tag", "-a", "credit@v1.0.2", "-m", copied, "credit@v1.0.0^{commit}", cwd=work)
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
     status = {r["tag"]: r["status"] for r in listed}
     assert status["credit@v1.0.0"] == "current"
-    assert status["credit@v1.0.1"] == "not a release"
+    assert status["credit@v1.0.1"] == status["credit@v1.0.2"] == "not a release"
     assert status["credit@v9.9.9"] == status["credit@v9.9.8"] == "not a release"
     reasons = {r["tag"]: r.get("reason", "") for r in listed}
     assert "lightweight" in reasons["credit@v9.9.9"] and "names commit" in reasons["credit@v9.9.8"]
     assert "signature does not verify" in reasons["credit@v1.0.1"]
+    assert "already released as credit@v1.0.0" in reasons["credit@v1.0.2"]
     text = sdops("list", cwd=work, check=True).stdout
     assert "credit@v9.9.9" in text and "NOT A RELEASE" in text
     shown = json.loads(sdops("show", "credit@latest", "--json", cwd=work, check=True).stdout)

@@ -118,9 +118,9 @@ def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]
         return f"its record names commit {str(record.get('commit'))[:10]}, the tag points at {sha[:10]}"
     if record.get("name") != p.name or record.get("version") != str(p.version):
         return "its record names another release"
-    manifest = _manifest_at_commit(repo, ref.commit)
+    manifest = _manifest_at_commit(repo, ref.commit, p.name)
     if manifest is None:
-        return "no manifest is committed at its commit"
+        return f"no manifest of {p.name} is committed at its commit"
     recorded = (manifest.get("digest") or {}).get("value")
     try:
         actual = compute_digest(manifest)
@@ -194,6 +194,21 @@ def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRel
             )
         )
     out.sort(key=lambda r: (r.name, r.version))
+    # `sdops release` never releases a commit twice while its release is live: a later tag at
+    # the same commit is a copy of the record, not a release
+    first: dict[tuple[str, str], str] = {}
+    kept: list[Release] = []
+    for r in out:
+        earlier = first.get((r.name, r.commit))
+        if earlier is not None:
+            rejected.append(
+                NotRelease(r.tag, r.commit, f"its commit is already released as {earlier}")
+            )
+            continue
+        if r.status != "revoked":
+            first[(r.name, r.commit)] = r.tag
+        kept.append(r)
+    out = kept
     current: dict[str, Release] = {}
     for r in out:
         if r.status == "released":
@@ -302,29 +317,24 @@ def manifest_at(repo: Any, rev: str, root: Path) -> dict[str, Any] | None:
     return json.loads(text) if text else None
 
 
-def _manifest_at_commit(repo: Any, commit: Any) -> dict[str, Any] | None:
-    """The manifest committed at ``commit``, wherever its pipeline sits in the repository."""
-    rel = _pipeline_prefix_of(repo, commit)
-    if rel is None:
-        return None
-    text = _git_file(commit, f"{rel}/{L.MANIFEST}" if rel else L.MANIFEST)
-    try:
-        data = json.loads(text) if text else None
-    except json.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _pipeline_prefix_of(repo: Any, commit: Any) -> str | None:
-    """The directory of the pipeline (the one holding release/manifest.json) at ``commit``."""
+def _manifest_at_commit(repo: Any, commit: Any, name: str) -> dict[str, Any] | None:
+    """The manifest of release ``name`` committed at ``commit``, wherever its pipeline sits
+    in the repository (the top, or a subdirectory; several pipelines may share a repo)."""
     try:
         commit.tree / L.MANIFEST
-        return ""
+        paths = [L.MANIFEST]
     except KeyError:
-        pass
-    names = repo.git.ls_tree("-r", "--name-only", commit.hexsha).splitlines()
-    found = sorted(n for n in names if n.endswith("/" + L.MANIFEST))
-    return found[0][: -len("/" + L.MANIFEST)] if found else None
+        names = repo.git.ls_tree("-r", "--name-only", commit.hexsha).splitlines()
+        paths = sorted(n for n in names if n.endswith("/" + L.MANIFEST))
+    for rel in paths:
+        text = _git_file(commit, rel)
+        try:
+            data = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and (data.get("dataset") or {}).get("name") == name:
+            return data
+    return None
 
 
 def dvc_remotes(root: Path) -> tuple[dict[str, str], str | None]:
