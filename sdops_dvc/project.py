@@ -46,6 +46,41 @@ class InitResult:
     pii_columns: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Charter:
+    """The release policy stated at ``sdops init`` (written into ``policy:``); what is left
+    out stays empty, and the policy gate names it."""
+
+    intended_use: str | None = None
+    audiences: tuple[str, ...] = ()
+    classification: str | None = None
+    retention_days: int | None = None
+    owner: str | None = None
+
+    def check(self) -> None:
+        from sdops_dvc.config import ACCESS_CLASSES
+
+        if self.classification is not None and self.classification not in ACCESS_CLASSES:
+            raise ConfigError(
+                f"--classification {self.classification!r} is unknown",
+                hint=f"use one of {', '.join(ACCESS_CLASSES)}",
+            )
+        if self.retention_days is not None and self.retention_days <= 0:
+            raise ConfigError("--retention-days must be a positive number of days")
+        for flag, text in (("--intended-use", self.intended_use), ("--owner", self.owner)):
+            if text is not None and not text.strip():
+                raise ConfigError(f"{flag} is empty")
+
+    def template_values(self) -> dict[str, object]:
+        return {
+            "intended_use": self.intended_use,
+            "audiences": list(self.audiences),
+            "classification": self.classification,
+            "retention_days": self.retention_days,
+            "owner": self.owner,
+        }
+
+
 def _is_within(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root.resolve())
@@ -65,6 +100,7 @@ def init_project(
     force: bool = False,
     privacy_owners: str = "@your-org/privacy-reviewers",
     data_owners: str = "@your-org/data-owners",
+    charter: Charter | None = None,
 ) -> InitResult:
     from sdops_dvc.metadata import detect, pii_columns
 
@@ -78,6 +114,8 @@ def init_project(
         raise ConfigError(
             f"--family {family!r} is unknown", hint=f"use one of {', '.join(FAMILIES)}"
         )
+    if charter is not None:
+        charter.check()
     source = source if source.is_absolute() else (Path.cwd() / source)
     pointer = source.with_name(source.name + ".dvc")
     if not source.exists():
@@ -149,6 +187,7 @@ def init_project(
                 "snapshot_id": snap,
                 "source_md5": source_md5,
                 "family": family,
+                **(charter or Charter()).template_values(),
             },
         ),
     )

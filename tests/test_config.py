@@ -114,6 +114,7 @@ def test_missing_params_file(tmp_path: Path) -> None:
 
 
 def test_template_params_are_valid(tmp_path: Path) -> None:
+    from sdops_dvc.project import Charter
     from sdops_dvc.templates import render
 
     text = render(
@@ -125,6 +126,7 @@ def test_template_params_are_valid(tmp_path: Path) -> None:
             "snapshot_id": "s",
             "source_md5": "0" * 32,
             "family": "ctgan",
+            **Charter().template_values(),
         },
     )
     data = yaml.safe_load(text)

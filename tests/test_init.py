@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from sdops_dvc.fsutil import md5_file
@@ -181,3 +182,45 @@ def test_init_writes_the_pull_request_workflow(tmp_path: Path, small_source: Pat
         "sdops release" in gitlab["release"]["script"][-1]
         and "dvc repro" in gitlab["pipeline"]["script"][0]
     )
+
+
+def test_init_takes_the_charter_on_its_command_line(small_source: Path, repo: Path) -> None:
+    """Issue 12.4 (flags): the policy the gate requires, written by init."""
+    from sdops_dvc.config import load_params
+    from sdops_dvc.metrics.policy import policy_failures
+
+    proc = sdops(
+        "init", "--source", str(small_source), "--name", "credit",
+        "--intended-use", "fraud model prototyping; not for decisions about people",
+        "--audience", "data-science", "--audience", "vendor-x",
+        "--classification", "internal", "--retention-days", "365",
+        "--owner", "claims-data@example.com",
+        cwd=repo,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    policy = load_params(repo / "params.yaml").policy
+    assert policy.audiences == ["data-science", "vendor-x"]
+    assert policy.access_classification == "internal" and policy.retention_days == 365
+    assert policy.intended_use == "fraud model prototyping; not for decisions about people"
+    assert policy_failures(policy) == []
+
+
+def test_init_without_a_charter_leaves_the_policy_for_the_gate_to_name(
+    small_source: Path, repo: Path
+) -> None:
+    from sdops_dvc.config import load_params
+    from sdops_dvc.metrics.policy import policy_failures
+
+    sdops("init", "--source", str(small_source), "--name", "credit", cwd=repo, check=True)
+    named = " ".join(policy_failures(load_params(repo / "params.yaml").policy))
+    for key in ("intended_use", "audiences", "access_classification", "retention_days", "owner"):
+        assert f"policy.{key}" in named
+
+
+@pytest.mark.parametrize("flags", [["--classification", "secret"], ["--retention-days", "0"]])
+def test_init_refuses_a_bad_charter_and_writes_nothing(
+    small_source: Path, repo: Path, flags: list[str]
+) -> None:
+    proc = sdops("init", "--source", str(small_source), "--name", "credit", *flags, cwd=repo)
+    assert proc.returncode == 2, proc.stderr
+    assert not (repo / "params.yaml").exists()

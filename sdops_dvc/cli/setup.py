@@ -22,7 +22,9 @@ PARAMS_OPTION = click.option(
     epilog="""\b
 Example:
   sdops init --source data/claims.csv --name claims --target fraud \\
-             --snapshot-id warehouse://claims/2026-04-01"""
+             --snapshot-id warehouse://claims/2026-04-01 \\
+             --intended-use "fraud model prototyping" --audience data-science \\
+             --classification internal --retention-days 365 --owner claims-data@example.com"""
 )
 @click.option(
     "--source",
@@ -61,6 +63,20 @@ Example:
     show_default=True,
     help="CODEOWNERS entry for the data-owner role.",
 )
+@click.option("--intended-use", default=None, help="policy.intended_use: what the release is for.")
+@click.option(
+    "--audience", "audiences", multiple=True, help="policy.audiences (repeatable): who receives it."
+)
+@click.option(
+    "--classification",
+    type=click.Choice(["public", "internal", "confidential", "restricted"]),
+    default=None,
+    help="policy.access_classification.",
+)
+@click.option(
+    "--retention-days", type=click.IntRange(min=1), default=None, help="policy.retention_days."
+)
+@click.option("--owner", default=None, help="policy.owner: the accountable owner.")
 @click.option(
     "--private-remote",
     metavar="URL",
@@ -79,6 +95,11 @@ def init(
     privacy_owners: str,
     data_owners: str,
     private_remote: str | None,
+    intended_use: str | None,
+    audiences: tuple[str, ...],
+    classification: str | None,
+    retention_days: int | None,
+    owner: str | None,
 ) -> None:
     """Add a synthetic-data pipeline to a git + DVC repository (created if missing).
 
@@ -88,8 +109,9 @@ def init(
     (PR template, CODEOWNERS, GitHub Actions and GitLab CI jobs). Never overwrites without
     --force.
     """
-    from sdops_dvc.project import init_project
+    from sdops_dvc.project import Charter, init_project
 
+    charter = Charter(intended_use, tuple(audiences), classification, retention_days, owner)
     res = init_project(
         directory,
         source,
@@ -100,6 +122,7 @@ def init(
         force=force,
         privacy_owners=privacy_owners,
         data_owners=data_owners,
+        charter=charter,
     )
     actions = list(res.actions)
     if private_remote:
