@@ -39,6 +39,21 @@ def git_tracks(root: Path, path: Path) -> bool:
     return True
 
 
+def git(cwd: str | Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``git ARGS`` in ``cwd``; the caller reads the exit code and output."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=False
+    )
+
+
+def blob_at(commit: Any, path: str) -> bytes | None:
+    """The bytes of ``path`` in a commit's tree, or None when it is not there."""
+    try:
+        return bytes((commit.tree / path).data_stream.read())
+    except (KeyError, ValueError):
+        return None
+
+
 def repo_path(repo: Any, path: Path) -> str:
     """``path`` relative to the repository's top directory, as git trees name it."""
     return path.resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdops_dvc.config import ApprovalsCfg
+from sdops_dvc.scm import blob_at
+from sdops_dvc.scm import git as _git
 
 TRAILER = re.compile(r"^(approved-by|reviewed-by):\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 APPROVES = re.compile(r"^approves:\s*([0-9a-f]{7,40})\s*$", re.IGNORECASE | re.MULTILINE)
@@ -73,10 +75,6 @@ def _matches(holder: str, approver: str) -> bool:
     return h in (approver.strip().lower(), name, email)
 
 
-def _git(cwd: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-
-
 def verify_signed(cwd: str, allowed_signers: str, *args: str) -> subprocess.CompletedProcess[str]:
     """``git verify-commit``/``verify-tag ARGS`` against an allowed-signers file's text."""
     fd, path = tempfile.mkstemp(prefix="sdops-signers-")
@@ -108,9 +106,10 @@ def collected(
 
 
 def _file_at(repo: Any, rev: str, path: str) -> str | None:
+    raw = blob_at(repo.commit(rev), path)
     try:
-        return str((repo.commit(rev).tree / path).data_stream.read().decode("utf-8"))
-    except (KeyError, ValueError, UnicodeDecodeError):
+        return raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError:
         return None
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 from sdops_dvc.accounting import Spend, Standing, compose
 from sdops_dvc.config import ApprovalsCfg, BudgetCfg, Params
 from sdops_dvc.layout import Layout
+from sdops_dvc.scm import git as _git
 
 LEDGER_PREFIX = "refs/sdops/budget/"
 EXCEPTION_TRAILER = "budget-exception-approved-by"
@@ -497,12 +497,6 @@ def cap_changes(repo: Any, root: Path) -> list[dict[str, Any]]:
 
 
 # -- the ledger ref -------------------------------------------------------------------------
-
-
-def _git(cwd: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=False
-    )
 
 
 def ref_value(cwd: str, ref: str) -> str | None:

@@ -24,15 +24,9 @@ import yaml
 
 from sdops_dvc import layout as L
 from sdops_dvc.config import Params
+from sdops_dvc.scm import blob_at
 
 BUDGET_PREFIX = "budget:"
-
-
-def _blob(repo: Any, rev: str, path: str) -> bytes | None:
-    try:
-        return bytes((repo.commit(rev).tree / path).data_stream.read())
-    except (KeyError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -70,8 +64,9 @@ DETAILS = "reports/details.json"
 
 def committed(repo: Any, rev: str, prefix: str) -> Committed:
     files = {}
+    commit = repo.commit(rev)
     for rel in (L.METRICS, DETAILS, L.GATE, L.MANIFEST, L.DVC_LOCK):
-        raw = _blob(repo, rev, str(PurePosixPath(prefix) / rel) if prefix else rel)
+        raw = blob_at(commit, str(PurePosixPath(prefix) / rel) if prefix else rel)
         if raw is not None:
             files[rel] = raw
     return Committed(prefix, files)

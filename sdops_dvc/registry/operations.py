@@ -63,9 +63,10 @@ def _check_stored(wt: Path, top: Path, cached: dict[str, str]) -> tuple[list[str
         obj = _object(local, md5)
         if obj.is_file():
             checked.append(f"{path} (local cache)")
-            if md5_file(obj) != md5:
+            got = md5_file(obj)
+            if got != md5:
                 problems.append(
-                    f"{path}: the local cache's object is altered (md5 {md5_file(obj)}, released {md5})"
+                    f"{path}: the local cache's object is altered (md5 {got}, released {md5})"
                 )
     if not run_dvc(["remote", "list"], cwd=wt).strip():
         return checked, problems

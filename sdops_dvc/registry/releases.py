@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sdops_dvc import layout as L
-from sdops_dvc.config import Params
+from sdops_dvc.config import ApprovalsCfg, Params
 from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
 from sdops_dvc.registry.tags import (
     REF_RE,
@@ -27,7 +27,8 @@ from sdops_dvc.registry.tags import (
     parse_tag,
     register_tag,
 )
-from sdops_dvc.scm import repo_path
+from sdops_dvc.scm import blob_at, repo_path
+from sdops_dvc.scm import git as _git
 
 KINDS = ("privacy", "schema", "utility", "other")
 PROD = "prod"
@@ -133,7 +134,7 @@ def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]
     return None
 
 
-ALLOWED_SIGNERS = ".sdops/allowed_signers"  # the default of release.approvals.allowed_signers
+ALLOWED_SIGNERS = str(ApprovalsCfg.model_fields["allowed_signers"].default)
 
 
 def _signature_problem(repo: Any, ref: Any) -> str | None:
@@ -217,17 +218,11 @@ def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRel
     # live release current
     latest_assign: dict[str, tuple[int, str]] = {}
     for ref, p in parsed:
-        if (
-            p.action == "assign"
-            and p.stage == PROD
-            and p.counter is not None
-            and p.counter > latest_assign.get(p.name, (0, ""))[0]
-        ):
-            if ref.tag is None:
-                rejected.append(
-                    NotRelease(ref.name, ref.commit.hexsha, "a lightweight assignment tag")
-                )
-                continue
+        if p.action != "assign" or p.stage != PROD or p.counter is None:
+            continue
+        if ref.tag is None:
+            rejected.append(NotRelease(ref.name, ref.commit.hexsha, "a lightweight assignment tag"))
+        elif p.counter > latest_assign.get(p.name, (0, ""))[0]:
             latest_assign[p.name] = (p.counter, ref.commit.hexsha)
     for nm, (_, sha) in latest_assign.items():
         pinned = [r for r in out if r.name == nm and r.commit == sha and r.status == "released"]
@@ -304,10 +299,8 @@ def _actor(repo: Any) -> str:
 
 
 def _git_file(commit: Any, rel: str) -> str | None:
-    try:
-        return str((commit.tree / rel).data_stream.read().decode("utf-8"))
-    except KeyError:
-        return None
+    raw = blob_at(commit, rel)
+    return raw.decode("utf-8") if raw is not None else None
 
 
 def manifest_at(repo: Any, rev: str, root: Path) -> dict[str, Any] | None:
@@ -376,12 +369,6 @@ class Plan:
 
 def _has_origin(repo: Any) -> bool:
     return "origin" in [r.name for r in repo.remotes]
-
-
-def _git(cwd: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=False
-    )
 
 
 def repair_leftovers(repo: Any, name: str) -> list[str]:
@@ -486,7 +473,9 @@ def plan_release(
     problems += [f"integrity: {p}" for p in checks.lock_problems(committed, synthetic)]
     problems += [f"integrity: {p}" for p in checks.decision_problems(committed, params)]
     if reevaluate and not problems:
-        problems += [f"re-evaluation: {p}" for p in reevaluate_problems(repo, root, params)]
+        problems += [
+            f"re-evaluation: {p}" for p in reevaluate_problems(repo, prefix, params, committed)
+        ]
     manifest = committed.json(L.MANIFEST)
     if manifest is None:
         problems.append(f"no {L.MANIFEST} committed at HEAD: run `dvc repro` and commit it")
@@ -581,23 +570,21 @@ def plan_release(
     return Plan(version, record, ledger, entry, warnings, default_remote)
 
 
-def reevaluate_problems(repo: Any, root: Path, params: Params) -> list[str]:
+def reevaluate_problems(repo: Any, prefix: str, params: Params, committed: Any) -> list[str]:
     """Re-run evaluate from the pinned data in a temporary worktree at HEAD; the metrics must
-    come out byte-identical to the committed ones."""
+    come out byte-identical to the ``committed`` ones (pipeline at ``prefix`` in the repo)."""
     from sdops_dvc.fsutil import md5_file
     from sdops_dvc.registry import checks
     from sdops_dvc.scm import release_worktree, run_dvc
 
-    prefix = repo_path(repo, root)
     problems: list[str] = []
     with release_worktree(repo, "HEAD", shared_cache=True) as wt:  # nothing is pushed yet
-        proot = wt if prefix == "." else wt / prefix
+        proot = wt / prefix if prefix else wt
         run_dvc(
             ["pull", "-q", L.TRAIN, L.HOLDOUT, f"{L.SYNTHETIC_STEM}.{params.output.format}"],
             cwd=proot,
         )
         run_dvc(["repro", "-f", "-s", "-q", "evaluate"], cwd=proot)
-        committed = checks.committed(repo, "HEAD", "" if prefix == "." else prefix)
         for rel in (L.METRICS, checks.DETAILS):
             got = md5_file(proot / rel)
             if got != committed.md5(rel):
