@@ -28,5 +28,10 @@ def warn(message: str) -> None:
     click.echo(click.style("warning: ", fg="yellow") + message, err=True)
 
 
+def alert(title: str, message: str) -> None:
+    """A result the user must not miss (a blocked gate), on stderr, not an error."""
+    click.echo(click.style(title, fg="red", bold=True) + " " + message, err=True)
+
+
 def error(message: str) -> None:
     click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)

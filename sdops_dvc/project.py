@@ -71,13 +71,28 @@ class Charter:
             if text is not None and not text.strip():
                 raise ConfigError(f"{flag} is empty")
 
+    def missing(self) -> list[str]:
+        """The command-line flags of the fields not given."""
+        given = {
+            "--intended-use": self.intended_use,
+            "--audience": self.audiences,
+            "--classification": self.classification,
+            "--retention-days": self.retention_days,
+            "--owner": self.owner,
+        }
+        return [flag for flag, value in given.items() if value is None or value == ()]
+
     def template_values(self) -> dict[str, object]:
+        """policy: values; a field not given is a marked placeholder (``TODO: ...``) that
+        the policy gate names until a person replaces it."""
+        todo = PLACEHOLDER + ": "
         return {
-            "intended_use": self.intended_use,
-            "audiences": list(self.audiences),
-            "classification": self.classification,
+            "intended_use": self.intended_use or todo + "what the release may be used for",
+            "audiences": list(self.audiences) or [todo + "who may receive it"],
+            "classification": self.classification
+            or todo + "public | internal | confidential | restricted",
             "retention_days": self.retention_days,
-            "owner": self.owner,
+            "owner": self.owner or todo + "the accountable owner",
         }
 
 

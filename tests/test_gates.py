@@ -231,6 +231,9 @@ def test_stand_alone_commands_on_any_generators_output(
     assert "worst_group_gap" in metrics["subgroup"]
     # no params.yaml: no policy was stated, so the release is blocked and says why
     proc = sdops("gate", str(out / "metrics.json"))
+    assert proc.returncode == 0 and "RELEASE BLOCKED" in proc.stderr
+    assert "no policy is stated" in proc.stderr
+    proc = sdops("gate", "--check", str(out / "gate.json"))
     assert proc.returncode == 1 and "no policy is stated" in proc.stderr
     gate = json.loads((out / "gate.json").read_text())
     assert gate["approved"] is False and gate["gates"]["policy"]["passed"] is False

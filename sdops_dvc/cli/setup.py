@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sdops_dvc.output import info, warn
+
+if TYPE_CHECKING:
+    from sdops_dvc.project import Charter
 
 PARAMS_OPTION = click.option(
     "--params",
@@ -112,6 +117,8 @@ def init(
     from sdops_dvc.project import Charter, init_project
 
     charter = Charter(intended_use, tuple(audiences), classification, retention_days, owner)
+    if charter.missing() and sys.stdin.isatty() and sys.stdout.isatty():
+        charter = _ask_charter(charter)
     res = init_project(
         directory,
         source,
@@ -138,11 +145,18 @@ def init(
             "metadata.json marks these columns as ids/PII (SDV will fake them, not learn "
             f"them): {', '.join(res.pii_columns)}"
         )
+    todo = charter.missing()
+    if todo:
+        warn(
+            f"policy: in params.yaml holds TODO placeholders for {', '.join(todo)}: the policy "
+            "gate blocks every release until a person fills them in"
+        )
     info(
         "\nNext steps:\n"
         "  1. Review metadata.json: sdtypes and PII columns (it is committed to git; SDV's\n"
         "     per-record min/max and category lists were left out).\n"
-        "  2. Edit params.yaml: generator family/parameters, gate thresholds, policy.\n"
+        "  2. Edit params.yaml: generator family/parameters, gate thresholds, policy\n"
+        "     (replace every TODO placeholder).\n"
         "  3. Put your reviewer teams in .github/CODEOWNERS (or --privacy-owners/--data-owners),\n"
         "     approval roles under release.approvals in params.yaml, and each approver's SSH\n"
         "     public key in .sdops/allowed_signers (EMAIL ssh-ed25519 KEY).\n"
@@ -151,6 +165,40 @@ def init(
         "  5. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
         "  6. dvc repro      # split, generate, evaluate, gate, manifest"
     )
+
+
+def _ask_charter(charter: Charter) -> Charter:
+    """On a terminal, ask for each charter field the command line left out (empty answer:
+    keep the placeholder)."""
+    from dataclasses import replace
+
+    from sdops_dvc.config import ACCESS_CLASSES
+
+    info("The release charter (policy: in params.yaml); press Enter to leave a TODO.")
+    if charter.intended_use is None:
+        text = click.prompt("Intended use", default="", show_default=False, err=True).strip()
+        charter = replace(charter, intended_use=text or None)
+    if not charter.audiences:
+        text = click.prompt("Audiences (comma-separated)", default="", show_default=False, err=True)
+        charter = replace(charter, audiences=tuple(a.strip() for a in text.split(",") if a.strip()))
+    if charter.classification is None:
+        text = click.prompt(
+            "Classification",
+            type=click.Choice(["", *ACCESS_CLASSES]),
+            default="",
+            show_default=False,
+            err=True,
+        )
+        charter = replace(charter, classification=text or None)
+    if charter.retention_days is None:
+        days = click.prompt(
+            "Retention (days)", type=click.IntRange(min=0), default=0, show_default=False, err=True
+        )
+        charter = replace(charter, retention_days=days or None)
+    if charter.owner is None:
+        text = click.prompt("Owner", default="", show_default=False, err=True).strip()
+        charter = replace(charter, owner=text or None)
+    return charter
 
 
 @click.command(

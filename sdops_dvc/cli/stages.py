@@ -133,8 +133,14 @@ def evaluate(
     )
 
 
-@click.command(epilog="Example:\n\n  sdops gate reports/metrics.json --params params.yaml")
-@click.argument("metrics_path", type=PathType, default=Path(L.METRICS))
+@click.command(
+    epilog="""\b
+Examples:
+  sdops gate reports/metrics.json --params params.yaml   # the pipeline's gate stage
+  sdops gate --check                                      # CI: exit 1 when blocked
+  sdops gate --check reports/gate.json"""
+)
+@click.argument("path", type=PathType, required=False)
 @click.option(
     "--params",
     "params_path",
@@ -143,15 +149,42 @@ def evaluate(
     help="params.yaml with gates and policy (default: ./params.yaml if present).",
 )
 @click.option("--out", type=PathType, default=None, help="Default: gate.json beside metrics.json.")
-def gate(metrics_path: Path, params_path: Path | None, out: Path | None) -> None:
-    """Decide from metrics.json and the thresholds in params.yaml; write gate.json,
-    report.html and report.md beside it.
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Read PATH as a gate.json (default reports/gate.json) and exit 1 when it is blocked; "
+    "computes nothing.",
+)
+def gate(path: Path | None, params_path: Path | None, out: Path | None, check: bool) -> None:
+    """Decide from metrics.json (PATH, default reports/metrics.json) and the thresholds in
+    params.yaml; write gate.json, verdict.json, report.html and report.md beside it.
 
-    Exits 0 when every enabled gate passes and 1 (listing every reason) when not.
+    A blocked verdict is printed with every reason and the command still exits 0, so the
+    pipeline goes on to record the decision in the manifest and `dvc exp show` lists every
+    candidate with `gate.approved`. Enforce it with `sdops gate --check` (exit 1 when
+    blocked), as the CI templates do after `dvc repro`; `sdops release` refuses a blocked
+    candidate whatever was run.
     """
     from sdops_dvc.errors import GateFailed
+    from sdops_dvc.output import alert, warn
+
+    if check:
+        from sdops_dvc.stages.gate import check_gate_file
+
+        gate_path = path or Path(L.GATE)
+        approved, failures = check_gate_file(gate_path)
+        if not approved:
+            raise GateFailed(
+                f"{gate_path}: release blocked by gates:\n"
+                + "\n".join(f"  - {f}" for f in failures),
+                hint=f"see {gate_path.parent / 'report.html'}; fix the data or generator "
+                "(thresholds are reviewed in params.yaml)",
+            )
+        info(f"{gate_path}: approved, every enabled gate passed")
+        return
     from sdops_dvc.stages.gate import run_gate
 
+    metrics_path = path or Path(L.METRICS)
     if params_path is None and Path("params.yaml").exists():
         params_path = Path("params.yaml")
     params, root = None, None
@@ -161,18 +194,20 @@ def gate(metrics_path: Path, params_path: Path | None, out: Path | None) -> None
     target = out or metrics_path.parent / "gate.json"
     res = run_gate(metrics_path, params, target, root=root)
     for note in res.review_notes:
-        from sdops_dvc.output import warn
-
         warn(note)
     for name, g in res.gates.items():
         state = "skipped" if not g.enabled else "passed" if g.passed else "FAILED"
         info(f"  {name:<8} {state}")
     info(f"report: {target.parent / 'report.html'}")
     if not res.approved:
-        raise GateFailed(
-            "release blocked by gates:\n" + "\n".join(f"  - {f}" for f in res.failures),
-            hint=f"see {target}; fix the data or generator (thresholds are reviewed in params.yaml)",
+        alert(
+            "RELEASE BLOCKED:",
+            f"{len(res.failures)} gate failure(s)\n"
+            + "\n".join(f"  - {f}" for f in res.failures)
+            + f"\nthe verdict is recorded in {target} and the manifest; `sdops gate --check` "
+            "fails on it and `sdops release` refuses it",
         )
+        return
     info("approved: every enabled gate passed")
 
 

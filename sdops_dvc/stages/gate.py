@@ -54,6 +54,17 @@ class GateResult:
             "budget": self.budget,
         }
 
+    def verdict(self) -> dict[str, Any]:
+        """The outcome as numbers, for ``dvc metrics show`` and ``dvc exp show``: approved
+        (1/0), the failure count and each gate's pass (1/0, or null when disabled)."""
+        return {
+            "gate": {
+                "approved": int(self.approved),
+                "failures": len(self.failures),
+                **{name: (int(g.passed) if g.enabled else None) for name, g in self.gates.items()},
+            }
+        }
+
 
 def load_json(path: Path, what: str) -> dict[str, Any]:
     if not path.exists():
@@ -244,6 +255,23 @@ def decide(
     return GateResult(not failures, failures, out, thresholds, list(review_notes or []), budget)
 
 
+def check_gate_file(path: Path) -> tuple[bool, list[str]]:
+    """(approved, failures) as a gate.json records them; DataError when it is not one."""
+    data = load_json(path, "gate file")
+    approved, failures = data.get("approved"), data.get("failures")
+    if not isinstance(approved, bool) or not isinstance(failures, list):
+        raise DataError(
+            f"{path} is not a gate.json (it needs 'approved' and 'failures')",
+            hint="give the gate.json that `sdops gate` wrote (default reports/gate.json)",
+        )
+    if approved == bool(failures):
+        raise DataError(
+            f"{path} is inconsistent: approved is {approved} with {len(failures)} failures",
+            hint="re-run `dvc repro gate`; do not edit gate.json by hand",
+        )
+    return approved, [str(f) for f in failures]
+
+
 def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[str]:
     """Name the groups behind a failing subgroup gate."""
     s = gates.subgroup
@@ -269,8 +297,16 @@ def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[s
 
 
 def run_gate(
-    metrics_path: Path, params: Params | None, out: Path, *, root: Path | None = None
+    metrics_path: Path,
+    params: Params | None,
+    out: Path,
+    *,
+    root: Path | None = None,
+    verdict: Path | None = None,
 ) -> GateResult:
+    """Decide and write ``out`` (gate.json), ``verdict`` (default: verdict.json beside it)
+    and the reports. A blocked verdict is a result, not an error: the caller decides whether
+    it fails (``sdops gate --check``, ``sdops release``)."""
     from sdops_dvc.config import GatesCfg
     from sdops_dvc.report import render_reports
     from sdops_dvc.review import review_notes
@@ -289,5 +325,6 @@ def run_gate(
         metrics, gates, params.policy if params is not None else None, details, notes, budget
     )
     write_json_atomic(out, result.as_json())
+    write_json_atomic(verdict or out.parent / "verdict.json", result.verdict())
     render_reports(out.parent, metrics, details, result.as_json(), params)
     return result
