@@ -237,19 +237,38 @@ def _unit_interval(v: float) -> float:
     return v
 
 
+def _significance(v: float) -> float:
+    if not 0.0 < v <= 0.5:
+        raise ValueError("must be in (0, 0.5]: at 0 the check could never fail")
+    return v
+
+
 class SchemaGateCfg(_Model):
     enabled: Bool = True
+    # per column: share of synthetic values outside the real [min, max] (1 - SDMetrics
+    # BoundaryAdherence) and in categories the real data lacks (1 - CategoryAdherence)
+    max_out_of_range_share: Num = 0.01
+    max_unknown_category_share: Num = 0.01
+    alpha: Num = 0.01  # ... and only when more than real rows would show (Bonferroni)
+
+    _unit = field_validator("max_out_of_range_share", "max_unknown_category_share")(_unit_interval)
+    _alpha = field_validator("alpha")(_significance)
 
 
 class QualityGateCfg(_Model):
     enabled: Bool = True
-    min_column_shapes: Num = 0.80  # SDMetrics Column Shapes
+    min_column_shapes: Num = 0.80  # SDMetrics Column Shapes (mean over columns)
+    min_column_shape_per_column: Num = 0.60  # ... and its worst column
     min_column_pair_trends: Num = 0.70  # SDMetrics Column Pair Trends
     max_detection_auc: Num = 0.90  # real-vs-synthetic classifier; 0.5 = indistinguishable
     min_utility_ratio: Num = 0.80  # TSTR / TRTR on the holdout
 
     _unit = field_validator(
-        "min_column_shapes", "min_column_pair_trends", "max_detection_auc", "min_utility_ratio"
+        "min_column_shapes",
+        "min_column_shape_per_column",
+        "min_column_pair_trends",
+        "max_detection_auc",
+        "min_utility_ratio",
     )(_unit_interval)
 
 
@@ -275,12 +294,7 @@ class PrivacyGateCfg(_Model):
         "max_inference_risk",
     )(_unit_interval)
 
-    @field_validator("alpha")
-    @classmethod
-    def _alpha(cls, v: float) -> float:
-        if not 0.0 < v <= 0.5:
-            raise ValueError("must be in (0, 0.5]: at 0 the copy and DCR checks could never fail")
-        return v
+    _alpha = field_validator("alpha")(_significance)
 
 
 class SubgroupGateCfg(_Model):
@@ -288,10 +302,12 @@ class SubgroupGateCfg(_Model):
     max_column_shapes_gap: Num = 0.10  # overall Column Shapes minus the group's
     max_tstr_gap: Num = 0.10  # overall TSTR minus the group's
     max_representation_gap: Num = 0.05  # |group share in synthetic - in real|
+    alpha: Num = 0.01  # a representation gap fails only when significant (Bonferroni)
 
     _unit = field_validator("max_column_shapes_gap", "max_tstr_gap", "max_representation_gap")(
         _unit_interval
     )
+    _alpha = field_validator("alpha")(_significance)
 
 
 class PolicyGateCfg(_Model):
@@ -312,6 +328,7 @@ class PrivacyEvalCfg(_Model):
     quasi_identifiers: list[str] = Field(default_factory=list)  # default: all but sensitive
     sensitive: list[str] = Field(default_factory=list)  # default: the target
     n_attacks: Int = 500
+    max_column_sets: Int = 200  # singling out: column triples tried (sampled when more)
     linkability_aux: list[list[str]] | None = None  # two column lists; default: QI halves
 
     @field_validator("n_attacks")
@@ -339,13 +356,29 @@ class EvaluationCfg(_Model):
     max_nn_queries: Int = 50_000  # synthetic rows used as nearest-neighbour queries
     max_model_rows: Int = 100_000  # rows per side for detection and utility models
     detection_folds: Int = 5
+    # OpenMP/BLAS threads in evaluate (threadpoolctl); null: the cores this process may use
+    threads: Int | None = None
     privacy: PrivacyEvalCfg = Field(default_factory=PrivacyEvalCfg)
     subgroups: SubgroupEvalCfg = Field(default_factory=SubgroupEvalCfg)
+
+    def thread_count(self) -> int:
+        """``threads``, or the cores this process may run on (its affinity mask, not the
+        machine's core count: a shared runner or a container gives fewer)."""
+        import os
+
+        if self.threads is not None:
+            return self.threads
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
 
     @model_validator(mode="after")
     def _positive(self) -> EvaluationCfg:
         if self.max_nn_queries < 1000 or self.max_model_rows < 1000:
             raise ValueError("max_nn_queries and max_model_rows must be at least 1000")
+        if self.threads is not None and not 1 <= self.threads <= MAX_TORCH_THREADS:
+            raise ValueError(f"threads must be between 1 and {MAX_TORCH_THREADS} (or null)")
         if not 2 <= self.detection_folds <= 10:
             raise ValueError("detection_folds must be between 2 and 10")
         return self

@@ -10,7 +10,7 @@ import click
 
 from sdops_dvc import layout as L
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import info
+from sdops_dvc.output import info, interactive
 
 log = logging.getLogger("sdops_dvc.cli")
 PathType = click.Path(path_type=Path)
@@ -50,7 +50,6 @@ def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -
 )
 def generate(params_path: Path, train_path: Path | None, out: Path | None) -> None:
     """Fit the configured SDV synthesizer on the train split and sample, reproducibly."""
-    from sdops_dvc.output import interactive
     from sdops_dvc.stages.generate import run_generate
 
     params, layout = _load(params_path)
@@ -125,6 +124,7 @@ def evaluate(
         synthetic_path,
         out_dir,
         target=target,
+        progress=interactive(),
     )
     log.info(
         "wrote %s (%s)",

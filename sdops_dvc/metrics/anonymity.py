@@ -205,56 +205,64 @@ def _tables(frames: list[pd.DataFrame], columns: list[str]) -> list[_Table]:
 def _unique_under_own_query(t: _Table, cols: list[int], medians: list[float]) -> Any:
     """For every row r of ``t``: does the query built from r on ``cols`` match r alone?
 
-    A query is r's categories (==) and, per number, ``>= r`` above the median or ``<= r``
-    otherwise. r is matched alone iff it is the unique weak extreme of its category group
-    in those directions: a skyline test per orientation, done by sorting (1-2 numbers) or
-    a staircase sweep (3 numbers). Rows with a null number fall back to counting.
+    A query is r's categories (==), ``is null`` for its null numbers and, per other number,
+    ``>= r`` above the median or ``<= r`` otherwise. Rows matching it share r's categories
+    and its null pattern, so r is matched alone iff it is the unique weak extreme of that
+    group in those directions: a skyline test per orientation, done by sorting (1-2 numbers)
+    or a staircase sweep (3 numbers), for every null pattern at once (no per-row fallback).
     """
     import numpy as np
 
     n = t.n
     num = [j for j in cols if t.numeric[j]]
     cat = [j for j in cols if not t.numeric[j]]
-    has_null = np.zeros(n, dtype=bool)
-    for j in num:
-        has_null |= np.isnan(t.cols[j])
-    if cat:
-        _, gid = np.unique(np.column_stack([t.cols[j] for j in cat]), axis=0, return_inverse=True)
+    nulls = np.column_stack([np.isnan(t.cols[j]) for j in num]) if num else np.zeros((n, 0), bool)
+    keys = [t.cols[j] for j in cat] + [nulls[:, i].astype(np.int64) for i in range(len(num))]
+    if keys:
+        _, gid = np.unique(np.column_stack(keys), axis=0, return_inverse=True)
         gid = gid.reshape(-1).astype(np.int64)
     else:
         gid = np.zeros(n, dtype=np.int64)
+    pattern = (nulls * (1 << np.arange(len(num)))).sum(axis=1) if num else np.zeros(n, int)
     unique = np.zeros(n, dtype=bool)
-    if not num:
-        counts = np.bincount(gid)
-        return counts[gid] == 1
-    ok = ~has_null  # rows that can satisfy an inequality on every number of the query
-    # dense ranks of each numeric column (nulls get -1, never used)
+    for p in np.unique(pattern):
+        rows = np.flatnonzero(pattern == p)
+        live = [j for i, j in enumerate(num) if not (int(p) >> i) & 1]
+        unique[rows] = _skyline_unique(t, rows, live, gid, medians)
+    return unique
+
+
+def _skyline_unique(t: _Table, cand: Any, live: list[int], gid: Any, medians: list[float]) -> Any:
+    """``_unique_under_own_query`` for the rows ``cand`` (one null pattern), whose non-null
+    numbers are ``live``; returns a mask aligned with ``cand``."""
+    import numpy as np
+
+    n = t.n
+    if not live:
+        counts = np.bincount(gid[cand], minlength=int(gid.max()) + 1)
+        return counts[gid[cand]] == 1
     ranks = []
-    for j in num:
-        col = t.cols[j]
+    for j in live:  # dense ranks within these rows
         r = np.full(n, -1, dtype=np.int64)
-        _vals, inv = np.unique(col[ok], return_inverse=True)
-        r[ok] = inv.reshape(-1)
+        _vals, inv = np.unique(t.cols[j][cand], return_inverse=True)
+        r[cand] = inv.reshape(-1)
         ranks.append(r)
-    orient = np.column_stack([np.where(t.cols[j] > medians[j], 1, -1) for j in num])
-    cand = np.flatnonzero(ok)
+    orient = np.column_stack([np.where(t.cols[j][cand] > medians[j], 1, -1) for j in live])
     # duplicates on (group, numbers) can never be matched alone
     key = np.column_stack([gid[cand], *[r[cand] for r in ranks]])
     _, inv, cnt = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    dup = np.zeros(n, dtype=bool)
-    dup[cand] = cnt[inv.reshape(-1)] > 1
-    m = len(num)
-    for pattern in range(2**m):
-        signs = [1 if (pattern >> i) & 1 else -1 for i in range(m)]
-        mine = cand[(orient[cand] == np.array(signs)).all(axis=1)]
+    dup = cnt[inv.reshape(-1)] > 1
+    unique = np.zeros(n, dtype=bool)
+    m = len(live)
+    for bits in range(2**m):
+        signs = np.array([1 if (bits >> i) & 1 else -1 for i in range(m)])
+        mine = cand[(orient == signs).all(axis=1)]
         if len(mine) == 0:
             continue
-        keys = [ranks[i] * signs[i] for i in range(m)]  # maximise every oriented key
-        dominated = _dominated(gid, keys, cand, mine, n)
-        unique[mine] = ~dominated[mine] & ~dup[mine]
-    for r in np.flatnonzero(has_null):  # rare: count explicitly
-        unique[r] = t.count(own_query(t, int(r), cols, medians)) == 1
-    return unique
+        oriented = [ranks[i] * signs[i] for i in range(m)]  # maximise every oriented key
+        dominated = _dominated(gid, oriented, cand, mine, n)
+        unique[mine] = ~dominated[mine]
+    return unique[cand] & ~dup
 
 
 def own_query(t: _Table, r: int, cols: list[int] | tuple[int, ...], medians: list[float]) -> Query:
@@ -342,15 +350,18 @@ def singling_out(
     n_attacks: int = 500,
     n_cols: int = 3,
     seed: int = 0,
+    max_column_sets: int = 200,
 ) -> Risk:
     """Multivariate singling-out risk (anonymeter's ``SinglingOutEvaluator``, mode
     'multivariate'), with the holdout as control.
 
     anonymeter draws (synthetic record, column set) uniformly and keeps the queries that
     single out one synthetic row; the queries it keeps are a uniform sample of all such
-    pairs. Here all of them are found directly and ``n_attacks`` are drawn uniformly.
+    pairs. Here all of them are found directly and ``n_attacks`` are drawn uniformly. On a
+    wide table the column sets are themselves a uniform sample of at most
+    ``max_column_sets`` (47 columns have 16,215 triples): cost grows with rows, not with
+    the cube of the columns.
     """
-    import itertools
 
     import numpy as np
 
@@ -366,7 +377,8 @@ def singling_out(
     ]
     rng = np.random.default_rng(seed)
     pool: list[tuple[int, tuple[int, ...]]] = []
-    for combo in itertools.combinations(range(len(columns)), n_cols):
+    combos = column_sets(len(columns), n_cols, max_column_sets, rng)
+    for combo in combos:
         hits = np.flatnonzero(_unique_under_own_query(t_syn, list(combo), medians))
         pool.extend((int(r), combo) for r in hits)
     take: Any = rng.choice(len(pool), size=min(n_attacks, len(pool)), replace=False) if pool else []
@@ -390,12 +402,26 @@ def singling_out(
         n_baseline,
         {
             "queries_found": len(found),
+            "column_sets": {"used": len(combos), "of": math.comb(len(columns), n_cols)},
             "singling_out_pairs": len(pool),
             "control_size_correction": correction,
             "seed": seed,
             "rows": {"ori": len(ori), "control": len(control), "synthetic": len(syn)},
         },
     )
+
+
+def column_sets(n_columns: int, size: int, limit: int, rng: Any) -> list[tuple[int, ...]]:
+    """Every ``size``-column set when there are at most ``limit``, else ``limit`` distinct ones
+    drawn uniformly (seeded), in a stable order."""
+    import itertools
+
+    if math.comb(n_columns, size) <= limit:
+        return list(itertools.combinations(range(n_columns), size))
+    chosen: set[tuple[int, ...]] = set()
+    while len(chosen) < limit:
+        chosen.add(tuple(sorted(int(c) for c in rng.choice(n_columns, size, replace=False))))
+    return sorted(chosen)
 
 
 def _size_correction(table: _Table, queries: list[Any], n_ori: int, n_ctl: int, rng: Any) -> float:

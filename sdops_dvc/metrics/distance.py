@@ -181,9 +181,120 @@ def _brute_all(q: Encoded, r: Encoded, ranges: Any, row: int) -> Any:
     return _sum_terms(terms, q.n_num + q.n_cat)
 
 
-def nearest(query: Encoded, ref: Encoded, *, k: int = 1) -> tuple[Any, Any]:
+MAX_NULL_PATTERN_PAIRS = 256  # beyond this, every pair of rows is scanned
+MAX_TREE_FEATURES = 48  # beyond this many L1 features (numbers + one-hot), scan every pair
+_NULL = 1e6  # a scaled null: |null - x| >= 1 caps to 1 against any in-range number
+
+
+def _scan_features(e: Encoded, lo: Any, ranges: Any) -> Any:
+    """Scaled numbers where min(|a - b|, 1) is SDMetrics' term: nulls far away (1 against a
+    number, 0 against a null); a zero-range column 0 on its value and far off it."""
+    import numpy as np
+
+    safe = np.where(ranges == 0, 1.0, ranges)
+    x = (e.numeric - lo) / safe
+    zero = ranges == 0
+    if zero.any():
+        v = e.numeric[:, zero]
+        x[:, zero] = np.where(np.isnan(v), np.nan, np.where(v == lo[zero], 0.0, 2 * _NULL))
+    return np.where(np.isnan(x), _NULL, x)
+
+
+def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> tuple[Any, Any]:
+    """The k nearest references of every query by scanning all pairs in chunks (memory
+    bounded; linear in queries times references)."""
+    import numpy as np
+
+    qx, rx = _scan_features(q, lo, ranges), _scan_features(r, lo, ranges)
+    n_ref = len(rx)
+    step = max(1, 2_000_000 // max(1, n_ref))
+    dist = np.empty((len(qx), k))
+    idx = np.empty((len(qx), k), dtype=np.int64)
+    for s in range(0, len(qx), step):
+        e = min(len(qx), s + step)
+        total = np.zeros((e - s, n_ref))
+        for j in range(qx.shape[1]):
+            total += np.minimum(np.abs(qx[s:e, j, None] - rx[None, :, j]), 1.0)
+        for j in range(q.n_cat):
+            total += q.categorical[s:e, j, None] != r.categorical[None, :, j]
+        if k == 1:
+            a = np.argmin(total, axis=1)[:, None]
+        else:
+            part = np.argpartition(total, k - 1, axis=1)[:, :k]
+            order = np.argsort(np.take_along_axis(total, part, axis=1), axis=1, kind="stable")
+            a = np.take_along_axis(part, order, axis=1)
+        idx[s:e] = a
+        dist[s:e] = np.take_along_axis(total, a, axis=1)
+    return dist, idx
+
+
+def _exact_sorted(q: Encoded, r: Encoded, ranges: Any, cand: Any, n_cols: int) -> tuple[Any, Any]:
+    """Distances of the candidate references in SDMetrics' arithmetic, sorted per query."""
+    import numpy as np
+
+    dist = np.column_stack(
+        [
+            _sum_terms(
+                _exact_terms(
+                    q.numeric,
+                    r.numeric[cand[:, c]],
+                    ranges,
+                    q.categorical,
+                    r.categorical[cand[:, c]],
+                ),
+                n_cols,
+            )
+            for c in range(cand.shape[1])
+        ]
+    )
+    order = np.argsort(dist, axis=1, kind="stable")
+    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(cand, order, axis=1)
+
+
+def _patterns(nulls: Any) -> Any:
+    """One id per distinct null pattern (row of ``nulls``)."""
+    import numpy as np
+
+    if nulls.shape[1] == 0:
+        return np.zeros(len(nulls), dtype=np.int64)
+    _, inv = np.unique(nulls, axis=0, return_inverse=True)
+    return inv.reshape(-1).astype(np.int64)
+
+
+def _merge(dist: Any, idx: Any, rows: Any, d: Any, cand: Any) -> None:
+    """Insert candidates (distance ``d``, reference ``cand``) for ``rows`` into the sorted
+    k-best arrays, keeping the earlier of equal distances."""
+    import numpy as np
+
+    k = dist.shape[1]
+    all_d = np.column_stack([dist[rows], d])
+    all_i = np.column_stack([idx[rows], cand])
+    order = np.argsort(all_d, axis=1, kind="stable")[:, :k]
+    dist[rows] = np.take_along_axis(all_d, order, axis=1)
+    idx[rows] = np.take_along_axis(all_i, order, axis=1)
+
+
+def value_range(*tables: Encoded) -> tuple[Any, Any]:
+    """Per numeric column (min, max) over all rows of ``tables`` (nan for an all-null column)."""
+    import warnings
+
+    import numpy as np
+
+    stacked = np.vstack([t.numeric for t in tables])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)
+
+
+def nearest(
+    query: Encoded, ref: Encoded, *, k: int = 1, scale: tuple[Any, Any] | None = None
+) -> tuple[Any, Any]:
     """Distances (SDMetrics' DCR definition) and reference row indices of the k nearest
-    references of every query row; shape (n,) for k=1, else (n, k), sorted by distance."""
+    references of every query row; shape (n,) for k=1, else (n, k), sorted by distance.
+
+    ``scale``: the (min, max) per numeric column that distances are scaled by; default the
+    reference's own range, as SDMetrics does. Two distances that are compared with each other
+    must share one scale (:func:`value_range` of both references)."""
     import numpy as np
     from sklearn.neighbors import NearestNeighbors
 
@@ -193,50 +304,78 @@ def nearest(query: Encoded, ref: Encoded, *, k: int = 1) -> tuple[Any, Any]:
     ref_u, ref_first, _ = _unique_rows(ref)
     q_u, _, q_inv = _unique_rows(query)
     nq = len(q_u.numeric)
-    with np.errstate(invalid="ignore"), __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("ignore")
-        lo = np.nanmin(ref.numeric, axis=0) if ref.n_num else np.zeros(0)
-        hi = np.nanmax(ref.numeric, axis=0) if ref.n_num else np.zeros(0)
+    lo, hi = scale if scale is not None else value_range(ref)
     ranges = np.where(np.isnan(hi - lo), 0.0, hi - lo)
     lo = np.where(np.isnan(lo), 0.0, lo)
     safe = np.where(ranges == 0, 1.0, ranges)
     k_eff = min(k, len(ref_u.numeric))
 
     # Rows where the L1 search is not exact go to the brute force: a value outside the
-    # reference range (the cap may bind), a null, or a zero-range column.
+    # reference range (the cap may bind) or off a zero-range column. Nulls are exact in the
+    # search: rows are grouped by null pattern, and between a query pattern and a reference
+    # pattern the null terms are a constant (1 per column null on one side only), so each
+    # pair of patterns is one L1 search on the columns both have.
     brute = np.zeros(nq, dtype=bool)
+    q_null = np.isnan(q_u.numeric)
+    r_null = np.isnan(ref_u.numeric)
     if q_u.n_num:
         with np.errstate(invalid="ignore"):
             scaled = (q_u.numeric - lo) / safe
-            brute |= np.isnan(scaled).any(axis=1) | ((scaled < 0) | (scaled > 1)).any(axis=1)
+            brute |= ((scaled < 0) | (scaled > 1)).any(axis=1)
         zero = ranges == 0
         if zero.any():
-            brute |= (q_u.numeric[:, zero] != lo[zero]).any(axis=1)
-        if np.isnan(ref_u.numeric).any():
-            brute[:] = True
+            brute |= ((q_u.numeric[:, zero] != lo[zero]) & ~q_null[:, zero]).any(axis=1)
+    q_pat, r_pat = _patterns(q_null), _patterns(r_null)
+    width = q_u.n_num + sum(
+        int(max(ref_u.categorical[:, j].max(), q_u.categorical[:, j].max())) + 2
+        for j in range(ref_u.n_cat)
+    )
+    if (
+        len(np.unique(q_pat)) * len(np.unique(r_pat)) > MAX_NULL_PATTERN_PAIRS
+        or width > MAX_TREE_FEATURES
+    ):
+        # a kd-tree degrades to worse than a scan in many dimensions (one-hot categories
+        # with hundreds of values): scan every pair, vectorised
+        d, a = _scan_knn(q_u, ref_u, lo, ranges, k_eff)
+        dist, idx = _exact_sorted(q_u, ref_u, ranges, a, n_cols)
+        dist, idx = dist[q_inv], ref_first[idx][q_inv]
+        return (dist[:, 0], idx[:, 0]) if k == 1 else (dist, idx)
+    keep = np.ones(len(ref_u.numeric), dtype=bool)
     tree_rows = np.flatnonzero(~brute)
     brute_rows = np.flatnonzero(brute)
 
-    dist = np.empty((nq, k_eff))
-    idx = np.empty((nq, k_eff), dtype=np.int64)
+    dist = np.full((nq, k_eff), np.inf)
+    idx = np.zeros((nq, k_eff), dtype=np.int64)
     if len(tree_rows):
         widths = [
             int(max(ref_u.categorical[:, j].max(), q_u.categorical[:, j].max())) + 2
             for j in range(ref_u.n_cat)
         ]
-        nn = NearestNeighbors(n_neighbors=k_eff, metric="manhattan", algorithm="kd_tree")
-        nn.fit(_features(ref_u, lo, safe, widths))
-        ind = nn.kneighbors(_features(q_u, lo, safe, widths)[tree_rows], return_distance=False)
-        for col in range(k_eff):
-            terms = _exact_terms(
-                q_u.numeric[tree_rows],
-                ref_u.numeric[ind[:, col]],
-                ranges,
-                q_u.categorical[tree_rows],
-                ref_u.categorical[ind[:, col]],
-            )
-            dist[tree_rows, col] = _sum_terms(terms, n_cols)
-            idx[tree_rows, col] = ind[:, col]
+        q_feat = _features(q_u, lo, safe, widths)
+        r_feat = _features(ref_u, lo, safe, widths)
+        for qp in np.unique(q_pat[tree_rows]):
+            rows = tree_rows[q_pat[tree_rows] == qp]
+            for rp in np.unique(r_pat[keep]):
+                refs = np.flatnonzero(keep & (r_pat == rp))
+                both = ~(q_null[rows[0]] | r_null[refs[0]])  # numbers present on both sides
+                cols = np.r_[np.flatnonzero(both), np.arange(q_u.n_num, q_feat.shape[1])]
+                kk = min(k_eff, len(refs))
+                nn = NearestNeighbors(n_neighbors=kk, metric="manhattan", algorithm="kd_tree")
+                nn.fit(r_feat[np.ix_(refs, cols)] if len(cols) else np.zeros((len(refs), 1)))
+                ind = nn.kneighbors(
+                    q_feat[np.ix_(rows, cols)] if len(cols) else np.zeros((len(rows), 1)),
+                    return_distance=False,
+                )
+                for col in range(kk):
+                    cand = refs[ind[:, col]]
+                    terms = _exact_terms(
+                        q_u.numeric[rows],
+                        ref_u.numeric[cand],
+                        ranges,
+                        q_u.categorical[rows],
+                        ref_u.categorical[cand],
+                    )
+                    _merge(dist, idx, rows, _sum_terms(terms, n_cols), cand)
     if len(brute_rows):
         if k_eff == 1:
             d, a = _brute_min(q_u, ref_u, ranges, brute_rows)

@@ -14,11 +14,75 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+FLOAT_TOLERANCE = 1e-9  # relative: values this close to a bound are on it
+
+
+def canonical_categories(values: pd.Series) -> pd.Series:
+    """Category values as comparable text: numbers by value (3, 3.0 and 3.0000000001 alike;
+    float32 artifacts such as 24.89999961853028 read as 24.9), everything else as text."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(str)
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("int64").astype(str)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float).map(_number_text)
+    return values.astype(str)
+
+
+def _number_text(v: float) -> str:
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.7g}"  # float32 keeps ~7 significant digits
+
+
+def exceedance_p_value(k: int, m: int, n: int) -> float:
+    """P(at least ``k`` of ``m`` new values fall outside the [min, max] of ``n`` real values)
+    when all are exchangeable draws of one continuous distribution, as rows of the same
+    population the generator never saw would be. With R(j) = P(the j most extreme of all
+    n + m values on one side are new) = prod_{i<j} (m - i) / (n + m - i), the chance is
+    (k + 1)(R(k) - R(k + 1)) + R(k + 1) over both sides. Ties (discrete values) only make
+    exceedances rarer, so the figure is conservative."""
+    import math
+
+    if k <= 0:
+        return 1.0
+    if k > m:
+        return 0.0
+
+    def r(j: int) -> float:
+        if j > m:
+            return 0.0
+        return math.exp(sum(math.log((m - i) / (n + m - i)) for i in range(j)))
+
+    return min(1.0, (k + 1) * (r(k) - r(k + 1)) + r(k + 1))
+
+
+def unseen_category_p_value(k: int, m: int, singles: int, n: int) -> float:
+    """P(at least ``k`` of ``m`` new values in categories absent from ``n`` real values), with
+    the Good-Turing rate (share of real values whose category occurs once) as the chance
+    that a new real value is of an unseen category."""
+    from scipy.stats import binom
+
+    if k <= 0:
+        return 1.0
+    rate = max(singles, 1) / (n + 1)
+    return float(binom.sf(k - 1, m, rate))
+
+
 @dataclass
 class SchemaReport:
     checks: dict[str, bool] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    # per column: out_of_range_share (numbers) or unknown_category_share (categories),
+    # thresholded by the schema gate (gates.schema.max_*_share)
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def worst(self, key: str) -> float | None:
+        vals = [c[key] for c in self.columns.values() if key in c]
+        return max(vals) if vals else None
 
     def record(self, check: str, ok: bool, failure: str | None = None) -> None:
         self.checks[check] = self.checks.get(check, True) and ok
@@ -30,6 +94,8 @@ class SchemaReport:
             "passed": not self.failures,
             "checks": dict(sorted(self.checks.items())),
             "violations": len(self.failures),
+            "worst_out_of_range_share": self.worst("out_of_range_share"),
+            "worst_unknown_category_share": self.worst("unknown_category_share"),
             **{k: v for k, v in sorted(self.counts.items())},
         }
 
@@ -89,29 +155,45 @@ def check_schema(
                 f"column {col!r}: {n_null} null values where the real data has none",
             )
         sd = sdtypes.get(col)
+        n = int(s.notna().sum())
         if sd in ("categorical", "boolean", "ordinal"):
-            known = set(r.dropna().astype(str))
+            known = set(canonical_categories(r.dropna()))
             if declared_categories and col in declared_categories:
-                known |= {str(v) for v in declared_categories[col]}
-            unseen = sorted(set(s.dropna().astype(str)) - known)
-            rep.record(
-                "category_domains",
-                not unseen,
-                f"column {col!r}: {len(unseen)} categories the real data lacks "
-                f"(synthetic values: {', '.join(unseen[:5])}{', ...' if len(unseen) > 5 else ''})",
-            )
+                known |= set(canonical_categories(pd.Series(declared_categories[col])))
+            values = canonical_categories(s.dropna())
+            unknown = ~values.isin(known)
+            real_vals = canonical_categories(r.dropna())
+            singles = int((real_vals.value_counts() == 1).sum())
+            rep.columns[col] = {
+                "unknown_category_share": float(unknown.sum()) / n if n else 0.0,
+                "unknown_category_p_value": (
+                    0.0
+                    if declared_categories and col in declared_categories and unknown.any()
+                    else unseen_category_p_value(int(unknown.sum()), n, singles, len(real_vals))
+                ),
+                "unknown_categories": int(values[unknown].nunique()),
+                # synthetic values only, canonically formatted (never a real record's value)
+                "unknown_examples": sorted(values[unknown].unique())[:5],
+            }
         elif sd == "numerical" and rk == "numeric" and sk == "numeric":
-            lo, hi = r.min(), r.max()
-            what = "the real range"
+            lo, hi = float(r.min()), float(r.max())
+            what = "real range"
             if declared_bounds and col in declared_bounds:
-                lo, hi = declared_bounds[col]
-                what = "the declared bounds"
-            outside = int(((s < lo) | (s > hi)).sum())
-            rep.record(
-                "numeric_ranges",
-                outside == 0,
-                f"column {col!r}: {outside} values outside {what}",
-            )
+                lo, hi = (float(b) for b in declared_bounds[col])
+                what = "declared bounds"
+            # float representation is not a violation: 1.404160022735596 vs 1.4041600227355957
+            tol = FLOAT_TOLERANCE * max(abs(lo), abs(hi), hi - lo, 1e-300)
+            sv = s.astype(float)
+            outside = int(((sv < lo - tol) | (sv > hi + tol)).sum())
+            rep.columns[col] = {
+                "out_of_range_share": outside / n if n else 0.0,
+                "out_of_range_p_value": (
+                    (0.0 if outside else 1.0)
+                    if what == "declared bounds"
+                    else exceedance_p_value(outside, n, int(r.notna().sum()))
+                ),
+                "range": what,
+            }
     pk = primary_key(metadata)
     if pk and pk in syn_cols:
         dup = int(synthetic[pk].duplicated().sum())
@@ -137,8 +219,6 @@ def check_schema(
         "column_order",
         "types",
         "nullability",
-        "category_domains",
-        "numeric_ranges",
         "constraints",
     ):
         rep.checks.setdefault(check, True)

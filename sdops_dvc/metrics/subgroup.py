@@ -57,6 +57,22 @@ class GroupResult:
             "representation_gap": abs(self.synthetic_share - self.real_share),
         }
 
+    def representation_p_value(self, n_real: int, n_synthetic: int) -> float | None:
+        """Two-sided two-proportion z-test of the group's share in the synthetic vs the real
+        (train) rows: how often a sample of real rows of that size shows such a gap."""
+        import math
+
+        from scipy.stats import norm
+
+        if not n_real or not n_synthetic:
+            return None
+        pooled = (self.real_rows + self.synthetic_rows) / (n_real + n_synthetic)
+        se = math.sqrt(pooled * (1 - pooled) * (1 / n_real + 1 / n_synthetic))
+        gap = abs(self.synthetic_share - self.real_share)
+        if se == 0:
+            return 1.0 if gap == 0 else 0.0
+        return float(2 * norm.sf(gap / se))
+
 
 def subgroups(
     train: pd.DataFrame,

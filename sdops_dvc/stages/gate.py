@@ -147,11 +147,73 @@ def decide(
     c.failures += [f"schema: {f}" for f in get(metrics, "schema.failures") or []]
     if get(metrics, "schema.passed") is None:
         c.failures.append("schema: metrics.json has no schema results (re-run `sdops evaluate`)")
+    sg = gates.schema_
+    columns = (get(details or {}, "schema.columns") or {}).items()
+    for key, limit, what in (
+        ("out_of_range_share", sg.max_out_of_range_share, "outside the {range}"),
+        (
+            "unknown_category_share",
+            sg.max_unknown_category_share,
+            "in categories the real data lacks",
+        ),
+    ):
+        worst = get(metrics, f"schema.worst_{key}")
+        if worst is None or worst <= limit:
+            continue
+        p_key = key.replace("_share", "_p_value")
+        tested = [(col, spec) for col, spec in columns if key in spec]
+        if not tested:  # no details: the share alone decides
+            c.failures.append(
+                f"schema: a column has {worst:.2%} of synthetic values "
+                + what.format(range="real range")
+                + f", above the tolerated {limit:.2%} (gates.schema.max_{key})"
+            )
+            continue
+        level = sg.alpha / len(tested)  # Bonferroni over the columns tested
+        for col, spec in tested:
+            share, p_value = spec.get(key) or 0.0, spec.get(p_key)
+            if share <= limit:
+                continue
+            if p_value is not None and p_value >= level:
+                c.notes.append(
+                    f"schema: column {col!r}: {share:.2%} of synthetic values "
+                    + what.format(range=spec.get("range", "real range"))
+                    + f", within what real rows show (p = {p_value:.2g})"
+                )
+                continue
+            extra = (
+                f" (synthetic values: {', '.join(map(str, spec['unknown_examples']))})"
+                if spec.get("unknown_examples")
+                else ""
+            )
+            c.failures.append(
+                f"schema: column {col!r}: {share:.2%} of synthetic values "
+                + what.format(range=spec.get("range", "real range"))
+                + f", above the tolerated {limit:.2%} (gates.schema.max_{key}; "
+                + f"p = {p_value if p_value is not None else 0:.2g}){extra}"
+            )
     out["schema"] = c.outcome(gates.schema_.enabled)
 
     q = gates.quality
     c = _Checks("quality", metrics)
     c.at_least("quality.column_shapes", q.min_column_shapes, "column shapes")
+    low = {
+        col: v
+        for col, v in ((details or {}).get("column_shapes") or {}).items()
+        if v is not None and v < q.min_column_shape_per_column
+    }
+    for col, v in sorted(low.items(), key=lambda kv: kv[1]):
+        c.failures.append(
+            f"quality: column {col!r} has column shape {v:.4f}, below the per-column minimum "
+            f"{q.min_column_shape_per_column} (quality.column_shapes_min)"
+        )
+    if not low:
+        c.at_least(
+            "quality.column_shapes_min",
+            q.min_column_shape_per_column,
+            "worst column's shape",
+            required=False,
+        )
     if get(metrics, "quality.column_pair_trends") is not None:
         c.at_least("quality.column_pair_trends", q.min_column_pair_trends, "column pair trends")
     else:
@@ -239,8 +301,9 @@ def decide(
             "worst group's representation gap",
             required=False,
         )
-    if c.failures and details:
-        c.failures = subgroup_failures_detail(details, gates) or c.failures
+    if details and details.get("subgroups"):
+        # per group, with the representation gap tested for significance
+        c.failures = subgroup_failures_detail(details, gates)
     out["subgroup"] = c.outcome(s.enabled)
 
     c = _Checks("policy", metrics)
@@ -276,6 +339,7 @@ def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[s
     """Name the groups behind a failing subgroup gate."""
     s = gates.subgroup
     lines = []
+    n_gated = max(1, sum(1 for row in details.get("subgroups", []) if row.get("gated")))
     for row in details.get("subgroups", []):
         if not row.get("gated"):
             continue
@@ -288,10 +352,14 @@ def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[s
             lines.append(
                 f"subgroup: {name}: TSTR {row['tstr']:.4f}, gap {row['tstr_gap']:.4f} > {s.max_tstr_gap}"
             )
-        if (row.get("representation_gap") or 0) > s.max_representation_gap:
+        p_rep = row.get("representation_p_value")
+        if (row.get("representation_gap") or 0) > s.max_representation_gap and (
+            p_rep is None or p_rep < s.alpha / n_gated
+        ):
             lines.append(
                 f"subgroup: {name}: {row['synthetic_share']:.2%} of synthetic rows vs {row['real_share']:.2%} "
-                f"of real rows (gap {row['representation_gap']:.4f} > {s.max_representation_gap})"
+                f"of real rows (gap {row['representation_gap']:.4f} > {s.max_representation_gap}, "
+                f"two-proportion p = {p_rep if p_rep is not None else 0:.2g})"
             )
     return lines
 
