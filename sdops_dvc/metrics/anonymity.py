@@ -36,9 +36,27 @@ class Risk:
     n_baseline: float
     details: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def p_value(self) -> float:
+        """One-sided two-proportion z-test: do attacks succeed on the train rows more often
+        than on the control (holdout) rows? Under no leak they succeed equally, and a risk
+        above its threshold with p >= alpha is within what sampling the attacks shows."""
+        from scipy.stats import norm
+
+        n = self.n_attacks
+        if self.n_control is None or n == 0:
+            return 0.0 if self.value > 0 else 1.0
+        a, c = self.n_success / n, self.n_control / n
+        pooled = (self.n_success + self.n_control) / (2 * n)
+        se = math.sqrt(max(pooled * (1 - pooled), 0.0) * 2 / n)
+        if se == 0:
+            return 0.0 if a > c else 1.0
+        return float(norm.sf((a - c) / se))
+
     def as_json(self) -> dict[str, Any]:
         return {
             "risk": self.value,
+            "p_value": self.p_value,
             "ci_low": self.ci[0],
             "ci_high": self.ci[1],
             "n_attacks": self.n_attacks,

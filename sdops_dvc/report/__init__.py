@@ -13,7 +13,25 @@ from sdops_dvc.fsutil import write_text_atomic
 from sdops_dvc.report import svg
 
 KEY_METRICS = [
+    (
+        "schema.worst_out_of_range_share",
+        "Worst column: share outside the real range",
+        "schema.max_out_of_range_share",
+        "max",
+    ),
+    (
+        "schema.worst_unknown_category_share",
+        "Worst column: share in unknown categories",
+        "schema.max_unknown_category_share",
+        "max",
+    ),
     ("quality.column_shapes", "Column shapes", "quality.min_column_shapes", "min"),
+    (
+        "quality.column_shapes_min",
+        "Column shapes, worst column",
+        "quality.min_column_shape_per_column",
+        "min",
+    ),
     ("quality.column_pair_trends", "Column pair trends", "quality.min_column_pair_trends", "min"),
     ("quality.detection_auc", "Detection AUC", "quality.max_detection_auc", "max"),
     ("utility.tstr", "TSTR", None, None),
@@ -64,10 +82,55 @@ def metric_rows(metrics: dict[str, Any], thresholds: dict[str, Any]) -> list[tup
     return rows
 
 
-def render_markdown(metrics: dict[str, Any], gate: dict[str, Any], params: Params | None) -> str:
+def candidate_line(metrics: dict[str, Any], params: Params | None, root: Path | None) -> str:
+    """What was evaluated: generator family and seed, source snapshot, code commit, and how
+    many column pairs Column Pair Trends counted."""
+    parts = []
+    if params is not None:
+        g = params.generator
+        parts.append(f"generator {g.family}, seed {g.seed}")
+        snap = params.source.snapshot_id or "no id"
+        parts.append(f"source snapshot {snap} (md5 {(params.source.md5 or '?')[:12]})")
+    if root is not None:
+        parts.append(f"commit {_commit(root)}")
+    q = metrics.get("quality") or {}
+    if q.get("column_pairs_counted") is not None:
+        parts.append(f"{q['column_pairs_counted']} column pairs counted in Column Pair Trends")
+    return "; ".join(parts)
+
+
+def _commit(root: Path) -> str:
+    """HEAD when the gate ran (short), marked when the work tree had uncommitted changes."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "none (not a git repository)"
+    return f"{head} + uncommitted changes" if dirty else head
+
+
+def render_markdown(
+    metrics: dict[str, Any], gate: dict[str, Any], params: Params | None, candidate: str = ""
+) -> str:
     name = params.dataset.name if params else "synthetic table"
     verdict = "APPROVED" if gate["approved"] else "BLOCKED"
     lines = [f"## sdops-dvc gate: {name} — **{verdict}**", ""]
+    if candidate:
+        lines += [f"Candidate: {candidate}.", ""]
     for note in gate.get("review_notes", []):
         lines += [f"> **Review:** {note}", ""]
     lines.append("| gate | result |")
@@ -139,6 +202,7 @@ def render_html(
     details: dict[str, Any],
     gate: dict[str, Any],
     params: Params | None,
+    candidate: str = "",
 ) -> str:
     name = escape(params.dataset.name if params else "synthetic table")
     ok = gate["approved"]
@@ -147,6 +211,8 @@ def render_html(
         f"<style>{CSS}</style></head><body>",
         f"<h1>{name}: <span class='{'ok' if ok else 'bad'}'>{'APPROVED' if ok else 'BLOCKED'}</span></h1>",
     ]
+    if candidate:
+        h.append(f"<p class='note'>Candidate: {escape(candidate)}.</p>")
     for note in gate.get("review_notes", []):
         h.append(f"<div class='review'>{escape(note)}</div>")
     h.append("<h2>Gates</h2><table><tr><th>gate</th><th>result</th><th>reasons</th></tr>")
@@ -252,6 +318,10 @@ def render_reports(
     details: dict[str, Any],
     gate: dict[str, Any],
     params: Params | None,
+    root: Path | None = None,
 ) -> None:
-    write_text_atomic(out_dir / "report.md", render_markdown(metrics, gate, params))
-    write_text_atomic(out_dir / "report.html", render_html(out_dir, metrics, details, gate, params))
+    candidate = candidate_line(metrics, params, root)
+    write_text_atomic(out_dir / "report.md", render_markdown(metrics, gate, params, candidate))
+    write_text_atomic(
+        out_dir / "report.html", render_html(out_dir, metrics, details, gate, params, candidate)
+    )

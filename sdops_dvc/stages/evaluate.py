@@ -293,8 +293,11 @@ def _compute_metrics(
         "mia_auc": _r(mia.auc),
         "mia_tpr_at_1pct_fpr": _r(mia.tpr_at_1pct_fpr),
         "singling_out_risk": _r(so.value),
+        "singling_out_p_value": _r(so.p_value),
         "linkability_risk": _r(lk.value),
+        "linkability_p_value": _r(lk.p_value),
         "inference_risk": _r(worst_inf.value) if worst_inf else None,
+        "inference_p_value": _r(worst_inf.p_value) if worst_inf else None,
     }
     details["privacy"] = {
         "quasi_identifiers": qi,
@@ -462,6 +465,8 @@ def _marginals(
     import numpy as np
     import pandas as pd
 
+    from sdops_dvc.metrics.schema import canonical_categories
+
     out: dict[str, list[dict[str, Any]]] = {}
     for col, sd in sdtypes.items():
         if col not in real.columns:
@@ -495,12 +500,13 @@ def _marginals(
                 )
             out[col] = rows
         elif sd in ("categorical", "boolean", "ordinal"):
-            counts = r.astype(str).value_counts()
-            sv = s.astype(str).value_counts(normalize=True)
+            counts = canonical_categories(r).value_counts()
+            sv = canonical_categories(s).value_counts(normalize=True)
             keep = [c for c in counts.index[:30] if counts[c] >= k]
             # the pooled rest must hold k real records too: fold the smallest kept ones in
             while keep and 0 < counts.drop(keep).sum() < k:
                 keep.pop()
+            keep = _by_value(keep)
             rows = [
                 {
                     "bin": str(c),
@@ -517,6 +523,15 @@ def _marginals(
                 )
             out[col] = rows
     return out
+
+
+def _by_value(labels: list[Any]) -> list[Any]:
+    """Category labels in value order when every label is a number (education 12 < 13 < 14,
+    not the order of appearance or of frequency), else as given."""
+    try:
+        return sorted(labels, key=lambda v: float(v))
+    except (TypeError, ValueError):
+        return labels
 
 
 def _dcr_hist(d_tr: Any, d_ho: Any) -> list[dict[str, Any]]:
