@@ -102,6 +102,7 @@ def init_params(table: Table, tmp: Path) -> Any:
             "snapshot_id": "calibration",
             "source_md5": "0" * 32,
             "family": "gaussian_copula",
+            "decimals": {},
             **CHARTER,
         },
     )
@@ -140,13 +141,14 @@ def cases(real: Any, seed: int, sdtypes: dict[str, str]) -> tuple[Any, Any, dict
 
 
 def run_table(table: Table, seeds: list[int], tmp: Path, log: Any) -> list[Outcome]:
-    from sdops_dvc.metadata import column_sdtypes, detect
+    from sdops_dvc.metadata import column_sdtypes, detect, model_discrete
     from sdops_dvc.stages.evaluate import compute_metrics
     from sdops_dvc.stages.gate import decide
     from sdops_dvc.tables import read_table
 
     real = read_table(table.path, what=table.name)
     metadata = detect(real, "table")
+    model_discrete(real, metadata)  # as `sdops init` writes metadata.json
     params = init_params(table, tmp)
     out = []
     for seed in seeds:

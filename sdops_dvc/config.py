@@ -178,6 +178,9 @@ class GeneratorCfg(_Model):
     allow_large_runs: Bool = False
     parameters: dict[str, Any] = Field(default_factory=dict)
     constraints: list[ConstraintCfg] = Field(default_factory=list)
+    # decimals per float32-stored column (written by init): output is the float32 image of
+    # the value rounded to them, as in the real table
+    decimals: dict[str, Int] = Field(default_factory=dict)
     privacy: DPCfg | None = None  # DP families only
 
     @field_validator("family")

@@ -104,6 +104,62 @@ def strip_record_values(meta: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+DISCRETE_INTEGERS = 20  # integer columns with at most this many values are categories
+DISCRETE_OTHER = 10  # any other numeric column with at most this many values too
+MAX_DECIMALS = 4
+
+
+def model_discrete(df: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
+    """Numeric columns that take few distinct values (counts, codes, scores) become
+    categorical in ``meta``: modelled as continuous, a generator fills the gaps between the
+    values and a classifier separates real from synthetic at once. Returns their names."""
+    import pandas as pd
+
+    cols = next(iter(meta["tables"].values()))["columns"]
+    changed = []
+    for name, spec in cols.items():
+        if spec.get("sdtype") != "numerical" or name not in df.columns:
+            continue
+        s = pd.to_numeric(df[name], errors="coerce").dropna()
+        if s.empty:
+            continue
+        integral = bool((s == s.round()).all())
+        limit = DISCRETE_INTEGERS if integral else DISCRETE_OTHER
+        if s.nunique() <= limit and len(s) >= 5 * s.nunique():
+            cols[name] = {"sdtype": "categorical"}
+            changed.append(str(name))
+    return changed
+
+
+def float32_decimals(df: pd.DataFrame, meta: dict[str, Any]) -> dict[str, int]:
+    """Numeric columns stored as float32 images of decimals (39.150001525878906 for 39.15):
+    the decimals of each, so the generator writes the same representation (a generator that
+    learns rounding from float64 digits sees none, and its values give it away)."""
+    import numpy as np
+    import pandas as pd
+
+    cols = next(iter(meta["tables"].values()))["columns"]
+    out: dict[str, int] = {}
+    for name, spec in cols.items():
+        if spec.get("sdtype") != "numerical" or name not in df.columns:
+            continue
+        s = pd.to_numeric(df[name], errors="coerce").dropna()
+        if s.empty or not pd.api.types.is_float_dtype(s):
+            continue
+        v = s.to_numpy(dtype=float)
+        with np.errstate(all="ignore"):
+            as32 = v.astype(np.float32)
+        if not np.array_equal(as32.astype(float), v):
+            continue  # not float32 values
+        for k in range(MAX_DECIMALS + 1):
+            r = np.round(v, k)
+            if np.array_equal(r.astype(np.float32), as32):
+                if not np.array_equal(r, v):  # exact decimals are learnt by SDV itself
+                    out[str(name)] = k
+                break
+    return out
+
+
 def pii_columns(meta: dict[str, Any]) -> list[str]:
     """Columns SDV would replace with fake values (PII sdtypes) or treat as ids."""
     cols = next(iter(meta["tables"].values()))["columns"]

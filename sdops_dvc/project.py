@@ -117,7 +117,7 @@ def init_project(
     data_owners: str = "@your-org/data-owners",
     charter: Charter | None = None,
 ) -> InitResult:
-    from sdops_dvc.metadata import detect, pii_columns
+    from sdops_dvc.metadata import detect, float32_decimals, model_discrete, pii_columns
 
     root = root.resolve()
     if not NAME_RE.match(name):
@@ -160,6 +160,17 @@ def init_project(
 
     metadata = detect(df, name)
     actions: list[str] = []
+    discrete = model_discrete(df, metadata)
+    if discrete:
+        actions.append(
+            "metadata.json: categorical, as they take few distinct values: " + ", ".join(discrete)
+        )
+    decimals = float32_decimals(df, metadata)
+    if decimals:
+        actions.append(
+            "params.yaml generator.decimals: float32-stored decimals in "
+            + ", ".join(f"{c} ({k})" for c, k in decimals.items())
+        )
 
     top = git_toplevel(root)
     if top is None:
@@ -202,6 +213,7 @@ def init_project(
                 "snapshot_id": snap,
                 "source_md5": source_md5,
                 "family": family,
+                "decimals": decimals,
                 **(charter or Charter()).template_values(),
             },
         ),

@@ -247,7 +247,7 @@ def test_nearest_with_nulls_on_both_sides_equals_a_brute_force(
     query, ref = frame(n), frame(n)
     sdtypes = {"a": "numerical", "b": "numerical", "c": "categorical", "d": "numerical"}
     q, r = encode_shared([query, ref], sdtypes)
-    d1, i1 = nearest(q, r)
+    d1, _ = nearest(q, r)
     brute = _brute_dcr(query, ref, ref, sdtypes)
     assert np.abs(d1 - brute).max() < 1e-12
     d2, _ = nearest(q, r, k=2)

@@ -159,7 +159,29 @@ def verify(root: Path, ref: str) -> VerifyResult:
             compared[path] = got
             if got != md5:
                 differences.append(f"{path}: md5 {got}, released {md5}")
+        if differences:
+            differences += environment_differences(repo, rel.tag)
         return VerifyResult(rel, compared, differences, skipped, stored)
+
+
+def environment_differences(repo: Any, tag: str) -> list[str]:
+    """Versions recorded in the release's manifest that differ from this environment: the
+    likely reason bytes differ (pyarrow writes its version into every parquet file)."""
+    import json
+
+    from sdops_dvc.stages.manifest import environment
+
+    try:
+        text = (repo.commit(tag).tree / L.MANIFEST).data_stream.read().decode("utf-8")
+        recorded = json.loads(text).get("environment") or {}
+    except (KeyError, ValueError):
+        return []
+    here = environment()
+    return [
+        f"environment: {name} {recorded[name]} made the release, {here[name]} is installed here"
+        for name in sorted(here)
+        if name in recorded and recorded[name] != here[name]
+    ]
 
 
 RESTORED = (

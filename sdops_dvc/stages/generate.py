@@ -52,8 +52,23 @@ def run_generate(
 
     num_rows = params.generator.num_rows or len(train)
     result = synthesize(train, metadata, params.generator, num_rows, progress=progress)
-    write_table(result.data, out)
+    write_table(as_float32_decimals(result.data, params.generator.decimals), out)
     return GenerateResult(out, len(result.data), result.sdv_class, result.parameters)
+
+
+def as_float32_decimals(data: Any, decimals: dict[str, int]) -> Any:
+    """Each column of ``decimals`` rounded to them and stored as the real table stores it:
+    the float32 image of the decimal (39.15 -> 39.150001525878906)."""
+    import numpy as np
+
+    if not decimals:
+        return data
+    out = data.copy()
+    for col, k in decimals.items():
+        if col in out.columns:
+            v = np.round(out[col].to_numpy(dtype=float), k)
+            out[col] = v.astype(np.float32).astype(float)
+    return out
 
 
 def _write_no_fit(fit_path: Path, family: str) -> None:

@@ -169,17 +169,22 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         },
         "policy": params.policy.model_dump(mode="json"),
         "privacy": privacy_block(params, layout, inputs.fit),
-        "environment": {
-            "python": platform.python_version(),
-            "platform": f"{sys.platform}-{platform.machine()}",
-            "numpy": _version("numpy"),
-            "pandas": _version("pandas"),
-            "torch": _version("torch"),
-            "sdv": _version("sdv"),
-            "pyarrow": _version("pyarrow"),
-        },
+        "environment": environment(),
     }
     return seal(manifest)
+
+
+def environment() -> dict[str, str | None]:
+    """The interpreter, platform and library versions that shape the output bytes."""
+    return {
+        "python": platform.python_version(),
+        "platform": f"{sys.platform}-{platform.machine()}",
+        "numpy": _version("numpy"),
+        "pandas": _version("pandas"),
+        "torch": _version("torch"),
+        "sdv": _version("sdv"),
+        "pyarrow": _version("pyarrow"),
+    }
 
 
 SUMMARY_KEYS = (
