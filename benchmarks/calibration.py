@@ -137,7 +137,11 @@ def cases(real: Any, seed: int, sdtypes: dict[str, str]) -> tuple[Any, Any, dict
     shuffled = unseen.copy()
     for col in shuffled.columns:
         shuffled[col] = shuffled[col].sample(frac=1.0, random_state=rng).to_numpy()
-    return train, holdout, {"unseen": unseen, "copies": copies, "noisy": noisy, "shuffled": shuffled}
+    return (
+        train,
+        holdout,
+        {"unseen": unseen, "copies": copies, "noisy": noisy, "shuffled": shuffled},
+    )
 
 
 def run_table(table: Table, seeds: list[int], tmp: Path, log: Any) -> list[Outcome]:
@@ -157,9 +161,7 @@ def run_table(table: Table, seeds: list[int], tmp: Path, log: Any) -> list[Outco
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                metrics, details, _, secs = compute_metrics(
-                    train, holdout, syn, metadata, params
-                )
+                metrics, details, _, secs = compute_metrics(train, holdout, syn, metadata, params)
             res = decide(metrics, params.gates, params.policy, details)
             o = Outcome(
                 table.name,

@@ -357,6 +357,7 @@ class SubgroupEvalCfg(_Model):
 class EvaluationCfg(_Model):
     seed: Seed = 0  # every subsample and model is seeded from this
     max_nn_queries: Int = 50_000  # synthetic rows used as nearest-neighbour queries
+    max_nn_reference: Int = 50_000  # train and holdout rows each, as nearest-neighbour references
     max_model_rows: Int = 100_000  # rows per side for detection and utility models
     detection_folds: Int = 5
     # OpenMP/BLAS threads in evaluate (threadpoolctl); null: the cores this process may use
@@ -378,8 +379,10 @@ class EvaluationCfg(_Model):
 
     @model_validator(mode="after")
     def _positive(self) -> EvaluationCfg:
-        if self.max_nn_queries < 1000 or self.max_model_rows < 1000:
-            raise ValueError("max_nn_queries and max_model_rows must be at least 1000")
+        if min(self.max_nn_queries, self.max_nn_reference, self.max_model_rows) < 1000:
+            raise ValueError(
+                "max_nn_queries, max_nn_reference and max_model_rows must be at least 1000"
+            )
         if self.threads is not None and not 1 <= self.threads <= MAX_TORCH_THREADS:
             raise ValueError(f"threads must be between 1 and {MAX_TORCH_THREADS} (or null)")
         if not 2 <= self.detection_folds <= 10:

@@ -72,9 +72,12 @@ def exact_copies(
 
 
 def equal_size_samples(
-    train: pd.DataFrame, holdout: pd.DataFrame, seed: int
+    train: pd.DataFrame, holdout: pd.DataFrame, seed: int, max_rows: int | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    n = min(len(train), len(holdout))
+    """Seeded samples of train and holdout of one size (the smaller split, at most
+    ``max_rows``: nearest-neighbour cost is queries times references, so capping both keeps
+    evaluation linear in rows)."""
+    n = min(len(train), len(holdout), max_rows or len(holdout))
     tr = train.sample(n=n, random_state=seed) if len(train) > n else train
     ho = holdout.sample(n=n, random_state=seed) if len(holdout) > n else holdout
     info = {"size": n, "seed": seed, "train_rows": len(train), "holdout_rows": len(holdout)}

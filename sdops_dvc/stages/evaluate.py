@@ -243,7 +243,9 @@ def _compute_metrics(
         details["samples"]["utility"] = {**util.rows, "seed": seed}
 
     with timer("privacy"):
-        tr_s, ho_s, sample_info = privacy.equal_size_samples(train[columns], holdout[columns], seed)
+        tr_s, ho_s, sample_info = privacy.equal_size_samples(
+            train[columns], holdout[columns], seed, cfg.max_nn_reference
+        )
         syn_q, q_info = privacy.query_sample(synthetic[columns], cfg.max_nn_queries, seed)
         details["samples"]["privacy_real"] = sample_info
         details["samples"]["privacy_queries"] = q_info
