@@ -71,6 +71,27 @@ def unseen_category_p_value(k: int, m: int, singles: int, n: int) -> float:
     return float(binom.sf(k - 1, m, rate))
 
 
+def _unknown_p_value(unknown: pd.Series, real: pd.Series, m: int) -> float:
+    """How often real rows would show so many values in categories absent from ``real``.
+    Codes and counts (categories that are all numbers) take values beyond the real ones the
+    way numbers do: those beyond the real range are tested as exceedances, the rest with the
+    Good-Turing rate; each part Bonferroni-corrected. Other categories: Good-Turing."""
+    import pandas as pd
+
+    singles = int((real.value_counts() == 1).sum())
+    real_num = pd.to_numeric(real, errors="coerce")
+    if len(unknown) == 0:
+        return 1.0
+    if len(real_num) and real_num.notna().all():
+        unk = pd.to_numeric(unknown, errors="coerce")
+        beyond = int(((unk < real_num.min()) | (unk > real_num.max())).sum())
+        inside = len(unknown) - beyond
+        p_out = exceedance_p_value(beyond, m, len(real))
+        p_in = unseen_category_p_value(inside, m, singles, len(real))
+        return min(1.0, 2 * min(p_out, p_in))
+    return unseen_category_p_value(len(unknown), m, singles, len(real))
+
+
 @dataclass
 class SchemaReport:
     checks: dict[str, bool] = field(default_factory=dict)
@@ -163,13 +184,12 @@ def check_schema(
             values = canonical_categories(s.dropna())
             unknown = ~values.isin(known)
             real_vals = canonical_categories(r.dropna())
-            singles = int((real_vals.value_counts() == 1).sum())
             rep.columns[col] = {
                 "unknown_category_share": float(unknown.sum()) / n if n else 0.0,
                 "unknown_category_p_value": (
                     0.0
                     if declared_categories and col in declared_categories and unknown.any()
-                    else unseen_category_p_value(int(unknown.sum()), n, singles, len(real_vals))
+                    else _unknown_p_value(values[unknown], real_vals, n)
                 ),
                 "unknown_categories": int(values[unknown].nunique()),
                 # synthetic values only, canonically formatted (never a real record's value)

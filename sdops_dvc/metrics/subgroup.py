@@ -29,20 +29,29 @@ class GroupResult:
     real_share: float
     synthetic_share: float
     column_shapes: float | None = None
+    column_shapes_real: float | None = None  # the group's train rows vs its holdout rows
     tstr: float | None = None
     trtr: float | None = None
     gated: bool = True
     notes: list[str] = field(default_factory=list)
 
     def gaps(
-        self, overall_shapes: float | None, overall_tstr: float | None, overall_trtr: float | None
+        self,
+        overall_shapes: float | None,
+        overall_tstr: float | None,
+        overall_trtr: float | None,
+        overall_shapes_real: float | None = None,
     ) -> dict[str, float | None]:
         """Gaps against the overall figures. The TSTR gap is the group's shortfall beyond
         what a model trained on real rows shows for the same group (some groups are
-        harder to predict in the real data too): (TSTR - TSTR_g) - (TRTR - TRTR_g)."""
+        harder to predict in the real data too): (TSTR - TSTR_g) - (TRTR - TRTR_g). The
+        Column Shapes gap likewise, beyond the shortfall two real samples of the group show
+        (a small group's shapes are noisy): (CS - CS_g) - max(0, CS_real - CS_real_g)."""
         cs = None
         if overall_shapes is not None and self.column_shapes is not None:
             cs = overall_shapes - self.column_shapes
+            if overall_shapes_real is not None and self.column_shapes_real is not None:
+                cs -= max(0.0, overall_shapes_real - self.column_shapes_real)
         ts = None
         if (
             overall_tstr is not None
@@ -116,6 +125,11 @@ def subgroups(
                     tr_g, sy_g, {c: t for c, t in sdtypes.items() if c != col}
                 )
                 res.column_shapes = shapes if shapes == shapes else None
+                if len(ho_g) >= 2:
+                    real, _ = column_shapes(
+                        tr_g, ho_g, {c: t for c, t in sdtypes.items() if c != col}
+                    )
+                    res.column_shapes_real = real if real == real else None
             elif len(sy_g) < 2:
                 res.notes.append("the synthetic data has (almost) no rows of this group")
                 res.column_shapes = 0.0

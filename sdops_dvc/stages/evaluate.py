@@ -330,11 +330,17 @@ def _compute_metrics(
             util=util,
             target=target,
         )
+    shapes_real = None
+    if groups:  # the same score between two real samples: the noise a group's score carries
+        from sdops_dvc.metrics.fidelity import column_shapes as _shapes
+
+        real_cs, _ = _shapes(train[columns], holdout[columns], sdtypes)
+        shapes_real = real_cs if real_cs == real_cs else None
     overall_tstr = util.tstr if util else None
     overall_trtr = util.trtr if util else None
     rows: list[dict[str, Any]] = []
     for g in groups:
-        gaps = g.gaps(shapes if shapes == shapes else None, overall_tstr, overall_trtr)
+        gaps = g.gaps(shapes if shapes == shapes else None, overall_tstr, overall_trtr, shapes_real)
         rows.append(
             {
                 "column": g.column,
@@ -346,6 +352,7 @@ def _compute_metrics(
                 "real_share": _r(g.real_share),
                 "synthetic_share": _r(g.synthetic_share),
                 "column_shapes": _r(g.column_shapes),
+                "column_shapes_real": _r(g.column_shapes_real),
                 "tstr": _r(g.tstr),
                 "trtr": _r(g.trtr),
                 **{k: _r(v) for k, v in gaps.items()},
