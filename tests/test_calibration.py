@@ -175,3 +175,21 @@ def test_evaluation_threads_bound_every_pool(monkeypatch: pytest.MonkeyPatch) ->
     )
     compute_metrics(df.iloc[:150], df.iloc[150:225], df.iloc[225:], detect(df, "t"), params)
     assert seen and set(seen) == {1}
+
+
+def test_a_blocked_detection_names_the_columns_that_give_it_away() -> None:
+    """Real rows with one column replaced by uniform noise: the detector leans on it, and the
+    gate's failure names it with the change most likely to fix it."""
+    from sdops_dvc.config import GatesCfg, PolicyCfg
+    from sdops_dvc.metadata import detect
+    from sdops_dvc.stages.evaluate import compute_metrics
+    from sdops_dvc.stages.gate import decide
+
+    real = pd.read_csv(CREDIT)
+    train, holdout, rest = real.iloc[:600], real.iloc[600:800], real.iloc[800:].copy()
+    rest["income"] = np.random.default_rng(0).uniform(0, 20, len(rest))
+    metrics, details, _, _ = compute_metrics(train, holdout, rest, detect(real, "t"), None)
+    assert details["detection_drivers"][0]["column"] == "income"
+    res = decide(metrics, GatesCfg(), PolicyCfg(), details).gates["quality"]
+    assert any("the detector leans most on income" in f for f in res.failures), res.failures
+    assert any("income: its distribution is not reproduced" in n for n in res.notes)

@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> Any:
     from sdops_dvc.errors import SdopsError
     from sdops_dvc.output import error
 
+    # before any OpenMP runtime starts: waiting threads sleep rather than spin, so pools
+    # stay fast when other processes share the cores (see stages/evaluate.py)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
     try:
         return cli.main(args=argv, prog_name="sdops", standalone_mode=False)
     except SdopsError as exc:

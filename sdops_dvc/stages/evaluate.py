@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,11 @@ from sdops_dvc.metadata import (
 from sdops_dvc.tables import read_table, require_columns
 
 log = logging.getLogger(__name__)
+
+# OpenMP threads that spin while they wait collapse when another process holds the cores
+# (a shared CI runner): sleep instead. Read when the OpenMP runtime starts, so set before
+# sklearn loads it; a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @dataclass(frozen=True)
@@ -219,6 +225,14 @@ def _compute_metrics(
         {"columns": list(p.columns), "metric": p.metric, "score": _r(p.score), "counted": p.counted}
         for p in pairs
     ]
+    if det.auc > DRIVERS_ABOVE_AUC:  # name what gives the synthetic rows away
+        drivers = learning.detection_drivers(
+            train[columns], synthetic[columns], seed=seed, max_rows=cfg.max_model_rows
+        )
+        details["detection_drivers"] = [
+            {"column": col, "auc_drop": _r(drop, 4), "hint": _driver_hint(train[col], sdtypes)}
+            for col, drop in drivers
+        ]
     details["samples"]["detection"] = {
         "rows_per_side": det.rows_per_side,
         "folds": det.folds,
@@ -398,6 +412,27 @@ def _compute_metrics(
         for r in rows
     ]
     return metrics, details, plots, timer.seconds
+
+
+DRIVERS_ABOVE_AUC = 0.75
+
+
+def _driver_hint(col: Any, sdtypes: dict[str, str]) -> str:
+    """The change most likely to make a column stop giving the synthetic rows away."""
+    sd = sdtypes.get(str(col.name))
+    distinct = int(col.nunique(dropna=True))
+    if sd == "numerical" and distinct <= 50:
+        return (
+            f"it takes only {distinct} distinct values: make it categorical in metadata.json "
+            "so the generator reproduces them instead of filling the gaps between them"
+        )
+    if sd == "numerical":
+        return (
+            "its distribution is not reproduced: try another generator family or its "
+            "parameters (generator.family, generator.parameters), or generator.decimals "
+            "when its values are float32-stored decimals"
+        )
+    return "its categories or their mix are not reproduced: try another generator family"
 
 
 def _parse_datetimes(df: Any, metadata: dict[str, Any]) -> Any:

@@ -226,7 +226,13 @@ def decide(
             q.min_column_pair_trends,
             "column pair trends (all pairs)",
         )
+    n_before = len(c.failures)
     c.at_most("quality.detection_auc", q.max_detection_auc, "detection AUC")
+    drivers = (details or {}).get("detection_drivers") or []
+    if len(c.failures) > n_before and drivers:
+        named = ", ".join(f"{d['column']} (AUC -{d['auc_drop']:.2f})" for d in drivers[:3])
+        c.failures[-1] += f"; the detector leans most on {named}"
+        c.notes.append(f"quality: {drivers[0]['column']}: {drivers[0]['hint']}")
     if get(metrics, "utility.target") is None:
         c.notes.append("quality: no dataset.target declared, so utility (TSTR/TRTR) is not gated")
     else:
