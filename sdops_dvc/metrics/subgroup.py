@@ -11,7 +11,7 @@ not blamed on the synthetic data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +32,7 @@ class GroupResult:
     column_shapes_real: float | None = None  # the group's train rows vs its holdout rows
     tstr: float | None = None
     trtr: float | None = None
+    tstr_gap_se: float | None = None  # bootstrap standard error of TRTR_g - TSTR_g
     gated: bool = True
     notes: list[str] = field(default_factory=list)
 
@@ -66,6 +67,17 @@ class GroupResult:
             "representation_gap": abs(self.synthetic_share - self.real_share),
         }
 
+    def tstr_gap_p_value(self, gap: float | None) -> float | None:
+        """One-sided: how often the group's holdout rows, resampled, show such a TSTR gap
+        when there is none (normal approximation with the bootstrap standard error)."""
+        from scipy.stats import norm
+
+        if gap is None or self.tstr_gap_se is None:
+            return None
+        if self.tstr_gap_se == 0:
+            return 0.0 if gap > 0 else 1.0
+        return float(norm.sf(gap / self.tstr_gap_se))
+
     def representation_p_value(self, n_real: int, n_synthetic: int) -> float | None:
         """Two-sided two-proportion z-test of the group's share in the synthetic vs the real
         (train) rows: how often a sample of real rows of that size shows such a gap."""
@@ -93,6 +105,7 @@ def subgroups(
     min_size: int,
     util: UtilityResult | None,
     target: str | None,
+    seed: int = 0,
 ) -> list[GroupResult]:
     from sdops_dvc.metrics.fidelity import column_shapes
     from sdops_dvc.metrics.learning import score_model
@@ -138,7 +151,46 @@ def subgroups(
                 x_g, y_g = util.x_holdout.loc[rows], util.y_holdout.loc[rows]
                 res.tstr = score_model(util.model_tstr, util.task, x_g, y_g)
                 res.trtr = score_model(util.model_trtr, util.task, x_g, y_g)
+                if res.tstr is not None and res.trtr is not None:
+                    res.tstr_gap_se = _bootstrap_se(util, x_g, y_g, seed)
                 if res.tstr is None:
                     res.notes.append("TSTR undefined in this group (one class only)")
             results.append(res)
     return results
+
+
+BOOTSTRAP = 100
+
+
+class _Frozen:
+    """A fitted model's outputs on fixed rows, served by row position (for resampling)."""
+
+    def __init__(self, model: Any, task: str, x: pd.DataFrame) -> None:
+        self.classes_ = getattr(model, "classes_", [])
+        self._out = model.predict(x) if task == "regression" else model.predict_proba(x)
+
+    def predict(self, pos: pd.DataFrame) -> Any:
+        return self._out[pos["i"].to_numpy()]
+
+    predict_proba = predict
+
+
+def _bootstrap_se(util: UtilityResult, x: pd.DataFrame, y: pd.Series, seed: int) -> float | None:
+    """Standard error of TRTR_g - TSTR_g over bootstrap resamples of the group's holdout rows
+    (the models are fixed; only which rows are scored varies)."""
+    import numpy as np
+    import pandas as pd
+
+    from sdops_dvc.metrics.learning import score_model
+
+    a, b = _Frozen(util.model_tstr, util.task, x), _Frozen(util.model_trtr, util.task, x)
+    rng = np.random.default_rng(seed)
+    y = y.reset_index(drop=True)
+    diffs = []
+    for _ in range(BOOTSTRAP):
+        pos = rng.integers(0, len(y), len(y))
+        xp, yp = pd.DataFrame({"i": pos}), y.iloc[pos].reset_index(drop=True)
+        sa, sb = score_model(a, util.task, xp, yp), score_model(b, util.task, xp, yp)
+        if sa is not None and sb is not None:
+            diffs.append(sb - sa)
+    return float(np.std(diffs, ddof=1)) if len(diffs) >= BOOTSTRAP // 5 else None

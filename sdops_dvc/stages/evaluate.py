@@ -343,6 +343,7 @@ def _compute_metrics(
             min_size=cfg.subgroups.min_size,
             util=util,
             target=target,
+            seed=seed,
         )
     shapes_real = None
     if groups:  # the same score between two real samples: the noise a group's score carries
@@ -371,6 +372,7 @@ def _compute_metrics(
                 "trtr": _r(g.trtr),
                 **{k: _r(v) for k, v in gaps.items()},
                 "representation_p_value": _r(g.representation_p_value(len(train), len(synthetic))),
+                "tstr_gap_p_value": _r(g.tstr_gap_p_value(gaps["tstr_gap"])),
                 "notes": g.notes,
             }
         )

@@ -367,7 +367,10 @@ def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[s
             lines.append(
                 f"subgroup: {name}: column shapes {row['column_shapes']:.4f}, gap {row['column_shapes_gap']:.4f} > {s.max_column_shapes_gap}"
             )
-        if (row.get("tstr_gap") or 0) > s.max_tstr_gap:
+        p_tstr = row.get("tstr_gap_p_value")
+        if (row.get("tstr_gap") or 0) > s.max_tstr_gap and (
+            p_tstr is None or p_tstr < s.alpha / n_gated
+        ):
             lines.append(
                 f"subgroup: {name}: TSTR {row['tstr']:.4f}, gap {row['tstr_gap']:.4f} > {s.max_tstr_gap}"
             )
