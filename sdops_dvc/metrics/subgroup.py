@@ -162,35 +162,50 @@ def subgroups(
 BOOTSTRAP = 100
 
 
-class _Frozen:
-    """A fitted model's outputs on fixed rows, served by row position (for resampling)."""
-
-    def __init__(self, model: Any, task: str, x: pd.DataFrame) -> None:
-        self.classes_ = getattr(model, "classes_", [])
-        self._out = model.predict(x) if task == "regression" else model.predict_proba(x)
-
-    def predict(self, pos: pd.DataFrame) -> Any:
-        return self._out[pos["i"].to_numpy()]
-
-    predict_proba = predict
-
-
 def _bootstrap_se(util: UtilityResult, x: pd.DataFrame, y: pd.Series, seed: int) -> float | None:
     """Standard error of TRTR_g - TSTR_g over bootstrap resamples of the group's holdout rows
-    (the models are fixed; only which rows are scored varies)."""
+    (the models are fixed; only which rows are scored varies). R^2, or the binary AUC by
+    ranks; several classes are not resampled (None)."""
     import numpy as np
-    import pandas as pd
+    from scipy.stats import rankdata
 
-    from sdops_dvc.metrics.learning import score_model
+    if util.task == "regression":
+        truth = y.to_numpy(dtype=float)
+        preds = [m.predict(x) for m in (util.model_tstr, util.model_trtr)]
 
-    a, b = _Frozen(util.model_tstr, util.task, x), _Frozen(util.model_trtr, util.task, x)
+        def score(pred: Any, pos: Any) -> float | None:
+            t = truth[pos]
+            ss = float(((t - t.mean()) ** 2).sum())
+            return None if ss == 0 else 1.0 - float(((t - pred[pos]) ** 2).sum()) / ss
+
+    else:
+        labels = y.astype(str).to_numpy()
+        present = sorted(set(labels))
+        if len(present) != 2:
+            return None
+        positive = labels == present[1]
+        preds = []
+        for m in (util.model_tstr, util.model_trtr):
+            classes = [str(c) for c in m.classes_]
+            proba = m.predict_proba(x)
+            preds.append(
+                proba[:, classes.index(present[1])] if present[1] in classes else np.zeros(len(y))
+            )
+
+        def score(pred: Any, pos: Any) -> float | None:
+            yy = positive[pos]
+            n1 = int(yy.sum())
+            n0 = len(yy) - n1
+            if n1 == 0 or n0 == 0:
+                return None
+            ranks = rankdata(pred[pos])
+            return float((ranks[yy].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
     rng = np.random.default_rng(seed)
-    y = y.reset_index(drop=True)
     diffs = []
     for _ in range(BOOTSTRAP):
         pos = rng.integers(0, len(y), len(y))
-        xp, yp = pd.DataFrame({"i": pos}), y.iloc[pos].reset_index(drop=True)
-        sa, sb = score_model(a, util.task, xp, yp), score_model(b, util.task, xp, yp)
+        sa, sb = score(preds[0], pos), score(preds[1], pos)
         if sa is not None and sb is not None:
             diffs.append(sb - sa)
     return float(np.std(diffs, ddof=1)) if len(diffs) >= BOOTSTRAP // 5 else None

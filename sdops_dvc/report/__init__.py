@@ -82,45 +82,24 @@ def metric_rows(metrics: dict[str, Any], thresholds: dict[str, Any]) -> list[tup
     return rows
 
 
-def candidate_line(metrics: dict[str, Any], params: Params | None, root: Path | None) -> str:
-    """What was evaluated: generator family and seed, source snapshot, code commit, and how
-    many column pairs Column Pair Trends counted."""
+def candidate_line(metrics: dict[str, Any], params: Params | None) -> str:
+    """What was evaluated: generator family and seed, source snapshot, the sdops-dvc version
+    it ran with, and how many column pairs Column Pair Trends counted.
+    (Not the git commit: a report committed with its own commit could never be reproduced
+    byte for byte; `git log reports/report.md` names it.)"""
+    from sdops_dvc import __version__
+
     parts = []
     if params is not None:
         g = params.generator
         parts.append(f"generator {g.family}, seed {g.seed}")
         snap = params.source.snapshot_id or "no id"
         parts.append(f"source snapshot {snap} (md5 {(params.source.md5 or '?')[:12]})")
-    if root is not None:
-        parts.append(f"commit {_commit(root)}")
+    parts.append(f"sdops-dvc {__version__}")
     q = metrics.get("quality") or {}
     if q.get("column_pairs_counted") is not None:
-        parts.append(f"{q['column_pairs_counted']} column pairs counted in Column Pair Trends")
+        parts.append(f"column pairs counted in Column Pair Trends: {q['column_pairs_counted']}")
     return "; ".join(parts)
-
-
-def _commit(root: Path) -> str:
-    """HEAD when the gate ran (short), marked when the work tree had uncommitted changes."""
-    import subprocess
-
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "none (not a git repository)"
-    return f"{head} + uncommitted changes" if dirty else head
 
 
 def render_markdown(
@@ -318,9 +297,8 @@ def render_reports(
     details: dict[str, Any],
     gate: dict[str, Any],
     params: Params | None,
-    root: Path | None = None,
 ) -> None:
-    candidate = candidate_line(metrics, params, root)
+    candidate = candidate_line(metrics, params)
     write_text_atomic(out_dir / "report.md", render_markdown(metrics, gate, params, candidate))
     write_text_atomic(
         out_dir / "report.html", render_html(out_dir, metrics, details, gate, params, candidate)

@@ -416,5 +416,5 @@ def run_gate(
     )
     write_json_atomic(out, result.as_json())
     write_json_atomic(verdict or out.parent / "verdict.json", result.verdict())
-    render_reports(out.parent, metrics, details, result.as_json(), params, root)
+    render_reports(out.parent, metrics, details, result.as_json(), params)
     return result
