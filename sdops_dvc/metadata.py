@@ -104,15 +104,17 @@ def strip_record_values(meta: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-DISCRETE_INTEGERS = 20  # integer columns with at most this many values are categories
-DISCRETE_OTHER = 10  # any other numeric column with at most this many values too
+DISCRETE_OTHER = 10  # non-integer numeric columns with at most this many values are categories
 MAX_DECIMALS = 4
 
 
 def model_discrete(df: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
-    """Numeric columns that take few distinct values (counts, codes, scores) become
-    categorical in ``meta``: modelled as continuous, a generator fills the gaps between the
-    values and a classifier separates real from synthetic at once. Returns their names."""
+    """Non-integer numeric columns that take few distinct values (half-point scores, rates
+    on a grid) become categorical in ``meta``: modelled as continuous, a generator fills the
+    gaps between the values and a classifier separates real from synthetic at once. Integer
+    columns stay numerical: SDV learns their rounding, and a category would lose their order
+    (on health_insurance, `family` as a category cost GaussianCopula's TSTR/TRTR its 0.80).
+    Returns their names."""
     import pandas as pd
 
     cols = next(iter(meta["tables"].values()))["columns"]
@@ -123,9 +125,9 @@ def model_discrete(df: pd.DataFrame, meta: dict[str, Any]) -> list[str]:
         s = pd.to_numeric(df[name], errors="coerce").dropna()
         if s.empty:
             continue
-        integral = bool((s == s.round()).all())
-        limit = DISCRETE_INTEGERS if integral else DISCRETE_OTHER
-        if s.nunique() <= limit and len(s) >= 5 * s.nunique():
+        if bool((s == s.round()).all()):
+            continue  # SDV learns integer rounding itself, and keeps the order categories lose
+        if s.nunique() <= DISCRETE_OTHER and len(s) >= 5 * s.nunique():
             cols[name] = {"sdtype": "categorical"}
             changed.append(str(name))
     return changed

@@ -133,14 +133,15 @@ def test_init_models_few_valued_and_float32_columns_faithfully() -> None:
     df = pd.DataFrame(
         {
             "children": rng.integers(0, 6, 500),
+            "score": rng.integers(0, 6, 500) / 2,  # half points: 0, 0.5, ..., 2.5
             "age": rng.integers(18, 90, 500),
             "price": np.round(rng.uniform(1, 100, 500), 2).astype(np.float32).astype(float),
             "exact": np.round(rng.uniform(1, 100, 500), 2),
         }
     )
     meta = {"tables": {"t": {"columns": {c: {"sdtype": "numerical"} for c in df.columns}}}}
-    assert model_discrete(df, meta) == ["children"]
-    assert meta["tables"]["t"]["columns"]["children"] == {"sdtype": "categorical"}
+    assert model_discrete(df, meta) == ["score"]  # integers keep SDV's rounding and order
+    assert meta["tables"]["t"]["columns"]["score"] == {"sdtype": "categorical"}
     assert float32_decimals(df, meta) == {"price": 2}  # exact decimals SDV learns itself
     out = as_float32_decimals(pd.DataFrame({"price": [39.1523, 7.0]}), {"price": 2})
     assert out["price"].tolist() == [float(np.float32(39.15)), 7.0]

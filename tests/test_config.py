@@ -126,6 +126,7 @@ def test_template_params_are_valid(tmp_path: Path) -> None:
             "snapshot_id": "s",
             "source_md5": "0" * 32,
             "family": "ctgan",
+            "decimals": {},
             **Charter().template_values(),
         },
     )

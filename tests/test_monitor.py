@@ -84,7 +84,7 @@ def _monitor(world: dict[str, Path], name: str) -> tuple[int, dict]:  # type: ig
 
 def test_a_fresh_sample_of_the_same_population_is_healthy(released: dict[str, Path]) -> None:
     code, record = _monitor(released, "same")
-    assert code == 0 and record["status"] == "healthy" and record["findings"] == []
+    assert code == 0 and record["status"] == "healthy" and record["findings"] == [], record
     assert record["summary"]["max_psi"] < 0.1
 
 
