@@ -200,15 +200,15 @@ def _scan_features(e: Encoded, lo: Any, ranges: Any) -> Any:
     return np.where(np.isnan(x), _NULL, x)
 
 
-def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> tuple[Any, Any]:
-    """The k nearest references of every query by scanning all pairs in chunks (memory
-    bounded; linear in queries times references)."""
+def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
+    """Indices of the k nearest references of every query by scanning all pairs in chunks
+    (memory bounded; linear in queries times references). Their exact distances are
+    recomputed in SDMetrics' arithmetic by :func:`_exact_sorted`."""
     import numpy as np
 
     qx, rx = _scan_features(q, lo, ranges), _scan_features(r, lo, ranges)
     n_ref = len(rx)
     step = max(1, 2_000_000 // max(1, n_ref))
-    dist = np.empty((len(qx), k))
     idx = np.empty((len(qx), k), dtype=np.int64)
     for s in range(0, len(qx), step):
         e = min(len(qx), s + step)
@@ -224,8 +224,7 @@ def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> tuple[Any
             order = np.argsort(np.take_along_axis(total, part, axis=1), axis=1, kind="stable")
             a = np.take_along_axis(part, order, axis=1)
         idx[s:e] = a
-        dist[s:e] = np.take_along_axis(total, a, axis=1)
-    return dist, idx
+    return idx
 
 
 def _exact_sorted(q: Encoded, r: Encoded, ranges: Any, cand: Any, n_cols: int) -> tuple[Any, Any]:
@@ -296,28 +295,65 @@ def nearest(
     reference's own range, as SDMetrics does. Two distances that are compared with each other
     must share one scale (:func:`value_range` of both references)."""
     import numpy as np
-    from sklearn.neighbors import NearestNeighbors
 
     n_cols = query.n_num + query.n_cat
     if n_cols == 0:
         raise ValueError("no numerical or categorical columns to measure distances on")
     ref_u, ref_first, _ = _unique_rows(ref)
     q_u, _, q_inv = _unique_rows(query)
-    nq = len(q_u.numeric)
     lo, hi = scale if scale is not None else value_range(ref)
     ranges = np.where(np.isnan(hi - lo), 0.0, hi - lo)
     lo = np.where(np.isnan(lo), 0.0, lo)
-    safe = np.where(ranges == 0, 1.0, ranges)
     k_eff = min(k, len(ref_u.numeric))
 
-    # Rows where the L1 search is not exact go to the brute force: a value outside the
-    # reference range (the cap may bind) or off a zero-range column. Nulls are exact in the
-    # search: rows are grouped by null pattern, and between a query pattern and a reference
-    # pattern the null terms are a constant (1 per column null on one side only), so each
-    # pair of patterns is one L1 search on the columns both have.
+    widths = [
+        int(max(ref_u.categorical[:, j].max(), q_u.categorical[:, j].max())) + 2
+        for j in range(ref_u.n_cat)
+    ]
+    q_null, r_null = np.isnan(q_u.numeric), np.isnan(ref_u.numeric)
+    q_pat, r_pat = _patterns(q_null), _patterns(r_null)
+    if (
+        len(np.unique(q_pat)) * len(np.unique(r_pat)) > MAX_NULL_PATTERN_PAIRS
+        or q_u.n_num + sum(widths) > MAX_TREE_FEATURES
+    ):
+        # a kd-tree degrades to worse than a scan in many dimensions (one-hot categories
+        # with hundreds of values): scan every pair, vectorised
+        cand = _scan_knn(q_u, ref_u, lo, ranges, k_eff)
+        dist, idx = _exact_sorted(q_u, ref_u, ranges, cand, n_cols)
+    else:
+        dist, idx = _tree_knn(q_u, ref_u, lo, ranges, widths, (q_pat, r_pat), k_eff)
+    dist, idx = dist[q_inv], ref_first[idx][q_inv]
+    if k == 1:
+        return dist[:, 0], idx[:, 0]
+    return dist, idx
+
+
+def _tree_knn(
+    q_u: Encoded,
+    ref_u: Encoded,
+    lo: Any,
+    ranges: Any,
+    widths: list[int],
+    patterns: tuple[Any, Any],
+    k_eff: int,
+) -> tuple[Any, Any]:
+    """k nearest references of the (distinct) query rows by kd-tree searches on the L1
+    embedding, exact distances, sorted per query.
+
+    Rows where the L1 search is not exact go to the brute force: a value outside the
+    reference range (the cap may bind) or off a zero-range column. Nulls are exact in the
+    search: rows are grouped by null pattern, and between a query pattern and a reference
+    pattern the null terms are a constant (1 per column null on one side only), so each
+    pair of patterns is one L1 search on the columns both have."""
+    import numpy as np
+    from sklearn.neighbors import NearestNeighbors
+
+    n_cols = q_u.n_num + q_u.n_cat
+    nq = len(q_u.numeric)
+    q_pat, r_pat = patterns
+    q_null, r_null = np.isnan(q_u.numeric), np.isnan(ref_u.numeric)
+    safe = np.where(ranges == 0, 1.0, ranges)
     brute = np.zeros(nq, dtype=bool)
-    q_null = np.isnan(q_u.numeric)
-    r_null = np.isnan(ref_u.numeric)
     if q_u.n_num:
         with np.errstate(invalid="ignore"):
             scaled = (q_u.numeric - lo) / safe
@@ -325,38 +361,18 @@ def nearest(
         zero = ranges == 0
         if zero.any():
             brute |= ((q_u.numeric[:, zero] != lo[zero]) & ~q_null[:, zero]).any(axis=1)
-    q_pat, r_pat = _patterns(q_null), _patterns(r_null)
-    width = q_u.n_num + sum(
-        int(max(ref_u.categorical[:, j].max(), q_u.categorical[:, j].max())) + 2
-        for j in range(ref_u.n_cat)
-    )
-    if (
-        len(np.unique(q_pat)) * len(np.unique(r_pat)) > MAX_NULL_PATTERN_PAIRS
-        or width > MAX_TREE_FEATURES
-    ):
-        # a kd-tree degrades to worse than a scan in many dimensions (one-hot categories
-        # with hundreds of values): scan every pair, vectorised
-        d, a = _scan_knn(q_u, ref_u, lo, ranges, k_eff)
-        dist, idx = _exact_sorted(q_u, ref_u, ranges, a, n_cols)
-        dist, idx = dist[q_inv], ref_first[idx][q_inv]
-        return (dist[:, 0], idx[:, 0]) if k == 1 else (dist, idx)
-    keep = np.ones(len(ref_u.numeric), dtype=bool)
     tree_rows = np.flatnonzero(~brute)
     brute_rows = np.flatnonzero(brute)
 
     dist = np.full((nq, k_eff), np.inf)
     idx = np.zeros((nq, k_eff), dtype=np.int64)
     if len(tree_rows):
-        widths = [
-            int(max(ref_u.categorical[:, j].max(), q_u.categorical[:, j].max())) + 2
-            for j in range(ref_u.n_cat)
-        ]
         q_feat = _features(q_u, lo, safe, widths)
         r_feat = _features(ref_u, lo, safe, widths)
         for qp in np.unique(q_pat[tree_rows]):
             rows = tree_rows[q_pat[tree_rows] == qp]
-            for rp in np.unique(r_pat[keep]):
-                refs = np.flatnonzero(keep & (r_pat == rp))
+            for rp in np.unique(r_pat):
+                refs = np.flatnonzero(r_pat == rp)
                 both = ~(q_null[rows[0]] | r_null[refs[0]])  # numbers present on both sides
                 cols = np.r_[np.flatnonzero(both), np.arange(q_u.n_num, q_feat.shape[1])]
                 kk = min(k_eff, len(refs))
@@ -389,9 +405,6 @@ def nearest(
         order = np.argsort(dist, axis=1, kind="stable")
         dist = np.take_along_axis(dist, order, axis=1)
         idx = np.take_along_axis(idx, order, axis=1)
-    dist, idx = dist[q_inv], ref_first[idx][q_inv]
-    if k == 1:
-        return dist[:, 0], idx[:, 0]
     return dist, idx
 
 
