@@ -18,7 +18,6 @@ SYNTHETIC_STEM = "data/synthetic/synthetic"
 REPORTS = "reports"
 METRICS = "reports/metrics.json"
 GATE = "reports/gate.json"
-VERDICT = "reports/verdict.json"  # gate.approved and failure counts, as DVC metrics
 MANIFEST = "release/manifest.json"
 DP_FIT = "model/dp_fit.npz"  # the DP measurement (noisy marginals, fitted model); persists
 

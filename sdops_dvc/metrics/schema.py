@@ -78,10 +78,10 @@ def _unknown_p_value(unknown: pd.Series, real: pd.Series, m: int) -> float:
     Good-Turing rate; each part Bonferroni-corrected. Other categories: Good-Turing."""
     import pandas as pd
 
-    singles = int((real.value_counts() == 1).sum())
-    real_num = pd.to_numeric(real, errors="coerce")
     if len(unknown) == 0:
         return 1.0
+    singles = int((real.value_counts() == 1).sum())
+    real_num = pd.to_numeric(real, errors="coerce")
     if len(real_num) and real_num.notna().all():
         unk = pd.to_numeric(unknown, errors="coerce")
         beyond = int(((unk < real_num.min()) | (unk > real_num.max())).sum())
@@ -178,12 +178,12 @@ def check_schema(
         sd = sdtypes.get(col)
         n = int(s.notna().sum())
         if sd in ("categorical", "boolean", "ordinal"):
-            known = set(canonical_categories(r.dropna()))
+            real_vals = canonical_categories(r.dropna())
+            known = set(real_vals)
             if declared_categories and col in declared_categories:
                 known |= set(canonical_categories(pd.Series(declared_categories[col])))
             values = canonical_categories(s.dropna())
             unknown = ~values.isin(known)
-            real_vals = canonical_categories(r.dropna())
             rep.columns[col] = {
                 "unknown_category_share": float(unknown.sum()) / n if n else 0.0,
                 "unknown_category_p_value": (

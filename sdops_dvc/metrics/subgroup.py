@@ -117,6 +117,7 @@ def subgroups(
         key_tr = train[col].astype("string").fillna("<null>")
         key_sy = synthetic[col].astype("string").fillna("<null>")
         key_ho = holdout[col].astype("string").fillna("<null>")
+        others = {c: t for c, t in sdtypes.items() if c != col}  # the group column is constant
         for g in sorted(set(key_tr) | set(key_ho)):
             tr_g = train[key_tr == g]
             sy_g = synthetic[key_sy == g]
@@ -134,14 +135,10 @@ def subgroups(
                 res.gated = False
                 res.notes.append(f"fewer than {min_size} real rows: reported, not gated")
             if len(sy_g) >= 2 and len(tr_g) >= 2:
-                shapes, _ = column_shapes(
-                    tr_g, sy_g, {c: t for c, t in sdtypes.items() if c != col}
-                )
+                shapes, _ = column_shapes(tr_g, sy_g, others)
                 res.column_shapes = shapes if shapes == shapes else None
                 if len(ho_g) >= 2:
-                    real, _ = column_shapes(
-                        tr_g, ho_g, {c: t for c, t in sdtypes.items() if c != col}
-                    )
+                    real, _ = column_shapes(tr_g, ho_g, others)
                     res.column_shapes_real = real if real == real else None
             elif len(sy_g) < 2:
                 res.notes.append("the synthetic data has (almost) no rows of this group")

@@ -9,6 +9,7 @@ pipeline (``--params``) and stand-alone on data made by any generator.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import math
 import os
@@ -122,11 +123,13 @@ def _bounded_threads(func: Callable[..., _T]) -> Callable[..., _T]:
     sized to every core collapse when other processes share them (75-116 s instead of 6.5 s
     for one detection model, measured)."""
 
+    signature = inspect.signature(func)
+
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> _T:
         from threadpoolctl import threadpool_limits
 
-        params = args[4] if len(args) > 4 else kwargs.get("params")
+        params = signature.bind(*args, **kwargs).arguments.get("params")
         cfg = params.evaluation if params is not None else EvaluationCfg()
         threads = cfg.thread_count()
         log.info("evaluate: %d thread(s)", threads)

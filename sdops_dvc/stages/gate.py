@@ -174,12 +174,11 @@ def decide(
             share, p_value = spec.get(key) or 0.0, spec.get(p_key)
             if share <= limit:
                 continue
+            found = f"schema: column {col!r}: {share:.2%} of synthetic values " + what.format(
+                range=spec.get("range", "real range")
+            )
             if p_value is not None and p_value >= level:
-                c.notes.append(
-                    f"schema: column {col!r}: {share:.2%} of synthetic values "
-                    + what.format(range=spec.get("range", "real range"))
-                    + f", within what real rows show (p = {p_value:.2g})"
-                )
+                c.notes.append(f"{found}, within what real rows show (p = {p_value:.2g})")
                 continue
             extra = (
                 f" (synthetic values: {', '.join(map(str, spec['unknown_examples']))})"
@@ -187,10 +186,8 @@ def decide(
                 else ""
             )
             c.failures.append(
-                f"schema: column {col!r}: {share:.2%} of synthetic values "
-                + what.format(range=spec.get("range", "real range"))
-                + f", above the tolerated {limit:.2%} (gates.schema.max_{key}; "
-                + f"p = {p_value if p_value is not None else 0:.2g}){extra}"
+                f"{found}, above the tolerated {limit:.2%} (gates.schema.max_{key}; "
+                f"p = {p_value if p_value is not None else 0:.2g}){extra}"
             )
     out["schema"] = c.outcome(gates.schema_.enabled)
 
@@ -392,10 +389,8 @@ def run_gate(
     out: Path,
     *,
     root: Path | None = None,
-    verdict: Path | None = None,
 ) -> GateResult:
-    """Decide and write ``out`` (gate.json), ``verdict`` (default: verdict.json beside it)
-    and the reports. A blocked verdict is a result, not an error: the caller decides whether
+    """Decide and write ``out`` (gate.json), verdict.json beside it and the reports. A blocked verdict is a result, not an error: the caller decides whether
     it fails (``sdops gate --check``, ``sdops release``)."""
     from sdops_dvc.config import GatesCfg
     from sdops_dvc.report import render_reports
@@ -415,6 +410,6 @@ def run_gate(
         metrics, gates, params.policy if params is not None else None, details, notes, budget
     )
     write_json_atomic(out, result.as_json())
-    write_json_atomic(verdict or out.parent / "verdict.json", result.verdict())
+    write_json_atomic(out.parent / "verdict.json", result.verdict())
     render_reports(out.parent, metrics, details, result.as_json(), params)
     return result
