@@ -356,7 +356,7 @@ class SubgroupEvalCfg(_Model):
 
 class EvaluationCfg(_Model):
     seed: Seed = 0  # every subsample and model is seeded from this
-    max_nn_queries: Int = 50_000  # synthetic rows used as nearest-neighbour queries
+    max_nn_queries: Int = 10_000  # synthetic rows used as nearest-neighbour queries
     max_nn_reference: Int = 50_000  # train and holdout rows each, as nearest-neighbour references
     max_model_rows: Int = 100_000  # rows per side for detection and utility models
     detection_folds: Int = 5

@@ -35,9 +35,15 @@ def _perturbed(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     return out
 
 
-@pytest.fixture(scope="module", params=["credit", "health"])
+@pytest.fixture(scope="module", params=["credit", "health", "credit-with-nulls"])
 def table(request: pytest.FixtureRequest) -> tuple[pd.DataFrame, dict]:  # type: ignore[type-arg]
-    df = pd.read_csv(CREDIT if request.param == "credit" else demo_table())
+    df = pd.read_csv(CREDIT if request.param.startswith("credit") else demo_table())
+    if request.param == "credit-with-nulls":  # pairwise-complete correlations, null codes
+        rng = np.random.default_rng(4)
+        numbers = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])][:3]
+        categories = [c for c in df.columns if df[c].dtype == object][:2]
+        for col in numbers + categories:
+            df.loc[rng.random(len(df)) < 0.12, col] = np.nan
     return df, detect(df, "t")
 
 
@@ -127,6 +133,14 @@ def _brute_dcr(
     query: pd.DataFrame, ref: pd.DataFrame, scale_rows: pd.DataFrame, sdtypes: dict[str, str]
 ) -> np.ndarray:  # type: ignore[type-arg]
     """SDMetrics' per-column arithmetic, every pair of rows, ranges of ``scale_rows``."""
+    result: np.ndarray = _brute_pairs(query, ref, scale_rows, sdtypes).min(axis=1)  # type: ignore[type-arg]
+    return result
+
+
+def _brute_pairs(
+    query: pd.DataFrame, ref: pd.DataFrame, scale_rows: pd.DataFrame, sdtypes: dict[str, str]
+) -> np.ndarray:  # type: ignore[type-arg]
+    """Every pair's distance in SDMetrics' arithmetic (queries x references)."""
     total = np.zeros((len(query), len(ref)))
     cols = [c for c, t in sdtypes.items() if t in ("numerical", "categorical", "boolean")]
     for c in cols:
@@ -141,7 +155,7 @@ def _brute_dcr(
         else:
             t = (a.astype(str) != b.astype(str)).astype(float)
         total += t
-    result: np.ndarray = (total / len(cols)).min(axis=1)  # type: ignore[type-arg]
+    result: np.ndarray = total / len(cols)  # type: ignore[type-arg]
     return result
 
 
@@ -252,6 +266,56 @@ def test_nearest_with_nulls_on_both_sides_equals_a_brute_force(
     assert np.abs(d1 - brute).max() < 1e-12
     d2, _ = nearest(q, r, k=2)
     assert np.abs(d2[:, 0] - brute).max() < 1e-12 and (d2[:, 1] >= d2[:, 0]).all()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_scan_is_exact_out_of_range_with_wide_categories(
+    threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded scan wide tables take equals SDMetrics' arithmetic on every pair: queries
+    beyond the reference range (the cap binds; the numpy scan answers them), nulls on both
+    sides, a zero-range column, a category too wide for one-hot (sparse match counts), many
+    chunks on one or two threads."""
+    from sdops_dvc import parallel
+    from sdops_dvc.metrics import distance
+    from sdops_dvc.metrics.distance import encode_shared, nearest, value_range
+
+    monkeypatch.setattr(distance, "MAX_TREE_FEATURES", 0)
+    monkeypatch.setattr(distance, "_CELLS_PER_CHUNK", 5_000)  # ~16 query rows a chunk
+    rng = np.random.default_rng(11)
+
+    def frame(m: int, spread: float) -> pd.DataFrame:
+        df = pd.DataFrame(
+            {
+                "a": rng.normal(scale=spread, size=m),
+                "b": rng.integers(0, 8, m).astype(float),
+                "w": rng.choice([f"c{i}" for i in range(40)], m),
+                "c": rng.choice(["x", "y", "z"], m),
+                "z": np.where(rng.random(m) < 0.05 * (spread - 1), 7.0, 3.0),
+            }
+        )
+        for col, share in (("a", 0.15), ("b", 0.1), ("w", 0.1)):
+            df.loc[rng.random(m) < share, col] = np.nan
+        return df
+
+    ref, query = frame(300, 1.0), frame(250, 1.6)
+    sdtypes = {"a": "numerical", "b": "numerical", "w": "categorical", "c": "categorical"}
+    sdtypes["z"] = "numerical"
+    q, r = encode_shared([query, ref], sdtypes)
+    assert not distance._in_range(q, *_lo_range(value_range(r))).all()  # the cap binds somewhere
+    pairs = np.sort(_brute_pairs(query, ref, ref, sdtypes), axis=1)
+    with parallel.bounded(threads):
+        d1, i1 = nearest(q, r)
+        d3, _ = nearest(q, r, k=3)
+    assert np.abs(d1 - pairs[:, 0]).max() < 1e-12
+    assert np.abs(d3 - pairs[:, :3]).max() < 1e-12
+    brute_at_index = _brute_pairs(query, ref, ref, sdtypes)[np.arange(len(query)), i1]
+    assert np.abs(brute_at_index - d1).max() < 1e-12  # the index names a nearest row
+
+
+def _lo_range(scale: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    lo, hi = scale
+    return lo, hi - lo
 
 
 def test_singling_out_queries_with_nulls_match_counting() -> None:

@@ -200,10 +200,10 @@ def _scan_features(e: Encoded, lo: Any, ranges: Any) -> Any:
     return np.where(np.isnan(x), _NULL, x)
 
 
-def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
-    """Indices of the k nearest references of every query by scanning all pairs in chunks
-    (memory bounded; linear in queries times references). Their exact distances are
-    recomputed in SDMetrics' arithmetic by :func:`_exact_sorted`."""
+def _exact_scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
+    """Indices of the k nearest references of every query by scanning all pairs in numpy
+    chunks, the cap included (any query; slow: for the rows :func:`_scan_knn` cannot embed).
+    Their exact distances are recomputed in SDMetrics' arithmetic by :func:`_exact_sorted`."""
     import numpy as np
 
     qx, rx = _scan_features(q, lo, ranges), _scan_features(r, lo, ranges)
@@ -217,13 +217,145 @@ def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
             total += np.minimum(np.abs(qx[s:e, j, None] - rx[None, :, j]), 1.0)
         for j in range(q.n_cat):
             total += q.categorical[s:e, j, None] != r.categorical[None, :, j]
-        if k == 1:
-            a = np.argmin(total, axis=1)[:, None]
-        else:
-            part = np.argpartition(total, k - 1, axis=1)[:, :k]
-            order = np.argsort(np.take_along_axis(total, part, axis=1), axis=1, kind="stable")
-            a = np.take_along_axis(part, order, axis=1)
-        idx[s:e] = a
+        idx[s:e] = _smallest(total, k)
+    return idx
+
+
+def _smallest(total: Any, k: int) -> Any:
+    """Column indices of the k smallest values per row, in increasing order."""
+    import numpy as np
+
+    if k == 1:
+        return np.argmin(total, axis=1)[:, None]
+    part = np.argpartition(total, k - 1, axis=1)[:, :k]
+    order = np.argsort(np.take_along_axis(total, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+ONEHOT_MAX_CATEGORIES = 16  # wider categorical columns count matches with a sparse product
+SCAN_MARGIN = 2  # extra candidates re-ranked exactly, against rounding in the kernel
+_CELLS_PER_CHUNK = 4_000_000  # query rows x references per kernel call (32 MB of float64)
+
+
+def _in_range(e: Encoded, lo: Any, ranges: Any) -> Any:
+    """Rows whose every number lies within the scale (on the value of a zero-range column),
+    where SDMetrics' cap min(|a - b| / range, 1) cannot bind: nulls allowed."""
+    import numpy as np
+
+    if not e.n_num:
+        return np.ones(len(e.numeric), dtype=bool)
+    safe = np.where(ranges == 0, 1.0, ranges)
+    with np.errstate(invalid="ignore"):
+        x = (e.numeric - lo) / safe
+        bad = (x < -1e-12) | (x > 1 + 1e-12) | ((ranges == 0) & (x != 0))
+    return ~(bad & ~np.isnan(x)).any(axis=1)
+
+
+def _l1_embedding(e: Encoded, lo: Any, ranges: Any, with_nulls: Any) -> Any:
+    """Numbers (of rows within the scale) as vectors whose L1 distance is SDMetrics' summed
+    terms over the numeric columns: a number scaled to x in [0, 1] is (x) when its column
+    has no nulls, else (x/2, (1-x)/2), and a null is (-1/4, -1/4): |x - y| between numbers,
+    exactly 1 between a number and a null, 0 between two nulls."""
+    import numpy as np
+
+    n = len(e.numeric)
+    safe = np.where(ranges == 0, 1.0, ranges)
+    x = np.clip((e.numeric - lo) / safe, 0.0, 1.0) if e.n_num else np.zeros((n, 0))
+    parts = [np.nan_to_num(x[:, ~with_nulls])]
+    if with_nulls.any():
+        xn = x[:, with_nulls]
+        nulls = np.isnan(xn)
+        parts += [np.where(nulls, -0.25, xn / 2), np.where(nulls, -0.25, (1 - xn) / 2)]
+    return np.ascontiguousarray(np.hstack(parts))
+
+
+def _onehot(e: Encoded, cols: list[tuple[int, int]]) -> Any:
+    """Dense one-hot of the narrow categorical columns (column, width), null its own
+    category: ``A @ B.T`` counts, per pair of rows, the columns on which they agree."""
+    import numpy as np
+
+    n = len(e.categorical)
+    out = np.zeros((n, sum(w for _, w in cols)))
+    start = 0
+    for j, width in cols:
+        out[np.arange(n), start + e.categorical[:, j] + 1] = 1.0
+        start += width
+    return out
+
+
+def _match_counts(e: Encoded, sparse_cols: list[tuple[int, int]]) -> Any:
+    """A sparse one-hot matrix of the wide categorical columns (null its own category):
+    ``A @ B.T`` counts, per pair of rows, the columns on which they agree."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    n = len(e.categorical)
+    offsets = np.cumsum([0] + [w for _, w in sparse_cols])
+    cols = np.column_stack(
+        [e.categorical[:, j] + 1 + offsets[i] for i, (j, _) in enumerate(sparse_cols)]
+    )
+    data = np.ones(cols.size)
+    indptr = np.arange(0, cols.size + 1, len(sparse_cols))
+    return csr_matrix((data, cols.reshape(-1), indptr), shape=(n, int(offsets[-1])))
+
+
+def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
+    """Candidate nearest references of every query (k + SCAN_MARGIN of them, to be re-ranked
+    in SDMetrics' arithmetic by :func:`_exact_sorted`), by scanning every pair.
+
+    Queries within the scale (nearly all, when the scale covers the real rows) are summed
+    exactly in compiled kernels: numbers by scipy's cityblock distance on an L1 embedding
+    (:func:`_l1_embedding`), category mismatches as the number of columns minus the matches,
+    counted by a one-hot matrix product (a sparse one for wide columns). Chunks run on
+    :func:`sdops_dvc.parallel.threads` threads (the kernels release the GIL). Others, where
+    the cap may bind, take the numpy scan. Cost: queries x references x columns, memory
+    bounded by the chunk."""
+    import numpy as np
+    from scipy.spatial.distance import cdist
+
+    from sdops_dvc.parallel import map_chunks
+
+    n_ref = len(r.numeric)
+    kk = min(k + SCAN_MARGIN, n_ref)
+    fast = _in_range(q, lo, ranges)
+    if not _in_range(r, lo, ranges).all():  # a reference outside the scale: no embedding
+        fast[:] = False
+    idx = np.empty((len(q.numeric), kk), dtype=np.int64)
+    slow = np.flatnonzero(~fast)
+    if len(slow):
+        sub = Encoded(q.numeric[slow], q.categorical[slow], q.n_num, q.n_cat)
+        idx[slow] = _exact_scan_knn(sub, r, lo, ranges, kk)
+    rows = np.flatnonzero(fast)
+    if not len(rows):
+        return idx
+    with_nulls = np.isnan(q.numeric[rows]).any(axis=0) | np.isnan(r.numeric).any(axis=0)
+    widths = [
+        (j, int(max(q.categorical[rows, j].max(), r.categorical[:, j].max())) + 2)
+        for j in range(q.n_cat)
+    ]
+    narrow = [(j, w) for j, w in widths if w <= ONEHOT_MAX_CATEGORIES + 1]
+    wide = [(j, w) for j, w in widths if w > ONEHOT_MAX_CATEGORIES + 1]
+    qe = _l1_embedding(q, lo, ranges, with_nulls)[rows]
+    re_ = _l1_embedding(r, lo, ranges, with_nulls)
+    qo, ro_t = _onehot(q, narrow)[rows], np.ascontiguousarray(_onehot(r, narrow).T)
+    qs = _match_counts(q, wide)[rows] if wide else None
+    rs_t = _match_counts(r, wide).T.tocsc() if wide else None
+    step = max(1, _CELLS_PER_CHUNK // max(1, n_ref))
+
+    def chunk(s: int) -> Any:
+        e = s + step
+        total = (
+            cdist(qe[s:e], re_, "cityblock") if qe.shape[1] else np.zeros((len(qe[s:e]), n_ref))
+        )
+        total += q.n_cat
+        if narrow:
+            total -= qo[s:e] @ ro_t
+        if qs is not None:
+            total -= (qs[s:e] @ rs_t).toarray()
+        return _smallest(total, kk)
+
+    starts = range(0, len(rows), step)
+    idx[rows] = np.vstack(map_chunks(chunk, starts))
     return idx
 
 
@@ -320,6 +452,7 @@ def nearest(
         # with hundreds of values): scan every pair, vectorised
         cand = _scan_knn(q_u, ref_u, lo, ranges, k_eff)
         dist, idx = _exact_sorted(q_u, ref_u, ranges, cand, n_cols)
+        dist, idx = dist[:, :k_eff], idx[:, :k_eff]
     else:
         dist, idx = _tree_knn(q_u, ref_u, lo, ranges, widths, (q_pat, r_pat), k_eff)
     dist, idx = dist[q_inv], ref_first[idx][q_inv]

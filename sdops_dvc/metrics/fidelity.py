@@ -125,87 +125,42 @@ def _discretize(col: pd.Series) -> Any:
     return np.digitize(col, bins=edges)
 
 
-def correlation_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[float, float]:
-    """(score, real correlation) as SDMetrics' CorrelationSimilarity with Pearson."""
-    from scipy.stats import pearsonr
-
-    if (real.nunique() == 1).any() or (synthetic.nunique() == 1).any():
-        return math.nan, math.nan  # SDMetrics raises ConstantInputError -> NaN
-    r = real.dropna()
-    s = synthetic.dropna()
-    c1, c2 = r.columns[:2]
-    corr_real = float(pearsonr(r[c1], r[c2])[0])
-    corr_syn = float(pearsonr(s[c1], s[c2])[0])
-    if math.isnan(corr_real) or math.isnan(corr_syn):
-        return math.nan, corr_real
-    return 1.0 - abs(corr_real - corr_syn) / 2.0, corr_real
-
-
-def contingency_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> tuple[float, float]:
-    """(score, real Cramer's V) as SDMetrics' ContingencySimilarity."""
-    from scipy.stats.contingency import association
-
-    cols = list(real.columns[:2])
-    real_counts = real.groupby(cols, dropna=False).size()
-    table = real_counts.unstack(fill_value=0)
-    if table.to_numpy().sum() == 0 or min(table.shape) < 2:
-        assoc = math.nan
-    else:
-        assoc = float(association(table.values, method="cramer"))
-    c_real = real_counts / len(real)
-    c_syn = synthetic.groupby(cols, dropna=False).size() / len(synthetic)
-    index = c_real.index.union(c_syn.index, sort=False).drop_duplicates()
-    diff = (
-        (c_real.reindex(index, fill_value=0) - c_syn.reindex(index, fill_value=0)).abs().fillna(0)
-    )
-    return float(1.0 - (diff / 2).sum()), assoc
-
-
 def column_pair_trends(
     real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: dict[str, str]
 ) -> tuple[float | None, float | None, list[PairScore]]:
     """(QualityReport score, all-pairs score, per-pair details).
 
     The first is None when no pair meets the real-data thresholds (SDMetrics gives NaN).
+
+    Each table is encoded once: continuous pairs take every Pearson correlation in one
+    matrix product (pairwise-complete when there are nulls), other pairs count their joint
+    frequencies with one ``bincount`` of integer codes (nulls a code of their own, as
+    SDMetrics' ``groupby(dropna=False)``), so cost is rows x pairs in compiled loops.
     """
     import itertools
-
-    import pandas as pd
 
     cols = [
         c
         for c, t in sdtypes.items()
         if t in _SHAPE and c in real.columns and c in synthetic.columns
     ]
-    r_proc = real[cols].copy()
-    s_proc = synthetic[cols].copy()
-    r_disc: dict[str, Any] = {}
-    s_disc: dict[str, Any] = {}
-    for c in cols:
-        if _SHAPE[sdtypes[c]] == "continuous":
-            r_proc[c] = _numeric(r_proc[c])
-            s_proc[c] = _numeric(s_proc[c])
-            r_disc[c] = pd.Series(_discretize(r_proc[c]), index=r_proc.index, name=c)
-            s_disc[c] = pd.Series(_discretize(s_proc[c]), index=s_proc.index, name=c)
+    cont = [c for c in cols if _SHAPE[sdtypes[c]] == "continuous"]
+    corr_r, const_r = _correlations(real, cont)
+    corr_s, const_s = _correlations(synthetic, cont)
+    codes = _PairCodes(real, synthetic, cols, set(cont))  # continuous ones discretised
     pairs: list[PairScore] = []
     for c1, c2 in itertools.combinations(cols, 2):
-        k1, k2 = _SHAPE[sdtypes[c1]], _SHAPE[sdtypes[c2]]
-        if k1 == "continuous" and k2 == "continuous":
-            score, real_corr = correlation_similarity(r_proc[[c1, c2]], s_proc[[c1, c2]])
-            counted = not math.isnan(real_corr) and abs(real_corr) > REAL_CORRELATION_THRESHOLD
-            counted = counted and not math.isnan(score)
-            pairs.append(PairScore((c1, c2), "CorrelationSimilarity", score, counted))
+        if c1 in corr_r and c2 in corr_r:
+            pairs.append(
+                _correlation_pair(
+                    (c1, c2),
+                    corr_r[c1][c2],
+                    corr_s[c1][c2],
+                    const_r[c1] or const_r[c2] or const_s[c1] or const_s[c2],
+                )
+            )
             continue
-        if k1 != k2:
-            a_r = r_disc[c1] if k1 == "continuous" else r_proc[c1]
-            a_s = s_disc[c1] if k1 == "continuous" else s_proc[c1]
-            b_r = r_disc[c2] if k2 == "continuous" else r_proc[c2]
-            b_s = s_disc[c2] if k2 == "continuous" else s_proc[c2]
-            pr = pd.concat([a_r, b_r], axis=1)
-            ps = pd.concat([a_s, b_s], axis=1)
-        else:
-            pr, ps = r_proc[[c1, c2]], s_proc[[c1, c2]]
-        score, assoc = contingency_similarity(pr, ps)
+        score, assoc = codes.contingency(c1, c2)
         counted = not math.isnan(assoc) and assoc > REAL_ASSOCIATION_THRESHOLD
         pairs.append(PairScore((c1, c2), "ContingencySimilarity", score, counted))
     counted_scores = [p.score for p in pairs if p.counted and not math.isnan(p.score)]
@@ -213,3 +168,93 @@ def column_pair_trends(
     report = sum(counted_scores) / len(counted_scores) if counted_scores else None
     every = sum(all_scores) / len(all_scores) if all_scores else None
     return report, every, pairs
+
+
+def _correlation_pair(
+    columns: tuple[str, str], corr_real: float, corr_syn: float, constant: bool
+) -> PairScore:
+    """SDMetrics' CorrelationSimilarity (Pearson) from the two correlations; a column that is
+    constant in either table makes it NaN (SDMetrics raises ConstantInputError)."""
+    if constant or math.isnan(corr_real) or math.isnan(corr_syn):
+        return PairScore(columns, "CorrelationSimilarity", math.nan, False)
+    score = 1.0 - abs(corr_real - corr_syn) / 2.0
+    counted = abs(corr_real) > REAL_CORRELATION_THRESHOLD
+    return PairScore(columns, "CorrelationSimilarity", score, counted)
+
+
+def _correlations(
+    df: pd.DataFrame, cols: list[str]
+) -> tuple[dict[str, dict[str, float]], dict[str, bool]]:
+    """Pearson correlation of every pair of ``cols`` over the rows where both are present
+    (scipy's ``pearsonr`` on the pair's non-null rows), and whether each column is constant."""
+    import numpy as np
+    import pandas as pd
+
+    if not cols:
+        return {}, {}
+    x = np.column_stack([_numeric(df[c]).to_numpy(dtype=float) for c in cols])
+    constant = {c: bool(pd.Series(x[:, i]).nunique() == 1) for i, c in enumerate(cols)}
+    if np.isnan(x).any():  # pairwise-complete rows differ per pair: pandas' nancorr
+        corr = pd.DataFrame(x).corr(method="pearson").to_numpy()
+    else:
+        centred = x - x.mean(axis=0)
+        norms = np.sqrt((centred * centred).sum(axis=0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            unit = centred / norms
+            corr = np.clip(unit.T @ unit, -1.0, 1.0)
+    table = {c: {d: float(corr[i, j]) for j, d in enumerate(cols)} for i, c in enumerate(cols)}
+    return table, constant
+
+
+class _PairCodes:
+    """Integer codes of every column in real and synthetic rows, shared between the two
+    tables (nulls a code of their own); continuous columns also discretised into SDMetrics'
+    10 equal-width bins of each table's own values."""
+
+    def __init__(
+        self, real: pd.DataFrame, synthetic: pd.DataFrame, cols: list[str], continuous: set[str]
+    ) -> None:
+        self.n_real, self.n_syn = len(real), len(synthetic)
+        self.codes: dict[str, tuple[Any, Any, int]] = {}
+        for c in cols:
+            if c in continuous:  # used only in mixed pairs, discretised as SDMetrics does
+                r = _discretize(_numeric(real[c]))
+                s = _discretize(_numeric(synthetic[c]))
+                self.codes[c] = self._factorize(r, s)
+            else:
+                self.codes[c] = self._factorize(real[c], synthetic[c])
+
+    @staticmethod
+    def _factorize(r: Any, s: Any) -> tuple[Any, Any, int]:
+        import numpy as np
+        import pandas as pd
+
+        joined = pd.concat([pd.Series(r), pd.Series(s)], ignore_index=True)
+        codes, uniques = pd.factorize(joined, use_na_sentinel=False)
+        codes = np.asarray(codes, dtype=np.int64)
+        return codes[: len(r)], codes[len(r) :], len(uniques)
+
+    def contingency(self, c1: str, c2: str) -> tuple[float, float]:
+        """(score, real Cramer's V) as SDMetrics' ContingencySimilarity: half the summed
+        absolute difference of the joint frequencies, and Cramer's V of the real table."""
+        import numpy as np
+
+        a_r, a_s, k1 = self.codes[c1]
+        b_r, b_s, k2 = self.codes[c2]
+        real = np.bincount(a_r * k2 + b_r, minlength=k1 * k2).reshape(k1, k2)
+        syn = np.bincount(a_s * k2 + b_s, minlength=k1 * k2).reshape(k1, k2)
+        observed = real[real.sum(axis=1) > 0][:, real.sum(axis=0) > 0]
+        assoc = _cramers_v(observed) if min(observed.shape) >= 2 else math.nan
+        diff = np.abs(real / max(1, self.n_real) - syn / max(1, self.n_syn))
+        return float(1.0 - (diff / 2).sum()), assoc
+
+
+def _cramers_v(observed: Any) -> float:
+    """Cramer's V of a contingency table without empty rows or columns (scipy's
+    ``association(method="cramer")``: chi-squared without continuity correction)."""
+    import numpy as np
+
+    n = observed.sum()
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / n
+    chi2 = float(((observed - expected) ** 2 / expected).sum())
+    return math.sqrt(chi2 / n / (min(observed.shape) - 1))

@@ -105,6 +105,7 @@ class DcrResult:
     p_value: float  # one-sided binomial test of share > 0.5
     dcr_train: Any
     dcr_holdout: Any
+    nndr: Any  # per synthetic row: nearest / second-nearest train distance (1 when d2 = 0)
 
 
 def dcr_share(
@@ -118,25 +119,26 @@ def dcr_share(
     # holding the wider extreme looks closer to every query, and real rows the generator
     # never saw failed the test (credit_card: share 0.61, p = 1e-7, in calibration)
     scale = value_range(tr, ho)
-    d_tr, _ = nearest(q, tr, scale=scale)
+    # the two nearest train rows: the DCR and the NNDR from one search (on the same scale)
+    d_tr2, _ = nearest(q, tr, k=2, scale=scale)
+    d_tr = d_tr2[:, 0]
     d_ho, _ = nearest(q, ho, scale=scale)
     closer = int((d_tr < d_ho).sum())
     n = len(d_tr)
     p = float(binomtest(closer, n, 0.5, alternative="greater").pvalue) if n else 1.0
-    return DcrResult(closer / n if n else 0.0, p, d_tr, d_ho)
+    return DcrResult(closer / n if n else 0.0, p, d_tr, d_ho, nndr(d_tr2))
 
 
-def nndr(synthetic: pd.DataFrame, train: pd.DataFrame, sdtypes: dict[str, str]) -> Any:
-    """Nearest-neighbour distance ratio d1/d2 of synthetic rows in train (1 when d2 = 0)."""
+def nndr(two_nearest: Any) -> Any:
+    """Nearest-neighbour distance ratio d1/d2 per row of (n, 2) distances (1 when d2 = 0 or
+    there is one reference)."""
     import numpy as np
 
-    q, tr = encode_shared([synthetic, train], sdtypes)
-    d, _ = nearest(q, tr, k=2)
-    if d.ndim == 1 or d.shape[1] < 2:
-        return np.ones(len(synthetic))
+    if two_nearest.shape[1] < 2:
+        return np.ones(len(two_nearest))
+    d1, d2 = two_nearest[:, 0], two_nearest[:, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(d[:, 1] > 0, d[:, 0] / d[:, 1], 1.0)
-    return ratio
+        return np.where(d2 > 0, d1 / d2, 1.0)
 
 
 @dataclass(frozen=True)

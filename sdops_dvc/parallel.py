@@ -1,0 +1,51 @@
+"""One thread budget for evaluate: native pools (OpenMP, BLAS via threadpoolctl) and the
+worker threads of our own chunked kernels read the same bound.
+
+A pool sized to every core collapses when other processes share them (a CI runner): one
+detection model took 75-116 s instead of 6.5 s, measured. ``bounded(n)`` sets the budget
+for the code it wraps; ``threads()`` reads it (1 outside any ``bounded``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TypeVar
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+_THREADS: ContextVar[int] = ContextVar("sdops_threads", default=1)
+
+
+@contextmanager
+def bounded(threads: int) -> Iterator[None]:
+    """Every OpenMP/BLAS pool and :func:`map_chunks` limited to ``threads``."""
+    from threadpoolctl import threadpool_limits
+
+    token = _THREADS.set(max(1, threads))
+    try:
+        with threadpool_limits(limits=max(1, threads)):
+            yield
+    finally:
+        _THREADS.reset(token)
+
+
+def threads() -> int:
+    return _THREADS.get()
+
+
+def map_chunks(func: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """``[func(x) for x in items]`` on at most :func:`threads` threads, in order. For
+    kernels that release the GIL (scipy's distance kernels, numpy on large arrays)."""
+    work = list(items)
+    n = min(threads(), len(work))
+    if n <= 1:
+        return [func(x) for x in work]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    # the workers share the budget: each one's BLAS calls run on one thread
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(func, work))
