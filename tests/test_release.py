@@ -252,3 +252,64 @@ def test_failed_tag_push_leaves_no_local_tag(world: dict[str, Path]) -> None:
     assert proc.returncode == 9
     assert "no local tag was created" in proc.stderr and "tags are frozen" in proc.stderr
     assert _tags(work) == [] and _remote_tags(origin) == []
+
+
+def test_consumers_follow_a_rollback(world: dict[str, Path], tmp_path: Path) -> None:
+    """`NAME@current` (also `NAME`, `NAME#prod`) is what the last release or rollback put in
+    service; `NAME@latest` stays the newest live version; versions need no "v"."""
+    from sdops_dvc import api
+
+    work = world["work"]
+
+    def release_seed(seed: int) -> dict:  # type: ignore[type-arg]
+        if seed != 7:
+            set_params(work, {"generator.seed": seed})
+            dvc("repro", cwd=work)
+            git("add", "-A", cwd=work)
+            git("commit", "-qm", f"Seed {seed}", cwd=work)
+        _approve(work)
+        sdops("release", cwd=work, check=True)
+        return json.loads((work / "release/manifest.json").read_text())  # type: ignore[no-any-return]
+
+    v10 = release_seed(7)
+    release_seed(12)
+    assert str(api.resolve("credit@current", repo=work).version) == "v1.1.0"
+
+    proc = sdops("rollback", "credit", "--to", "credit@1.0.0", cwd=work, check=True)
+    assert "credit@v1.0.0 is current again" in proc.stdout
+    listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
+    assert [(r["version"], r["status"]) for r in listed] == [
+        ("v1.0.0", "current"),
+        ("v1.1.0", "released"),
+    ]
+    for ref in ("credit@current", "credit#prod", "credit", "credit@1.0.0"):
+        assert str(api.resolve(ref, repo=work).version) == "v1.0.0", ref
+    assert str(api.resolve("credit@latest", repo=work).version) == "v1.1.0"
+    out = tmp_path / "current.csv"
+    sdops("get", "credit@current", "-o", str(out), "--repo", str(work), cwd=tmp_path, check=True)
+    assert hashlib.md5(out.read_bytes()).hexdigest() == v10["outputs"]["synthetic"]["md5"]
+    assert len(api.read_dataframe("credit", repo=work)) == v10["outputs"]["synthetic"]["rows"]
+
+    (work / "consumers.yaml").write_text(
+        "consumers:\n"
+        "  - {name: fraud-model, contact: ml@example.com, dataset: credit, version: current}\n"
+        "  - {name: notebooks, contact: ds@example.com, dataset: credit, version: latest}\n"
+        "  - {name: audit, contact: au@example.com, dataset: credit, version: 1.1.0}\n"
+    )
+
+    def consumers(version: str) -> list[str]:
+        out = sdops("consumers", "credit", "--version", version, "--json", cwd=work, check=True)
+        return [c["name"] for c in json.loads(out.stdout)]
+
+    assert consumers("1.0.0") == ["fraud-model"]
+    assert consumers("v1.1.0") == ["notebooks", "audit"]
+    assert consumers("current") == ["fraud-model"]
+    (work / "consumers.yaml").unlink()
+
+    # the next release is current again
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "Roll back to credit@v1.0.0", cwd=work)
+    release_seed(13)
+    assert str(api.resolve("credit", repo=work).version) == "v1.2.0"
+    proc = sdops("get", "credit@nope", cwd=work)
+    assert proc.returncode == 10 and "NAME@current" in proc.stderr

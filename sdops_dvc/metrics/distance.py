@@ -344,9 +344,7 @@ def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
 
     def chunk(s: int) -> Any:
         e = s + step
-        total = (
-            cdist(qe[s:e], re_, "cityblock") if qe.shape[1] else np.zeros((len(qe[s:e]), n_ref))
-        )
+        total = cdist(qe[s:e], re_, "cityblock") if qe.shape[1] else np.zeros((len(qe[s:e]), n_ref))
         total += q.n_cat
         if narrow:
             total -= qo[s:e] @ ro_t

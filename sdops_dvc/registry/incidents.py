@@ -57,19 +57,32 @@ def load_consumers(root: Path) -> list[Consumer]:
     return out
 
 
+def pin(version: str) -> str:
+    """A consumer's pin in one spelling: ``latest``, ``current`` (also ``prod``) or
+    ``vX.Y.Z`` (``1.1.0`` and ``v1.1.0`` are one version)."""
+    v = version.strip().lower()
+    if v in ("latest", "current"):
+        return v
+    if v in ("prod", "#prod"):
+        return "current"
+    return "v" + v.removeprefix("v")
+
+
 def consumers_of(root: Path, name: str, version: str | None = None) -> list[Consumer]:
-    """Consumers of NAME, or of one version (those pinned to it, and to ``latest`` when it
-    is the newest live release)."""
+    """Consumers of NAME, or of one version: those pinned to it, to ``latest`` when it is
+    the newest live release, and to ``current`` when it is the release in service."""
     found = [c for c in load_consumers(root) if c.dataset == name]
     if version is None:
         return found
-    live = [r for r in releases(_repo(root), name) if r.status != "revoked"]
-    newest = str(live[-1].version) if live else None
-    return [
-        c
-        for c in found
-        if c.version == version or (c.version == "latest" and version in (newest, None))
-    ]
+    wanted = pin(version)
+    known = releases(_repo(root), name)
+    live = [r for r in known if r.status in ("current", "released")]
+    serves = {
+        "latest": str(live[-1].version) if live else None,
+        "current": next((str(r.version) for r in live if r.status == "current"), None),
+    }
+    wanted = serves.get(wanted) or wanted  # `--version current` names the version it serves
+    return [c for c in found if pin(c.version) == wanted or serves.get(pin(c.version)) == wanted]
 
 
 def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None = None) -> Path:
@@ -84,11 +97,15 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
             hint="revoke it first (`sdops revoke`) or pass --kind privacy|schema|utility|other",
         )
     klass, severity = SEVERITY[kind]
-    good = _last_good(releases(repo, rel.name), rel)
+    known = releases(repo, rel.name)
+    good = _last_good(known, rel)
+    # pinned to it; or following latest/current while it was the newest release
+    newest = not any(r.version > rel.version and r.status != "retired" for r in known)
+    floating = ("latest", "current") if newest else ()
     affected = [
         c
         for c in load_consumers(root)
-        if c.dataset == rel.name and c.version in (str(rel.version), "latest")
+        if c.dataset == rel.name and pin(c.version) in (str(rel.version), *floating)
     ]
     lines = [
         f"# Incident: {rel.tag}",
@@ -134,7 +151,10 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
             "```",
             "",
         ]
-        lines.append(f"Consumers of `{rel.name}@latest` now get {good.tag}.")
+        lines.append(
+            f"After the rollback, consumers of `{rel.name}@current` (and `{rel.name}@latest`, "
+            f"when no later live release exists) get {good.tag}."
+        )
     lines += [
         "",
         "## 5. Corrective-action review",

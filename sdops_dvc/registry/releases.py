@@ -48,6 +48,7 @@ class Release:
     status: str  # current | released | revoked | retired
     record: dict[str, Any] = field(default_factory=dict)
     revocation: dict[str, Any] | None = None
+    time: int = 0  # when the tag was made (seconds since the epoch; the tagger's date)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -192,6 +193,7 @@ def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRel
                 status,
                 record,
                 revoked.get((p.name, p.version)),
+                int(ref.tag.tagged_date),
             )
         )
     out.sort(key=lambda r: (r.name, r.version))
@@ -210,26 +212,9 @@ def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRel
             first[(r.name, r.commit)] = r.tag
         kept.append(r)
     out = kept
-    current: dict[str, Release] = {}
-    for r in out:
-        if r.status == "released":
-            current[r.name] = r
-    # a rollback (GTO assignment NAME#prod#N, annotated by `sdops rollback`) makes an older
-    # live release current
-    latest_assign: dict[str, tuple[int, str]] = {}
-    for ref, p in parsed:
-        if p.action != "assign" or p.stage != PROD or p.counter is None:
-            continue
-        if ref.tag is None:
-            rejected.append(NotRelease(ref.name, ref.commit.hexsha, "a lightweight assignment tag"))
-        elif p.counter > latest_assign.get(p.name, (0, ""))[0]:
-            latest_assign[p.name] = (p.counter, ref.commit.hexsha)
-    for nm, (_, sha) in latest_assign.items():
-        pinned = [r for r in out if r.name == nm and r.commit == sha and r.status == "released"]
-        if pinned:
-            current[nm] = pinned[-1]
+    current = _current(out, parsed, rejected)
     rels = [
-        Release(r.name, r.version, r.tag, r.commit, "current", r.record, r.revocation)
+        Release(r.name, r.version, r.tag, r.commit, "current", r.record, r.revocation, r.time)
         if current.get(r.name) is r
         else r
         for r in out
@@ -237,49 +222,86 @@ def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRel
     return rels, rejected
 
 
+def _current(
+    out: list[Release], parsed: list[tuple[Any, ParsedTag]], rejected: list[NotRelease]
+) -> dict[str, Release]:
+    """Per name, the release the last release or rollback made current: events (a release's
+    tag, a rollback's GTO assignment ``NAME#prod#N``) newest first by tag time, the first one
+    whose release is still live. A revoked or retired current release gives way to the one
+    that was current before it."""
+    events: list[tuple[int, int, int, str, str]] = []  # (time, kind, order, name, commit)
+    for i, r in enumerate(out):  # out is in version order: the newer wins a tie in time
+        events.append((r.time, 0, i, r.name, r.commit))
+    for ref, p in parsed:
+        if p.action != "assign" or p.stage != PROD or p.counter is None:
+            continue
+        if ref.tag is None:
+            rejected.append(NotRelease(ref.name, ref.commit.hexsha, "a lightweight assignment tag"))
+            continue
+        events.append((int(ref.tag.tagged_date), 1, p.counter, p.name, ref.commit.hexsha))
+    live = {(r.name, r.commit): r for r in out if r.status == "released"}
+    current: dict[str, Release] = {}
+    for _, _, _, name, commit in sorted(events, reverse=True):
+        if name not in current and (name, commit) in live:
+            current[name] = live[(name, commit)]
+    return current
+
+
 def releases(repo: Any, name: str | None = None) -> list[Release]:
     """Every release in the repository, oldest first, with its status."""
     return scan(repo, name)[0]
 
 
+REFERENCE_HINT = "use NAME@vX.Y.Z, NAME@current (or NAME, NAME#prod) or NAME@latest"
+
+
+def parse_reference(ref: str) -> tuple[str, str]:
+    """(name, which) of a release reference; which is ``current``, ``latest`` or a version
+    ``vX.Y.Z``. ``NAME`` and ``NAME#prod`` (GTO's stage) mean ``current``; ``1.1.0`` = ``v1.1.0``."""
+    m = REF_RE.match(ref.strip())
+    if m:
+        which = m["which"] or "current"
+        if which not in ("current", "latest"):
+            which = "v" + which.removeprefix("v")
+        return m["name"], which
+    p = parse_tag(ref.strip())
+    if p is not None and p.action == "register" and p.version is not None:
+        return p.name, str(p.version)
+    raise ReleaseUnavailable(f"{ref!r} is not a release reference", hint=REFERENCE_HINT)
+
+
 def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
-    """``NAME@vX.Y.Z``, ``NAME@latest`` (newest live release) or a release tag."""
-    m = REF_RE.match(ref)
-    if not m:
-        p = parse_tag(ref)
-        if p is None or p.action != "register" or p.version is None:
-            raise ReleaseUnavailable(
-                f"{ref!r} is not a release reference", hint="use NAME@vX.Y.Z or NAME@latest"
-            )
-        name, which = p.name, str(p.version)
-    else:
-        name, which = m["name"], m["which"]
+    """A release by reference (:func:`parse_reference`): ``current`` is the release the last
+    release or rollback made current, ``latest`` the newest live version."""
+    name, which = parse_reference(ref)
     known, rejected = scan(repo, name)
     for bad in rejected:
-        if which != "latest" and bad.tag == f"{name}@v{which.removeprefix('v')}":
+        if bad.tag == f"{name}@{which}":
             raise ReleaseUnavailable(
                 f"{bad.tag} is not a release: {bad.reason}", hint="see `sdops list`"
             )
     if not known:
         raise ReleaseUnavailable(f"there is no release of {name!r}", hint="see `sdops list`")
-    if which == "latest":
+    if which in ("latest", "current"):
         live = [r for r in known if r.status in ("current", "released")]
         if not live:
-            raise ReleaseUnavailable(f"every release of {name!r} is revoked")
-        return live[-1]
+            raise ReleaseUnavailable(f"every release of {name!r} is revoked or retired")
+        if which == "latest":
+            return live[-1]
+        return next(r for r in live if r.status == "current")
     wanted = Version.parse(which)
     for r in known:
         if r.version == wanted:
             if live_only and r.status == "retired":
                 raise ReleaseUnavailable(
                     f"{r.tag} was retired (retention expired); its data was deleted",
-                    hint=f"use {name}@latest for the newest live release",
+                    hint=f"use {name}@current for the release in service",
                 )
             if live_only and r.status == "revoked":
                 reason = (r.revocation or {}).get("reason", "no reason recorded")
                 raise ReleaseUnavailable(
                     f"{r.tag} was revoked ({(r.revocation or {}).get('kind', 'other')}): {reason}",
-                    hint=f"use {name}@latest for the newest live release",
+                    hint=f"use {name}@current for the release in service",
                 )
             return r
     raise ReleaseUnavailable(f"{name} has no version {which}", hint="see `sdops list`")

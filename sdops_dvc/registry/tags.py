@@ -16,7 +16,10 @@ SEMVER = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
 TAG_RE = re.compile(
     rf"^(?P<name>{NAME})(?:@v(?P<version>{SEMVER})(?P<cancel>!)?|#(?P<stage>{NAME}))(?:#(?P<counter>\d+))?$"
 )
-REF_RE = re.compile(rf"^(?P<name>{NAME})@(?P<which>latest|v{SEMVER})$")
+# what a consumer names: NAME@vX.Y.Z (or X.Y.Z), NAME@latest, NAME@current, NAME#prod, NAME
+REF_RE = re.compile(
+    rf"^(?P<name>{NAME})(?:@(?P<which>latest|current|v?{SEMVER})|#(?P<stage>prod))?$"
+)
 
 Action = Literal["register", "deregister", "assign"]
 
