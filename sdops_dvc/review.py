@@ -41,18 +41,32 @@ def _section_changed(old: Any, new: Any) -> bool:
 
 
 def loosened(key: str, old: Any, new: Any) -> bool:
+    """Whether a threshold under ``gates:`` (``key`` with or without the prefix) loosened."""
+    full = key if key.startswith("gates.") else f"gates.{key}"
+    return threshold_change(full, old, new) == "loosened"
+
+
+def threshold_change(key: str, old: Any, new: Any) -> str | None:
+    """``loosened`` or ``tightened`` for a gate threshold (or switch) that moved, by the
+    direction its check takes; None for any other key or change."""
+    if not key.startswith("gates."):
+        return None
     last = key.rsplit(".", 1)[-1]
     if isinstance(old, bool) or isinstance(new, bool):
-        return bool(old) and not bool(new)  # a gate switched off
-    if not isinstance(old, (int, float)) or not isinstance(new, (int, float)):
-        return False
+        if bool(old) == bool(new):
+            return None
+        return "loosened" if bool(old) else "tightened"  # a gate switched off / on
+    if not isinstance(old, (int, float)) or not isinstance(new, (int, float)) or old == new:
+        return None
     if last == "alpha":
-        return new < old  # a smaller alpha makes the tests harder to fail
-    if last.startswith("max_"):
-        return new > old
-    if last.startswith("min_"):
-        return new < old
-    return False
+        up_loosens = False  # a smaller alpha makes the tests harder to fail
+    elif last.startswith("max_"):
+        up_loosens = True
+    elif last.startswith("min_"):
+        up_loosens = False
+    else:
+        return None
+    return "loosened" if (new > old) == up_loosens else "tightened"
 
 
 def base_params(root: Path) -> tuple[dict[str, Any] | None, str | None]:

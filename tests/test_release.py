@@ -75,8 +75,8 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     assert record["approvals"][0]["role"] == "privacy"
     assert record["releaser"] == "sdops test <test@example.invalid>"
 
-    # a second release: another seed, regenerated, committed, approved
-    set_params(work, {"generator.seed": 12})
+    # a second release: another seed and, in the same commit, a loosened privacy threshold
+    set_params(work, {"generator.seed": 12, "gates.privacy.max_dcr_share": 0.7})
     dvc("repro", cwd=work)
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Seed 12", cwd=work)
@@ -134,6 +134,7 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     assert "fraud-model <ml@example.com>" in record and "bi-dashboard" not in record
     assert "sdops rollback credit --to credit@v1.0.0" in record
     assert "`generator.seed`: 7 -> 12" in record
+    assert "`gates.privacy.max_dcr_share`: 0.55 -> 0.7 **LOOSENED**" in record
     (work / "consumers.yaml").unlink()
     shutil.rmtree(work / "incidents")
 
@@ -168,7 +169,12 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
         sdops("diff", "credit@v1.0.0", "credit@v1.1.0", "--json", cwd=work, check=True).stdout
     )
     assert d["generator_changed"] and not d["source_changed"] and d["synthetic_changed"]
-    assert {"key": "generator.seed", "a": 7, "b": 12} in d["params_changed"]
+    changed = [(c["key"], c["a"], c["b"], c["change"]) for c in d["params_changed"]]
+    assert changed[0] == ("gates.privacy.max_dcr_share", 0.55, 0.7, "loosened")  # first
+    assert ("generator.seed", 7, 12, "changed") in changed
+    assert d["code"]["a"] != d["code"]["b"] and d["source"]["a"] == d["source"]["b"]
+    text = sdops("diff", "credit@v1.0.0", "credit@1.1.0", cwd=work, check=True).stdout
+    assert "gates.privacy.max_dcr_share: 0.55 -> 0.7  LOOSENED" in text
     assert "privacy.dcr_share" in d["metrics"]
     lin = json.loads(sdops("lineage", "credit@v1.0.0", "--json", cwd=work, check=True).stdout)
     assert lin["source"]["snapshot_id"] == "test://credit/v1" and lin["generator"]["seed"] == 7

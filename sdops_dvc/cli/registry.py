@@ -197,11 +197,23 @@ def diff(ref_a: str, ref_b: str, as_json: bool) -> None:
         click.echo(json.dumps(d, indent=2, default=str))
         return
     info(f"{d['a']['tag']} -> {d['b']['tag']}")
-    info(f"  source snapshot changed: {'yes' if d['source_changed'] else 'no'}")
+    info(f"  code: {d['code']['a'][:10]} -> {d['code']['b'][:10]}")
+    src_a, src_b = d["source"]["a"], d["source"]["b"]
+    info(
+        f"  source snapshot: {src_a['snapshot_id']} ({src_a['md5'][:10]})"
+        + (
+            f" -> {src_b['snapshot_id']} ({src_b['md5'][:10]})"
+            if d["source_changed"]
+            else ", unchanged"
+        )
+    )
     info(f"  generator changed: {'yes' if d['generator_changed'] else 'no'}")
     info(f"  synthetic data changed: {'yes' if d['synthetic_changed'] else 'no'}")
+    if d["params_changed"]:
+        info("  params (thresholds first):")
     for c in d["params_changed"]:
-        info(f"  {c['key']}: {c['a']!r} -> {c['b']!r}")
+        mark = f"  {c['change'].upper()}" if c["change"] != "changed" else ""
+        info(f"    {c['key']}: {c['a']!r} -> {c['b']!r}{mark}")
     for key, m in d["metrics"].items():
         if m["delta"] is not None:
             info(f"  {key:<32} {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f})")

@@ -138,7 +138,11 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
             f"- source snapshot changed: {'yes' if d['source_changed'] else 'no'}; "
             f"generator changed: {'yes' if d['generator_changed'] else 'no'}"
         )
-        lines += [f"- `{c['key']}`: {c['a']!r} -> {c['b']!r}" for c in d["params_changed"]]
+        lines += [
+            f"- `{c['key']}`: {c['a']!r} -> {c['b']!r}"
+            + (f" **{c['change'].upper()}**" if c["change"] != "changed" else "")
+            for c in d["params_changed"]
+        ]
         for key, m in d["metrics"].items():
             if m["delta"] is not None:
                 lines.append(f"- {key}: {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f})")

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.errors import ReleaseUnavailable
+from sdops_dvc.errors import ReleaseUnavailable, SdopsError
 from sdops_dvc.registry.releases import Release, _repo, manifest_at, resolve
-from sdops_dvc.review import flatten
+from sdops_dvc.review import flatten, threshold_change
+from sdops_dvc.scm import blob_at, repo_path
 
 PARAM_SECTIONS = ("source", "split", "generator", "constraints", "policy", "dataset")
+# thresholds first: a loosened gate is the first thing a reviewer must see
+ORDER = ("gates", "budget", "release", "policy", "source", "split", "dataset", "generator")
 
 
 def _load(repo: Any, ref: str) -> tuple[Release, dict[str, Any]]:
@@ -20,15 +23,58 @@ def _load(repo: Any, ref: str) -> tuple[Release, dict[str, Any]]:
     return rel, manifest
 
 
+def _params_at(repo: Any, rel: Release, root: Path) -> dict[str, Any] | None:
+    """params.yaml as released, validated so that a default the file leaves out still has
+    its value (a threshold removed from the file is a change to its default); None when the
+    release has no params.yaml there."""
+    from sdops_dvc.config import params_dict, parse_params
+    from sdops_dvc.yamlio import loads
+
+    path = repo_path(repo, root / "params.yaml")
+    raw = blob_at(repo.commit(rel.tag), path)
+    if raw is None:
+        return None
+    try:
+        data = loads(raw.decode("utf-8"), f"{rel.tag}:{path}")
+    except SdopsError:
+        return None
+    try:
+        return params_dict(parse_params(data, Path(path)))
+    except SdopsError:  # written by another version of sdops: compare it as written
+        return data if isinstance(data, dict) else None
+
+
+def params_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every changed params key (as ``dvc params diff`` lists them), thresholds first, each
+    with ``change``: loosened or tightened (by the direction the gate checks), or changed."""
+    fa, fb = flatten(old), flatten(new)
+    keys = [k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k)]
+
+    def rank(key: str) -> tuple[int, str]:
+        top = key.split(".", 1)[0]
+        return (ORDER.index(top) if top in ORDER else len(ORDER), key)
+
+    return [
+        {
+            "key": k,
+            "a": fa.get(k),
+            "b": fb.get(k),
+            "change": threshold_change(k, fa.get(k), fb.get(k)) or "changed",
+        }
+        for k in sorted(keys, key=rank)
+    ]
+
+
 def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
     repo = _repo(root)
     (ra, ma), (rb, mb) = _load(repo, ref_a), _load(repo, ref_b)
-    changes = []
-    for section in PARAM_SECTIONS:
-        fa, fb = flatten(ma.get(section), section), flatten(mb.get(section), section)
-        for key in sorted(set(fa) | set(fb)):
-            if fa.get(key) != fb.get(key):
-                changes.append({"key": key, "a": fa.get(key), "b": fb.get(key)})
+    pa, pb = _params_at(repo, ra, root), _params_at(repo, rb, root)
+    if pa is not None and pb is not None:
+        changes = params_changes(pa, pb)
+    else:  # no params.yaml at one of them: the sections the manifests record
+        changes = params_changes(
+            {s: ma.get(s) for s in PARAM_SECTIONS}, {s: mb.get(s) for s in PARAM_SECTIONS}
+        )
     metrics = {}
     for key in sorted(set(ma.get("metrics", {})) | set(mb.get("metrics", {}))):
         a, b = ma.get("metrics", {}).get(key), mb.get("metrics", {}).get(key)
@@ -49,6 +95,11 @@ def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
     return {
         "a": ra.as_json(),
         "b": rb.as_json(),
+        "source": {
+            "a": {"snapshot_id": ma["source"].get("snapshot_id"), "md5": ma["source"]["md5"]},
+            "b": {"snapshot_id": mb["source"].get("snapshot_id"), "md5": mb["source"]["md5"]},
+        },
+        "code": {"a": ra.commit, "b": rb.commit},
         "source_changed": ma["source"]["md5"] != mb["source"]["md5"],
         "generator_changed": ma["generator"] != mb["generator"],
         "params_changed": changes,
