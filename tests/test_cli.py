@@ -105,3 +105,19 @@ def test_binary_consumers_file_is_exit_3(tmp_path: Path) -> None:
     (tmp_path / "consumers.yaml").write_bytes(b"\x00\xff\x00 not yaml")
     proc = sdops("consumers", "credit", cwd=tmp_path)
     assert proc.returncode == 3 and "binary file" in proc.stderr
+
+
+def test_mistyped_commands_and_options_get_a_suggestion() -> None:
+    """In process (click's CliRunner): a typo is a usage error (exit 2) naming the command
+    or option meant; a word like no command gets no guess."""
+    from click.testing import CliRunner
+
+    from sdops_dvc.cli.main import cli
+
+    runner = CliRunner()
+    typo = runner.invoke(cli, ["relase"])
+    assert typo.exit_code == 2 and "No such command 'relase'. Did you mean 'release'?" in typo.output
+    option = runner.invoke(cli, ["list", "--jsn"])
+    assert option.exit_code == 2 and "Did you mean '--json'?" in option.output
+    nothing = runner.invoke(cli, ["zzz"])
+    assert nothing.exit_code == 2 and "Did you mean" not in nothing.output
