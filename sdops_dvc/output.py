@@ -1,11 +1,66 @@
-"""The one place that writes to the terminal. Core code logs; the CLI renders."""
+"""The one place that writes to the terminal. Core code logs; the CLI renders.
+
+Every command takes ``--json``: its result is then one JSON document on stdout (an error
+too: ``{"error": {...}}``), and the human lines it would print go to stderr.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from typing import Any
 
 import click
+
+_STATE = {"json": False}
+
+
+def json_mode() -> bool:
+    return _STATE["json"]
+
+
+def set_json_mode(on: bool) -> None:
+    _STATE["json"] = on
+
+
+def _json_callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        set_json_mode(True)
+    return value
+
+
+JSON_HELP = "Machine-readable output: one JSON document on stdout (human lines go to stderr)."
+JSON_OPTION = click.option(
+    "--json", "as_json", is_flag=True, is_eager=True, callback=_json_callback, help=JSON_HELP
+)
+
+
+def json_param() -> click.Option:
+    """``--json`` for a command that renders no JSON of its own: it reports through
+    :func:`result`."""
+    return click.Option(
+        ["--json", "as_json"],
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_json_callback,
+        help=JSON_HELP,
+    )
+
+
+def result(data: Any) -> None:
+    """A command's outcome: printed as JSON under ``--json``; otherwise the human lines the
+    command printed already say it."""
+    if json_mode():
+        click.echo(json.dumps(data, indent=2, default=str))
+
+
+def error_document(kind: str, message: str, hint: str | None, exit_code: int) -> None:
+    """Under ``--json``, a failure is a JSON document on stdout too."""
+    if json_mode():
+        doc = {"error": {"type": kind, "message": message, "hint": hint, "exit_code": exit_code}}
+        click.echo(json.dumps(doc, indent=2))
 
 
 def interactive() -> bool:
@@ -16,7 +71,7 @@ def interactive() -> bool:
 
 
 def info(message: str) -> None:
-    click.echo(message)
+    click.echo(message, err=json_mode())
 
 
 def status(message: str) -> None:

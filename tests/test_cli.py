@@ -121,3 +121,48 @@ def test_mistyped_commands_and_options_get_a_suggestion() -> None:
     assert option.exit_code == 2 and "Did you mean '--json'?" in option.output
     nothing = runner.invoke(cli, ["zzz"])
     assert nothing.exit_code == 2 and "Did you mean" not in nothing.output
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_takes_json(name: str) -> None:
+    from click.testing import CliRunner
+
+    from sdops_dvc.cli.main import cli
+
+    out = CliRunner().invoke(cli, [name, "--help"])
+    assert out.exit_code == 0 and "--json" in out.output
+
+
+def test_json_is_one_document_on_stdout_success_or_error(
+    pipeline_outputs: Path, tmp_path: Path
+) -> None:
+    """On a real pipeline repository: each command's stdout under --json parses as JSON,
+    human lines go to stderr, and a refusal is an error document with its exit code."""
+    import json
+    import shutil
+
+    root = tmp_path / "p"
+    shutil.copytree(pipeline_outputs, root, symlinks=True)
+    runs = {
+        ("snapshot",): 0,
+        ("gate", "--check"): 0,
+        ("manifest", "--check", "release/manifest.json"): 0,
+        ("gate", "reports/metrics.json", "--out", "gate-copy.json"): 0,
+        ("list",): 0,
+        ("budget", "--offline"): 0,
+        ("show", "credit@v9.9.9"): 10,
+        ("get", "credit"): 10,
+        ("release", "--bump", "sideways"): 2,
+    }
+    docs = {}
+    for argv, code in runs.items():
+        proc = sdops(*argv, "--json", cwd=root)
+        assert proc.returncode == code, (argv, proc.stderr)
+        docs[argv] = json.loads(proc.stdout)
+    assert docs[("gate", "--check")]["approved"] is True
+    assert docs[("snapshot",)]["changed"] is False
+    assert docs[("gate", "reports/metrics.json", "--out", "gate-copy.json")]["gates"]
+    assert docs[("show", "credit@v9.9.9")]["error"]["exit_code"] == 10
+    assert docs[("release", "--bump", "sideways")]["error"]["type"] == "UsageError"
+    proc = sdops("gate", "--check", "--json", cwd=root)
+    assert "approved" in proc.stderr  # the human line, kept off stdout

@@ -81,8 +81,10 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Seed 12", cwd=work)
     _approve(work)
-    proc = sdops("release", "--bump", "minor", cwd=work, check=True)
-    assert "credit@v1.1.0" in proc.stdout
+    proc = sdops("release", "--bump", "minor", "--json", cwd=work, check=True)
+    released = json.loads(proc.stdout)  # --json: one document on stdout, human lines on stderr
+    assert released["released"] == "credit@v1.1.0" and "credit@v1.1.0" in proc.stderr
+    assert released["record"]["approvals"][0]["role"] == "privacy"
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
     assert [(r["version"], r["status"]) for r in listed] == [
         ("v1.0.0", "released"),
@@ -128,7 +130,8 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
         sdops("consumers", "credit", "--version", "v1.0.0", "--json", cwd=work, check=True).stdout
     )
     assert [c["name"] for c in latest] == ["bi-dashboard", "notebooks"]  # v1.0.0 is now latest
-    proc = sdops("incident", "credit@v1.1.0", cwd=work, check=True)
+    proc = sdops("incident", "credit@v1.1.0", "--json", cwd=work, check=True)
+    assert json.loads(proc.stdout)["record"].endswith("-credit-v1.1.0.md")
     record = next((work / "incidents").glob("*-credit-v1.1.0.md")).read_text()
     assert "severity: SEV-1" in record and "privacy" in record and "rare rows reproduced" in record
     assert "fraud-model <ml@example.com>" in record and "bi-dashboard" not in record
@@ -182,8 +185,10 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     assert lin["manifest_digest"] == manifest_v1["digest"]["value"]
 
     # verify: v1.0.0 re-runs byte-identically from its inputs in a fresh worktree
-    proc = sdops("verify", "credit@v1.0.0", cwd=work, check=True)
-    assert "byte-identical" in proc.stdout and "data/synthetic/synthetic.csv" in proc.stdout
+    proc = sdops("verify", "credit@v1.0.0", "--json", cwd=work, check=True)
+    verified = json.loads(proc.stdout)
+    assert verified["identical"] and "data/synthetic/synthetic.csv" in verified["compared"]
+    assert "byte-identical" in proc.stderr
 
     # rollback: v1.0.0's bytes are back in the work tree, recorded as credit#prod#N
     synthetic = work / "data/synthetic/synthetic.csv"
@@ -220,8 +225,8 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
         return (root / "files" / "md5" / md5[:2] / md5[2:]).exists()
 
     assert stored(store, v11_syn) and stored(work / ".dvc" / "cache", v11_syn)
-    proc = sdops("retire", "credit@v1.1.0", cwd=work, check=True)
-    assert "retired credit@v1.1.0" in proc.stdout
+    proc = sdops("retire", "credit@v1.1.0", "--json", cwd=work, check=True)
+    assert json.loads(proc.stdout)["retired"] == "credit@v1.1.0"
     assert not stored(store, v11_syn) and not stored(work / ".dvc" / "cache", v11_syn)
     v1_syn = manifest_v1["outputs"]["synthetic"]["md5"]
     assert stored(store, v1_syn) and stored(work / ".dvc" / "cache", v1_syn)
@@ -234,7 +239,8 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     ]
     shown = json.loads(sdops("show", "credit@v1.1.0", "--json", cwd=work, check=True).stdout)
     assert shown["manifest"]["digest"]["value"] == v11["digest"]["value"]  # the manifest stays
-    assert sdops("retire", "credit@v1.1.0", cwd=work).returncode == 9
+    again = sdops("retire", "credit@v1.1.0", "--json", cwd=work)
+    assert again.returncode == 9 and json.loads(again.stdout)["error"]["exit_code"] == 9
 
     # GTO reads our tags: v1.0.0 is registered and latest; the deregistered v1.1.0 is hidden
     gto = str(Path(sys.executable).parent / "gto")
@@ -281,8 +287,9 @@ def test_consumers_follow_a_rollback(world: dict[str, Path], tmp_path: Path) -> 
     release_seed(12)
     assert str(api.resolve("credit@current", repo=work).version) == "v1.1.0"
 
-    proc = sdops("rollback", "credit", "--to", "credit@1.0.0", cwd=work, check=True)
-    assert "credit@v1.0.0 is current again" in proc.stdout
+    proc = sdops("rollback", "credit", "--to", "credit@1.0.0", "--json", cwd=work, check=True)
+    assert json.loads(proc.stdout)["current"] == "credit@v1.0.0"
+    assert "credit@v1.0.0 is current again" in proc.stderr
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
     assert [(r["version"], r["status"]) for r in listed] == [
         ("v1.0.0", "current"),
@@ -292,7 +299,10 @@ def test_consumers_follow_a_rollback(world: dict[str, Path], tmp_path: Path) -> 
         assert str(api.resolve(ref, repo=work).version) == "v1.0.0", ref
     assert str(api.resolve("credit@latest", repo=work).version) == "v1.1.0"
     out = tmp_path / "current.csv"
-    sdops("get", "credit@current", "-o", str(out), "--repo", str(work), cwd=tmp_path, check=True)
+    got = sdops(
+        "get", "credit@current", "-o", str(out), "--repo", str(work), "--json", cwd=tmp_path
+    )
+    assert json.loads(got.stdout)["release"]["tag"] == "credit@v1.0.0", got.stderr
     assert hashlib.md5(out.read_bytes()).hexdigest() == v10["outputs"]["synthetic"]["md5"]
     assert len(api.read_dataframe("credit", repo=work)) == v10["outputs"]["synthetic"]["rows"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import info, warn
+from sdops_dvc.output import JSON_OPTION, info, warn
 
 
 @click.command(
@@ -19,7 +19,7 @@ Examples:
 )
 @click.argument("name", required=False)
 @PARAMS_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON_OPTION
 @click.option("--offline", is_flag=True, help="Do not fetch tags and the ledger from origin.")
 def budget(name: str | None, params_path: Path, as_json: bool, offline: bool) -> None:
     """Show each release's privacy spend in the budget scope, the total and what remains.

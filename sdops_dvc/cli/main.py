@@ -62,6 +62,10 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(entry[0])
         cmd: click.Command = getattr(module, entry[1])
+        if not any(p.name == "as_json" for p in cmd.params):  # every command takes --json
+            from sdops_dvc.output import json_param
+
+            cmd.params.append(json_param())
         return cmd
 
     def resolve_command(
@@ -119,7 +123,7 @@ def cli(quiet: bool, verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     from sdops_dvc.errors import SdopsError
-    from sdops_dvc.output import error
+    from sdops_dvc.output import error, error_document
 
     # before any OpenMP runtime starts: waiting threads sleep rather than spin, so pools
     # stay fast when other processes share the cores (see stages/evaluate.py)
@@ -129,12 +133,14 @@ def main(argv: list[str] | None = None) -> Any:
         return cli.main(args=argv, prog_name="sdops", standalone_mode=False)
     except SdopsError as exc:
         error(str(exc))
+        error_document(type(exc).__name__, exc.message, exc.hint, exc.exit_code)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         error("aborted")
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
+        error_document("UsageError", exc.format_message(), None, exc.exit_code)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -148,4 +154,5 @@ def main(argv: list[str] | None = None) -> Any:
             f"unexpected {type(exc).__name__}: {exc}\n"
             "  this is a bug in sdops-dvc; rerun with SDOPS_DEBUG=1 for a traceback and report it"
         )
+        error_document(type(exc).__name__, str(exc), "rerun with SDOPS_DEBUG=1 and report it", 70)
         sys.exit(70)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import info
+from sdops_dvc.output import JSON_OPTION, info, result
 
 
 @click.command(
@@ -72,11 +72,22 @@ def release(
         info(f"  approved by {a['by']} ({a['role']}, {a.get('method')}, {how})")
     info(f"  data pushed to the DVC remote: {'yes' if res.pushed_data else 'no remote configured'}")
     info(f"  tag pushed to origin: {'yes' if res.pushed_tag else 'no origin remote'}")
+    result(
+        {
+            "released": res.tag,
+            "version": str(res.version),
+            "record": res.record,
+            "pushed_data": res.pushed_data,
+            "pushed_tag": res.pushed_tag,
+            "warnings": res.warnings,
+            "repairs": res.repairs,
+        }
+    )
 
 
 @click.command(name="list", epilog="Example:\n\n  sdops list health-insurance --json")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON_OPTION
 @click.option("--expired", is_flag=True, help="Only live releases past policy.retention_days.")
 def list_(name: str | None, as_json: bool, expired: bool) -> None:
     """List releases: version, date, status (current / released / revoked / retired), gate."""
@@ -112,7 +123,7 @@ def list_(name: str | None, as_json: bool, expired: bool) -> None:
 
 @click.command(epilog="Example:\n\n  sdops show health-insurance@latest --json")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON_OPTION
 def show(ref: str, as_json: bool) -> None:
     """Show a release: its tag record and the manifest committed with it."""
     from sdops_dvc.registry.releases import _repo, manifest_at, resolve
@@ -156,6 +167,7 @@ def revoke(ref: str, reason: str, kind: str) -> None:
 
     tag, target = do_revoke(Path.cwd(), ref, reason, kind)
     info(f"revoked {target.tag} ({tag}); `sdops get` and the API now refuse it")
+    result({"revoked": target.tag, "tag": tag, "kind": kind, "reason": reason})
 
 
 @click.command(epilog="Example:\n\n  sdops get health-insurance@latest -o synthetic.csv")
@@ -182,12 +194,13 @@ def get(ref: str, out: Path | None, repo: Path) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
     info(f"{rel.tag} -> {target} (md5 verified against the manifest)")
+    result({"release": rel.as_json(), "path": str(target), "bytes": len(data)})
 
 
 @click.command(epilog="Example:\n\n  sdops diff health-insurance@v1.0.0 health-insurance@v1.1.0")
 @click.argument("ref_a")
 @click.argument("ref_b")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON_OPTION
 def diff(ref_a: str, ref_b: str, as_json: bool) -> None:
     """Compare two releases: params, generator, source snapshot, metric deltas, gates."""
     from sdops_dvc.registry.inspect import diff as do_diff
@@ -223,7 +236,7 @@ def diff(ref_a: str, ref_b: str, as_json: bool) -> None:
 
 @click.command(epilog="Example:\n\n  sdops lineage health-insurance@latest")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON_OPTION
 def lineage(ref: str, as_json: bool) -> None:
     """Where a release came from: source snapshot, import, code commit, params, approvals."""
     from sdops_dvc.registry.inspect import lineage as do_lineage
@@ -275,6 +288,15 @@ def verify(ref: str) -> None:
             hint="compare `environment` in the manifest with this machine (package versions, threads)",
         )
     info(f"{res.release.tag}: byte-identical ({len(res.compared)} outputs)")
+    result(
+        {
+            "release": res.release.tag,
+            "identical": True,
+            "compared": res.compared,
+            "skipped": res.skipped,
+            "stored_checked": res.stored,
+        }
+    )
 
 
 @click.command(epilog="Example:\n\n  sdops rollback health-insurance --to health-insurance@v1.0.0")
@@ -287,12 +309,13 @@ def rollback(name: str, to: str | None) -> None:
 
     tag, target = do_rollback(Path.cwd(), name, to)
     info(f"{target.tag} is current again ({tag}); review and commit the restored files")
+    result({"current": target.tag, "tag": tag, "commit": target.commit})
 
 
 @click.command(epilog="Example:\n\n  sdops consumers health-insurance --version v1.2.0")
 @click.argument("name")
 @click.option("--version", "version", default=None, help="Only consumers of this version (vX.Y.Z).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON_OPTION
 def consumers(name: str, version: str | None, as_json: bool) -> None:
     """Who consumes a dataset (from the committed consumers.yaml)."""
     from sdops_dvc.registry.incidents import consumers_json, consumers_of
@@ -329,6 +352,7 @@ def incident(ref: str, kind: str | None, out_dir: Path | None) -> None:
 
     path = do_incident(Path.cwd(), ref, kind, out_dir)
     info(f"wrote {path}; commit it and work through its checklist")
+    result({"record": str(path)})
 
 
 @click.command(epilog="Example:\n\n  sdops retire health-insurance@v1.0.0")
@@ -343,6 +367,14 @@ def retire(ref: str, reason: str) -> None:
     info(
         f"retired {res.release.tag} ({res.tag}): deleted {len(res.deleted)} object(s), "
         f"kept {len(res.kept_shared)} shared with live releases"
+    )
+    result(
+        {
+            "retired": res.release.tag,
+            "tag": res.tag,
+            "deleted": res.deleted,
+            "kept_shared": res.kept_shared,
+        }
     )
 
 
@@ -378,7 +410,7 @@ Examples:
 @click.option(
     "--history", "history_name", default=None, help="Show the monitor history of NAME instead."
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON_OPTION
 def monitor(
     ref: str | None,
     fresh: Path | None,

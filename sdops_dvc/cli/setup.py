@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdops_dvc.output import info, warn
+from sdops_dvc.output import info, result, warn
 
 if TYPE_CHECKING:
     from sdops_dvc.project import Charter
@@ -165,6 +165,17 @@ def init(
         "  5. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
         "  6. dvc repro      # split, generate, evaluate, gate, manifest"
     )
+    result(
+        {
+            "root": str(res.root),
+            "created": res.created,
+            "actions": actions,
+            "source": str(res.source.relative_to(res.root)),
+            "source_md5": res.source_md5,
+            "pii_columns": res.pii_columns,
+            "policy_placeholders": todo,
+        }
+    )
 
 
 def _ask_charter(charter: Charter) -> Charter:
@@ -221,8 +232,10 @@ def private_remote(url: str, name: str, params_path: Path) -> None:
     """
     from sdops_dvc.project import set_private_remote
 
-    for action in set_private_remote(params_path.resolve().parent, url, name):
+    actions = set_private_remote(params_path.resolve().parent, url, name)
+    for action in actions:
         info(f"  {action}")
+    result({"remote": name, "url": url, "actions": actions})
 
 
 @click.command(
@@ -251,6 +264,15 @@ def snapshot(params_path: Path, snapshot_id: str | None) -> None:
         info(f"pin unchanged: {res.source.name} md5 {res.new_md5}")
     if res.stale_pointer:
         warn(f"the DVC pointer lags the file; run `{res.stale_pointer}` and commit it")
+    result(
+        {
+            "source": res.source.name,
+            "changed": res.changed,
+            "md5": {"old": res.old_md5, "new": res.new_md5},
+            "snapshot_id": {"old": res.old_id, "new": res.new_id},
+            "stale_pointer": res.stale_pointer,
+        }
+    )
 
 
 @click.command(
@@ -272,3 +294,4 @@ def demo(directory: Path | None, family: str) -> None:
         info(f"  {key:<{width}}  {path}")
     info(f"gate: {'approved' if res.approved else 'NOT approved'}")
     info(f"\nTry:  cd {res.root} && dvc exp run -S generator.seed=11 && dvc metrics diff")
+    result({"root": str(res.root), "paths": res.paths, "approved": res.approved})

@@ -10,7 +10,7 @@ import click
 
 from sdops_dvc import layout as L
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import info, interactive
+from sdops_dvc.output import info, interactive, result
 
 log = logging.getLogger("sdops_dvc.cli")
 PathType = click.Path(path_type=Path)
@@ -38,6 +38,7 @@ def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -
         params, layout, train_out or layout.path(L.TRAIN), holdout_out or layout.path(L.HOLDOUT)
     )
     log.info("split %d rows: %d train, %d holdout", res.n_source, res.n_train, res.n_holdout)
+    result({"source_rows": res.n_source, "train_rows": res.n_train, "holdout_rows": res.n_holdout})
 
 
 @click.command(
@@ -59,6 +60,7 @@ def generate(params_path: Path, train_path: Path | None, out: Path | None) -> No
         params, layout, train_path or layout.path(L.TRAIN), target, progress=interactive()
     )
     log.info("wrote %d synthetic rows to %s", res.rows, layout.rel(res.output))
+    result({"rows": res.rows, "output": layout.rel(res.output)})
 
 
 @click.command(
@@ -131,6 +133,7 @@ def evaluate(
         res.metrics_path,
         ", ".join(f"{k} {v:.1f}s" for k, v in res.seconds.items()),
     )
+    result({"metrics_path": str(res.metrics_path), "metrics": res.metrics})
 
 
 @click.command(
@@ -181,6 +184,7 @@ def gate(path: Path | None, params_path: Path | None, out: Path | None, check: b
                 "(thresholds are reviewed in params.yaml)",
             )
         info(f"{gate_path}: approved, every enabled gate passed")
+        result({"gate": str(gate_path), "approved": True, "failures": []})
         return
     from sdops_dvc.stages.gate import run_gate
 
@@ -207,8 +211,17 @@ def gate(path: Path | None, params_path: Path | None, out: Path | None, check: b
             + f"\nthe verdict is recorded in {target} and the manifest; `sdops gate --check` "
             "fails on it and `sdops release` refuses it",
         )
-        return
-    info("approved: every enabled gate passed")
+    else:
+        info("approved: every enabled gate passed")
+    result(
+        {
+            "gate": str(target),
+            "approved": res.approved,
+            "failures": res.failures,
+            "gates": {n: {"enabled": g.enabled, "passed": g.passed} for n, g in res.gates.items()},
+            "review_notes": res.review_notes,
+        }
+    )
 
 
 @click.command(
@@ -233,6 +246,7 @@ def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> No
 
         data = check(check_path)
         info(f"{check_path}: valid (sha256 {data['digest']['value']})")
+        result({"manifest": str(check_path), "valid": True, "sha256": data["digest"]["value"]})
         return
     from sdops_dvc.stages.manifest import ManifestInputs, run_manifest
 
@@ -247,3 +261,4 @@ def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> No
     )
     data = run_manifest(params, layout, inputs, out or layout.path(L.MANIFEST))
     log.info("manifest sha256 %s", data["digest"]["value"])
+    result({"manifest": str(out or layout.path(L.MANIFEST)), "sha256": data["digest"]["value"]})
