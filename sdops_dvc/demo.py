@@ -31,7 +31,9 @@ class DemoResult:
 
 def run_demo(directory: Path | None, family: str = "gaussian_copula") -> DemoResult:
     import git
-    from ruamel.yaml import YAML
+
+    from sdops_dvc.fsutil import write_text_atomic
+    from sdops_dvc.yamlio import dump_round_trip, round_trip
 
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="sdops-demo-"))
@@ -51,13 +53,11 @@ def run_demo(directory: Path | None, family: str = "gaussian_copula") -> DemoRes
         snapshot_id="aer://HealthInsurance/1996",
         family=family,
     )
-    ry = YAML()
     params_path = directory / L.PARAMS
-    doc = ry.load(params_path.read_text(encoding="utf-8"))
+    doc = round_trip().load(params_path.read_text(encoding="utf-8"))
     for key, value in DEMO_POLICY.items():
         doc["policy"][key] = value
-    with open(params_path, "w", encoding="utf-8") as fh:
-        ry.dump(doc, fh)
+    write_text_atomic(params_path, dump_round_trip(doc))
 
     repo = git.Repo(directory)
     with repo.config_writer() as cfg:  # a throwaway repo: never depend on a global identity

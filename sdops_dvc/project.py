@@ -298,7 +298,8 @@ class SnapshotResult:
 def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResult:
     """Re-pin the source: record its current md5 (and a new snapshot id) in params.yaml."""
     import yaml as pyyaml
-    from ruamel.yaml import YAML
+
+    from sdops_dvc.yamlio import set_scalars
 
     params = load_params(params_path)
     root = params_path.resolve().parent
@@ -307,17 +308,11 @@ def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResul
     require_columns(df, params.named_columns(), "the source")
     new_md5 = md5_file(source)
 
-    ry = YAML()
-    ry.preserve_quotes = True
-    doc = ry.load(params_path.read_text(encoding="utf-8"))
-    doc["source"]["md5"] = new_md5
+    pins: dict[tuple[str, ...], str] = {("source", "md5"): new_md5}
     if snapshot_id:
-        doc["source"]["snapshot_id"] = snapshot_id
-    import io
-
-    buf = io.StringIO()
-    ry.dump(doc, buf)
-    write_text_atomic(params_path, buf.getvalue())
+        pins[("source", "snapshot_id")] = snapshot_id
+    text = params_path.read_text(encoding="utf-8")  # only the pins change, byte for byte
+    write_text_atomic(params_path, set_scalars(text, pins, str(params_path)))
 
     stale = None
     pointer = source.with_name(source.name + ".dvc")
@@ -347,16 +342,14 @@ def set_private_remote(root: Path, url: str, name: str = "private") -> list[str]
     private DVC remote, never to the release remote consumers read: adds the remote and sets
     ``remote: NAME`` on those outputs in dvc.yaml and in the source's ``.dvc`` file
     (formatting and comments kept). Returns what was done."""
-    import io
-
-    from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
+
+    from sdops_dvc.yamlio import dump_round_trip, round_trip
 
     if not NAME_RE.match(name):
         raise ConfigError(f"remote name {name!r} is not valid", hint="use letters, digits, - or _")
     params = load_params(root / L.PARAMS)
-    ry = YAML()
-    ry.preserve_quotes = True
+    ry = round_trip()
     edits: list[tuple[Path, str]] = []
     dvc_yaml = root / L.DVC_YAML
     doc = ry.load(dvc_yaml.read_text(encoding="utf-8"))
@@ -371,18 +364,14 @@ def set_private_remote(root: Path, url: str, name: str = "private") -> list[str]
             for path in o:
                 o[path] = o[path] or CommentedMap()
                 o[path]["remote"] = name
-    buf = io.StringIO()
-    ry.dump(doc, buf)
-    edits.append((dvc_yaml, buf.getvalue()))
+    edits.append((dvc_yaml, dump_round_trip(doc)))
     source = root / params.source.path
     pointer = source.with_name(source.name + ".dvc")
     if pointer.is_file():
         pdoc = ry.load(pointer.read_text(encoding="utf-8"))
         for o in pdoc.get("outs") or []:
             o["remote"] = name
-        buf = io.StringIO()
-        ry.dump(pdoc, buf)
-        edits.append((pointer, buf.getvalue()))
+        edits.append((pointer, dump_round_trip(pdoc)))
     run_dvc(["remote", "add", "-f", name, url], cwd=root)
     done = [f"dvc remote add {name} {url}"]
     for path, text in edits:

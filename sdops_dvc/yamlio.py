@@ -94,3 +94,97 @@ def load_file(path: Path, *, what: str = "file") -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text, so it is not a {what}") from None
     return loads(text, str(path))
+
+
+def round_trip() -> Any:
+    """ruamel's round-trip YAML for editing files people wrote: comments, quotes, key order
+    and line breaks kept, and ``null`` written as ``null`` (ruamel's default writes an empty
+    value, which changes keys the edit never touched)."""
+    from ruamel.yaml import YAML
+
+    ry = YAML()
+    ry.preserve_quotes = True
+    ry.width = 4096  # never re-wrap a long line
+
+    def null(representer: Any, _data: None) -> Any:
+        return representer.represent_scalar("tag:yaml.org,2002:null", "null")
+
+    ry.representer.add_representer(type(None), null)
+    return ry
+
+
+def dump_round_trip(doc: Any) -> str:
+    """Text of a document loaded with :func:`round_trip`."""
+    import io
+
+    buf = io.StringIO()
+    round_trip().dump(doc, buf)
+    return buf.getvalue()
+
+
+def set_scalars(text: str, values: dict[tuple[str, ...], str], where: str) -> str:
+    """``text`` with the scalar at each key path replaced by a string, and nothing else
+    touched: every other byte (comments, quotes, how a null is spelled, blank lines) stays.
+
+    A value keeps its quoting style when it had one; a plain value stays plain when the new
+    one is a plain word, else it is double-quoted. The key must exist with a one-line value."""
+    import json
+
+    doc = round_trip().load(text)
+    lines = text.splitlines(keepends=True)
+    edits = []
+    for path, new in values.items():
+        parent = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        key = path[-1]
+        if key not in parent:
+            raise ConfigError(f"{where}: {'.'.join(path)} is missing", hint="add the key")
+        k_line, _ = parent.lc.key(key)
+        v_line, v_col = parent.lc.value(key)
+        line = lines[k_line]
+        if v_line != k_line:  # an empty value: it starts after the colon
+            v_col = line.index(":", parent.lc.key(key)[1] + len(str(key))) + 1
+            while v_col < len(line) and line[v_col] == " ":
+                v_col += 1
+        end = _scalar_end(line, v_col)
+        old = line[v_col:end]
+        if old[:1] == "'":
+            rendered = "'" + new.replace("'", "''") + "'"
+        elif old[:1] == '"' or not re.fullmatch(r"[A-Za-z0-9_./:@+-]+", new):
+            rendered = json.dumps(new)
+        else:
+            rendered = new
+        if line[v_col - 1 : v_col] == ":":  # an empty value right after the colon
+            rendered = " " + rendered
+        if line[end : end + 1] == "#":
+            rendered += " "
+        edits.append((k_line, v_col, end, rendered))
+    for k_line, start, end, rendered in sorted(edits, reverse=True):
+        line = lines[k_line]
+        lines[k_line] = line[:start] + rendered + line[end:]
+    return "".join(lines)
+
+
+def _scalar_end(line: str, start: int) -> int:
+    """Where a one-line scalar that begins at ``start`` ends (before a comment or the
+    line break)."""
+    if start >= len(line) or line[start] in "#\r\n":
+        return start
+    quote = line[start]
+    if quote in "'\"":
+        i = start + 1
+        while i < len(line):
+            if quote == "'" and line[i] == "'" and line[i + 1 : i + 2] == "'":
+                i += 2
+                continue
+            if quote == '"' and line[i] == "\\":
+                i += 2
+                continue
+            if line[i] == quote:
+                return i + 1
+            i += 1
+        return len(line.rstrip("\r\n"))
+    comment = re.search(r"\s#", line[start:])
+    stop = start + comment.start() if comment else len(line.rstrip("\r\n"))
+    return start + len(line[start:stop].rstrip())

@@ -125,11 +125,21 @@ def test_changed_source_is_refused_until_snapshot(pipeline_outputs: Path, tmp_pa
     dvc("checkout", "-q", TRAIN, cwd=root)
     assert md5_file(root / TRAIN) == train_before
 
+    params_text = (root / "params.yaml").read_text()
+    if "num_rows: null" not in params_text:  # spell one null out (the fixture wrote it empty)
+        params_text = params_text.replace("num_rows:", "num_rows: null", 1)
+        (root / "params.yaml").write_text(params_text)
+    before = params_text.splitlines()
+    assert any("num_rows: null" in line for line in before)
     proc = sdops("snapshot", "--id", "test://credit/v2", cwd=root, check=True)
     assert "pinned credit.csv" in proc.stdout
     text = (root / "params.yaml").read_text()
     assert md5_file(src) in text and "test://credit/v2" in text
     assert "# pin: change it only with `sdops snapshot`" in text  # comments survive
+    # a round trip: only the two pinned lines changed (nulls stay `null`, lines unwrapped)
+    after = text.splitlines()
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert len(changed) == 2 and all("md5:" in b or "snapshot_id:" in b for _, b in changed)
     dvc("repro", cwd=root)
     assert json.loads((root / "release/manifest.json").read_text())["source"]["rows"] == 401
 
