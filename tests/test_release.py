@@ -53,6 +53,8 @@ def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:
     proc = sdops("release", cwd=work)
     assert proc.returncode == 9 and "the gate at HEAD did not approve" in proc.stderr
     assert "column shapes" in proc.stderr
+    dry = sdops("release", "--dry-run", cwd=work)  # refuses with the same reasons
+    assert dry.returncode == 9 and "the gate at HEAD did not approve" in dry.stderr
 
     assert _tags(work) == [] and _remote_tags(origin) == []
     assert not store.exists() or not any(store.rglob("*"))
@@ -61,6 +63,14 @@ def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:
 def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) -> None:
     work, origin, store = world["work"], world["origin"], world["store"]
     _approve(work)
+    # --dry-run: every check, nothing written
+    proc = sdops("release", "--dry-run", "--json", cwd=work, check=True)
+    planned = json.loads(proc.stdout)
+    assert planned["dry_run"] and planned["would_release"] == "credit@v1.0.0"
+    assert planned["record"]["approvals"][0]["by"] == "Ana Privacy <ana@example.com>"
+    assert "nothing was pushed, tagged or recorded" in proc.stderr
+    assert _tags(work) == [] and _remote_tags(origin) == []
+    assert not store.exists() or not any(store.rglob("*"))
     proc = sdops("release", cwd=work, check=True)
     assert "released credit@v1.0.0" in proc.stdout and "Ana Privacy" in proc.stdout
     assert "credit@v1.0.0" in _remote_tags(origin)

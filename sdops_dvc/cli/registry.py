@@ -35,8 +35,18 @@ Example:
     help="Re-run evaluate from the pinned data in a temporary worktree and require the "
     "committed metrics byte for byte (the CI templates use it on merge).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Run every check and say what would be released; push, tag and record nothing.",
+)
 def release(
-    name: str | None, params_path: Path, bump: str, budget_exception: str | None, reevaluate: bool
+    name: str | None,
+    params_path: Path,
+    bump: str,
+    budget_exception: str | None,
+    reevaluate: bool,
+    dry_run: bool,
 ) -> None:
     """Tag HEAD as a release NAME@vX.Y.Z (GTO format), after checking everything.
 
@@ -54,11 +64,20 @@ def release(
 
     params = load_params(params_path)
     res = do_release(
-        params_path.resolve().parent, params, name, bump, budget_exception, reevaluate=reevaluate
+        params_path.resolve().parent,
+        params,
+        name,
+        bump,
+        budget_exception,
+        reevaluate=reevaluate,
+        dry_run=dry_run,
     )
     for line in res.repairs:
         info(f"repaired: {line}")
-    info(f"released {res.tag} at {res.record['commit'][:10]}")
+    if res.dry_run:
+        info(f"dry run: every check passed; would release {res.tag} at {res.record['commit'][:10]}")
+    else:
+        info(f"released {res.tag} at {res.record['commit'][:10]}")
     for line in res.warnings:
         warn(line)
     after = (res.record.get("budget") or {}).get("after")
@@ -70,11 +89,18 @@ def release(
     for a in res.record["approvals"]:
         how = "verified" if a.get("verified") else "UNVERIFIED"
         info(f"  approved by {a['by']} ({a['role']}, {a.get('method')}, {how})")
-    info(f"  data pushed to the DVC remote: {'yes' if res.pushed_data else 'no remote configured'}")
-    info(f"  tag pushed to origin: {'yes' if res.pushed_tag else 'no origin remote'}")
+    if res.dry_run:
+        info("  nothing was pushed, tagged or recorded (--dry-run)")
+    else:
+        info(
+            f"  data pushed to the DVC remote: {'yes' if res.pushed_data else 'no remote configured'}"
+        )
+        info(f"  tag pushed to origin: {'yes' if res.pushed_tag else 'no origin remote'}")
     result(
         {
-            "released": res.tag,
+            "dry_run": res.dry_run,
+            "released": None if res.dry_run else res.tag,
+            "would_release": res.tag if res.dry_run else None,
             "version": str(res.version),
             "record": res.record,
             "pushed_data": res.pushed_data,

@@ -377,6 +377,7 @@ class ReleaseResult:
     pushed_tag: bool
     warnings: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -393,11 +394,11 @@ def _has_origin(repo: Any) -> bool:
     return "origin" in [r.name for r in repo.remotes]
 
 
-def repair_leftovers(repo: Any, name: str) -> list[str]:
+def repair_leftovers(repo: Any, name: str, *, apply: bool = True) -> list[str]:
     """Remove local release tags that origin never accepted, or that differ from origin's tag
     of the same name (left by an interrupted release of an earlier sdops, or by a clone that
     lost the race for a version): origin's tags are the truth, and the release's own fetch
-    then brings them. Returns what was done."""
+    then brings them. Returns what was done (``apply=False``: what would be done)."""
     if not _has_origin(repo):
         return []
     proc = _git(repo.working_tree_dir, "ls-remote", "--tags", "origin")
@@ -414,15 +415,18 @@ def repair_leftovers(repo: Any, name: str) -> list[str]:
         if not (p and p.action == "register" and p.name == name):
             continue
         local = ref.tag.hexsha if ref.tag is not None else ref.commit.hexsha
+        verb = ("removed", "replaced") if apply else ("would remove", "would replace")
         if ref.name not in remote:
-            repo.delete_tag(ref.name)
+            if apply:
+                repo.delete_tag(ref.name)
             done.append(
-                f"removed the local tag {ref.name}: origin never accepted it (an interrupted "
+                f"{verb[0]} the local tag {ref.name}: origin never accepted it (an interrupted "
                 "release left it)"
             )
         elif remote[ref.name] != local:
-            repo.delete_tag(ref.name)
-            done.append(f"replaced the local tag {ref.name} by origin's, which differs from it")
+            if apply:
+                repo.delete_tag(ref.name)
+            done.append(f"{verb[1]} the local tag {ref.name} by origin's, which differs from it")
     return done
 
 
@@ -710,13 +714,17 @@ def release(
     budget_exception: str | None = None,
     *,
     reevaluate: bool = False,
+    dry_run: bool = False,
 ) -> ReleaseResult:
+    """Check everything, then publish: data to the DVC remotes, the tag and the budget
+    ledger to origin. ``dry_run``: every check (origin's tags and ledger are fetched to
+    check against), then stop: no data pushed, no tag, no ledger entry, no repair."""
     from sdops_dvc.registry import budget as B
     from sdops_dvc.scm import run_dvc
 
     repo = _repo(root)
     name = name or params.dataset.name
-    repairs = repair_leftovers(repo, name)
+    repairs = repair_leftovers(repo, name, apply=not dry_run)
     try:
         plan = plan_release(repo, root, params, name, bump, budget_exception, reevaluate=reevaluate)
     except ReleaseRefused as exc:
@@ -725,6 +733,8 @@ def release(
         raise
     version, record = plan.version, plan.record
     tag = register_tag(name, version)
+    if dry_run:
+        return ReleaseResult(tag, version, record, False, False, plan.warnings, repairs, True)
     pushed_data = False
     if plan.dvc_remote is not None:
         try:
