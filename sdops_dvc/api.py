@@ -1,17 +1,20 @@
 """Python API for consumers: resolve a release through its tags and read its data.
 
     from sdops_dvc import api
-    rel = api.resolve("health-insurance@latest", repo="path/to/repo")
+    rel = api.resolve("health-insurance@current", repo="git@github.com:acme/claims-synth.git")
     df = api.read_dataframe("health-insurance@v1.1.0", repo="path/to/repo")
 
-Revoked releases are refused with ``ReleaseUnavailable``; bytes that differ from the
-release manifest's md5 with ``IntegrityError`` (nothing is returned).
+``repo`` is a work tree, a bare repository or a git URL (no clone needed: see
+:mod:`sdops_dvc.registry.remote`). Revoked releases are refused with ``ReleaseUnavailable``;
+bytes that differ from the release manifest's md5 with ``IntegrityError`` (nothing is
+returned). Columns come back typed as the release's metadata.json declares them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +27,10 @@ if TYPE_CHECKING:
 
 
 def resolve(ref: str, repo: str | Path = ".") -> Release:
-    from sdops_dvc.registry.releases import _repo
     from sdops_dvc.registry.releases import resolve as _resolve
+    from sdops_dvc.registry.remote import open_repo
 
-    return _resolve(_repo(Path(repo)), ref)
+    return _resolve(open_repo(repo), ref)
 
 
 def synthetic_path(ref: str, repo: str | Path = ".") -> tuple[Release, str]:
@@ -38,17 +41,24 @@ def synthetic_path(ref: str, repo: str | Path = ".") -> tuple[Release, str]:
 
 def _synthetic(ref: str, repo: str | Path) -> tuple[Release, str, str]:
     """(release, repo-relative path, md5 the manifest records) of the synthetic table."""
-    from sdops_dvc.registry.releases import _repo, manifest_at
-    from sdops_dvc.registry.releases import resolve as _resolve
-
-    git_repo = _repo(Path(repo))
-    rel = _resolve(git_repo, ref)
-    root = Path(git_repo.working_tree_dir)
-    manifest = manifest_at(git_repo, rel.tag, root)
-    if manifest is None:
-        raise ReleaseUnavailable(f"{rel.tag} has no manifest")
+    rel, manifest, _ = _release(ref, repo)
     out = manifest["outputs"]["synthetic"]
     return rel, str(out["path"]), str(out["md5"])
+
+
+def _release(ref: str, repo: str | Path) -> tuple[Release, dict[str, Any], Any]:
+    """The live release ``ref`` names, its manifest and the git repository holding it."""
+    from sdops_dvc.registry.releases import release_manifest
+    from sdops_dvc.registry.releases import resolve as _resolve
+    from sdops_dvc.registry.remote import is_remote, open_repo
+
+    git_repo = open_repo(repo)
+    rel = _resolve(git_repo, ref)
+    root = None if is_remote(repo) else Path(repo).resolve()
+    manifest = release_manifest(git_repo, rel, root)
+    if manifest is None:
+        raise ReleaseUnavailable(f"{rel.tag} has no manifest")
+    return rel, manifest, git_repo
 
 
 def check_bytes(rel: Release, path: str, data: bytes, md5: str) -> bytes:
@@ -65,11 +75,17 @@ def check_bytes(rel: Release, path: str, data: bytes, md5: str) -> bytes:
 
 def read_bytes(ref: str, repo: str | Path = ".") -> tuple[Release, str, bytes]:
     """The release, the table's path and its bytes, verified against the manifest."""
+    rel, path, md5 = _synthetic(ref, repo)
+    return rel, path, _read_verified(rel, path, md5, repo)
+
+
+def _read_verified(rel: Release, path: str, md5: str, repo: str | Path) -> bytes:
     import dvc.api
 
-    rel, path, md5 = _synthetic(ref, repo)
-    data = dvc.api.read(path, repo=str(Path(repo).resolve()), rev=rel.tag, mode="rb")
-    return rel, path, check_bytes(rel, path, data, md5)
+    from sdops_dvc.registry.remote import dvc_location
+
+    data = dvc.api.read(path, repo=dvc_location(repo), rev=rel.tag, mode="rb")
+    return check_bytes(rel, path, data, md5)
 
 
 def open(ref: str, repo: str | Path = ".", mode: str = "r") -> Any:
@@ -82,10 +98,45 @@ def open(ref: str, repo: str | Path = ".", mode: str = "r") -> Any:
 
 
 def read_dataframe(ref: str, repo: str | Path = ".") -> pd.DataFrame:
-    """The release's synthetic table as a DataFrame (bytes verified against the manifest)."""
+    """The release's synthetic table as a DataFrame (bytes verified against the manifest),
+    typed as the release's metadata.json declares: categorical and ordinal columns as pandas
+    categories, booleans as booleans, datetimes parsed with their format."""
     import pandas as pd
 
-    _, path, data = read_bytes(ref, repo)
+    from sdops_dvc.scm import blob_at
+
+    rel, manifest, git_repo = _release(ref, repo)
+    out = manifest["outputs"]["synthetic"]
+    path = str(out["path"])
+    data = _read_verified(rel, path, str(out["md5"]), repo)
     if path.endswith((".parquet", ".pq")):
-        return pd.read_parquet(io.BytesIO(data))
-    return pd.read_csv(io.BytesIO(data))
+        df = pd.read_parquet(io.BytesIO(data))
+    else:
+        df = pd.read_csv(io.BytesIO(data))
+    meta_path = ((manifest.get("source") or {}).get("metadata") or {}).get("path")
+    # manifest paths are the pipeline's, at the top of the repository (as `dvc get` reads them)
+    raw = blob_at(git_repo.commit(rel.tag), str(meta_path)) if meta_path else None
+    return typed(df, json.loads(raw)) if raw else df
+
+
+def typed(df: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
+    """Columns cast to the sdtypes ``metadata`` (SDV's) declares; others left as read."""
+    import pandas as pd
+
+    tables: dict[str, Any] = metadata.get("tables") or {}
+    columns: dict[str, Any] = {}
+    for table in tables.values():  # a single-table release has one
+        columns = table.get("columns") or {}
+    out = df.copy()
+    for name, spec in columns.items():
+        if name not in out.columns:
+            continue
+        sdtype = spec.get("sdtype")
+        if sdtype in ("categorical", "ordinal"):
+            out[name] = out[name].astype("category")
+        elif sdtype == "boolean":
+            out[name] = out[name].astype("boolean")
+        elif sdtype == "datetime" and not pd.api.types.is_datetime64_any_dtype(out[name]):
+            fmt = spec.get("datetime_format")
+            out[name] = pd.to_datetime(out[name], format=fmt, errors="coerce")
+    return out

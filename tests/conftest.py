@@ -39,6 +39,7 @@ def _set_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     monkeypatch.setenv("SDOPS_NO_PROGRESS", "1")
+    monkeypatch.setenv("SDOPS_CACHE_DIR", str(tmp_path_factory.mktemp("sdops-cache")))
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.delenv("SDOPS_DEBUG", raising=False)
 

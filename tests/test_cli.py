@@ -116,7 +116,9 @@ def test_mistyped_commands_and_options_get_a_suggestion() -> None:
 
     runner = CliRunner()
     typo = runner.invoke(cli, ["relase"])
-    assert typo.exit_code == 2 and "No such command 'relase'. Did you mean 'release'?" in typo.output
+    assert (
+        typo.exit_code == 2 and "No such command 'relase'. Did you mean 'release'?" in typo.output
+    )
     option = runner.invoke(cli, ["list", "--jsn"])
     assert option.exit_code == 2 and "Did you mean '--json'?" in option.output
     nothing = runner.invoke(cli, ["zzz"])

@@ -117,6 +117,7 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
         cwd=work,
         check=True,
     )
+    assert "remain in the release remote" in proc.stderr and "--purge" in proc.stderr
     assert "credit@v1.1.0!#1" in _tags(work) and "credit@v1.1.0!#1" in _remote_tags(origin)
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
     assert [(r["version"], r["status"]) for r in listed] == [
@@ -332,10 +333,53 @@ def test_consumers_follow_a_rollback(world: dict[str, Path], tmp_path: Path) -> 
     assert consumers("current") == ["fraud-model"]
     (work / "consumers.yaml").unlink()
 
+    # a consumer with nothing but the bare origin's path, from an empty directory
+    origin, empty = world["origin"], tmp_path / "consumer"
+    empty.mkdir()
+    remote_list = json.loads(sdops("list", "--repo", str(origin), "--json", cwd=empty).stdout)
+    assert [(r["version"], r["status"]) for r in remote_list] == [
+        ("v1.0.0", "current"),
+        ("v1.1.0", "released"),
+    ]
+    sdops("get", "credit", "-o", "c.csv", "--repo", str(origin), cwd=empty, check=True)
+    assert (
+        hashlib.md5((empty / "c.csv").read_bytes()).hexdigest()
+        == v10["outputs"]["synthetic"]["md5"]
+    )
+    shown = json.loads(
+        sdops("show", "credit@1.1.0", "--repo", str(origin), "--json", cwd=empty).stdout
+    )
+    assert shown["manifest"]["generator"]["seed"] == 12
+    lin = json.loads(sdops("lineage", "credit", "--repo", str(origin), "--json", cwd=empty).stdout)
+    assert lin["release"] == "credit@v1.0.0" and lin["generator"]["seed"] == 7
+    df = api.read_dataframe("credit@current", repo=origin)
+    meta = json.loads((work / "metadata.json").read_text())
+    columns = next(iter(meta["tables"].values()))["columns"]
+    cats = [c for c, spec in columns.items() if spec["sdtype"] == "categorical"]
+    assert cats and all(str(df[c].dtype) == "category" for c in cats)  # typed as released
+    assert len(df) == v10["outputs"]["synthetic"]["rows"]
+
     # the next release is current again
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Roll back to credit@v1.0.0", cwd=work)
     release_seed(13)
     assert str(api.resolve("credit", repo=work).version) == "v1.2.0"
+    assert str(api.resolve("credit", repo=origin).version) == "v1.2.0"  # the mirror follows
+    v12 = json.loads((work / "release/manifest.json").read_text())["outputs"]["synthetic"]
+    fetch = ("get", str(origin), "data/synthetic/synthetic.csv", "--rev", "credit@v1.2.0")
+    dvc(*fetch, "-o", "before.csv", cwd=empty)  # plain DVC serves any rev it can read
+    proc = sdops(
+        "revoke", "credit@v1.2.0", "--kind", "utility", "--reason", "drift", "--purge", "--json",
+        cwd=work,
+    )  # fmt: skip
+    purge = json.loads(proc.stdout)
+    assert proc.returncode == 0 and v12["md5"] in purge["purged"]
+    assert not (world["store"] / "files" / "md5" / v12["md5"][:2] / v12["md5"][2:]).exists()
+    assert dvc(*fetch, "-o", "after.csv", cwd=empty, check=False).returncode != 0
+    refused = sdops("get", "credit@1.2.0", "-o", "r.csv", "--repo", str(origin), cwd=empty)
+    assert refused.returncode == 10 and "revoked" in refused.stderr
+    # what v1.0.0 shares with it was kept: the current release is still served
+    sdops("get", "credit", "-o", "again.csv", "--repo", str(origin), cwd=empty, check=True)
+    assert str(api.resolve("credit@current", repo=origin).version) == "v1.0.0"
     proc = sdops("get", "credit@nope", cwd=work)
     assert proc.returncode == 10 and "NAME@current" in proc.stderr

@@ -10,6 +10,14 @@ import click
 from sdops_dvc.cli.setup import PARAMS_OPTION
 from sdops_dvc.output import JSON_OPTION, info, result
 
+REPO_OPTION = click.option(
+    "--repo",
+    "location",
+    default=".",
+    show_default=True,
+    help="Where the releases are: a work tree, a bare repository or a git URL (no clone needed).",
+)
+
 
 @click.command(
     epilog="""\b
@@ -115,16 +123,18 @@ def release(
 @click.argument("name", required=False)
 @JSON_OPTION
 @click.option("--expired", is_flag=True, help="Only live releases past policy.retention_days.")
-def list_(name: str | None, as_json: bool, expired: bool) -> None:
+@REPO_OPTION
+def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None:
     """List releases: version, date, status (current / released / revoked / retired), gate."""
-    from sdops_dvc.registry.releases import NotRelease, _repo, scan
+    from sdops_dvc.registry.releases import NotRelease, scan
+    from sdops_dvc.registry.remote import open_repo
     from sdops_dvc.registry.retention import expired as find_expired
 
     rejected: list[NotRelease] = []
     if expired:
-        rows = [r for r, _ in find_expired(Path.cwd(), name)]
+        rows = [r for r, _ in find_expired(Path(location), name)]
     else:
-        rows, rejected = scan(_repo(Path.cwd()), name)
+        rows, rejected = scan(open_repo(location), name)
     if as_json:
         click.echo(
             json.dumps(
@@ -150,13 +160,15 @@ def list_(name: str | None, as_json: bool, expired: bool) -> None:
 @click.command(epilog="Example:\n\n  sdops show health-insurance@latest --json")
 @click.argument("ref")
 @JSON_OPTION
-def show(ref: str, as_json: bool) -> None:
+@REPO_OPTION
+def show(ref: str, as_json: bool, location: str) -> None:
     """Show a release: its tag record and the manifest committed with it."""
-    from sdops_dvc.registry.releases import _repo, manifest_at, resolve
+    from sdops_dvc.registry.releases import release_manifest, resolve
+    from sdops_dvc.registry.remote import is_remote, open_repo
 
-    repo = _repo(Path.cwd())
+    repo = open_repo(location)
     rel = resolve(repo, ref, live_only=False)
-    manifest = manifest_at(repo, rel.tag, Path(repo.working_tree_dir))
+    manifest = release_manifest(repo, rel, None if is_remote(location) else Path(location))
     if as_json:
         click.echo(json.dumps({"release": rel.as_json(), "manifest": manifest}, indent=2))
         return
@@ -187,25 +199,47 @@ Example:
 @click.argument("ref")
 @click.option("--reason", required=True, help="Why the release must not be served again.")
 @click.option("--kind", required=True, type=click.Choice(["privacy", "schema", "utility", "other"]))
-def revoke(ref: str, reason: str, kind: str) -> None:
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also delete the release's own data objects from the release remote (objects "
+    "another live release uses are kept), so nobody can fetch them by rev.",
+)
+def revoke(ref: str, reason: str, kind: str, purge: bool) -> None:
     """Revoke a release: a GTO deregistration tag NAME@vX.Y.Z!#N with reason, kind and actor."""
+    from sdops_dvc.output import warn
     from sdops_dvc.registry.releases import revoke as do_revoke
 
-    tag, target = do_revoke(Path.cwd(), ref, reason, kind)
-    info(f"revoked {target.tag} ({tag}); `sdops get` and the API now refuse it")
-    result({"revoked": target.tag, "tag": tag, "kind": kind, "reason": reason})
+    rv = do_revoke(Path.cwd(), ref, reason, kind, purge=purge)
+    info(f"revoked {rv.release.tag} ({rv.tag}); `sdops get` and the API now refuse it")
+    if rv.purged is None:
+        warn(
+            f"its data objects remain in the release remote: anyone who can read it can still "
+            f"fetch them by rev (`dvc get ORIGIN PATH --rev {rv.release.tag}`); "
+            f"`sdops retire {rv.release.tag}` deletes them (next time: `sdops revoke --purge`)"
+        )
+    else:
+        info(
+            f"  purged {len(rv.purged)} object(s) from the release remote; kept "
+            f"{len(rv.kept_shared)} shared with a live release"
+        )
+    result(
+        {
+            "revoked": rv.release.tag,
+            "tag": rv.tag,
+            "kind": kind,
+            "reason": reason,
+            "purged": rv.purged,
+            "kept_shared": rv.kept_shared,
+        }
+    )
 
 
 @click.command(epilog="Example:\n\n  sdops get health-insurance@latest -o synthetic.csv")
 @click.argument("ref")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Output file.")
-@click.option(
-    "--repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    help="Repository holding the releases (default: here).",
-)
-def get(ref: str, out: Path | None, repo: Path) -> None:
+@REPO_OPTION
+def get(ref: str, out: Path | None, location: str) -> None:
     """Download a release's synthetic table; revoked releases are refused."""
     from sdops_dvc.api import read_bytes
     from sdops_dvc.errors import WouldOverwrite
@@ -213,7 +247,7 @@ def get(ref: str, out: Path | None, repo: Path) -> None:
 
     if out is not None and out.exists():
         raise WouldOverwrite(f"{out} exists", hint="choose another -o path or remove it")
-    rel, path, data = read_bytes(ref, repo)  # verified against the manifest's md5
+    rel, path, data = read_bytes(ref, location)  # verified against the manifest's md5
     target = out or Path(Path(path).name)
     if target.exists():
         raise WouldOverwrite(f"{target} exists", hint="choose another -o path or remove it")
@@ -263,11 +297,12 @@ def diff(ref_a: str, ref_b: str, as_json: bool) -> None:
 @click.command(epilog="Example:\n\n  sdops lineage health-insurance@latest")
 @click.argument("ref")
 @JSON_OPTION
-def lineage(ref: str, as_json: bool) -> None:
+@REPO_OPTION
+def lineage(ref: str, as_json: bool, location: str) -> None:
     """Where a release came from: source snapshot, import, code commit, params, approvals."""
     from sdops_dvc.registry.inspect import lineage as do_lineage
 
-    d = do_lineage(Path.cwd(), ref)
+    d = do_lineage(location, ref)
     if as_json:
         click.echo(json.dumps(d, indent=2))
         return

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sdops_dvc.errors import ReleaseUnavailable, SdopsError
-from sdops_dvc.registry.releases import Release, _repo, manifest_at, resolve
+from sdops_dvc.registry.releases import Release, _repo, release_manifest, resolve
 from sdops_dvc.review import flatten, threshold_change
 from sdops_dvc.scm import blob_at, repo_path
 
@@ -15,9 +15,9 @@ PARAM_SECTIONS = ("source", "split", "generator", "constraints", "policy", "data
 ORDER = ("gates", "budget", "release", "policy", "source", "split", "dataset", "generator")
 
 
-def _load(repo: Any, ref: str) -> tuple[Release, dict[str, Any]]:
+def _load(repo: Any, ref: str, root: Path | None = None) -> tuple[Release, dict[str, Any]]:
     rel = resolve(repo, ref, live_only=False)
-    manifest = manifest_at(repo, rel.tag, Path(repo.working_tree_dir))
+    manifest = release_manifest(repo, rel, root)
     if manifest is None:
         raise ReleaseUnavailable(f"{rel.tag} has no manifest")
     return rel, manifest
@@ -67,7 +67,7 @@ def params_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, A
 
 def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
     repo = _repo(root)
-    (ra, ma), (rb, mb) = _load(repo, ref_a), _load(repo, ref_b)
+    (ra, ma), (rb, mb) = _load(repo, ref_a, root), _load(repo, ref_b, root)
     pa, pb = _params_at(repo, ra, root), _params_at(repo, rb, root)
     if pa is not None and pb is not None:
         changes = params_changes(pa, pb)
@@ -109,9 +109,12 @@ def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
     }
 
 
-def lineage(root: Path, ref: str) -> dict[str, Any]:
-    repo = _repo(root)
-    rel, m = _load(repo, ref)
+def lineage(location: str | Path, ref: str) -> dict[str, Any]:
+    """Where a release came from; ``location``: a work tree, a bare repository or a URL."""
+    from sdops_dvc.registry.remote import is_remote, open_repo
+
+    repo = open_repo(location)
+    rel, m = _load(repo, ref, None if is_remote(location) else Path(location).resolve())
     return {
         "release": rel.tag,
         "status": rel.status,

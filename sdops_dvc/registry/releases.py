@@ -147,7 +147,7 @@ def _signature_problem(repo: Any, ref: Any) -> str | None:
     if not any(marker in message for marker in SIGNATURES):
         return None
     signers = _git_file(ref.commit, ALLOWED_SIGNERS) or ""
-    proc = verify_signed(repo.working_tree_dir, signers, "verify-tag", ref.name)
+    proc = verify_signed(repo.working_tree_dir or repo.git_dir, signers, "verify-tag", ref.name)
     if proc.returncode == 0:
         return None
     return "the tag is signed, but its signature does not verify against the allowed signers"
@@ -330,6 +330,16 @@ def manifest_at(repo: Any, rev: str, root: Path) -> dict[str, Any] | None:
     rel = repo_path(repo, root / L.MANIFEST)
     text = _git_file(commit, rel)
     return json.loads(text) if text else None
+
+
+def release_manifest(repo: Any, rel: Release, root: Path | None = None) -> dict[str, Any] | None:
+    """A release's manifest: at ``root``'s pipeline in a work tree, or, in a bare repository
+    (``root`` None), wherever the release's pipeline sits."""
+    if root is not None and repo.working_tree_dir is not None:
+        found = manifest_at(repo, rel.tag, root)
+        if found is not None:
+            return found
+    return _manifest_at_commit(repo, repo.commit(rel.tag), rel.name)
 
 
 def _manifest_at_commit(repo: Any, commit: Any, name: str) -> dict[str, Any] | None:
@@ -757,8 +767,20 @@ def release(
     return ReleaseResult(tag, version, record, pushed_data, pushed_tag, plan.warnings, repairs)
 
 
-def revoke(root: Path, ref: str, reason: str, kind: str) -> tuple[str, Release]:
-    """Deregister a release (GTO ``NAME@vX.Y.Z!#N``), annotated with reason, kind and actor."""
+@dataclass(frozen=True)
+class Revocation:
+    tag: str
+    release: Release
+    purged: list[str] | None  # objects deleted from the release remote (None: not purged)
+    kept_shared: list[str]
+
+
+def revoke(root: Path, ref: str, reason: str, kind: str, *, purge: bool = False) -> Revocation:
+    """Deregister a release (GTO ``NAME@vX.Y.Z!#N``), annotated with reason, kind and actor.
+    ``purge``: first delete the release's own data objects from the release remote (objects
+    another live release uses are kept); a failed purge revokes nothing."""
+    from sdops_dvc.registry.objects import delete_objects, own_objects
+
     if kind not in KINDS:
         raise ReleaseRefused(f"--kind {kind!r} is unknown", hint=f"use one of {', '.join(KINDS)}")
     if not reason.strip():
@@ -768,7 +790,7 @@ def revoke(root: Path, ref: str, reason: str, kind: str) -> tuple[str, Release]:
     tag = deregister_tag(
         target.name, target.version, next_counter([t.name for t in repo.tags], target.name)
     )
-    record = {
+    record: dict[str, Any] = {
         "schema": "sdops-revocation/1",
         "release": target.tag,
         "reason": reason,
@@ -776,10 +798,19 @@ def revoke(root: Path, ref: str, reason: str, kind: str) -> tuple[str, Release]:
         "actor": _actor(repo),
         "revoked_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }
+    purged: list[str] | None = None
+    shared: list[str] = []
+    if purge:
+        live = [r.tag for r in releases(repo, target.name) if r.status in ("current", "released")]
+        # the release remote serves releases: only other live releases' objects stay there
+        purged, shared = own_objects(repo, target.tag, live)
+        top = Path(repo.working_tree_dir)
+        delete_objects(top, purged, local_cache=False, what=f"{target.tag} (nothing was revoked)")
+        record["purged_objects"] = purged
     publish_tag(
         repo,
         tag,
         target.commit,
         f"Revoke {target.tag}: {reason}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
     )
-    return tag, target
+    return Revocation(tag, target, purged, shared)

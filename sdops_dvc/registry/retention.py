@@ -12,11 +12,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from sdops_dvc.errors import ReleaseRefused, RepoError
+from sdops_dvc.errors import ReleaseRefused
+from sdops_dvc.registry.objects import delete_objects, own_objects
 from sdops_dvc.registry.releases import (
     RETIRED,
     Release,
@@ -51,22 +49,6 @@ def expired(
     return out
 
 
-def _objects(repo: Any, rev: str) -> set[str]:
-    """md5s of the cached files a revision's dvc.lock records."""
-    try:
-        text = (repo.commit(rev).tree / "dvc.lock").data_stream.read().decode("utf-8")
-    except KeyError:
-        return set()
-    lock = yaml.safe_load(text) or {}
-    found = set()
-    for stage in (lock.get("stages") or {}).values():
-        for entry in stage.get("outs") or []:
-            md5 = str(entry.get("md5", ""))
-            if md5 and not md5.endswith(".dir"):
-                found.add(md5)
-    return found
-
-
 @dataclass(frozen=True)
 class RetireResult:
     release: Release
@@ -76,18 +58,12 @@ class RetireResult:
 
 
 def retire(root: Path, ref: str, reason: str = "retention period ended") -> RetireResult:
-    from dvc.repo import Repo as DvcRepo
-
     repo = _repo(root)
     target = resolve(repo, ref, live_only=False)
     if target.status == "retired":
         raise ReleaseRefused(f"{target.tag} is already retired")
-    mine = _objects(repo, target.tag)
-    keep = _objects(repo, "HEAD")
-    for r in releases(repo, target.name):
-        if r.tag != target.tag and r.status in ("current", "released"):
-            keep |= _objects(repo, r.tag)
-    doomed = sorted(mine - keep)
+    live = [r.tag for r in releases(repo, target.name) if r.status in ("current", "released")]
+    doomed, shared = own_objects(repo, target.tag, ["HEAD", *live])
     top = Path(repo.working_tree_dir)
     tag = assign_tag(target.name, RETIRED, next_counter([t.name for t in repo.tags], target.name))
     record = {
@@ -97,23 +73,9 @@ def retire(root: Path, ref: str, reason: str = "retention period ended") -> Reti
         "actor": _actor(repo),
         "retired_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "deleted_objects": doomed,
-        "kept_shared_objects": sorted(mine & keep),
+        "kept_shared_objects": shared,
     }
     message = f"Retire {target.tag}: {reason}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n"
-    try:
-        from sdops_dvc.scm import run_dvc
-
-        dvc = DvcRepo(str(top))
-        odbs = [dvc.cache.local]
-        if run_dvc(["remote", "list"], cwd=top).strip():
-            odbs.append(dvc.cloud.get_remote_odb(None, "retire"))
-        for odb in odbs:
-            for oid in doomed:
-                if odb.exists(oid):
-                    odb.delete(oid)
-    except Exception as exc:
-        raise RepoError(
-            f"deleting the data of {target.tag} failed; it was not retired: {exc}"
-        ) from None
+    delete_objects(top, doomed, local_cache=True, what=f"{target.tag} (it was not retired)")
     publish_tag(repo, tag, target.commit, message)
-    return RetireResult(target, tag, doomed, sorted(mine & keep))
+    return RetireResult(target, tag, doomed, shared)
