@@ -40,7 +40,7 @@ def test_set_scalars_touches_only_the_values_it_sets() -> None:
 
 
 def test_set_scalars_refuses_a_missing_key() -> None:
-    with pytest.raises(ConfigError, match="source.nope is missing"):
+    with pytest.raises(ConfigError, match=r"source\.nope is missing"):
         set_scalars(TEXT, {("source", "nope"): "x"}, "params.yaml")
 
 
