@@ -238,6 +238,14 @@ def init_project(
             text = text.replace("{{" + key + "}}", value)
         write_text_atomic(path, text)
         created.append(target)
+    from sdops_dvc.requirements import FILE as REQUIREMENTS
+    from sdops_dvc.requirements import requirements_text
+
+    if (root / REQUIREMENTS).exists() and not force:
+        actions.append(f"kept existing {REQUIREMENTS} (CI installs from it)")
+    else:
+        write_text_atomic(root / REQUIREMENTS, requirements_text())
+        created.append(REQUIREMENTS)
     if FAMILIES[family].dp:
         actions.append(
             f"generator.privacy has {PLACEHOLDER} placeholders for the public bounds of the "

