@@ -1,25 +1,41 @@
-"""``sdops demo``: a throwaway repository running the whole flow on bundled data."""
+"""``sdops demo``: the whole lifecycle in a throwaway directory, on bundled data.
+
+Layout of the demo directory: ``repo/`` (the project), ``origin.git`` (its bare git origin),
+``release-store/`` (the release DVC remote consumers read), ``private-store/`` (the private
+DVC remote for real rows) and ``consumer/`` (an empty directory a consumer works from).
+Steps, each a commit where it changes the project: init (with the charter), remotes and
+approval roles, ``dvc repro``, a reviewer's approval, ``sdops release``; then, as a consumer
+with nothing but origin's path: list, show and get.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sdops_dvc import layout as L
 from sdops_dvc.errors import WouldOverwrite
-from sdops_dvc.project import init_project
+from sdops_dvc.project import Charter, init_project, set_private_remote
+from sdops_dvc.scm import git as _git
 from sdops_dvc.scm import run_dvc
 from sdops_dvc.templates import demo_table
 
-DEMO_POLICY = {
-    "intended_use": "demonstration of sdops-dvc; not for analysis or decisions",
-    "audiences": ["sdops-dvc-demo"],
-    "access_classification": "internal",
-    "retention_days": 30,
-    "owner": "demo@example.invalid",
-}
+NAME = "health-insurance"
+CHARTER = Charter(
+    intended_use="demonstration of sdops-dvc; not for analysis or decisions",
+    audiences=("sdops-dvc-demo",),
+    classification="internal",
+    retention_days=30,
+    owner="demo@example.invalid",
+)
+AUTHOR = ("sdops demo", "demo@example.invalid")
+REVIEWER = ("Dana Privacy", "privacy@example.invalid")
+STEPS = 7
 
 
 @dataclass(frozen=True)
@@ -27,58 +43,164 @@ class DemoResult:
     root: Path
     paths: dict[str, Path]
     approved: bool
+    release: str | None = None
+    commits: list[str] = field(default_factory=list)
+    listed: list[dict[str, Any]] = field(default_factory=list)
+    shown: dict[str, Any] = field(default_factory=dict)  # the release's manifest, as shown
+    got: Path | None = None
 
 
-def run_demo(directory: Path | None, family: str = "gaussian_copula") -> DemoResult:
-    import git
+def run_demo(
+    directory: Path | None,
+    family: str = "gaussian_copula",
+    progress: Callable[[str], None] = lambda _: None,
+) -> DemoResult:
+    """Run every step; ``progress`` is told each one as it starts."""
+    top = _empty_dir(directory)
+    repo, origin = top / "repo", top / "origin.git"
+    store, private, consumer = top / "release-store", top / "private-store", top / "consumer"
+    for d in (repo, consumer):
+        d.mkdir()
+    step = _Steps(progress)
 
-    from sdops_dvc.fsutil import write_text_atomic
-    from sdops_dvc.yamlio import dump_round_trip, round_trip
+    step("init: track the bundled HealthInsurance table, detect metadata, write the pipeline")
+    source = repo / "data" / "source" / "health_insurance.csv"
+    source.parent.mkdir(parents=True)
+    shutil.copyfile(demo_table(), source)
+    init_project(
+        repo,
+        source,
+        NAME,
+        target="insurance",
+        snapshot_id="aer://HealthInsurance/1996",
+        family=family,
+        charter=CHARTER,
+    )
+    _identity(repo, *AUTHOR)
+    commits = [_commit(repo, "sdops init: pipeline on the bundled HealthInsurance table")]
 
+    step("remotes: a bare git origin, a release DVC remote, a private one for real rows")
+    _git(top, "init", "-q", "--bare", str(origin))
+    _git(repo, "remote", "add", "origin", str(origin))
+    run_dvc(["remote", "add", "-d", "release", str(store)], cwd=repo)
+    set_private_remote(repo, str(private))
+    _approval_roles(repo / L.PARAMS)
+    commits.append(_commit(repo, "Remotes and approval roles (privacy: Dana)"))
+
+    step("dvc repro: split, generate, evaluate, gate, manifest")
+    run_dvc(["repro"], cwd=repo)
+    gate = json.loads((repo / L.GATE).read_text(encoding="utf-8"))
+    commits.append(_commit(repo, "dvc repro: candidate, reports and manifest"))
+    _git(repo, "push", "-q", "origin", "HEAD:main")
+
+    release, listed, shown, got = None, [], {}, None
+    if gate.get("approved"):
+        step("review: Dana approves the candidate in a commit with an Approved-by trailer")
+        message = f"Approve the release\n\nApproved-by: {REVIEWER[0]} <{REVIEWER[1]}>"
+        _git(
+            repo,
+            "-c", f"user.name={REVIEWER[0]}", "-c", f"user.email={REVIEWER[1]}",
+            "commit", "-q", "--allow-empty", "-m", message,
+        )  # fmt: skip
+        commits.append(_head(repo))
+        _git(repo, "push", "-q", "origin", "HEAD:main")
+
+        step("sdops release: every check, data to the remotes, the tag to origin")
+        from sdops_dvc.config import load_params
+        from sdops_dvc.registry.releases import release as do_release
+
+        res = do_release(repo, load_params(repo / L.PARAMS), NAME, "minor")
+        release = res.tag
+
+        step("a consumer, from an empty directory with origin's path: list and show")
+        from sdops_dvc.registry.releases import release_manifest, resolve, scan
+        from sdops_dvc.registry.remote import open_repo
+
+        mirror = open_repo(origin)
+        listed = [r.as_json() for r in scan(mirror, NAME)[0]]
+        shown = release_manifest(mirror, resolve(mirror, f"{NAME}@current")) or {}
+
+        step(f"a consumer: get {NAME}@current (md5 checked against the manifest)")
+        from sdops_dvc.api import read_bytes
+        from sdops_dvc.fsutil import atomic_path
+
+        _, _, data = read_bytes(f"{NAME}@current", origin)
+        got = consumer / "synthetic.csv"
+        with atomic_path(got) as tmp:
+            tmp.write_bytes(data)
+    else:
+        step("the gate blocked the candidate: no release (see reports/report.md)")
+    paths = {
+        "repository": repo,
+        "origin": origin,
+        "release DVC remote": store,
+        "private DVC remote": private,
+        "params": repo / L.PARAMS,
+        "metadata": repo / L.METADATA,
+        "train split": repo / L.TRAIN,
+        "holdout split": repo / L.HOLDOUT,
+        "synthetic": repo / "data" / "synthetic" / "synthetic.csv",
+        "metrics": repo / L.METRICS,
+        "gate": repo / L.GATE,
+        "report (html)": repo / L.REPORTS / "report.html",
+        "report (markdown)": repo / L.REPORTS / "report.md",
+        "manifest": repo / L.MANIFEST,
+    }
+    if got is not None:
+        paths["consumer's copy"] = got
+    approved = bool(gate.get("approved"))
+    return DemoResult(top, paths, approved, release, commits, listed, shown, got)
+
+
+class _Steps:
+    def __init__(self, progress: Callable[[str], None]) -> None:
+        self.n, self.progress = 0, progress
+
+    def __call__(self, what: str) -> None:
+        self.n += 1
+        self.progress(f"[{self.n}/{STEPS}] {what}")
+
+
+def _empty_dir(directory: Path | None) -> Path:
     if directory is None:
-        directory = Path(tempfile.mkdtemp(prefix="sdops-demo-"))
-    elif directory.exists() and any(directory.iterdir()):
+        return Path(tempfile.mkdtemp(prefix="sdops-demo-"))
+    if directory.exists() and any(directory.iterdir()):
         raise WouldOverwrite(
             f"demo directory {directory} is not empty", hint="give a new or empty directory"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    source = directory / "data" / "source" / "health_insurance.csv"
-    source.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(demo_table(), source)
-    init_project(
-        directory,
-        source,
-        "health-insurance",
-        target="insurance",
-        snapshot_id="aer://HealthInsurance/1996",
-        family=family,
-    )
-    params_path = directory / L.PARAMS
+    return directory
+
+
+def _identity(repo: Path, name: str, email: str) -> None:
+    """A throwaway repository never depends on a global git identity."""
+    _git(repo, "config", "user.name", name)
+    _git(repo, "config", "user.email", email)
+
+
+def _commit(repo: Path, message: str) -> str:
+    _git(repo, "add", "-A")
+    proc = _git(repo, "commit", "-q", "--no-verify", "-m", message)
+    if proc.returncode != 0:
+        from sdops_dvc.errors import RepoError
+
+        raise RepoError(f"the demo could not commit: {proc.stderr.strip()}")
+    return _head(repo)
+
+
+def _head(repo: Path) -> str:
+    return _git(repo, "rev-parse", "HEAD").stdout.strip()
+
+
+def _approval_roles(params_path: Path) -> None:
+    """The privacy role, held by Dana. Her approval is an unsigned trailer, which counts only
+    with ``allow_unverified`` (recorded as unverified in the tag): a real project signs it
+    (see README, the trust model)."""
+    from sdops_dvc.fsutil import write_text_atomic
+    from sdops_dvc.yamlio import dump_round_trip, round_trip
+
     doc = round_trip().load(params_path.read_text(encoding="utf-8"))
-    for key, value in DEMO_POLICY.items():
-        doc["policy"][key] = value
+    approvals = doc["release"]["approvals"]
+    approvals["roles"] = {"privacy": [REVIEWER[1]]}
+    approvals["allow_unverified"] = True
     write_text_atomic(params_path, dump_round_trip(doc))
-
-    repo = git.Repo(directory)
-    with repo.config_writer() as cfg:  # a throwaway repo: never depend on a global identity
-        cfg.set_value("user", "name", "sdops demo")
-        cfg.set_value("user", "email", "demo@example.invalid")
-    repo.git.add(A=True)
-    repo.git.commit(
-        "-m", "sdops demo: pipeline on the bundled HealthInsurance table", "--no-verify"
-    )
-    run_dvc(["repro"], cwd=directory)
-    import json
-
-    gate = json.loads((directory / L.GATE).read_text(encoding="utf-8"))
-    paths = {
-        "params": params_path,
-        "metadata": directory / L.METADATA,
-        "train": directory / L.TRAIN,
-        "holdout": directory / L.HOLDOUT,
-        "synthetic": directory / "data" / "synthetic" / "synthetic.csv",
-        "metrics": directory / L.METRICS,
-        "gate": directory / L.GATE,
-        "manifest": directory / L.MANIFEST,
-    }
-    return DemoResult(directory, paths, bool(gate.get("approved")))

@@ -279,19 +279,52 @@ def snapshot(params_path: Path, snapshot_id: str | None) -> None:
     epilog="""\b
 Example:
   sdops demo /tmp/sdops-demo
-  cd /tmp/sdops-demo && dvc exp run -S generator.seed=11"""
+  sdops list --repo /tmp/sdops-demo/origin.git"""
 )
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--family", default="gaussian_copula", show_default=True, help="Generator family.")
 def demo(directory: Path | None, family: str) -> None:
-    """Build a throwaway repo on the bundled HealthInsurance table and run the pipeline."""
+    """The whole lifecycle in a throwaway directory on the bundled HealthInsurance table:
+    init, remotes (a bare origin, a release and a private DVC remote), dvc repro, a reviewer's
+    approval, sdops release, then list, show and get as a consumer with only origin's path.
+    Each step is a commit; the steps and every path are printed as it goes."""
     from sdops_dvc.demo import run_demo
+    from sdops_dvc.output import status
 
-    res = run_demo(directory, family)
-    info(f"demo repository: {res.root}")
+    res = run_demo(directory, family, progress=status)
+    info(f"demo directory: {res.root}")
     width = max(len(k) for k in res.paths)
     for key, path in res.paths.items():
         info(f"  {key:<{width}}  {path}")
     info(f"gate: {'approved' if res.approved else 'NOT approved'}")
-    info(f"\nTry:  cd {res.root} && dvc exp run -S generator.seed=11 && dvc metrics diff")
-    result({"root": str(res.root), "paths": res.paths, "approved": res.approved})
+    info(f"commits: {len(res.commits)} (git -C {res.root / 'repo'} log --oneline)")
+    if res.release:
+        info(f"released: {res.release}")
+        for r in res.listed:
+            info(f"  as the consumer lists it: {r['tag']} [{r['status']}]")
+        if res.shown:
+            gen = res.shown["generator"]
+            info(
+                f"  as the consumer shows it: {gen['family']} seed {gen['seed']}, gate "
+                f"{'approved' if res.shown['gates']['approved'] else 'blocked'}, manifest "
+                f"sha256 {res.shown['digest']['value'][:16]}"
+            )
+        info(f"  the consumer got {res.got} (md5 checked against the manifest)")
+    origin = res.root / "origin.git"
+    info(
+        "\nTry:\n"
+        f"  sdops list --repo {origin}\n"
+        f"  sdops show health-insurance@current --repo {origin}\n"
+        f"  cd {res.root / 'repo'} && dvc exp run -S generator.seed=11 && dvc exp show"
+    )
+    result(
+        {
+            "root": str(res.root),
+            "paths": res.paths,
+            "approved": res.approved,
+            "release": res.release,
+            "commits": res.commits,
+            "listed": res.listed,
+            "got": res.got,
+        }
+    )
