@@ -362,7 +362,13 @@ def verify(ref: str) -> None:
 
 @click.command(epilog="Example:\n\n  sdops rollback health-insurance --to health-insurance@v1.0.0")
 @click.argument("name")
-@click.option("--to", "to", default=None, help="Release to make current (default: newest live).")
+@click.option(
+    "--to",
+    "to",
+    default=None,
+    help="Release to make current (default: the newest live release other than the one "
+    "checked out).",
+)
 def rollback(name: str, to: str | None) -> None:
     """Make the last known-good release current again: restore its pointers and data in
     the work tree and record a GTO assignment NAME#prod#N (history is kept)."""

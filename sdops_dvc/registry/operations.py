@@ -202,10 +202,19 @@ def rollback(root: Path, name: str, to: str | None = None) -> tuple[str, Release
         raise ReleaseRefused(
             "the work tree has uncommitted changes", hint="commit or stash them first"
         )
-    target = resolve(repo, to or f"{name}@latest", live_only=True)
+    known = releases(repo, name)
+    if to is None:  # the last known-good: the newest live release but the one checked out
+        head = repo.head.commit.hexsha
+        older = [r for r in known if r.status in ("current", "released") and r.commit != head]
+        if not older:
+            raise ReleaseUnavailable(
+                f"no live release of {name} other than the one checked out to roll back to",
+                hint="see `sdops list`; give --to NAME@vX.Y.Z",
+            )
+        to = older[-1].tag
+    target = resolve(repo, to, live_only=True)
     if target.name != name:
         raise ReleaseUnavailable(f"{to} is not a release of {name}")
-    known = releases(repo, name)
     if not any(r.tag == target.tag for r in known):
         raise ReleaseUnavailable(f"{target.tag} is not live")
     top = Path(repo.working_tree_dir)

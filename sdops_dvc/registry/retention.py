@@ -20,8 +20,8 @@ from sdops_dvc.registry.releases import (
     Release,
     _actor,
     _repo,
-    manifest_at,
     publish_tag,
+    release_manifest,
     releases,
     resolve,
 )
@@ -29,16 +29,20 @@ from sdops_dvc.registry.tags import assign_tag, next_counter
 
 
 def expired(
-    root: Path, name: str | None = None, now: datetime | None = None
+    location: str | Path, name: str | None = None, now: datetime | None = None
 ) -> list[tuple[Release, datetime]]:
-    """Live releases whose retention ended, with the day it ended."""
-    repo = _repo(root)
+    """Live releases whose retention ended, with the day it ended; ``location``: a work
+    tree, a bare repository or a git URL."""
+    from sdops_dvc.registry.remote import is_remote, open_repo
+
+    repo = open_repo(location)
+    root = None if is_remote(location) else Path(location).resolve()
     now = now or datetime.now(UTC)
     out = []
     for r in releases(repo, name):
         if r.status not in ("current", "released") or not r.record.get("released_at"):
             continue
-        manifest = manifest_at(repo, r.tag, Path(repo.working_tree_dir)) or {}
+        manifest = release_manifest(repo, r, root) or {}
         days = (manifest.get("policy") or {}).get("retention_days")
         if not days:
             continue
