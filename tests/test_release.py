@@ -301,7 +301,7 @@ def test_consumers_follow_a_rollback(world: dict[str, Path], tmp_path: Path) -> 
     # no --to: the newest live release but the one checked out (v1.1.0's commit is HEAD)
     default = sdops("rollback", "credit", "--json", cwd=work, check=True)
     assert json.loads(default.stdout)["current"] == "credit@v1.0.0"
-    git("checkout", "-q", "--", ".", cwd=work)
+    git("reset", "-q", "--hard", cwd=work)  # rollback staged the restored files
     proc = sdops("rollback", "credit", "--to", "credit@1.0.0", "--json", cwd=work, check=True)
     assert json.loads(proc.stdout)["current"] == "credit@v1.0.0"
     assert "credit@v1.0.0 is current again" in proc.stderr
