@@ -299,6 +299,9 @@ def test_scan_is_exact_out_of_range_with_wide_categories(
         return df
 
     ref, query = frame(300, 1.0), frame(250, 1.6)
+    far = (query["a"].abs() > ref["a"].abs().max()) & (query.index >= 50)  # numpy-scan rows
+    query.loc[far, "c"] = "only-in-far-rows"  # a category (the highest code) no embedded row has
+    assert far.any()
     sdtypes = {"a": "numerical", "b": "numerical", "w": "categorical", "c": "categorical"}
     sdtypes["z"] = "numerical"
     q, r = encode_shared([query, ref], sdtypes)

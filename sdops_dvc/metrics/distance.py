@@ -329,8 +329,8 @@ def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
     if not len(rows):
         return idx
     with_nulls = np.isnan(q.numeric[rows]).any(axis=0) | np.isnan(r.numeric).any(axis=0)
-    widths = [
-        (j, int(max(q.categorical[rows, j].max(), r.categorical[:, j].max())) + 2)
+    widths = [  # over every query row: the one-hot blocks are built for all of them
+        (j, int(max(q.categorical[:, j].max(), r.categorical[:, j].max())) + 2)
         for j in range(q.n_cat)
     ]
     narrow = [(j, w) for j, w in widths if w <= ONEHOT_MAX_CATEGORIES + 1]
