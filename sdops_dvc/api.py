@@ -12,6 +12,7 @@ returned). Columns come back typed as the release's metadata.json declares them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -135,7 +136,8 @@ def typed(df: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
         if sdtype in ("categorical", "ordinal"):
             out[name] = out[name].astype("category")
         elif sdtype == "boolean":
-            out[name] = out[name].astype("boolean")
+            with contextlib.suppress(TypeError, ValueError):  # not true/false: leave as read
+                out[name] = out[name].astype("boolean")
         elif sdtype == "datetime" and not pd.api.types.is_datetime64_any_dtype(out[name]):
             fmt = spec.get("datetime_format")
             out[name] = pd.to_datetime(out[name], format=fmt, errors="coerce")
