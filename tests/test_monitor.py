@@ -127,7 +127,7 @@ def test_monitoring_pipeline_stage_and_html_report(released: dict[str, Path]) ->
     the newest source snapshot (here: unchanged, so healthy) and records the run."""
     repo = released["repo"]
     assert (
-        "sdops monitor ${dataset.name}@latest --fresh ${monitor.fresh}"
+        "sdops monitor ${dataset.name}@current --fresh ${monitor.fresh}"
         in (repo / "monitoring/dvc.yaml").read_text()
     )
     proc = dvc("repro", "monitoring/dvc.yaml", cwd=repo, check=False)
@@ -143,7 +143,7 @@ def test_monitoring_pipeline_stage_and_html_report(released: dict[str, Path]) ->
     workflow = (repo / ".github/workflows/sdops-monitor.yml").read_text()
     assert (
         "cron:" in workflow
-        and "sdops monitor health@latest --fresh data/source/source.csv" in workflow
+        and "sdops monitor health@current --fresh data/source/source.csv" in workflow
     )
     assert "dvc update data/source/source.csv.dvc" in workflow and "{{" not in workflow
     gitlab = (repo / ".gitlab-ci-monitor.yml").read_text()

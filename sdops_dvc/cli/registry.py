@@ -235,7 +235,7 @@ def revoke(ref: str, reason: str, kind: str, purge: bool) -> None:
     )
 
 
-@click.command(epilog="Example:\n\n  sdops get health-insurance@latest -o synthetic.csv")
+@click.command(epilog="Example:\n\n  sdops get health-insurance@current -o synthetic.csv")
 @click.argument("ref")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Output file.")
 @REPO_OPTION
@@ -448,7 +448,7 @@ def retire(ref: str, reason: str) -> None:
 @click.command(
     epilog="""\b
 Examples:
-  sdops monitor health-insurance@latest --fresh exports/2026-06.csv --out monitoring/latest
+  sdops monitor health-insurance@current --fresh exports/2026-06.csv --out monitoring/latest
   sdops monitor --history health-insurance"""
 )
 @click.argument("ref", required=False)
