@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,38 @@ class Standing:
         if self.conversion_delta <= 0:
             return 0.0
         return max(0.0, zcdp_rho_for(self.cap_epsilon, self.conversion_delta) - self.spent.rho)
+
+
+# --- the budget cap as params.yaml states it (any version of the file) -------------------
+
+Cap = tuple[Any, Any]  # (epsilon or None for no cap, delta) as written in params.yaml
+
+
+def cap_of(params: Any) -> Cap:
+    """The budget cap of a params.yaml mapping (any version of it)."""
+    b = params.get("budget") if isinstance(params, dict) else None
+    b = b if isinstance(b, dict) else {}
+    return _number(b.get("epsilon")), _number(b.get("delta", 1e-5))
+
+
+def scope_value(params: Any) -> Any:
+    """``budget.scope`` of a params.yaml mapping (any version of it)."""
+    b = params.get("budget") if isinstance(params, dict) else None
+    return b.get("scope") if isinstance(b, dict) else None
+
+
+def _number(value: Any) -> Any:
+    """PyYAML reads ``1e-5`` (no dot) as a string; params validation coerces it, so do we."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def cap_raised(old: Cap, new: Cap) -> bool:
+    """A looser cap: a larger epsilon, no cap where there was one, or a larger delta."""
+    if old[0] is None:
+        return False  # there was no cap to loosen
+    return new[0] is None or new[0] > old[0] or new[1] > old[1]

@@ -118,7 +118,7 @@ def review_notes(root: Path, params: Params) -> list[str]:
 def _scope_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:
     """A renamed budget scope is flagged like a raised cap: it cannot refund the source's
     spends (they follow its lineage), but it changes which budget a release draws from."""
-    from sdops_dvc.registry.budget import scope_value
+    from sdops_dvc.accounting import scope_value
 
     old, new = scope_value(base), scope_value(now)
     if old == new:
@@ -132,7 +132,7 @@ def _scope_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[
 
 def _budget_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:
     """``now`` is params.yaml as written in the work tree."""
-    from sdops_dvc.registry.budget import cap_of, cap_raised
+    from sdops_dvc.accounting import cap_of, cap_raised
 
     old, new = cap_of(base), cap_of(now)
     if old == new:

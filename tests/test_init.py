@@ -105,7 +105,7 @@ def test_init_with_a_dvc_import(tmp_path: Path, repo: Path) -> None:
     )
     assert "already tracked by DVC" in proc.stdout
 
-    from sdops_dvc.stages.manifest import import_info
+    from sdops_dvc.lineage import import_info
 
     info = import_info(repo / "data/source/credit.csv")
     assert info == {"url": str(upstream), "path": "tables/credit.csv", "rev": None, "rev_lock": rev}

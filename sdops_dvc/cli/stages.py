@@ -56,8 +56,15 @@ def generate(params_path: Path, train_path: Path | None, out: Path | None) -> No
     params, layout = _load(params_path)
     target = out or layout.synthetic(params.output.format)
     log.info("generating with %s (seed %d)", params.generator.family, params.generator.seed)
+    from sdops_dvc.registry.budget import measure_problems
+
     res = run_generate(
-        params, layout, train_path or layout.path(L.TRAIN), target, progress=interactive()
+        params,
+        layout,
+        train_path or layout.path(L.TRAIN),
+        target,
+        budget_check=lambda metadata: measure_problems(params, layout, metadata),
+        progress=interactive(),
     )
     log.info("wrote %d synthetic rows to %s", res.rows, layout.rel(res.output))
     result({"rows": res.rows, "output": layout.rel(res.output)})
@@ -196,7 +203,12 @@ def gate(path: Path | None, params_path: Path | None, out: Path | None, check: b
         params, layout = _load(params_path)
         root = layout.root
     target = out or metrics_path.parent / "gate.json"
-    res = run_gate(metrics_path, params, target, root=root)
+    budget = None
+    if root is not None and params is not None:  # the spend against the releases so far
+        from sdops_dvc.registry.budget import gate_summary
+
+        budget = gate_summary(root, params)
+    res = run_gate(metrics_path, params, target, root=root, budget=budget)
     for note in res.review_notes:
         warn(note)
     for name, g in res.gates.items():

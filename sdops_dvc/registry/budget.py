@@ -23,46 +23,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.accounting import Spend, Standing, compose
+from sdops_dvc.accounting import (
+    Cap,
+    Spend,
+    Standing,
+    cap_of,
+    cap_raised,
+    compose,
+    scope_value,
+)
 from sdops_dvc.config import ApprovalsCfg, BudgetCfg, Params
 from sdops_dvc.layout import Layout
+from sdops_dvc.lineage import lineage_of, scope_of
 from sdops_dvc.scm import git as _git
 
 LEDGER_PREFIX = "refs/sdops/budget/"
 EXCEPTION_TRAILER = "budget-exception-approved-by"
-
-
-def scope_of(params: Params, layout: Layout) -> str:
-    """The budget scope of this project's source: ``budget.scope`` when set, else the
-    fingerprint of the source lineage."""
-    if params.budget.scope:
-        return f"name:{params.budget.scope}"
-    return lineage_of(params, layout)
-
-
-def lineage_of(params: Params, layout: Layout) -> str:
-    """The fingerprint of the source lineage, whatever ``budget.scope`` says: spends follow
-    it, so renaming the scope cannot start a fresh budget for the same people."""
-    from sdops_dvc.scm import git_toplevel
-    from sdops_dvc.stages.manifest import import_info
-
-    source = layout.path(params.source.path)
-    imp = import_info(source)
-    if imp:
-        body: dict[str, Any] = {
-            "kind": "dvc-import",
-            "url": imp.get("url"),
-            "path": imp.get("path"),
-        }
-    else:
-        top = git_toplevel(layout.root) or layout.root
-        try:
-            rel = source.resolve().relative_to(top.resolve()).as_posix()
-        except ValueError:
-            rel = source.resolve().as_posix()
-        body = {"kind": "path", "path": rel}
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-    return f"sha256:{digest}"
 
 
 def ledger_ref(scope: str) -> str:
@@ -394,37 +370,6 @@ def gate_summary(root: Path, params: Params) -> dict[str, Any]:
 
 
 _UNSET = object()
-Cap = tuple[Any, Any]  # (epsilon or None for no cap, delta) as written in params.yaml
-
-
-def cap_of(params: Any) -> Cap:
-    """The budget cap of a params.yaml mapping (any version of it)."""
-    b = params.get("budget") if isinstance(params, dict) else None
-    b = b if isinstance(b, dict) else {}
-    return _number(b.get("epsilon")), _number(b.get("delta", 1e-5))
-
-
-def scope_value(params: Any) -> Any:
-    """``budget.scope`` of a params.yaml mapping (any version of it)."""
-    b = params.get("budget") if isinstance(params, dict) else None
-    return b.get("scope") if isinstance(b, dict) else None
-
-
-def _number(value: Any) -> Any:
-    """PyYAML reads ``1e-5`` (no dot) as a string; params validation coerces it, so do we."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def cap_raised(old: Cap, new: Cap) -> bool:
-    """A looser cap: a larger epsilon, no cap where there was one, or a larger delta."""
-    if old[0] is None:
-        return False  # there was no cap to loosen
-    return new[0] is None or new[0] > old[0] or new[1] > old[1]
 
 
 def cap_changes(repo: Any, root: Path) -> list[dict[str, Any]]:

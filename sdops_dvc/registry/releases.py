@@ -18,6 +18,7 @@ from typing import Any
 from sdops_dvc import layout as L
 from sdops_dvc.config import ApprovalsCfg, Params
 from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
+from sdops_dvc.lineage import lineage_of, scope_of
 from sdops_dvc.registry.tags import (
     REF_RE,
     ParsedTag,
@@ -531,10 +532,10 @@ def plan_release(
     cfg = params.release.approvals
     approvals = collect(repo, cfg, since, last.tag if since and last else None)
     problems += approvals.problems
-    scope = ((manifest or {}).get("privacy") or {}).get("budget_scope") or B.scope_of(
+    scope = ((manifest or {}).get("privacy") or {}).get("budget_scope") or scope_of(
         params, L.Layout(root)
     )
-    lineage = B.lineage_of(params, L.Layout(root))
+    lineage = lineage_of(params, L.Layout(root))
     ledger = B.read_ledger(repo, root, scope, lineage)
     entry = B.entry_for("(new)", name, "", "candidate", {}, manifest or {})
     exception: dict[str, Any] | None = None

@@ -389,9 +389,12 @@ def run_gate(
     out: Path,
     *,
     root: Path | None = None,
+    budget: dict[str, Any] | None = None,
 ) -> GateResult:
-    """Decide and write ``out`` (gate.json), verdict.json beside it and the reports. A blocked verdict is a result, not an error: the caller decides whether
-    it fails (``sdops gate --check``, ``sdops release``)."""
+    """Decide and write ``out`` (gate.json), verdict.json beside it and the reports. A
+    blocked verdict is a result, not an error: the caller decides whether it fails (``sdops
+    gate --check``, ``sdops release``). ``budget``: the privacy-budget block (this run's spend
+    against the releases so far), which the caller reads from the release registry."""
     from sdops_dvc.config import GatesCfg
     from sdops_dvc.report import render_reports
     from sdops_dvc.review import review_notes
@@ -401,11 +404,6 @@ def run_gate(
     details = load_json(details_path, "details file") if details_path.exists() else {}
     gates = params.gates if params is not None else GatesCfg()
     notes = review_notes(root, params) if (root is not None and params is not None) else []
-    budget = None
-    if root is not None and params is not None:
-        from sdops_dvc.registry.budget import gate_summary
-
-        budget = gate_summary(root, params)
     result = decide(
         metrics, gates, params.policy if params is not None else None, details, notes, budget
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,15 +29,23 @@ class GenerateResult:
     parameters: dict[str, Any]
 
 
+BudgetCheck = Callable[[dict[str, Any]], list[str]]
+
+
 def run_generate(
     params: Params,
     layout: Layout,
     train_path: Path,
     out: Path,
     *,
+    budget_check: BudgetCheck | None,
     progress: bool = False,
     fit_path: Path | None = None,
 ) -> GenerateResult:
+    """Fit and sample. ``budget_check(metadata)``: the problems a new DP measurement would
+    cause against the privacy budget of every release so far (the registry knows them: the
+    caller passes its check in); a DP measurement is drawn only when it finds none. None:
+    no budget to respect (non-DP callers)."""
     from sdops_dvc.synthesizers import FAMILIES
 
     train = read_table(train_path, what="train split")
@@ -46,7 +55,7 @@ def run_generate(
     check_against_table(metadata, train, meta_path)
     fit_path = fit_path or layout.path(DP_FIT)
     if FAMILIES[params.generator.family].dp:
-        return _generate_dp(params, layout, train, train_path, metadata, out, fit_path)
+        return _generate_dp(params, train, train_path, metadata, out, fit_path, budget_check)
     _write_no_fit(fit_path, params.generator.family)
     from sdops_dvc.synthesizers.sdv_adapter import synthesize
 
@@ -91,12 +100,12 @@ def _write_no_fit(fit_path: Path, family: str) -> None:
 
 def _generate_dp(
     params: Params,
-    layout: Layout,
     train: pd.DataFrame,
     train_path: Path,
     metadata: dict[str, Any],
     out: Path,
     fit_path: Path,
+    budget_check: BudgetCheck | None,
 ) -> GenerateResult:
     """Measure once (spends budget), then sample from the saved fit (free, seeded)."""
     from sdops_dvc.synthesizers import dp_adapter as dpa
@@ -113,9 +122,13 @@ def _generate_dp(
             header = None
     if header is None:
         from sdops_dvc.errors import BudgetExceeded
-        from sdops_dvc.registry.budget import measure_problems
 
-        problems = measure_problems(params, layout, metadata)
+        if budget_check is None:
+            raise BudgetExceeded(
+                "no DP measurement was drawn: no budget check was given to the generate stage",
+                hint="run it as `sdops generate` (it checks the privacy budget first)",
+            )
+        problems = budget_check(metadata)
         if problems:
             raise BudgetExceeded(
                 "no DP measurement was drawn: " + "; ".join(problems),

@@ -15,13 +15,12 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sdops_dvc import __version__
 from sdops_dvc.config import Params
 from sdops_dvc.errors import DataError
 from sdops_dvc.fsutil import md5_file, write_json_atomic
 from sdops_dvc.layout import Layout
+from sdops_dvc.lineage import import_info, lineage_of, scope_of
 from sdops_dvc.manifest import SCHEMA_VERSION, seal, validate
 from sdops_dvc.synthesizers import FAMILIES
 
@@ -58,27 +57,6 @@ def file_record(
     if fmt is not None:
         rec["format"] = fmt
     return rec
-
-
-def import_info(source: Path) -> dict[str, Any] | None:
-    """Repo url and locked revision when the source was ``dvc import``-ed."""
-    dvc_file = source.with_name(source.name + ".dvc")
-    if not dvc_file.exists():
-        return None
-    try:
-        data = yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
-        return None
-    for dep in data.get("deps") or []:
-        repo = dep.get("repo") if isinstance(dep, dict) else None
-        if isinstance(repo, dict) and repo.get("url"):
-            return {
-                "url": str(repo["url"]),
-                "path": str(dep.get("path", "")),
-                "rev": repo.get("rev"),
-                "rev_lock": str(repo.get("rev_lock", "")),
-            }
-    return None
 
 
 def _rows(path: Path) -> int:
@@ -227,8 +205,6 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 def privacy_block(params: Params, layout: Layout, fit: Path) -> dict[str, Any]:
     """What privacy this release can claim, and the budget scope it spends from."""
-    from sdops_dvc.registry.budget import lineage_of, scope_of
-
     spec = FAMILIES[params.generator.family]
     scope = scope_of(params, layout)
     lineage = lineage_of(params, layout)
