@@ -49,8 +49,7 @@ def _synthetic(ref: str, repo: str | Path) -> tuple[Release, str, str]:
 
 def _release(ref: str, repo: str | Path) -> tuple[Release, dict[str, Any], Any]:
     """The live release ``ref`` names, its manifest and the git repository holding it."""
-    from sdops_dvc.registry.releases import release_manifest
-    from sdops_dvc.registry.releases import resolve as _resolve
+    from sdops_dvc.registry.releases import release_manifest, resolve as _resolve
     from sdops_dvc.registry.remote import is_remote, open_repo
 
     git_repo = open_repo(repo)

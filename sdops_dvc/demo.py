@@ -21,8 +21,7 @@ from typing import Any
 from sdops_dvc import layout as L
 from sdops_dvc.errors import WouldOverwrite
 from sdops_dvc.project import Charter, init_project, set_private_remote
-from sdops_dvc.scm import git as _git
-from sdops_dvc.scm import run_dvc
+from sdops_dvc.scm import git as _git, run_dvc
 from sdops_dvc.templates import demo_table
 
 NAME = "health-insurance"

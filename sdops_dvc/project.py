@@ -238,8 +238,7 @@ def init_project(
             text = text.replace("{{" + key + "}}", value)
         write_text_atomic(path, text)
         created.append(target)
-    from sdops_dvc.requirements import FILE as REQUIREMENTS
-    from sdops_dvc.requirements import requirements_text
+    from sdops_dvc.requirements import FILE as REQUIREMENTS, requirements_text
 
     if (root / REQUIREMENTS).exists() and not force:
         actions.append(f"kept existing {REQUIREMENTS} (CI installs from it)")

@@ -19,7 +19,7 @@ import git as gitpython
 import pytest
 
 from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.registry.approvals import collect
+from sdops_dvc.registry.providers import collect
 from tests.conftest import git
 
 

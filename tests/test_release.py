@@ -11,10 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TRAILER, dvc, git, sdops, set_params
-from tests.conftest import approve_release as _approve
-from tests.conftest import remote_tags as _remote_tags
-from tests.conftest import tags as _tags
+from tests.conftest import (
+    TRAILER,
+    approve_release as _approve,
+    dvc,
+    git,
+    remote_tags as _remote_tags,
+    sdops,
+    set_params,
+    tags as _tags,
+)
 
 
 def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.scm import blob_at
-from sdops_dvc.scm import git as _git
+from sdops_dvc.scm import blob_at, git as _git
 
 TRAILER = re.compile(r"^(approved-by|reviewed-by):\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 APPROVES = re.compile(r"^approves:\s*([0-9a-f]{7,40})\s*$", re.IGNORECASE | re.MULTILINE)
@@ -118,26 +117,6 @@ def _changed(repo: Any, a: str, b: str) -> list[str]:
     return [line for line in out.splitlines() if line.strip()]
 
 
-def collect(repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None) -> Collected:
-    """Approvals of HEAD: each configured role needs one counted approval."""
-    if not cfg.roles:
-        if cfg.required:
-            return Collected(
-                problems=[
-                    "approvals: no approval roles are configured (release.approvals.roles); "
-                    "name who approves (roles: {privacy: [EMAIL]}), or declare "
-                    "`release.approvals.required: false` to release without approvals "
-                    "(recorded in the tag)"
-                ]
-            )
-        return Collected(notes=["approvals not required (release.approvals.required: false)"])
-    if cfg.provider != "git":
-        from sdops_dvc.registry import hosted
-
-        return hosted.PROVIDERS[cfg.provider](repo, cfg, repo.head.commit.hexsha)
-    return _collect_git(repo, cfg, since, since_tag)
-
-
 def _signers(
     repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
 ) -> tuple[str | None, list[str]]:
@@ -160,7 +139,7 @@ def _signers(
     return at_head, notes
 
 
-def _collect_git(
+def collect_git(
     repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
 ) -> Collected:
     cwd = repo.working_tree_dir

@@ -175,6 +175,3 @@ def _missing(cfg: ApprovalsCfg, found: list[Approval], where: str) -> list[str]:
         for role, holders in cfg.roles.items()
         if not any(a.role == role for a in found)
     ]
-
-
-PROVIDERS = {"github": github, "gitlab": gitlab}

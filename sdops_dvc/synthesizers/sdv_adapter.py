@@ -8,13 +8,14 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.config import GeneratorCfg
 from sdops_dvc.errors import ConfigError, DataError
 from sdops_dvc.seeding import deterministic, seed_synthesizer
 from sdops_dvc.synthesizers import FAMILIES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: config imports the family registry at run time
     import pandas as pd
+
+    from sdops_dvc.config import GeneratorCfg
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,7 @@ def synthesize(
     *,
     progress: bool = False,
 ) -> FitResult:
-    from sdv import cag
-    from sdv import single_table as st
+    from sdv import cag, single_table as st
     from sdv.metadata import Metadata
 
     spec = FAMILIES[cfg.family]

@@ -1,0 +1,350 @@
+"""Reading releases: which tags are releases (and which only look like one, and why), their
+status, what a reference names, and the manifest a release carries.
+
+Nothing here writes: :mod:`sdops_dvc.registry.releases` makes releases and revocations, and
+the privacy-budget ledger (:mod:`sdops_dvc.registry.budget`) reads its spends from here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sdops_dvc import layout as L
+from sdops_dvc.config import ApprovalsCfg
+from sdops_dvc.errors import ReleaseUnavailable, RepoError
+from sdops_dvc.registry.tags import REF_RE, ParsedTag, Version, parse_tag
+from sdops_dvc.scm import blob_at, repo_path
+
+KINDS = ("privacy", "schema", "utility", "other")
+PROD = "prod"
+SIGNATURES = (
+    "-----BEGIN SSH SIGNATURE-----",
+    "-----BEGIN PGP SIGNATURE-----",
+)  # what a signed tag carries last
+RETIRED = "retired"  # GTO stage a retired release is assigned to (NAME#retired#N)
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    version: Version
+    tag: str
+    commit: str
+    status: str  # current | released | revoked | retired
+    record: dict[str, Any] = field(default_factory=dict)
+    revocation: dict[str, Any] | None = None
+    time: int = 0  # when the tag was made (seconds since the epoch; the tagger's date)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": str(self.version),
+            "tag": self.tag,
+            "commit": self.commit,
+            "status": self.status,
+            "released_at": self.record.get("released_at"),
+            "gate": self.record.get("gate"),
+            "manifest_digest": self.record.get("manifest_digest"),
+            "approvals": self.record.get("approvals", []),
+            "releaser": self.record.get("releaser"),
+            "revocation": self.revocation,
+        }
+
+
+def _repo(root: Path) -> Any:
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise RepoError(
+            f"{root} is not inside a git repository", hint="run `sdops init` first"
+        ) from None
+
+
+def _record(message: str) -> dict[str, Any]:
+    for marker in SIGNATURES:
+        message = message.split(marker, 1)[0]  # a signed tag carries its signature last
+    _, _, body = message.partition("\n\n")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True)
+class NotRelease:
+    """A tag of a release's shape that is not a release, and why."""
+
+    tag: str
+    commit: str
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"tag": self.tag, "commit": self.commit, "reason": self.reason}
+
+
+def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]) -> str | None:
+    """Why a ``NAME@vX.Y.Z`` tag is not a release (None: it is one).
+
+    A release is an annotated tag carrying the release record, whose record names the tag's
+    own commit, name and version, and whose manifest digest equals the digest of the manifest
+    committed at that commit (recomputed, so an edited manifest does not match either)."""
+    from sdops_dvc.manifest import compute_digest
+
+    if ref.tag is None:
+        return "a lightweight tag: releases are annotated tags made by `sdops release`"
+    bad_signature = _signature_problem(repo, ref)
+    if bad_signature:
+        return bad_signature
+    if record.get("schema") != "sdops-release/1":
+        return "its annotation carries no release record"
+    sha = ref.commit.hexsha
+    if record.get("commit") != sha:
+        return f"its record names commit {str(record.get('commit'))[:10]}, the tag points at {sha[:10]}"
+    if record.get("name") != p.name or record.get("version") != str(p.version):
+        return "its record names another release"
+    manifest = _manifest_at_commit(repo, ref.commit, p.name)
+    if manifest is None:
+        return f"no manifest of {p.name} is committed at its commit"
+    recorded = (manifest.get("digest") or {}).get("value")
+    try:
+        actual = compute_digest(manifest)
+    except (TypeError, ValueError):
+        return "the manifest at its commit cannot be hashed"
+    if recorded != actual:
+        return "the manifest at its commit was edited after it was sealed"
+    if record.get("manifest_digest") != actual:
+        return "its record's manifest digest differs from the manifest at its commit"
+    return None
+
+
+ALLOWED_SIGNERS = str(ApprovalsCfg.model_fields["allowed_signers"].default)
+
+
+def _signature_problem(repo: Any, ref: Any) -> str | None:
+    """A signed tag must verify: SSH signatures against the allowed-signers file committed at
+    the tagged commit, PGP ones against the keyring git uses. Unsigned tags pass here."""
+    from sdops_dvc.registry.approvals import verify_signed
+
+    message = ref.tag.message or ""
+    if not any(marker in message for marker in SIGNATURES):
+        return None
+    signers = _git_file(ref.commit, ALLOWED_SIGNERS) or ""
+    proc = verify_signed(repo.working_tree_dir or repo.git_dir, signers, "verify-tag", ref.name)
+    if proc.returncode == 0:
+        return None
+    return "the tag is signed, but its signature does not verify against the allowed signers"
+
+
+def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRelease]]:
+    """Every release in the repository, oldest first, with its status; and the tags of a
+    release's shape that are not releases, with the reason."""
+    parsed: list[tuple[Any, ParsedTag]] = []
+    for ref in repo.tags:
+        p = parse_tag(ref.name)
+        if p and (name is None or p.name == name):
+            parsed.append((ref, p))
+    revoked = {
+        (p.name, p.version): _record(ref.tag.message if ref.tag else "")
+        for ref, p in parsed
+        if p.action == "deregister"
+    }
+    retired_at = {
+        (p.name, ref.commit.hexsha): _record(ref.tag.message if ref.tag else "")
+        for ref, p in parsed
+        if p.action == "assign" and p.stage == RETIRED
+    }
+    out: list[Release] = []
+    rejected: list[NotRelease] = []
+    for ref, p in parsed:
+        if p.action != "register" or p.version is None:
+            continue
+        record = _record(ref.tag.message if ref.tag else "")
+        reason = _validate_register(repo, ref, p, record)
+        if reason is not None:
+            rejected.append(NotRelease(ref.name, ref.commit.hexsha, reason))
+            continue
+        status = "revoked" if (p.name, p.version) in revoked else "released"
+        if (p.name, ref.commit.hexsha) in retired_at:
+            status = "retired"
+        out.append(
+            Release(
+                p.name,
+                p.version,
+                ref.name,
+                ref.commit.hexsha,
+                status,
+                record,
+                revoked.get((p.name, p.version)),
+                int(ref.tag.tagged_date),
+            )
+        )
+    out.sort(key=lambda r: (r.name, r.version))
+    # `sdops release` never releases a commit twice while its release is live: a later tag at
+    # the same commit is a copy of the record, not a release
+    first: dict[tuple[str, str], str] = {}
+    kept: list[Release] = []
+    for r in out:
+        earlier = first.get((r.name, r.commit))
+        if earlier is not None:
+            rejected.append(
+                NotRelease(r.tag, r.commit, f"its commit is already released as {earlier}")
+            )
+            continue
+        if r.status != "revoked":
+            first[(r.name, r.commit)] = r.tag
+        kept.append(r)
+    out = kept
+    current = _current(out, parsed, rejected)
+    rels = [
+        Release(r.name, r.version, r.tag, r.commit, "current", r.record, r.revocation, r.time)
+        if current.get(r.name) is r
+        else r
+        for r in out
+    ]
+    return rels, rejected
+
+
+def _current(
+    out: list[Release], parsed: list[tuple[Any, ParsedTag]], rejected: list[NotRelease]
+) -> dict[str, Release]:
+    """Per name, the release the last release or rollback made current: events (a release's
+    tag, a rollback's GTO assignment ``NAME#prod#N``) newest first by tag time, the first one
+    whose release is still live. A revoked or retired current release gives way to the one
+    that was current before it."""
+    events: list[tuple[int, int, int, str, str]] = []  # (time, kind, order, name, commit)
+    for i, r in enumerate(out):  # out is in version order: the newer wins a tie in time
+        events.append((r.time, 0, i, r.name, r.commit))
+    for ref, p in parsed:
+        if p.action != "assign" or p.stage != PROD or p.counter is None:
+            continue
+        if ref.tag is None:
+            rejected.append(NotRelease(ref.name, ref.commit.hexsha, "a lightweight assignment tag"))
+            continue
+        events.append((int(ref.tag.tagged_date), 1, p.counter, p.name, ref.commit.hexsha))
+    live = {(r.name, r.commit): r for r in out if r.status == "released"}
+    current: dict[str, Release] = {}
+    for _, _, _, name, commit in sorted(events, reverse=True):
+        if name not in current and (name, commit) in live:
+            current[name] = live[(name, commit)]
+    return current
+
+
+def releases(repo: Any, name: str | None = None) -> list[Release]:
+    """Every release in the repository, oldest first, with its status."""
+    return scan(repo, name)[0]
+
+
+REFERENCE_HINT = "use NAME@vX.Y.Z, NAME@current (or NAME, NAME#prod) or NAME@latest"
+
+
+def parse_reference(ref: str) -> tuple[str, str]:
+    """(name, which) of a release reference; which is ``current``, ``latest`` or a version
+    ``vX.Y.Z``. ``NAME`` and ``NAME#prod`` (GTO's stage) mean ``current``; ``1.1.0`` = ``v1.1.0``."""
+    m = REF_RE.match(ref.strip())
+    if m:
+        which = m["which"] or "current"
+        if which not in ("current", "latest"):
+            which = "v" + which.removeprefix("v")
+        return m["name"], which
+    p = parse_tag(ref.strip())
+    if p is not None and p.action == "register" and p.version is not None:
+        return p.name, str(p.version)
+    raise ReleaseUnavailable(f"{ref!r} is not a release reference", hint=REFERENCE_HINT)
+
+
+def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
+    """A release by reference (:func:`parse_reference`): ``current`` is the release the last
+    release or rollback made current, ``latest`` the newest live version."""
+    name, which = parse_reference(ref)
+    known, rejected = scan(repo, name)
+    for bad in rejected:
+        if bad.tag == f"{name}@{which}":
+            raise ReleaseUnavailable(
+                f"{bad.tag} is not a release: {bad.reason}", hint="see `sdops list`"
+            )
+    if not known:
+        raise ReleaseUnavailable(f"there is no release of {name!r}", hint="see `sdops list`")
+    if which in ("latest", "current"):
+        live = [r for r in known if r.status in ("current", "released")]
+        if not live:
+            raise ReleaseUnavailable(f"every release of {name!r} is revoked or retired")
+        if which == "latest":
+            return live[-1]
+        return next(r for r in live if r.status == "current")
+    wanted = Version.parse(which)
+    for r in known:
+        if r.version == wanted:
+            if live_only and r.status == "retired":
+                raise ReleaseUnavailable(
+                    f"{r.tag} was retired (retention expired); its data was deleted",
+                    hint=f"use {name}@current for the release in service",
+                )
+            if live_only and r.status == "revoked":
+                reason = (r.revocation or {}).get("reason", "no reason recorded")
+                raise ReleaseUnavailable(
+                    f"{r.tag} was revoked ({(r.revocation or {}).get('kind', 'other')}): {reason}",
+                    hint=f"use {name}@current for the release in service",
+                )
+            return r
+    raise ReleaseUnavailable(f"{name} has no version {which}", hint="see `sdops list`")
+
+
+def _actor(repo: Any) -> str:
+    """Who acts: git's configured identity (as `git config` resolves it, env included)."""
+    import git
+
+    def value(key: str) -> str:
+        try:
+            return str(repo.git.config("--get", key)).strip()
+        except git.GitCommandError:
+            return "unknown"
+
+    return f"{value('user.name')} <{value('user.email')}>"
+
+
+def _git_file(commit: Any, rel: str) -> str | None:
+    raw = blob_at(commit, rel)
+    return raw.decode("utf-8") if raw is not None else None
+
+
+def manifest_at(repo: Any, rev: str, root: Path) -> dict[str, Any] | None:
+    commit = repo.commit(rev)
+    rel = repo_path(repo, root / L.MANIFEST)
+    text = _git_file(commit, rel)
+    return json.loads(text) if text else None
+
+
+def release_manifest(repo: Any, rel: Release, root: Path | None = None) -> dict[str, Any] | None:
+    """A release's manifest: at ``root``'s pipeline in a work tree, or, in a bare repository
+    (``root`` None), wherever the release's pipeline sits."""
+    if root is not None and repo.working_tree_dir is not None:
+        found = manifest_at(repo, rel.tag, root)
+        if found is not None:
+            return found
+    return _manifest_at_commit(repo, repo.commit(rel.tag), rel.name)
+
+
+def _manifest_at_commit(repo: Any, commit: Any, name: str) -> dict[str, Any] | None:
+    """The manifest of release ``name`` committed at ``commit``, wherever its pipeline sits
+    in the repository (the top, or a subdirectory; several pipelines may share a repo)."""
+    try:
+        commit.tree / L.MANIFEST
+        paths = [L.MANIFEST]
+    except KeyError:
+        names = repo.git.ls_tree("-r", "--name-only", commit.hexsha).splitlines()
+        paths = sorted(n for n in names if n.endswith("/" + L.MANIFEST))
+    for rel in paths:
+        text = _git_file(commit, rel)
+        try:
+            data = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and (data.get("dataset") or {}).get("name") == name:
+            return data
+    return None
