@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,36 @@ SIGNATURES = (
 RETIRED = "retired"  # GTO stage a retired release is assigned to (NAME#retired#N)
 
 
+class Status(StrEnum):
+    """A release's status. ``current``: in service (the last release or rollback made it
+    so); ``released``: live, not in service; ``revoked``: never served again; ``retired``:
+    retention ended, its data deleted. Compares and serialises as its string."""
+
+    CURRENT = "current"
+    RELEASED = "released"
+    REVOKED = "revoked"
+    RETIRED = "retired"
+
+    @property
+    def live(self) -> bool:
+        """Served: ``current`` or ``released``."""
+        return self in (Status.CURRENT, Status.RELEASED)
+
+
 @dataclass(frozen=True)
 class Release:
     name: str
     version: Version
     tag: str
     commit: str
-    status: str  # current | released | revoked | retired
+    status: Status
     record: dict[str, Any] = field(default_factory=dict)
     revocation: dict[str, Any] | None = None
     time: int = 0  # when the tag was made (seconds since the epoch; the tagger's date)
+
+    @property
+    def live(self) -> bool:
+        return self.status.live
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -169,9 +190,9 @@ def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRel
         if reason is not None:
             rejected.append(NotRelease(ref.name, ref.commit.hexsha, reason))
             continue
-        status = "revoked" if (p.name, p.version) in revoked else "released"
+        status = Status.REVOKED if (p.name, p.version) in revoked else Status.RELEASED
         if (p.name, ref.commit.hexsha) in retired_at:
-            status = "retired"
+            status = Status.RETIRED
         out.append(
             Release(
                 p.name,
@@ -196,13 +217,13 @@ def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRel
                 NotRelease(r.tag, r.commit, f"its commit is already released as {earlier}")
             )
             continue
-        if r.status != "revoked":
+        if r.status != Status.REVOKED:
             first[(r.name, r.commit)] = r.tag
         kept.append(r)
     out = kept
     current = _current(out, parsed, rejected)
     rels = [
-        Release(r.name, r.version, r.tag, r.commit, "current", r.record, r.revocation, r.time)
+        Release(r.name, r.version, r.tag, r.commit, Status.CURRENT, r.record, r.revocation, r.time)
         if current.get(r.name) is r
         else r
         for r in out
@@ -227,7 +248,7 @@ def _current(
             rejected.append(NotRelease(ref.name, ref.commit.hexsha, "a lightweight assignment tag"))
             continue
         events.append((int(ref.tag.tagged_date), 1, p.counter, p.name, ref.commit.hexsha))
-    live = {(r.name, r.commit): r for r in out if r.status == "released"}
+    live = {(r.name, r.commit): r for r in out if r.status == Status.RELEASED}
     current: dict[str, Release] = {}
     for _, _, _, name, commit in sorted(events, reverse=True):
         if name not in current and (name, commit) in live:
@@ -271,21 +292,21 @@ def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
     if not known:
         raise ReleaseUnavailable(f"there is no release of {name!r}", hint="see `sdops list`")
     if which in ("latest", "current"):
-        live = [r for r in known if r.status in ("current", "released")]
+        live = [r for r in known if r.live]
         if not live:
             raise ReleaseUnavailable(f"every release of {name!r} is revoked or retired")
         if which == "latest":
             return live[-1]
-        return next(r for r in live if r.status == "current")
+        return next(r for r in live if r.status == Status.CURRENT)
     wanted = Version.parse(which)
     for r in known:
         if r.version == wanted:
-            if live_only and r.status == "retired":
+            if live_only and r.status == Status.RETIRED:
                 raise ReleaseUnavailable(
                     f"{r.tag} was retired (retention expired); its data was deleted",
                     hint=f"use {name}@current for the release in service",
                 )
-            if live_only and r.status == "revoked":
+            if live_only and r.status == Status.REVOKED:
                 reason = (r.revocation or {}).get("reason", "no reason recorded")
                 raise ReleaseUnavailable(
                     f"{r.tag} was revoked ({(r.revocation or {}).get('kind', 'other')}): {reason}",

@@ -13,7 +13,7 @@ from typing import Any
 
 from sdops_dvc.errors import ConfigError, ReleaseUnavailable
 from sdops_dvc.fsutil import write_text_atomic
-from sdops_dvc.registry.releases import Release, _repo, releases, resolve
+from sdops_dvc.registry.catalog import Release, Status, _repo, releases, resolve
 
 CONSUMERS = "consumers.yaml"
 SEVERITY = {  # kind -> (incident class, severity)
@@ -76,10 +76,10 @@ def consumers_of(root: Path, name: str, version: str | None = None) -> list[Cons
         return found
     wanted = pin(version)
     known = releases(_repo(root), name)
-    live = [r for r in known if r.status in ("current", "released")]
+    live = [r for r in known if r.live]
     serves = {
         "latest": str(live[-1].version) if live else None,
-        "current": next((str(r.version) for r in live if r.status == "current"), None),
+        "current": next((str(r.version) for r in live if r.status == Status.CURRENT), None),
     }
     wanted = serves.get(wanted) or wanted  # `--version current` names the version it serves
     return [c for c in found if pin(c.version) == wanted or serves.get(pin(c.version)) == wanted]
@@ -100,7 +100,7 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
     known = releases(repo, rel.name)
     good = _last_good(known, rel)
     # pinned to it; or following latest/current while it was the newest release
-    newest = not any(r.version > rel.version and r.status != "retired" for r in known)
+    newest = not any(r.version > rel.version and r.status != Status.RETIRED for r in known)
     floating = ("latest", "current") if newest else ()
     affected = [
         c
@@ -119,7 +119,7 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
         "",
         "## 1. Freeze",
         "",
-        f"- [{'x' if rel.status == 'revoked' else ' '}] revoked: `sdops revoke {rel.tag} --kind {kind} --reason ...`",
+        f"- [{'x' if rel.status == Status.REVOKED else ' '}] revoked: `sdops revoke {rel.tag} --kind {kind} --reason ...`",
         "- [ ] remove copies outside the registry (object stores, notebooks, caches)",
         "",
         "## 2. Affected consumers",
@@ -176,7 +176,7 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
 
 
 def _last_good(known: list[Release], bad: Release) -> Release | None:
-    good = [r for r in known if r.status != "revoked" and r.version < bad.version]
+    good = [r for r in known if r.status != Status.REVOKED and r.version < bad.version]
     return good[-1] if good else None
 
 

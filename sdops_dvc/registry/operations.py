@@ -205,7 +205,7 @@ def rollback(root: Path, name: str, to: str | None = None) -> tuple[str, Release
     known = releases(repo, name)
     if to is None:  # the last known-good: the newest live release but the one checked out
         head = repo.head.commit.hexsha
-        older = [r for r in known if r.status in ("current", "released") and r.commit != head]
+        older = [r for r in known if r.live and r.commit != head]
         if not older:
             raise ReleaseUnavailable(
                 f"no live release of {name} other than the one checked out to roll back to",

@@ -28,6 +28,7 @@ from sdops_dvc.registry.catalog import (  # the read side, re-exported for calle
     SIGNATURES as SIGNATURES,
     NotRelease as NotRelease,
     Release as Release,
+    Status as Status,
     _actor as _actor,
     _current as _current,
     _git_file as _git_file,
@@ -212,7 +213,7 @@ def plan_release(
                 f"the manifest at HEAD is for {manifest.get('dataset', {}).get('name')!r}, not {name!r}"
             )
     known = releases(repo, name)
-    if any(r.commit == head.hexsha and r.status != "revoked" for r in known):
+    if any(r.commit == head.hexsha and r.status != Status.REVOKED for r in known):
         problems.append(
             f"HEAD is already released as {next(r.tag for r in known if r.commit == head.hexsha)}"
         )
@@ -491,7 +492,7 @@ def revoke(root: Path, ref: str, reason: str, kind: str, *, purge: bool = False)
     purged: list[str] | None = None
     shared: list[str] = []
     if purge:
-        live = [r.tag for r in releases(repo, target.name) if r.status in ("current", "released")]
+        live = [r.tag for r in releases(repo, target.name) if r.live]
         # the release remote serves releases: only other live releases' objects stay there
         purged, shared = own_objects(repo, target.tag, live)
         top = Path(repo.working_tree_dir)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sdops_dvc.errors import ReleaseRefused
+from sdops_dvc.registry.catalog import Status
 from sdops_dvc.registry.objects import delete_objects, own_objects
 from sdops_dvc.registry.releases import (
     RETIRED,
@@ -40,7 +41,7 @@ def expired(
     now = now or datetime.now(UTC)
     out = []
     for r in releases(repo, name):
-        if r.status not in ("current", "released") or not r.record.get("released_at"):
+        if not r.live or not r.record.get("released_at"):
             continue
         manifest = release_manifest(repo, r, root) or {}
         days = (manifest.get("policy") or {}).get("retention_days")
@@ -64,9 +65,9 @@ class RetireResult:
 def retire(root: Path, ref: str, reason: str = "retention period ended") -> RetireResult:
     repo = _repo(root)
     target = resolve(repo, ref, live_only=False)
-    if target.status == "retired":
+    if target.status == Status.RETIRED:
         raise ReleaseRefused(f"{target.tag} is already retired")
-    live = [r.tag for r in releases(repo, target.name) if r.status in ("current", "released")]
+    live = [r.tag for r in releases(repo, target.name) if r.live]
     doomed, shared = own_objects(repo, target.tag, ["HEAD", *live])
     top = Path(repo.working_tree_dir)
     tag = assign_tag(target.name, RETIRED, next_counter([t.name for t in repo.tags], target.name))
