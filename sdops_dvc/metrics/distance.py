@@ -160,10 +160,8 @@ def _features(e: Encoded, lo: Any, safe_ranges: Any, widths: list[int]) -> Any:
     import numpy as np
 
     parts = [(e.numeric - lo) / safe_ranges] if e.n_num else []
-    for j, width in enumerate(widths):
-        onehot = np.zeros((len(e.categorical), width))
-        onehot[np.arange(len(e.categorical)), e.categorical[:, j] + 1] = 0.5
-        parts.append(onehot)
+    if widths:  # weight 1/2: a mismatch costs exactly 1
+        parts.append(0.5 * _onehot(e, list(enumerate(widths))))
     return np.hstack(parts) if parts else np.zeros((len(e.numeric), 0))
 
 
@@ -239,7 +237,8 @@ _CELLS_PER_CHUNK = 4_000_000  # query rows x references per kernel call (32 MB o
 
 def _in_range(e: Encoded, lo: Any, ranges: Any) -> Any:
     """Rows whose every number lies within the scale (on the value of a zero-range column),
-    where SDMetrics' cap min(|a - b| / range, 1) cannot bind: nulls allowed."""
+    where SDMetrics' cap min(|a - b| / range, 1) cannot bind and an L1 search is exact:
+    nulls allowed. The others take a brute force."""
     import numpy as np
 
     if not e.n_num:
@@ -247,8 +246,12 @@ def _in_range(e: Encoded, lo: Any, ranges: Any) -> Any:
     safe = np.where(ranges == 0, 1.0, ranges)
     with np.errstate(invalid="ignore"):
         x = (e.numeric - lo) / safe
-        bad = (x < -1e-12) | (x > 1 + 1e-12) | ((ranges == 0) & (x != 0))
+        bad = (x < 0) | (x > 1) | ((ranges == 0) & (x != 0))
     return ~(bad & ~np.isnan(x)).any(axis=1)
+
+
+def _subset(e: Encoded, rows: Any) -> Encoded:
+    return Encoded(e.numeric[rows], e.categorical[rows], e.n_num, e.n_cat)
 
 
 def _l1_embedding(e: Encoded, lo: Any, ranges: Any, with_nulls: Any) -> Any:
@@ -323,22 +326,21 @@ def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
     idx = np.empty((len(q.numeric), kk), dtype=np.int64)
     slow = np.flatnonzero(~fast)
     if len(slow):
-        sub = Encoded(q.numeric[slow], q.categorical[slow], q.n_num, q.n_cat)
-        idx[slow] = _exact_scan_knn(sub, r, lo, ranges, kk)
+        idx[slow] = _exact_scan_knn(_subset(q, slow), r, lo, ranges, kk)
     rows = np.flatnonzero(fast)
     if not len(rows):
         return idx
-    with_nulls = np.isnan(q.numeric[rows]).any(axis=0) | np.isnan(r.numeric).any(axis=0)
-    widths = [  # over every query row: the one-hot blocks are built for all of them
-        (j, int(max(q.categorical[:, j].max(), r.categorical[:, j].max())) + 2)
+    f = _subset(q, rows)  # every block below is built for these query rows only
+    with_nulls = np.isnan(f.numeric).any(axis=0) | np.isnan(r.numeric).any(axis=0)
+    widths = [
+        (j, int(max(f.categorical[:, j].max(), r.categorical[:, j].max())) + 2)
         for j in range(q.n_cat)
     ]
     narrow = [(j, w) for j, w in widths if w <= ONEHOT_MAX_CATEGORIES + 1]
     wide = [(j, w) for j, w in widths if w > ONEHOT_MAX_CATEGORIES + 1]
-    qe = _l1_embedding(q, lo, ranges, with_nulls)[rows]
-    re_ = _l1_embedding(r, lo, ranges, with_nulls)
-    qo, ro_t = _onehot(q, narrow)[rows], np.ascontiguousarray(_onehot(r, narrow).T)
-    qs = _match_counts(q, wide)[rows] if wide else None
+    qe, re_ = _l1_embedding(f, lo, ranges, with_nulls), _l1_embedding(r, lo, ranges, with_nulls)
+    qo, ro_t = _onehot(f, narrow), np.ascontiguousarray(_onehot(r, narrow).T)
+    qs = _match_counts(f, wide) if wide else None
     rs_t = _match_counts(r, wide).T.tocsc() if wide else None
     step = max(1, _CELLS_PER_CHUNK // max(1, n_ref))
 
@@ -484,14 +486,7 @@ def _tree_knn(
     q_pat, r_pat = patterns
     q_null, r_null = np.isnan(q_u.numeric), np.isnan(ref_u.numeric)
     safe = np.where(ranges == 0, 1.0, ranges)
-    brute = np.zeros(nq, dtype=bool)
-    if q_u.n_num:
-        with np.errstate(invalid="ignore"):
-            scaled = (q_u.numeric - lo) / safe
-            brute |= ((scaled < 0) | (scaled > 1)).any(axis=1)
-        zero = ranges == 0
-        if zero.any():
-            brute |= ((q_u.numeric[:, zero] != lo[zero]) & ~q_null[:, zero]).any(axis=1)
+    brute = ~_in_range(q_u, lo, ranges)
     tree_rows = np.flatnonzero(~brute)
     brute_rows = np.flatnonzero(brute)
 
