@@ -50,11 +50,10 @@ def _synthetic(ref: str, repo: str | Path) -> tuple[Release, str, str]:
 def _release(ref: str, repo: str | Path) -> tuple[Release, dict[str, Any], Any]:
     """The live release ``ref`` names, its manifest and the git repository holding it."""
     from sdops_dvc.registry.releases import release_manifest, resolve as _resolve
-    from sdops_dvc.registry.remote import is_remote, open_repo
+    from sdops_dvc.registry.remote import open_location
 
-    git_repo = open_repo(repo)
+    git_repo, root = open_location(repo)
     rel = _resolve(git_repo, ref)
-    root = None if is_remote(repo) else Path(repo).resolve()
     manifest = release_manifest(git_repo, rel, root)
     if manifest is None:
         raise ReleaseUnavailable(f"{rel.tag} has no manifest")

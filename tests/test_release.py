@@ -351,6 +351,11 @@ def test_consumers_follow_a_rollback(world: dict[str, Path], tmp_path: Path) -> 
         ("v1.0.0", "current"),
         ("v1.1.0", "released"),
     ]
+    url = origin.as_uri()  # file:///...: a URL, read through the mirror like any other
+    by_url = json.loads(sdops("list", "--repo", url, "--json", cwd=empty, check=True).stdout)
+    assert by_url == remote_list
+    expired = sdops("list", "--expired", "--repo", url, "--json", cwd=empty, check=True)
+    assert json.loads(expired.stdout) == []  # 30-day retention: nothing expired yet
     sdops("get", "credit", "-o", "c.csv", "--repo", str(origin), cwd=empty, check=True)
     assert (
         hashlib.md5((empty / "c.csv").read_bytes()).hexdigest()

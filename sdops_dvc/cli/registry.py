@@ -132,7 +132,7 @@ def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None
 
     rejected: list[NotRelease] = []
     if expired:
-        rows = [r for r, _ in find_expired(Path(location), name)]
+        rows = [r for r, _ in find_expired(location, name)]  # a URL is no Path
     else:
         rows, rejected = scan(open_repo(location), name)
     if as_json:
@@ -164,11 +164,11 @@ def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None
 def show(ref: str, as_json: bool, location: str) -> None:
     """Show a release: its tag record and the manifest committed with it."""
     from sdops_dvc.registry.releases import release_manifest, resolve
-    from sdops_dvc.registry.remote import is_remote, open_repo
+    from sdops_dvc.registry.remote import open_location
 
-    repo = open_repo(location)
+    repo, root = open_location(location)
     rel = resolve(repo, ref, live_only=False)
-    manifest = release_manifest(repo, rel, None if is_remote(location) else Path(location))
+    manifest = release_manifest(repo, rel, root)
     if as_json:
         click.echo(json.dumps({"release": rel.as_json(), "manifest": manifest}, indent=2))
         return

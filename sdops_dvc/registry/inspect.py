@@ -111,10 +111,10 @@ def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
 
 def lineage(location: str | Path, ref: str) -> dict[str, Any]:
     """Where a release came from; ``location``: a work tree, a bare repository or a URL."""
-    from sdops_dvc.registry.remote import is_remote, open_repo
+    from sdops_dvc.registry.remote import open_location
 
-    repo = open_repo(location)
-    rel, m = _load(repo, ref, None if is_remote(location) else Path(location).resolve())
+    repo, root = open_location(location)
+    rel, m = _load(repo, ref, root)
     return {
         "release": rel.tag,
         "status": rel.status,

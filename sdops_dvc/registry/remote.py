@@ -19,15 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from sdops_dvc.errors import RepoError
+from sdops_dvc.registry.catalog import _repo
 from sdops_dvc.scm import git as _git
 
 _SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@host:owner/repo.git
 
 
+def _is_url(text: str) -> bool:
+    return "://" in text or bool(_SCP.match(text))
+
+
 def is_remote(location: str | Path) -> bool:
     """A git URL or a bare repository (no work tree to read files from)."""
     text = str(location)
-    if "://" in text or _SCP.match(text):
+    if _is_url(text):
         return True
     path = Path(text)
     return (
@@ -41,7 +46,7 @@ def is_remote(location: str | Path) -> bool:
 def dvc_location(location: str | Path) -> str:
     """What DVC is given as ``repo=``: a URL as it is, a local path absolute."""
     text = str(location)
-    return text if "://" in text or _SCP.match(text) else str(Path(text).resolve())
+    return text if _is_url(text) else str(Path(text).resolve())
 
 
 def cache_dir() -> Path:
@@ -55,8 +60,6 @@ def open_repo(location: str | Path) -> Any:
     """A GitPython repository holding the releases of ``location``: the repository itself
     when it has a work tree, else an up-to-date bare mirror of its branches and tags."""
     import git
-
-    from sdops_dvc.registry.releases import _repo
 
     if not is_remote(location):
         return _repo(Path(location))
@@ -79,3 +82,9 @@ def open_repo(location: str | Path) -> Any:
             hint="check the URL or path and your access to it",
         )
     return git.Repo(mirror)
+
+
+def open_location(location: str | Path) -> tuple[Any, Path | None]:
+    """:func:`open_repo`, and the work tree's pipeline directory to read files at (None for
+    a bare repository or a URL: a release's manifest is then found by its name)."""
+    return open_repo(location), None if is_remote(location) else Path(location).resolve()

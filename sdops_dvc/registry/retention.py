@@ -34,10 +34,9 @@ def expired(
 ) -> list[tuple[Release, datetime]]:
     """Live releases whose retention ended, with the day it ended; ``location``: a work
     tree, a bare repository or a git URL."""
-    from sdops_dvc.registry.remote import is_remote, open_repo
+    from sdops_dvc.registry.remote import open_location
 
-    repo = open_repo(location)
-    root = None if is_remote(location) else Path(location).resolve()
+    repo, root = open_location(location)
     now = now or datetime.now(UTC)
     out = []
     for r in releases(repo, name):
