@@ -30,23 +30,20 @@ def _json_callback(ctx: click.Context, param: click.Parameter, value: bool) -> b
     return value
 
 
-JSON_HELP = "Machine-readable output: one JSON document on stdout (human lines go to stderr)."
-JSON_OPTION = click.option(
-    "--json", "as_json", is_flag=True, is_eager=True, callback=_json_callback, help=JSON_HELP
-)
+_JSON_DECLS = ["--json", "as_json"]
+_JSON_ATTRS: dict[str, Any] = {
+    "is_flag": True,
+    "is_eager": True,
+    "callback": _json_callback,
+    "help": "Machine-readable output: one JSON document on stdout (human lines go to stderr).",
+}
+JSON_OPTION = click.option(*_JSON_DECLS, **_JSON_ATTRS)  # for commands that read ``as_json``
 
 
 def json_param() -> click.Option:
     """``--json`` for a command that renders no JSON of its own: it reports through
     :func:`result`."""
-    return click.Option(
-        ["--json", "as_json"],
-        is_flag=True,
-        is_eager=True,
-        expose_value=False,
-        callback=_json_callback,
-        help=JSON_HELP,
-    )
+    return click.Option(_JSON_DECLS, expose_value=False, **_JSON_ATTRS)
 
 
 def result(data: Any) -> None:

@@ -168,3 +168,23 @@ def test_json_is_one_document_on_stdout_success_or_error(
     assert docs[("release", "--bump", "sideways")]["error"]["type"] == "UsageError"
     proc = sdops("gate", "--check", "--json", cwd=root)
     assert "approved" in proc.stderr  # the human line, kept off stdout
+
+
+def test_json_mode_lasts_one_invocation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In one process (an embedding tool, CliRunner): --json on one command does not send
+    the next command's human lines to stderr."""
+    import json
+
+    from click.testing import CliRunner
+
+    from sdops_dvc.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "consumers.yaml").write_text(
+        "consumers:\n  - {name: nb, contact: ds@example.com, dataset: claims, version: current}\n"
+    )
+    runner = CliRunner()
+    first = runner.invoke(cli, ["consumers", "claims", "--json"])
+    assert first.exit_code == 0 and json.loads(first.stdout)[0]["name"] == "nb"
+    second = runner.invoke(cli, ["consumers", "claims"])
+    assert second.exit_code == 0 and second.stdout.startswith("nb ")

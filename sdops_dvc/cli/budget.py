@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import JSON_OPTION, info, warn
+from sdops_dvc.output import JSON_OPTION, info, result, warn
 
 
 @click.command(
@@ -34,7 +33,7 @@ def budget(name: str | None, params_path: Path, as_json: bool, offline: bool) ->
     params = load_params(params_path)
     report = ledger_report(params_path.resolve().parent, params, name, fetch=not offline)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        result(report)
         return
     for w in report["warnings"]:
         warn(w)

@@ -118,6 +118,9 @@ Exit codes: 0 ok, 1 gate failed, 2 usage, 3 bad params, 4 bad data,
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def cli(quiet: bool, verbose: bool) -> None:
     """sdops: governed, reproducible synthetic-data releases on DVC, git and SDV."""
+    from sdops_dvc.output import set_json_mode
+
+    set_json_mode(False)  # per invocation: the command's own --json turns it on
     _setup_logging(-1 if quiet else 1 if verbose else 0)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -136,12 +135,9 @@ def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None
     else:
         rows, rejected = scan(open_repo(location), name)
     if as_json:
-        click.echo(
-            json.dumps(
-                [r.as_json() for r in rows]
-                + [{**b.as_json(), "status": "not a release"} for b in rejected],
-                indent=2,
-            )
+        result(
+            [r.as_json() for r in rows]
+            + [{**b.as_json(), "status": "not a release"} for b in rejected]
         )
         return
     if not rows and not rejected:
@@ -170,7 +166,7 @@ def show(ref: str, as_json: bool, location: str) -> None:
     rel = resolve(repo, ref, live_only=False)
     manifest = release_manifest(repo, rel, root)
     if as_json:
-        click.echo(json.dumps({"release": rel.as_json(), "manifest": manifest}, indent=2))
+        result({"release": rel.as_json(), "manifest": manifest})
         return
     info(
         f"{rel.tag}  [{rel.status}]  commit {rel.commit[:10]}  released {rel.record.get('released_at')}"
@@ -267,7 +263,7 @@ def diff(ref_a: str, ref_b: str, as_json: bool) -> None:
 
     d = do_diff(Path.cwd(), ref_a, ref_b)
     if as_json:
-        click.echo(json.dumps(d, indent=2, default=str))
+        result(d)
         return
     info(f"{d['a']['tag']} -> {d['b']['tag']}")
     info(f"  code: {d['code']['a'][:10]} -> {d['code']['b'][:10]}")
@@ -304,7 +300,7 @@ def lineage(ref: str, as_json: bool, location: str) -> None:
 
     d = do_lineage(location, ref)
     if as_json:
-        click.echo(json.dumps(d, indent=2))
+        result(d)
         return
     info(f"{d['release']} [{d['status']}]")
     src = d["source"]
@@ -389,7 +385,7 @@ def consumers(name: str, version: str | None, as_json: bool) -> None:
 
     found = consumers_of(Path.cwd(), name, version)
     if as_json:
-        click.echo(json.dumps(consumers_json(found), indent=2))
+        result(consumers_json(found))
         return
     if not found:
         info(f"no consumers of {name}{' ' + version if version else ''} in consumers.yaml")
@@ -500,7 +496,7 @@ def monitor(
     if history_name:
         runs = history(Path.cwd(), history_name)
         if as_json:
-            click.echo(json.dumps(runs, indent=2))
+            result(runs)
             return
         if not runs:
             info(f"no monitor records for {history_name} under monitoring/{history_name}/")
@@ -519,7 +515,7 @@ def monitor(
     params = load_params(params_path) if params_path else None
     res = run_monitor(Path.cwd(), ref, fresh, out_dir, params)
     if as_json:
-        click.echo(json.dumps(res.record, indent=2))
+        result(res.record)
     else:
         info(f"{res.release}: {res.status.upper()} — {res.record['recommendation']}")
         for f in res.findings:
