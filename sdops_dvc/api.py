@@ -120,23 +120,15 @@ def read_dataframe(ref: str, repo: str | Path = ".") -> pd.DataFrame:
 
 def typed(df: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
     """Columns cast to the sdtypes ``metadata`` (SDV's) declares; others left as read."""
-    import pandas as pd
+    from sdops_dvc.metadata import column_sdtypes, parse_datetimes
 
-    tables: dict[str, Any] = metadata.get("tables") or {}
-    columns: dict[str, Any] = {}
-    for table in tables.values():  # a single-table release has one
-        columns = table.get("columns") or {}
     out = df.copy()
-    for name, spec in columns.items():
+    for name, sdtype in column_sdtypes(metadata).items():
         if name not in out.columns:
             continue
-        sdtype = spec.get("sdtype")
         if sdtype in ("categorical", "ordinal"):
             out[name] = out[name].astype("category")
         elif sdtype == "boolean":
             with contextlib.suppress(TypeError, ValueError):  # not true/false: leave as read
                 out[name] = out[name].astype("boolean")
-        elif sdtype == "datetime" and not pd.api.types.is_datetime64_any_dtype(out[name]):
-            fmt = spec.get("datetime_format")
-            out[name] = pd.to_datetime(out[name], format=fmt, errors="coerce")
-    return out
+    return parse_datetimes(out, metadata)

@@ -54,6 +54,29 @@ def column_sdtypes(meta: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v.get("sdtype", "unknown")) for k, v in cols.items()}
 
 
+def parse_datetimes(df: Any, metadata: dict[str, Any]) -> Any:
+    """Datetime columns as datetimes (csv gives strings), using the metadata's format;
+    unparseable values become NaT. The frame itself is not changed."""
+    import pandas as pd
+
+    cols = next(iter(metadata["tables"].values()))["columns"]
+    out = df
+    for name, spec in cols.items():
+        if spec.get("sdtype") != "datetime" or name not in df.columns:
+            continue
+        if pd.api.types.is_datetime64_any_dtype(df[name]):
+            continue
+        if out is df:
+            out = df.copy()
+        fmt = spec.get("datetime_format")
+        out[name] = (
+            pd.to_datetime(df[name], format=fmt, errors="coerce")
+            if fmt
+            else pd.to_datetime(df[name], errors="coerce")
+        )
+    return out
+
+
 def primary_key(meta: dict[str, Any]) -> str | None:
     pk = next(iter(meta["tables"].values())).get("primary_key")
     return str(pk) if pk else None

@@ -26,6 +26,7 @@ from sdops_dvc.metadata import (
     NUMERIC_SDTYPES,
     check_against_table,
     column_sdtypes,
+    parse_datetimes,
     read_metadata,
 )
 from sdops_dvc.tables import read_table, require_columns
@@ -164,7 +165,7 @@ def compute_metrics(
     seed = cfg.seed
     timer = _Timer(progress)
     sdtypes = column_sdtypes(metadata)
-    train, holdout, synthetic = (_parse_datetimes(f, metadata) for f in (train, holdout, synthetic))
+    train, holdout, synthetic = (parse_datetimes(f, metadata) for f in (train, holdout, synthetic))
     # ids, PII and free text are faked or not modelled by SDV: like SDMetrics, measure the
     # modelable columns only (a copied row with a new fake id is still a copy)
     columns = [
@@ -437,28 +438,6 @@ def _driver_hint(col: Any, sdtypes: dict[str, str]) -> str:
             "when its values are float32-stored decimals"
         )
     return "its categories or their mix are not reproduced: try another generator family"
-
-
-def _parse_datetimes(df: Any, metadata: dict[str, Any]) -> Any:
-    """Datetime columns as datetimes (csv gives strings), using the metadata's format."""
-    import pandas as pd
-
-    cols = next(iter(metadata["tables"].values()))["columns"]
-    out = df
-    for name, spec in cols.items():
-        if spec.get("sdtype") != "datetime" or name not in df.columns:
-            continue
-        if pd.api.types.is_datetime64_any_dtype(df[name]):
-            continue
-        if out is df:
-            out = df.copy()
-        fmt = spec.get("datetime_format")
-        out[name] = (
-            pd.to_datetime(df[name], format=fmt, errors="coerce")
-            if fmt
-            else pd.to_datetime(df[name], errors="coerce")
-        )
-    return out
 
 
 def _quantiles(values: Any) -> dict[str, float | None]:
