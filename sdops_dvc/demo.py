@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sdops_dvc import layout as L
-from sdops_dvc.errors import WouldOverwrite
+from sdops_dvc.errors import RepoError, WouldOverwrite
 from sdops_dvc.project import Charter, init_project, set_private_remote
 from sdops_dvc.scm import git as _git, run_dvc
 from sdops_dvc.templates import demo_table
@@ -79,8 +79,8 @@ def run_demo(
     commits = [_commit(repo, "sdops init: pipeline on the bundled HealthInsurance table")]
 
     step("remotes: a bare git origin, a release DVC remote, a private one for real rows")
-    _git(top, "init", "-q", "--bare", str(origin))
-    _git(repo, "remote", "add", "origin", str(origin))
+    _run(top, "init", "-q", "--bare", str(origin))
+    _run(repo, "remote", "add", "origin", str(origin))
     run_dvc(["remote", "add", "-d", "release", str(store)], cwd=repo)
     set_private_remote(repo, str(private))
     _approval_roles(repo / L.PARAMS)
@@ -90,19 +90,19 @@ def run_demo(
     run_dvc(["repro"], cwd=repo)
     gate = json.loads((repo / L.GATE).read_text(encoding="utf-8"))
     commits.append(_commit(repo, "dvc repro: candidate, reports and manifest"))
-    _git(repo, "push", "-q", "origin", "HEAD:main")
+    _run(repo, "push", "-q", "origin", "HEAD:main")
 
     release, listed, shown, got = None, [], {}, None
     if gate.get("approved"):
         step("review: Dana approves the candidate in a commit with an Approved-by trailer")
         message = f"Approve the release\n\nApproved-by: {REVIEWER[0]} <{REVIEWER[1]}>"
-        _git(
+        _run(
             repo,
             "-c", f"user.name={REVIEWER[0]}", "-c", f"user.email={REVIEWER[1]}",
             "commit", "-q", "--allow-empty", "-m", message,
         )  # fmt: skip
         commits.append(_head(repo))
-        _git(repo, "push", "-q", "origin", "HEAD:main")
+        _run(repo, "push", "-q", "origin", "HEAD:main")
 
         step("sdops release: every check, data to the remotes, the tag to origin")
         from sdops_dvc.config import load_params
@@ -173,22 +173,27 @@ def _empty_dir(directory: Path | None) -> Path:
 
 def _identity(repo: Path, name: str, email: str) -> None:
     """A throwaway repository never depends on a global git identity."""
-    _git(repo, "config", "user.name", name)
-    _git(repo, "config", "user.email", email)
+    _run(repo, "config", "user.name", name)
+    _run(repo, "config", "user.email", email)
+
+
+def _run(cwd: Path, *args: str) -> str:
+    """``git ARGS``; a failure stops the demo with git's own words."""
+    proc = _git(cwd, *args)
+    if proc.returncode != 0:
+        verb = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+        raise RepoError(f"the demo's `git {verb}` failed: {proc.stderr.strip()}")
+    return proc.stdout
 
 
 def _commit(repo: Path, message: str) -> str:
-    _git(repo, "add", "-A")
-    proc = _git(repo, "commit", "-q", "--no-verify", "-m", message)
-    if proc.returncode != 0:
-        from sdops_dvc.errors import RepoError
-
-        raise RepoError(f"the demo could not commit: {proc.stderr.strip()}")
+    _run(repo, "add", "-A")
+    _run(repo, "commit", "-q", "--no-verify", "-m", message)
     return _head(repo)
 
 
 def _head(repo: Path) -> str:
-    return _git(repo, "rev-parse", "HEAD").stdout.strip()
+    return _run(repo, "rev-parse", "HEAD").strip()
 
 
 def _approval_roles(params_path: Path) -> None:

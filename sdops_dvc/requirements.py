@@ -11,24 +11,20 @@ where it was installed (a VCS or archive URL), else by version from the package 
 from __future__ import annotations
 
 import json
-import re
 from importlib import metadata
 
 FILE = "requirements-sdops.txt"
 
 
-def _name(text: str) -> str:
-    return re.sub(r"[-_.]+", "-", text).lower()
-
-
 def closure(root: str = "sdops-dvc") -> dict[str, str]:
     """Installed version of every distribution ``root`` needs (its extras left out)."""
     from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
 
     seen: dict[str, str] = {}
     todo = [root]
     while todo:
-        name = _name(todo.pop())
+        name = canonicalize_name(todo.pop())
         if name in seen:
             continue
         try:

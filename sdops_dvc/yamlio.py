@@ -140,11 +140,11 @@ def set_scalars(text: str, values: dict[tuple[str, ...], str], where: str) -> st
         key = path[-1]
         if key not in parent:
             raise ConfigError(f"{where}: {'.'.join(path)} is missing", hint="add the key")
-        k_line, _ = parent.lc.key(key)
+        k_line, k_col = parent.lc.key(key)
         v_line, v_col = parent.lc.value(key)
         line = lines[k_line]
         if v_line != k_line:  # an empty value: it starts after the colon
-            v_col = line.index(":", parent.lc.key(key)[1] + len(str(key))) + 1
+            v_col = line.index(":", k_col + len(str(key))) + 1
             while v_col < len(line) and line[v_col] == " ":
                 v_col += 1
         end = _scalar_end(line, v_col)

@@ -35,6 +35,7 @@ from sdops_dvc.accounting import (
 from sdops_dvc.config import ApprovalsCfg, BudgetCfg, Params
 from sdops_dvc.layout import Layout
 from sdops_dvc.lineage import lineage_of, scope_of
+from sdops_dvc.registry.catalog import manifest_at, releases
 from sdops_dvc.scm import git as _git
 
 LEDGER_PREFIX = "refs/sdops/budget/"
@@ -153,8 +154,6 @@ def read_ledger(repo: Any, root: Path, scope: str, lineage: str | None = None) -
     """Every spend in ``scope`` (or of the same source ``lineage``), oldest first: the releases
     whose manifest names it, plus every spend the append-only ledger refs recorded whose tag is
     gone or was moved ("tag gone, spend kept"). Spent stays spent."""
-    from sdops_dvc.registry.catalog import manifest_at, releases
-
     entries = []
     for r in releases(repo):
         manifest = manifest_at(repo, r.commit, root)
@@ -525,7 +524,6 @@ def ledger_report(
 ) -> dict[str, Any]:
     """What ``sdops budget`` shows: entries, composed total, cap, remaining, cap changes."""
     from sdops_dvc.errors import RepoError
-    from sdops_dvc.registry.catalog import manifest_at, releases
 
     repo = _repo_or_none(root)
     if repo is None:
