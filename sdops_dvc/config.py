@@ -10,7 +10,7 @@ import difflib
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from sdops_dvc.errors import ConfigError
+from sdops_dvc.metric_table import ALPHA_AFTER, thresholds_of
 from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES, check_parameters
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are 32-bit here
@@ -246,75 +247,61 @@ def _significance(v: float) -> float:
     return v
 
 
-class SchemaGateCfg(_Model):
+class GateSection(_Model):
+    """A gate section of ``gates:``. Its thresholds come from the metric table
+    (:mod:`sdops_dvc.metric_table`); read one with :meth:`limit`."""
+
     enabled: Bool = True
-    # per column: share of synthetic values outside the real [min, max] (1 - SDMetrics
-    # BoundaryAdherence) and in categories the real data lacks (1 - CategoryAdherence)
-    max_out_of_range_share: Num = 0.01
-    max_unknown_category_share: Num = 0.01
-    alpha: Num = 0.01  # ... and only when more than real rows would show (Bonferroni)
 
-    _unit = field_validator("max_out_of_range_share", "max_unknown_category_share")(_unit_interval)
-    _alpha = field_validator("alpha")(_significance)
-
-
-class QualityGateCfg(_Model):
-    enabled: Bool = True
-    min_column_shapes: Num = 0.80  # SDMetrics Column Shapes (mean over columns)
-    min_column_shape_per_column: Num = 0.60  # ... and its worst column
-    min_column_pair_trends: Num = 0.70  # SDMetrics Column Pair Trends
-    max_detection_auc: Num = 0.90  # real-vs-synthetic classifier; 0.5 = indistinguishable
-    min_utility_ratio: Num = 0.80  # TSTR / TRTR on the holdout
-
-    _unit = field_validator(
-        "min_column_shapes",
-        "min_column_shape_per_column",
-        "min_column_pair_trends",
-        "max_detection_auc",
-        "min_utility_ratio",
-    )(_unit_interval)
+    def limit(self, name: str) -> float:
+        """The threshold ``name`` of this gate (a key the metric table declares)."""
+        value = getattr(self, name, None)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise KeyError(f"{type(self).__name__} has no threshold {name!r}")
+        return float(value)
 
 
-class PrivacyGateCfg(_Model):
-    enabled: Bool = True
-    max_exact_match_excess: Num = 0.01  # exact copies of train rows beyond those of holdout rows
-    max_dcr_share: Num = 0.55  # share of synthetic rows closer to train than to holdout
-    alpha: Num = 0.01  # significance level of the one-sided tests (exact copies, DCR share)
-    max_mia_auc: Num = 0.60
-    max_mia_tpr_at_1pct_fpr: Num = 0.05
-    max_singling_out_risk: Num = 0.10
-    max_linkability_risk: Num = 0.10
-    max_inference_risk: Num = 0.10
+def _gate_section(gate: str) -> type[GateSection]:
+    """The gate's section with its thresholds from the metric table, each a number in [0, 1]
+    defaulting to the table's value; ``alpha_after``: the threshold ``alpha`` follows (the
+    order params.yaml, gate.json and manifests have always listed them in)."""
+    from pydantic import create_model
 
-    _unit = field_validator(
-        "max_exact_match_excess",
-        "max_dcr_share",
-        "alpha",
-        "max_mia_auc",
-        "max_mia_tpr_at_1pct_fpr",
-        "max_singling_out_risk",
-        "max_linkability_risk",
-        "max_inference_risk",
-    )(_unit_interval)
-
-    _alpha = field_validator("alpha")(_significance)
-
-
-class SubgroupGateCfg(_Model):
-    enabled: Bool = True
-    max_column_shapes_gap: Num = 0.10  # overall Column Shapes minus the group's
-    max_tstr_gap: Num = 0.10  # overall TSTR minus the group's
-    max_representation_gap: Num = 0.05  # |group share in synthetic - in real|
-    alpha: Num = 0.01  # a representation gap fails only when significant (Bonferroni)
-
-    _unit = field_validator("max_column_shapes_gap", "max_tstr_gap", "max_representation_gap")(
-        _unit_interval
+    alpha_after = ALPHA_AFTER.get(gate)
+    fields: dict[str, Any] = {"enabled": (Bool, True)}
+    for t in thresholds_of(gate):
+        fields[t.name] = (Num, Field(default=t.default, description=t.doc))
+        if t.name == alpha_after:
+            fields["alpha"] = (Num, 0.01)
+    names = [t.name for t in thresholds_of(gate)]
+    validators: dict[str, Any] = {"_unit": field_validator(*names)(_unit_interval)}
+    if alpha_after is not None:
+        validators["_alpha"] = field_validator("alpha")(_significance)
+    return create_model(
+        f"{gate.capitalize()}GateCfg", __base__=GateSection, __validators__=validators, **fields
     )
-    _alpha = field_validator("alpha")(_significance)
 
 
-class PolicyGateCfg(_Model):
-    enabled: Bool = True
+if TYPE_CHECKING:  # for the type checker a section is its base; thresholds via limit()
+
+    class _TestedGateCfg(GateSection):
+        """A gate whose findings fail only when also significant at ``alpha``."""
+
+        alpha: float = 0.01
+
+    SchemaGateCfg = _TestedGateCfg
+    QualityGateCfg = GateSection
+    PrivacyGateCfg = _TestedGateCfg
+    SubgroupGateCfg = _TestedGateCfg
+else:
+    SchemaGateCfg = _gate_section("schema")
+    QualityGateCfg = _gate_section("quality")
+    PrivacyGateCfg = _gate_section("privacy")
+    SubgroupGateCfg = _gate_section("subgroup")
+
+
+class PolicyGateCfg(GateSection):
+    pass
 
 
 class GatesCfg(_Model):

@@ -20,7 +20,7 @@ from sdops_dvc.fsutil import md5_file, write_json_atomic, write_text_atomic
 from sdops_dvc.scm import dvc_root, git_init, git_toplevel, git_tracks, run_dvc
 from sdops_dvc.synthesizers import FAMILIES
 from sdops_dvc.tables import read_table, require_columns
-from sdops_dvc.templates import read_template, render
+from sdops_dvc.templates import read_template, render_params
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +204,7 @@ def init_project(
     write_json_atomic(root / L.METADATA, metadata)
     write_text_atomic(
         root / L.PARAMS,
-        render(
-            "params.yaml",
+        render_params(
             {
                 "name": name,
                 "target": target,

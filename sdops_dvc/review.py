@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sdops_dvc.config import Params, params_dict
+from sdops_dvc.metric_table import THRESHOLDS, Goal
 
 log = logging.getLogger(__name__)
 MAIN_CANDIDATES = ("main", "master", "origin/main", "origin/master")
@@ -48,7 +49,7 @@ def loosened(key: str, old: Any, new: Any) -> bool:
 
 def threshold_change(key: str, old: Any, new: Any) -> str | None:
     """``loosened`` or ``tightened`` for a gate threshold (or switch) that moved, by the
-    direction its check takes; None for any other key or change."""
+    goal of the metric it bounds (the metric table); None for any other key or change."""
     if not key.startswith("gates."):
         return None
     last = key.rsplit(".", 1)[-1]
@@ -60,10 +61,8 @@ def threshold_change(key: str, old: Any, new: Any) -> str | None:
         return None
     if last == "alpha":
         up_loosens = False  # a smaller alpha makes the tests harder to fail
-    elif last.startswith("max_"):
-        up_loosens = True
-    elif last.startswith("min_"):
-        up_loosens = False
+    elif key in THRESHOLDS:  # the metric's goal: a maximum of a metric to minimize...
+        up_loosens = THRESHOLDS[key].goal is Goal.MINIMIZE
     else:
         return None
     return "loosened" if (new > old) == up_loosens else "tightened"

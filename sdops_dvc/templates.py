@@ -29,13 +29,25 @@ def yaml_scalar(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def render(name: str, values: dict[str, object]) -> str:
+def render(name: str, values: dict[str, object], blocks: dict[str, str] | None = None) -> str:
+    """The template with ``{{key}}`` replaced by YAML scalars, and a line holding only
+    ``{{key}}`` of ``blocks`` by that block of YAML text."""
     text = read_template(name)
+    for key, block in (blocks or {}).items():
+        text = text.replace("{{" + key + "}}\n", block)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", yaml_scalar(value))
     if "{{" in text:
         raise ValueError(f"template {name} has unfilled placeholders")
     return text
+
+
+def render_params(values: dict[str, object]) -> str:
+    """The params.yaml ``sdops init`` writes: the template, its ``gates:`` section from the
+    metric table (every threshold with its default and what it bounds)."""
+    from sdops_dvc.metric_table import gates_block
+
+    return render("params.yaml", values, blocks={"gates": gates_block()})
 
 
 def demo_table() -> Path:

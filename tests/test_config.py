@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sdops_dvc.config import load_params, parse_params
+from sdops_dvc.config import GatesCfg, load_params, parse_params
 from sdops_dvc.errors import ConfigError
 
 BASE = {
@@ -115,10 +115,9 @@ def test_missing_params_file(tmp_path: Path) -> None:
 
 def test_template_params_are_valid(tmp_path: Path) -> None:
     from sdops_dvc.project import Charter
-    from sdops_dvc.templates import render
+    from sdops_dvc.templates import render_params
 
-    text = render(
-        "params.yaml",
+    text = render_params(
         {
             "name": "n",
             "target": None,
@@ -133,6 +132,8 @@ def test_template_params_are_valid(tmp_path: Path) -> None:
     data = yaml.safe_load(text)
     p = parse_params(data, Path("params.yaml"))
     assert p.generator.family == "ctgan" and p.dataset.target is None
+    # the gates init writes are every threshold of the metric table, at its default
+    assert data["gates"] == GatesCfg().model_dump(mode="json", by_alias=True)
 
 
 # -- issue 11.8: every value is validated before a library sees it --------------------------

@@ -185,7 +185,7 @@ def test_no_plotted_bin_or_metadata_value_describes_fewer_than_k_records(
 def test_numeric_bins_hold_k_on_every_real_table() -> None:
     import numpy as np
 
-    from sdops_dvc.stages.evaluate import numeric_bins
+    from sdops_dvc.metrics.plots import numeric_bins
 
     data = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
     tables = sorted(data.glob("*.csv")) or [Path(__file__).parent / "data" / "credit_card.csv"]

@@ -285,7 +285,8 @@ def diff(ref_a: str, ref_b: str, as_json: bool) -> None:
         info(f"    {c['key']}: {c['a']!r} -> {c['b']!r}{mark}")
     for key, m in d["metrics"].items():
         if m["delta"] is not None:
-            info(f"  {key:<32} {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f})")
+            way = f"  {m['movement']}" if m.get("movement") else ""
+            info(f"  {key:<32} {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f}){way}")
     for g, v in d["gates"].items():
         info(f"  gate {g:<9} {v['a']} -> {v['b']}")
 

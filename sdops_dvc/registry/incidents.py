@@ -145,7 +145,8 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
         ]
         for key, m in d["metrics"].items():
             if m["delta"] is not None:
-                lines.append(f"- {key}: {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f})")
+                way = f", {m['movement']}" if m.get("movement") else ""
+                lines.append(f"- {key}: {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f}{way})")
     lines += ["", "## 4. Restore", ""]
     if good is not None:
         lines += [

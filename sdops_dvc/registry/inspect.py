@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sdops_dvc.errors import ReleaseUnavailable, SdopsError
+from sdops_dvc.metric_table import movement
 from sdops_dvc.registry.releases import Release, _repo, release_manifest, resolve
 from sdops_dvc.review import flatten, threshold_change
 from sdops_dvc.scm import blob_at, repo_path
@@ -84,6 +85,7 @@ def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
             "delta": (b - a)
             if isinstance(a, (int, float)) and isinstance(b, (int, float))
             else None,
+            "movement": movement(key, a, b),  # better/worse by the metric's goal
         }
     gates = {
         g: {

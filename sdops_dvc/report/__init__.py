@@ -10,52 +10,8 @@ from typing import Any
 
 from sdops_dvc.config import Params
 from sdops_dvc.fsutil import write_text_atomic
+from sdops_dvc.metric_table import METRICS, Goal, Metric, get as _get
 from sdops_dvc.report import svg
-
-KEY_METRICS = [
-    (
-        "schema.worst_out_of_range_share",
-        "Worst column: share outside the real range",
-        "schema.max_out_of_range_share",
-        "max",
-    ),
-    (
-        "schema.worst_unknown_category_share",
-        "Worst column: share in unknown categories",
-        "schema.max_unknown_category_share",
-        "max",
-    ),
-    ("quality.column_shapes", "Column shapes", "quality.min_column_shapes", "min"),
-    (
-        "quality.column_shapes_min",
-        "Column shapes, worst column",
-        "quality.min_column_shape_per_column",
-        "min",
-    ),
-    ("quality.column_pair_trends", "Column pair trends", "quality.min_column_pair_trends", "min"),
-    ("quality.detection_auc", "Detection AUC", "quality.max_detection_auc", "max"),
-    ("utility.tstr", "TSTR", None, None),
-    ("utility.trtr", "TRTR", None, None),
-    ("utility.ratio", "TSTR / TRTR", "quality.min_utility_ratio", "min"),
-    ("privacy.exact_match_train", "Exact copies of train rows", None, None),
-    ("privacy.exact_match_holdout", "Exact copies of holdout rows", None, None),
-    ("privacy.dcr_share", "DCR share (closer to train)", "privacy.max_dcr_share", "max"),
-    ("privacy.mia_auc", "Membership inference AUC", "privacy.max_mia_auc", "max"),
-    ("privacy.mia_tpr_at_1pct_fpr", "MIA TPR at 1% FPR", "privacy.max_mia_tpr_at_1pct_fpr", "max"),
-    ("privacy.singling_out_risk", "Singling-out risk", "privacy.max_singling_out_risk", "max"),
-    ("privacy.linkability_risk", "Linkability risk", "privacy.max_linkability_risk", "max"),
-    ("privacy.inference_risk", "Inference risk", "privacy.max_inference_risk", "max"),
-    ("subgroup.worst_group_gap", "Worst subgroup gap", None, None),
-]
-
-
-def _get(d: dict[str, Any], dotted: str) -> Any:
-    cur: Any = d
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur
 
 
 def _fmt(v: Any) -> str:
@@ -74,12 +30,25 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
 
 
 def metric_rows(metrics: dict[str, Any], thresholds: dict[str, Any]) -> list[tuple[str, str, str]]:
-    rows = []
-    for key, label, th, kind in KEY_METRICS:
-        limit = _get(thresholds, th) if th else None
-        bound = f"{'>=' if kind == 'min' else '<='} {limit}" if limit is not None else ""
-        rows.append((label, _fmt(_get(metrics, key)), bound))
-    return rows
+    """(label, value, threshold) of every metric the metric table gates or summarises."""
+    return [
+        (m.label[0].upper() + m.label[1:], _fmt(_get(metrics, m.key)), _bound(m, thresholds))
+        for m in METRICS
+        if m.shown
+    ]
+
+
+def _bound(m: Metric, thresholds: dict[str, Any]) -> str:
+    """``<= 0.55`` when the threshold bounds the metric itself; its name and value when it
+    bounds something the gate derives from it (the excess of train over holdout copies)."""
+    t = m.threshold
+    limit = _get(thresholds, f"{t.gate}.{t.name}") if t else None
+    if t is None or limit is None:
+        return ""
+    stem = t.name.removeprefix("max_").removeprefix("min_")
+    if stem in m.name or m.name in stem:
+        return f"{'>=' if m.goal is Goal.MAXIMIZE else '<='} {limit}"
+    return f"{t.name}: {limit}"
 
 
 def candidate_line(metrics: dict[str, Any], params: Params | None) -> str:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.config import GatesCfg, Params, PolicyCfg
+from sdops_dvc.config import GatesCfg, GateSection, Params, PolicyCfg
 from sdops_dvc.errors import DataError
 from sdops_dvc.fsutil import write_json_atomic
+from sdops_dvc.metric_table import Goal, Metric, gated_by, get
 
 
 @dataclass(frozen=True)
@@ -82,15 +83,6 @@ def load_metrics(path: Path) -> dict[str, Any]:
     return load_json(path, "metrics file")
 
 
-def get(metrics: dict[str, Any], dotted: str) -> Any:
-    cur: Any = metrics
-    for part in dotted.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
-
-
 class _Checks:
     """Collects failures and notes for one gate."""
 
@@ -99,34 +91,251 @@ class _Checks:
         self.failures: list[str] = []
         self.notes: list[str] = []
 
-    def at_most(self, key: str, limit: float, label: str, *, required: bool = True) -> None:
-        self._cmp(key, limit, label, lambda v: v <= limit, "above the maximum", required)
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
-    def at_least(self, key: str, limit: float, label: str, *, required: bool = True) -> None:
-        self._cmp(key, limit, label, lambda v: v >= limit, "below the minimum", required)
-
-    def _cmp(
-        self,
-        key: str,
-        limit: float,
-        label: str,
-        ok: Callable[[float], bool],
-        word: str,
-        required: bool,
-    ) -> None:
+    def limit(self, m: Metric, limit: float, *, key: str | None = None, label: str = "") -> bool:
+        """The metric (or ``key``, read the same way) against its threshold, in the
+        direction of its goal; False when it failed."""
+        key, label = key or m.key, label or m.label
+        required = m.threshold.required if m.threshold else True
         value = get(self.metrics, key)
         if value is None:
             msg = f"{self.gate}: {label} ({key}) could not be computed"
             (self.failures if required else self.notes).append(msg)
-        elif not ok(float(value)):
-            self.failures.append(
-                f"{self.gate}: {label} {float(value):.4f} is {word} {limit} ({key})"
-            )
+            return not required
+        at_least = m.goal is Goal.MAXIMIZE
+        if (float(value) >= limit) if at_least else (float(value) <= limit):
+            return True
+        word = "below the minimum" if at_least else "above the maximum"
+        self.failures.append(f"{self.gate}: {label} {float(value):.4f} is {word} {limit} ({key})")
+        return False
 
     def outcome(self, enabled: bool) -> GateOutcome:
         if not enabled:
             return GateOutcome(self.gate, False, True, [], ["disabled in params.yaml"])
         return GateOutcome(self.gate, True, not self.failures, self.failures, self.notes)
+
+
+# How a gate applies an ``own`` threshold (metric_table.Threshold.rule): each rule adds a
+# significance test, or a per-column reading, to the plain comparison.
+Rule = Callable[[_Checks, Metric, GateSection, dict[str, Any]], None]
+
+_SHARE_WHAT = {
+    "out_of_range_share": "outside the {range}",
+    "unknown_category_share": "in categories the real data lacks",
+}
+
+
+def _limit_of(m: Metric, cfg: GateSection) -> float:
+    assert m.threshold is not None
+    return cfg.limit(m.threshold.name)
+
+
+def _schema_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Per column, and only beyond what real rows show (Bonferroni over the columns)."""
+    key, limit = m.name.removeprefix("worst_"), _limit_of(m, cfg)
+    what, alpha = _SHARE_WHAT[key], cfg.limit("alpha")
+    worst = get(c.metrics, m.key)
+    if worst is None or worst <= limit:
+        return
+    p_key = key.replace("_share", "_p_value")
+    columns = (get(details, "schema.columns") or {}).items()
+    tested = [(col, spec) for col, spec in columns if key in spec]
+    if not tested:  # no details: the share alone decides
+        c.failures.append(
+            f"schema: a column has {worst:.2%} of synthetic values "
+            + what.format(range="real range")
+            + f", above the tolerated {limit:.2%} (gates.schema.max_{key})"
+        )
+        return
+    level = alpha / len(tested)
+    for col, spec in tested:
+        share, p_value = spec.get(key) or 0.0, spec.get(p_key)
+        if share <= limit:
+            continue
+        found = f"schema: column {col!r}: {share:.2%} of synthetic values " + what.format(
+            range=spec.get("range", "real range")
+        )
+        if p_value is not None and p_value >= level:
+            c.notes.append(f"{found}, within what real rows show (p = {p_value:.2g})")
+            continue
+        extra = (
+            f" (synthetic values: {', '.join(map(str, spec['unknown_examples']))})"
+            if spec.get("unknown_examples")
+            else ""
+        )
+        c.failures.append(
+            f"{found}, above the tolerated {limit:.2%} (gates.schema.max_{key}; "
+            f"p = {p_value if p_value is not None else 0:.2g}){extra}"
+        )
+
+
+def _column_shape_each(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Every column's own shape, named; the worst column's when there are no details."""
+    limit = _limit_of(m, cfg)
+    low = {
+        col: v
+        for col, v in (details.get("column_shapes") or {}).items()
+        if v is not None and v < limit
+    }
+    for col, v in sorted(low.items(), key=lambda kv: kv[1]):
+        c.failures.append(
+            f"quality: column {col!r} has column shape {v:.4f}, below the per-column minimum "
+            f"{limit} ({m.key})"
+        )
+    if not low:
+        c.limit(m, limit)
+
+
+def _pair_trends(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """SDMetrics counts only pairs real data correlates; with none, the mean of all pairs."""
+    limit = _limit_of(m, cfg)
+    if get(c.metrics, m.key) is not None:
+        c.limit(m, limit)
+        return
+    c.notes.append(
+        "quality: no column pair meets SDMetrics' real-data thresholds (|correlation| > 0.5, "
+        "Cramer's V > 0.3); gated on the mean over all pairs instead"
+    )
+    c.limit(m, limit, key=f"{m.key}_all_pairs", label=f"{m.label} (all pairs)")
+
+
+def _exact_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Copies of train rows beyond copies of holdout rows, and significant (McNemar)."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    em_t, em_h = get(c.metrics, m.key), get(c.metrics, "privacy.exact_match_holdout")
+    em_p = get(c.metrics, "privacy.exact_match_p_value")
+    if em_t is None or em_h is None:
+        c.failures.append("privacy: exact-copy rates could not be computed")
+    elif em_t - em_h > limit and (em_p is None or em_p < alpha):
+        c.failures.append(
+            f"privacy: {em_t:.2%} of synthetic rows copy a train row vs {em_h:.2%} a holdout row "
+            f"(excess {em_t - em_h:.4f} above the maximum {limit}, "
+            f"one-sided McNemar p = {em_p:.2g})"
+        )
+
+
+def _dcr_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Above the share and significant (one-sided binomial)."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    share, pval = get(c.metrics, m.key), get(c.metrics, "privacy.dcr_p_value")
+    if share is None:
+        c.failures.append("privacy: DCR share could not be computed")
+    elif share > limit and (pval is None or pval < alpha):
+        c.failures.append(
+            f"privacy: DCR share {share:.4f} is above the maximum {limit}: synthetic rows "
+            f"sit closer to training rows than to unseen rows (one-sided binomial p = {pval:.2g})"
+        )
+
+
+def _attack(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """An attack's risk above the threshold, and more successful on train rows than on
+    holdout rows beyond what sampling the attacks shows (one-sided test at alpha)."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    pv = get(c.metrics, m.key.replace("_risk", "_p_value"))
+    risk = get(c.metrics, m.key)
+    if pv is not None and risk is not None and risk > limit and pv >= alpha:
+        c.notes.append(
+            f"privacy: {m.label} {risk:.4f} is above {limit} but attacks succeed on train rows "
+            f"no more than on holdout rows beyond chance (p = {pv:.2g} >= alpha {alpha})"
+        )
+        return
+    c.limit(m, limit)
+
+
+RULES: dict[str, Rule] = {
+    "schema.worst_out_of_range_share": _schema_share,
+    "schema.worst_unknown_category_share": _schema_share,
+    "quality.column_shapes_min": _column_shape_each,
+    "quality.column_pair_trends": _pair_trends,
+    "privacy.exact_match_train": _exact_copies,
+    "privacy.dcr_share": _dcr_share,
+    "privacy.singling_out_risk": _attack,
+    "privacy.linkability_risk": _attack,
+    "privacy.inference_risk": _attack,
+}
+
+
+def _explain_detection(c: _Checks, details: dict[str, Any]) -> None:
+    """A blocked detection names the columns the detector leans on."""
+    drivers = details.get("detection_drivers") or []
+    if drivers:
+        named = ", ".join(f"{d['column']} (AUC -{d['auc_drop']:.2f})" for d in drivers[:3])
+        c.failures[-1] += f"; the detector leans most on {named}"
+        c.notes.append(f"quality: {drivers[0]['column']}: {drivers[0]['hint']}")
+
+
+# what a failed ``limit`` check adds to its reason
+EXPLAIN: dict[str, Callable[[_Checks, dict[str, Any]], None]] = {
+    "quality.detection_auc": _explain_detection,
+}
+
+
+def _judge(
+    gate: str, cfg: GateSection, metrics: dict[str, Any], details: dict[str, Any]
+) -> _Checks:
+    """Every metric the table puts under ``gate``, in table order, each by its rule."""
+    c = _Checks(gate, metrics)
+    for m in gated_by(gate):
+        assert m.threshold is not None
+        if m.applies_if is not None and not get(metrics, m.applies_if[0]):
+            c.note(m.applies_if[1])
+        elif m.threshold.rule == "own":
+            RULES[m.key](c, m, cfg, details)
+        elif not c.limit(m, cfg.limit(m.threshold.name)) and m.key in EXPLAIN:
+            EXPLAIN[m.key](c, details)
+    return c
+
+
+def _schema(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateOutcome:
+    c = _judge("schema", gates.schema_, metrics, details)
+    found = [f"schema: {f}" for f in get(metrics, "schema.failures") or []]
+    if get(metrics, "schema.passed") is None:
+        found.append("schema: metrics.json has no schema results (re-run `sdops evaluate`)")
+    c.failures[:0] = found
+    return c.outcome(gates.schema_.enabled)
+
+
+def _privacy(
+    gates: GatesCfg,
+    metrics: dict[str, Any],
+    details: dict[str, Any],
+    budget: dict[str, Any] | None,
+) -> GateOutcome:
+    c = _judge("privacy", gates.privacy, metrics, details)
+    if get(metrics, "privacy.inference_risk") is None:
+        c.notes.append(
+            "privacy: no sensitive column or target declared: inference risk not measured"
+        )
+    privacy = c.outcome(gates.privacy.enabled)
+    if budget is None:
+        return privacy
+    # the budget check is part of the privacy gate and cannot be switched off with it
+    notes = [*privacy.notes, *budget.get("notes", [])]
+    problems = list(budget.get("problems", []))
+    fails = [*privacy.failures, *problems] if gates.privacy.enabled else problems
+    return GateOutcome("privacy", True, not fails, fails, notes)
+
+
+def _subgroup(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateOutcome:
+    c = _judge("subgroup", gates.subgroup, metrics, details)
+    if details.get("subgroups"):
+        # per group, with the representation gap tested for significance
+        c.failures = subgroup_failures_detail(details, gates)
+    return c.outcome(gates.subgroup.enabled)
+
+
+def _policy(gates: GatesCfg, metrics: dict[str, Any], policy: PolicyCfg | None) -> GateOutcome:
+    from sdops_dvc.metrics.policy import policy_failures
+
+    c = _Checks("policy", metrics)
+    if policy is None:
+        c.failures.append("policy: no params.yaml given, so no policy is stated")
+    else:
+        c.failures += [f"policy: {f}" for f in policy_failures(policy)]
+    return c.outcome(gates.policy.enabled)
 
 
 def decide(
@@ -139,196 +348,15 @@ def decide(
 ) -> GateResult:
     """Apply the thresholds. ``details`` (details.json) lets a failing subgroup gate name
     its groups; ``review_notes`` are carried into the result for reviewers."""
-    from sdops_dvc.metrics.policy import policy_failures
-
-    out: dict[str, GateOutcome] = {}
-
-    c = _Checks("schema", metrics)
-    c.failures += [f"schema: {f}" for f in get(metrics, "schema.failures") or []]
-    if get(metrics, "schema.passed") is None:
-        c.failures.append("schema: metrics.json has no schema results (re-run `sdops evaluate`)")
-    sg = gates.schema_
-    columns = (get(details or {}, "schema.columns") or {}).items()
-    for key, limit, what in (
-        ("out_of_range_share", sg.max_out_of_range_share, "outside the {range}"),
-        (
-            "unknown_category_share",
-            sg.max_unknown_category_share,
-            "in categories the real data lacks",
-        ),
-    ):
-        worst = get(metrics, f"schema.worst_{key}")
-        if worst is None or worst <= limit:
-            continue
-        p_key = key.replace("_share", "_p_value")
-        tested = [(col, spec) for col, spec in columns if key in spec]
-        if not tested:  # no details: the share alone decides
-            c.failures.append(
-                f"schema: a column has {worst:.2%} of synthetic values "
-                + what.format(range="real range")
-                + f", above the tolerated {limit:.2%} (gates.schema.max_{key})"
-            )
-            continue
-        level = sg.alpha / len(tested)  # Bonferroni over the columns tested
-        for col, spec in tested:
-            share, p_value = spec.get(key) or 0.0, spec.get(p_key)
-            if share <= limit:
-                continue
-            found = f"schema: column {col!r}: {share:.2%} of synthetic values " + what.format(
-                range=spec.get("range", "real range")
-            )
-            if p_value is not None and p_value >= level:
-                c.notes.append(f"{found}, within what real rows show (p = {p_value:.2g})")
-                continue
-            extra = (
-                f" (synthetic values: {', '.join(map(str, spec['unknown_examples']))})"
-                if spec.get("unknown_examples")
-                else ""
-            )
-            c.failures.append(
-                f"{found}, above the tolerated {limit:.2%} (gates.schema.max_{key}; "
-                f"p = {p_value if p_value is not None else 0:.2g}){extra}"
-            )
-    out["schema"] = c.outcome(gates.schema_.enabled)
-
-    q = gates.quality
-    c = _Checks("quality", metrics)
-    c.at_least("quality.column_shapes", q.min_column_shapes, "column shapes")
-    low = {
-        col: v
-        for col, v in ((details or {}).get("column_shapes") or {}).items()
-        if v is not None and v < q.min_column_shape_per_column
+    details = details or {}
+    quality = _judge("quality", gates.quality, metrics, details)
+    out = {
+        "schema": _schema(gates, metrics, details),
+        "quality": quality.outcome(gates.quality.enabled),
+        "privacy": _privacy(gates, metrics, details, budget),
+        "subgroup": _subgroup(gates, metrics, details),
+        "policy": _policy(gates, metrics, policy),
     }
-    for col, v in sorted(low.items(), key=lambda kv: kv[1]):
-        c.failures.append(
-            f"quality: column {col!r} has column shape {v:.4f}, below the per-column minimum "
-            f"{q.min_column_shape_per_column} (quality.column_shapes_min)"
-        )
-    if not low:
-        c.at_least(
-            "quality.column_shapes_min",
-            q.min_column_shape_per_column,
-            "worst column's shape",
-            required=False,
-        )
-    if get(metrics, "quality.column_pair_trends") is not None:
-        c.at_least("quality.column_pair_trends", q.min_column_pair_trends, "column pair trends")
-    else:
-        c.notes.append(
-            "quality: no column pair meets SDMetrics' real-data thresholds (|correlation| > 0.5, "
-            "Cramer's V > 0.3); gated on the mean over all pairs instead"
-        )
-        c.at_least(
-            "quality.column_pair_trends_all_pairs",
-            q.min_column_pair_trends,
-            "column pair trends (all pairs)",
-        )
-    n_before = len(c.failures)
-    c.at_most("quality.detection_auc", q.max_detection_auc, "detection AUC")
-    drivers = (details or {}).get("detection_drivers") or []
-    if len(c.failures) > n_before and drivers:
-        named = ", ".join(f"{d['column']} (AUC -{d['auc_drop']:.2f})" for d in drivers[:3])
-        c.failures[-1] += f"; the detector leans most on {named}"
-        c.notes.append(f"quality: {drivers[0]['column']}: {drivers[0]['hint']}")
-    if get(metrics, "utility.target") is None:
-        c.notes.append("quality: no dataset.target declared, so utility (TSTR/TRTR) is not gated")
-    else:
-        c.at_least("utility.ratio", q.min_utility_ratio, "utility ratio TSTR/TRTR")
-    out["quality"] = c.outcome(q.enabled)
-
-    p = gates.privacy
-    c = _Checks("privacy", metrics)
-    em_t, em_h = (
-        get(metrics, "privacy.exact_match_train"),
-        get(metrics, "privacy.exact_match_holdout"),
-    )
-    em_p = get(metrics, "privacy.exact_match_p_value")
-    if em_t is None or em_h is None:
-        c.failures.append("privacy: exact-copy rates could not be computed")
-    elif em_t - em_h > p.max_exact_match_excess and (em_p is None or em_p < p.alpha):
-        c.failures.append(
-            f"privacy: {em_t:.2%} of synthetic rows copy a train row vs {em_h:.2%} a holdout row "
-            f"(excess {em_t - em_h:.4f} above the maximum {p.max_exact_match_excess}, "
-            f"one-sided McNemar p = {em_p:.2g})"
-        )
-    share, pval = get(metrics, "privacy.dcr_share"), get(metrics, "privacy.dcr_p_value")
-    if share is None:
-        c.failures.append("privacy: DCR share could not be computed")
-    elif share > p.max_dcr_share and (pval is None or pval < p.alpha):
-        c.failures.append(
-            f"privacy: DCR share {share:.4f} is above the maximum {p.max_dcr_share}: synthetic rows "
-            f"sit closer to training rows than to unseen rows (one-sided binomial p = {pval:.2g})"
-        )
-    c.at_most("privacy.mia_auc", p.max_mia_auc, "membership-inference AUC")
-    c.at_most(
-        "privacy.mia_tpr_at_1pct_fpr",
-        p.max_mia_tpr_at_1pct_fpr,
-        "membership-inference TPR at 1% FPR",
-    )
-    # attack risks: above the threshold and more successful on train than on holdout rows
-    # beyond what sampling the attacks shows (one-sided test at alpha)
-    for key, limit, label, required in (
-        ("singling_out", p.max_singling_out_risk, "singling-out risk", True),
-        ("linkability", p.max_linkability_risk, "linkability risk", True),
-        ("inference", p.max_inference_risk, "inference risk", False),
-    ):
-        pv = get(metrics, f"privacy.{key}_p_value")
-        risk = get(metrics, f"privacy.{key}_risk")
-        if pv is not None and risk is not None and risk > limit and pv >= p.alpha:
-            c.notes.append(
-                f"privacy: {label} {risk:.4f} is above {limit} but attacks succeed on train rows "
-                f"no more than on holdout rows beyond chance (p = {pv:.2g} >= alpha {p.alpha})"
-            )
-            continue
-        c.at_most(f"privacy.{key}_risk", limit, label, required=required)
-    if get(metrics, "privacy.inference_risk") is None:
-        c.notes.append(
-            "privacy: no sensitive column or target declared: inference risk not measured"
-        )
-    privacy = c.outcome(p.enabled)
-    if budget is not None:
-        # the budget check is part of the privacy gate and cannot be switched off with it
-        notes = [*privacy.notes, *budget.get("notes", [])]
-        fails = (
-            [*privacy.failures, *budget.get("problems", [])]
-            if p.enabled
-            else list(budget.get("problems", []))
-        )
-        privacy = GateOutcome("privacy", True, not fails, fails, notes)
-    out["privacy"] = privacy
-
-    s = gates.subgroup
-    c = _Checks("subgroup", metrics)
-    if not get(metrics, "subgroup.groups_reported"):
-        c.notes.append("subgroup: no subgroup columns declared (evaluation.subgroups.columns)")
-    else:
-        c.at_most(
-            "subgroup.worst_column_shapes_gap",
-            s.max_column_shapes_gap,
-            "worst group's column-shapes gap",
-            required=False,
-        )
-        c.at_most(
-            "subgroup.worst_tstr_gap", s.max_tstr_gap, "worst group's TSTR gap", required=False
-        )
-        c.at_most(
-            "subgroup.worst_representation_gap",
-            s.max_representation_gap,
-            "worst group's representation gap",
-            required=False,
-        )
-    if details and details.get("subgroups"):
-        # per group, with the representation gap tested for significance
-        c.failures = subgroup_failures_detail(details, gates)
-    out["subgroup"] = c.outcome(s.enabled)
-
-    c = _Checks("policy", metrics)
-    if policy is None:
-        c.failures.append("policy: no params.yaml given, so no policy is stated")
-    else:
-        c.failures += [f"policy: {f}" for f in policy_failures(policy)]
-    out["policy"] = c.outcome(gates.policy.enabled)
-
     failures = [f for g in out.values() for f in g.failures]
     thresholds = gates.model_dump(mode="json", by_alias=True)
     return GateResult(not failures, failures, out, thresholds, list(review_notes or []), budget)
@@ -354,30 +382,30 @@ def check_gate_file(path: Path) -> tuple[bool, list[str]]:
 def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[str]:
     """Name the groups behind a failing subgroup gate."""
     s = gates.subgroup
+    cs_max, tstr_max = s.limit("max_column_shapes_gap"), s.limit("max_tstr_gap")
+    rep_max = s.limit("max_representation_gap")
     lines = []
     n_gated = max(1, sum(1 for row in details.get("subgroups", []) if row.get("gated")))
     for row in details.get("subgroups", []):
         if not row.get("gated"):
             continue
         name = f"{row['column']}={row['group']}"
-        if (row.get("column_shapes_gap") or 0) > s.max_column_shapes_gap:
+        if (row.get("column_shapes_gap") or 0) > cs_max:
             lines.append(
-                f"subgroup: {name}: column shapes {row['column_shapes']:.4f}, gap {row['column_shapes_gap']:.4f} > {s.max_column_shapes_gap}"
+                f"subgroup: {name}: column shapes {row['column_shapes']:.4f}, gap {row['column_shapes_gap']:.4f} > {cs_max}"
             )
         p_tstr = row.get("tstr_gap_p_value")
-        if (row.get("tstr_gap") or 0) > s.max_tstr_gap and (
-            p_tstr is None or p_tstr < s.alpha / n_gated
-        ):
+        if (row.get("tstr_gap") or 0) > tstr_max and (p_tstr is None or p_tstr < s.alpha / n_gated):
             lines.append(
-                f"subgroup: {name}: TSTR {row['tstr']:.4f}, gap {row['tstr_gap']:.4f} > {s.max_tstr_gap}"
+                f"subgroup: {name}: TSTR {row['tstr']:.4f}, gap {row['tstr_gap']:.4f} > {tstr_max}"
             )
         p_rep = row.get("representation_p_value")
-        if (row.get("representation_gap") or 0) > s.max_representation_gap and (
+        if (row.get("representation_gap") or 0) > rep_max and (
             p_rep is None or p_rep < s.alpha / n_gated
         ):
             lines.append(
                 f"subgroup: {name}: {row['synthetic_share']:.2%} of synthetic rows vs {row['real_share']:.2%} "
-                f"of real rows (gap {row['representation_gap']:.4f} > {s.max_representation_gap}, "
+                f"of real rows (gap {row['representation_gap']:.4f} > {rep_max}, "
                 f"two-proportion p = {p_rep if p_rep is not None else 0:.2g})"
             )
     return lines

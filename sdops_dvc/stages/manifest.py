@@ -22,6 +22,7 @@ from sdops_dvc.fsutil import md5_file, write_json_atomic
 from sdops_dvc.layout import Layout
 from sdops_dvc.lineage import import_info, lineage_of, scope_of
 from sdops_dvc.manifest import SCHEMA_VERSION, seal, validate
+from sdops_dvc.metric_table import get, summary_keys
 from sdops_dvc.synthesizers import FAMILIES
 
 
@@ -165,25 +166,6 @@ def environment() -> dict[str, str | None]:
     }
 
 
-SUMMARY_KEYS = (
-    "quality.column_shapes",
-    "quality.column_pair_trends",
-    "quality.detection_auc",
-    "utility.tstr",
-    "utility.trtr",
-    "utility.ratio",
-    "privacy.exact_match_train",
-    "privacy.exact_match_holdout",
-    "privacy.dcr_share",
-    "privacy.mia_auc",
-    "privacy.mia_tpr_at_1pct_fpr",
-    "privacy.singling_out_risk",
-    "privacy.linkability_risk",
-    "privacy.inference_risk",
-    "subgroup.worst_group_gap",
-)
-
-
 def _samples(details_path: Path) -> dict[str, Any]:
     """Size and seed of every subsample the evaluation drew (from details.json)."""
     if not details_path.exists():
@@ -194,13 +176,9 @@ def _samples(details_path: Path) -> dict[str, Any]:
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in SUMMARY_KEYS:
-        cur: Any = metrics
-        for part in key.split("."):
-            cur = cur.get(part) if isinstance(cur, dict) else None
-        out[key] = cur if isinstance(cur, (int, float)) else None
-    return out
+    """The metric table's summary metrics (numbers only)."""
+    values = {key: get(metrics, key) for key in summary_keys()}
+    return {k: v if isinstance(v, (int, float)) else None for k, v in values.items()}
 
 
 def privacy_block(params: Params, layout: Layout, fit: Path) -> dict[str, Any]:
