@@ -132,6 +132,194 @@ def repair_leftovers(repo: Any, name: str, *, apply: bool = True) -> list[str]:
     return done
 
 
+@dataclass
+class _Findings:
+    """What the checks of a release found: reasons to refuse it, and warnings."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """HEAD as committed: its gate verdict and manifest (None when missing)."""
+
+    committed: Any  # checks.Committed
+    gate: dict[str, Any] | None
+    manifest: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class _Budget:
+    scope: str
+    lineage: str
+    ledger: Any  # budget.Ledger before this release
+    entry: Any  # budget.Entry of this release
+    exception: dict[str, Any] | None
+
+
+def _check_origin(repo: Any, f: _Findings) -> None:
+    from sdops_dvc.registry import budget as B
+
+    if not _has_origin(repo):
+        f.warnings.append(
+            "NO ORIGIN: the release tag stays in this clone only; nobody else can see, review "
+            "or fetch it (add a git remote named origin)"
+        )
+        return
+    # the budget is decided against the remote's releases, not a stale local view
+    fetch_error = B.fetch_ledger(repo.working_tree_dir, "origin")
+    if fetch_error:
+        f.problems.append(
+            "cannot read the release tags and budget ledger from origin, so the budget "
+            f"cannot be checked: {fetch_error}"
+        )
+
+
+def _check_work_tree(repo: Any, root: Path, f: _Findings) -> None:
+    from sdops_dvc.scm import run_dvc
+
+    if repo.is_dirty(untracked_files=True):
+        f.problems.append(
+            "the work tree has uncommitted changes: commit or stash them (see `git status`)"
+        )
+    try:
+        # the release pipeline only: monitoring/dvc.yaml has its own life
+        status = json.loads(run_dvc(["status", "--json", "dvc.yaml"], cwd=root) or "{}")
+    except (RepoError, json.JSONDecodeError) as exc:
+        status = {"dvc status": str(exc)}
+    if status:
+        f.problems.append(
+            f"`dvc status` is not clean ({', '.join(sorted(status))}): run `dvc pull` or `dvc repro` "
+            "and commit dvc.lock"
+        )
+
+
+def _check_remotes(root: Path, params: Params, f: _Findings) -> str | None:
+    """The default DVC remote, after checking the remotes the data goes to."""
+    from sdops_dvc.registry import checks
+
+    remotes, default_remote = dvc_remotes(root)
+    if default_remote is None:
+        f.warnings.append(
+            "NO DVC REMOTE: the synthetic data stays in this machine's DVC cache; consumers "
+            "cannot fetch it (`dvc remote add -d NAME URL`)"
+        )
+    f.problems += checks.remote_problems(root, params, remotes, default_remote)
+    return default_remote
+
+
+def _check_candidate(
+    repo: Any, root: Path, params: Params, name: str, reevaluate: bool, f: _Findings
+) -> _Candidate:
+    """HEAD's committed gate, lock, decision and manifest."""
+    from sdops_dvc.manifest import validate
+    from sdops_dvc.registry import checks
+
+    prefix = repo_path(repo, root)
+    prefix = "" if prefix == "." else prefix
+    committed = checks.committed(repo, "HEAD", prefix)
+    gate = committed.json(L.GATE)
+    if gate is None:
+        gate_rel = repo_path(repo, root / L.GATE)
+        f.problems.append(
+            f"no {gate_rel} committed at HEAD: run `dvc repro` and commit its outputs"
+        )
+    elif not gate.get("approved"):
+        f.problems.append(
+            "the gate at HEAD did not approve: " + "; ".join(gate.get("failures", [])[:5])
+        )
+    synthetic = f"{L.SYNTHETIC_STEM}.{params.output.format}"
+    f.problems += [f"integrity: {p}" for p in checks.lock_problems(committed, synthetic)]
+    f.problems += [f"integrity: {p}" for p in checks.decision_problems(committed, params)]
+    if reevaluate and not f.problems:
+        f.problems += [
+            f"re-evaluation: {p}" for p in reevaluate_problems(repo, prefix, params, committed)
+        ]
+    manifest = committed.json(L.MANIFEST)
+    if manifest is None:
+        f.problems.append(f"no {L.MANIFEST} committed at HEAD: run `dvc repro` and commit it")
+    else:
+        f.problems += [f"manifest: {p}" for p in validate(manifest)]
+        if manifest.get("dataset", {}).get("name") != name:
+            f.problems.append(
+                f"the manifest at HEAD is for {manifest.get('dataset', {}).get('name')!r}, not {name!r}"
+            )
+    return _Candidate(committed, gate, manifest)
+
+
+def _check_not_released(repo: Any, known: list[Release], f: _Findings) -> None:
+    head = repo.head.commit.hexsha
+    if any(r.commit == head and r.status != Status.REVOKED for r in known):
+        tag = next(r.tag for r in known if r.commit == head)
+        f.problems.append(f"HEAD is already released as {tag}")
+
+
+def _check_budget(
+    repo: Any,
+    root: Path,
+    params: Params,
+    name: str,
+    manifest: dict[str, Any] | None,
+    budget_exception: str | None,
+    since: str | None,
+    f: _Findings,
+) -> _Budget:
+    """The release's spend against the ledger of its scope, and any exception to the cap."""
+    from sdops_dvc.registry import budget as B
+
+    layout = L.Layout(root)
+    scope = ((manifest or {}).get("privacy") or {}).get("budget_scope") or scope_of(params, layout)
+    lineage = lineage_of(params, layout)
+    ledger = B.read_ledger(repo, root, scope, lineage)
+    entry = B.entry_for("(new)", name, "", "candidate", {}, manifest or {})
+    exception = None
+    if budget_exception is not None:
+        exception = _budget_exception(repo, params, entry, budget_exception, since, f)
+    if budget_exception is None or exception is not None:
+        f.problems += B.budget_problems(ledger, entry, params.budget, exception)
+    return _Budget(scope, lineage, ledger, entry, exception)
+
+
+def _budget_exception(
+    repo: Any, params: Params, entry: Any, reason: str, since: str | None, f: _Findings
+) -> dict[str, Any] | None:
+    """``--budget-exception``: a reason, and an approval by a budget exception approver;
+    None (with the problem said) when it cannot stand."""
+    from sdops_dvc.registry import budget as B
+
+    if not reason.strip():
+        f.problems.append("--budget-exception needs a reason")
+    elif entry.dp:
+        f.problems.append("--budget-exception is for generators without formal guarantee only")
+    elif params.budget.epsilon is None:
+        f.problems.append("--budget-exception given, but no budget cap is set (budget.epsilon)")
+    else:
+        approvers = params.budget.exception_approvers
+        cfg = params.release.approvals
+        found = B.exception_approvals(repo, approvers, since, cfg) if approvers else []
+        if not found:
+            f.problems.append(
+                "budget exception not approved: a commit since the last release needs a "
+                "`Budget-exception-approved-by: NAME <EMAIL>` trailer by one of "
+                f"budget.exception_approvers ({', '.join(approvers) or 'none listed'}), "
+                "signed by their key unless allow_unverified"
+            )
+        return {"reason": reason.strip(), "approved_by": found}
+    return None
+
+
+def _next_version(repo: Any, name: str, known: list[Release], bump: str) -> Version:
+    """The bumped version, past any tag that holds a version's name without being a release."""
+    taken = {
+        p.version for t in repo.tags if (p := parse_tag(t.name)) and p.name == name and p.version
+    }
+    version = Version(1, 0, 0) if not known else max(r.version for r in known).bump(bump)
+    while version in taken:  # a tag that is not a release still holds its name on origin
+        version = version.bump("patch")
+    return version
+
+
 def plan_release(
     repo: Any,
     root: Path,
@@ -143,158 +331,84 @@ def plan_release(
     reevaluate: bool = False,
 ) -> Plan:
     """Check everything a release needs; raise ReleaseRefused listing every reason."""
-    from sdops_dvc.manifest import validate
-    from sdops_dvc.registry import budget as B, checks
     from sdops_dvc.registry.providers import collect
-    from sdops_dvc.scm import run_dvc
 
-    problems: list[str] = []
-    warnings: list[str] = []
-    if _has_origin(repo):
-        # the budget is decided against the remote's releases, not a stale local view
-        fetch_error = B.fetch_ledger(repo.working_tree_dir, "origin")
-        if fetch_error:
-            problems.append(
-                "cannot read the release tags and budget ledger from origin, so the budget "
-                f"cannot be checked: {fetch_error}"
-            )
-    else:
-        warnings.append(
-            "NO ORIGIN: the release tag stays in this clone only; nobody else can see, review "
-            "or fetch it (add a git remote named origin)"
-        )
-    if repo.is_dirty(untracked_files=True):
-        problems.append(
-            "the work tree has uncommitted changes: commit or stash them (see `git status`)"
-        )
-    try:
-        # the release pipeline only: monitoring/dvc.yaml has its own life
-        status = json.loads(run_dvc(["status", "--json", "dvc.yaml"], cwd=root) or "{}")
-    except (RepoError, json.JSONDecodeError) as exc:
-        status = {"dvc status": str(exc)}
-    if status:
-        problems.append(
-            f"`dvc status` is not clean ({', '.join(sorted(status))}): run `dvc pull` or `dvc repro` "
-            "and commit dvc.lock"
-        )
-    remotes, default_remote = dvc_remotes(root)
-    if default_remote is None:
-        warnings.append(
-            "NO DVC REMOTE: the synthetic data stays in this machine's DVC cache; consumers "
-            "cannot fetch it (`dvc remote add -d NAME URL`)"
-        )
-    problems += checks.remote_problems(root, params, remotes, default_remote)
-    head = repo.head.commit
-    prefix = repo_path(repo, root)
-    prefix = "" if prefix == "." else prefix
-    committed = checks.committed(repo, "HEAD", prefix)
-    gate = committed.json(L.GATE)
-    gate_rel = repo_path(repo, root / L.GATE)
-    if gate is None:
-        problems.append(f"no {gate_rel} committed at HEAD: run `dvc repro` and commit its outputs")
-    elif not gate.get("approved"):
-        problems.append(
-            "the gate at HEAD did not approve: " + "; ".join(gate.get("failures", [])[:5])
-        )
-    synthetic = f"{L.SYNTHETIC_STEM}.{params.output.format}"
-    problems += [f"integrity: {p}" for p in checks.lock_problems(committed, synthetic)]
-    problems += [f"integrity: {p}" for p in checks.decision_problems(committed, params)]
-    if reevaluate and not problems:
-        problems += [
-            f"re-evaluation: {p}" for p in reevaluate_problems(repo, prefix, params, committed)
-        ]
-    manifest = committed.json(L.MANIFEST)
-    if manifest is None:
-        problems.append(f"no {L.MANIFEST} committed at HEAD: run `dvc repro` and commit it")
-    else:
-        problems += [f"manifest: {p}" for p in validate(manifest)]
-        if manifest.get("dataset", {}).get("name") != name:
-            problems.append(
-                f"the manifest at HEAD is for {manifest.get('dataset', {}).get('name')!r}, not {name!r}"
-            )
+    f = _Findings()
+    _check_origin(repo, f)
+    _check_work_tree(repo, root, f)
+    default_remote = _check_remotes(root, params, f)
+    cand = _check_candidate(repo, root, params, name, reevaluate, f)
     known = releases(repo, name)
-    if any(r.commit == head.hexsha and r.status != Status.REVOKED for r in known):
-        problems.append(
-            f"HEAD is already released as {next(r.tag for r in known if r.commit == head.hexsha)}"
-        )
+    _check_not_released(repo, known, f)
     last = known[-1] if known else None
-    since = last.commit if last and repo.is_ancestor(last.commit, head.hexsha) else None
+    head = repo.head.commit.hexsha
+    since = last.commit if last and repo.is_ancestor(last.commit, head) else None
     cfg = params.release.approvals
     approvals = collect(repo, cfg, since, last.tag if since and last else None)
-    problems += approvals.problems
-    scope = ((manifest or {}).get("privacy") or {}).get("budget_scope") or scope_of(
-        params, L.Layout(root)
-    )
-    lineage = lineage_of(params, L.Layout(root))
-    ledger = B.read_ledger(repo, root, scope, lineage)
-    entry = B.entry_for("(new)", name, "", "candidate", {}, manifest or {})
-    exception: dict[str, Any] | None = None
-    if budget_exception is not None:
-        if not budget_exception.strip():
-            problems.append("--budget-exception needs a reason")
-        elif entry.dp:
-            problems.append("--budget-exception is for generators without formal guarantee only")
-        elif params.budget.epsilon is None:
-            problems.append("--budget-exception given, but no budget cap is set (budget.epsilon)")
-        else:
-            approvers = params.budget.exception_approvers
-            found = B.exception_approvals(repo, approvers, since, cfg) if approvers else []
-            if not found:
-                problems.append(
-                    "budget exception not approved: a commit since the last release needs a "
-                    "`Budget-exception-approved-by: NAME <EMAIL>` trailer by one of "
-                    f"budget.exception_approvers ({', '.join(approvers) or 'none listed'}), "
-                    "signed by their key unless allow_unverified"
-                )
-            exception = {"reason": budget_exception.strip(), "approved_by": found}
-    if not (budget_exception is not None and exception is None):
-        problems += B.budget_problems(ledger, entry, params.budget, exception)
-    if problems:
+    f.problems += approvals.problems
+    budget = _check_budget(repo, root, params, name, cand.manifest, budget_exception, since, f)
+    if f.problems:
         raise ReleaseRefused(
-            f"release of {name} refused:\n" + "\n".join(f"  - {p}" for p in problems),
+            f"release of {name} refused:\n" + "\n".join(f"  - {p}" for p in f.problems),
             hint="fix every reason above; nothing was tagged or pushed",
         )
-    taken = {
-        p.version for t in repo.tags if (p := parse_tag(t.name)) and p.name == name and p.version
-    }
-    version = Version(1, 0, 0) if not known else max(r.version for r in known).bump(bump)
-    while version in taken:  # a tag that is not a release still holds its name on origin
-        version = version.bump("patch")
-    releaser = _actor(repo)
-    assert manifest is not None and gate is not None
-    record = {
+    version = _next_version(repo, name, known, bump)
+    published = {"dvc_remote": default_remote, "origin": _has_origin(repo)}
+    record = _release_record(
+        repo, params, name, version, cand, approvals, budget, published, reevaluate
+    )
+    if not cfg.required:
+        f.warnings.append("released WITHOUT APPROVALS (release.approvals.required: false)")
+    if budget.exception is not None:
+        record["budget_exception"] = budget.exception
+    return Plan(version, record, budget.ledger, budget.entry, f.warnings, default_remote)
+
+
+def _release_record(
+    repo: Any,
+    params: Params,
+    name: str,
+    version: Version,
+    cand: _Candidate,
+    approvals: Any,
+    budget: _Budget,
+    published: dict[str, Any],
+    reevaluate: bool,
+) -> dict[str, Any]:
+    """The record the release tag carries."""
+    from sdops_dvc.registry import budget as B
+
+    assert cand.manifest is not None and cand.gate is not None
+    cfg = params.release.approvals
+    entry, ledger = budget.entry, budget.ledger
+    return {
         "schema": "sdops-release/1",
         "name": name,
         "version": str(version),
-        "commit": head.hexsha,
-        "manifest_digest": manifest["digest"]["value"],
+        "commit": repo.head.commit.hexsha,
+        "manifest_digest": cand.manifest["digest"]["value"],
         "gate": {
             "approved": True,
             "recomputed": True,
             "reevaluated": reevaluate,
-            "gates": {k: v.get("passed") for k, v in gate.get("gates", {}).items()},
+            "gates": {k: v.get("passed") for k, v in cand.gate.get("gates", {}).items()},
         },
         "approvals": [a.as_json() for a in approvals.approvals],
         "approvals_required": cfg.required,
         "approval_notes": approvals.notes,
-        "releaser": releaser,
+        "releaser": _actor(repo),
         "released_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "published": {"dvc_remote": default_remote, "origin": _has_origin(repo)},
+        "published": published,
         "budget": {
-            "scope": scope,
-            "lineage": lineage,
-            "ledger_ref": B.ledger_ref(scope),
+            "scope": budget.scope,
+            "lineage": budget.lineage,
+            "ledger_ref": B.ledger_ref(budget.scope),
             "spend": {"rho": entry.spend.rho, "delta0": entry.spend.delta0},
             "measurement_id": entry.measurement_id,
             "cap": params.budget.model_dump(mode="json", include={"epsilon", "delta"}),
             "after": B.standing_json(ledger.with_entry(entry).standing(params.budget)),
         },
     }
-    if not cfg.required:
-        warnings.append("released WITHOUT APPROVALS (release.approvals.required: false)")
-    if exception is not None:
-        record["budget_exception"] = exception
-    return Plan(version, record, ledger, entry, warnings, default_remote)
 
 
 def reevaluate_problems(repo: Any, prefix: str, params: Params, committed: Any) -> list[str]:
