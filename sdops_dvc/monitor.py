@@ -15,14 +15,16 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.config import MonitorCfg, Params
 from sdops_dvc.errors import ReleaseUnavailable
 from sdops_dvc.fsutil import write_json_atomic, write_text_atomic
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 STATUS = {"healthy": 0, "warning": 1, "action": 2}
-EPS = 1e-4
 
 
 @dataclass
@@ -44,48 +46,6 @@ class MonitorResult:
         return STATUS[self.status]
 
 
-def psi(expected: Any, actual: Any) -> float:
-    """Population stability index over the given bin shares."""
-    import numpy as np
-
-    e = np.clip(np.asarray(expected, dtype=float), EPS, None)
-    a = np.clip(np.asarray(actual, dtype=float), EPS, None)
-    return float(((a - e) * np.log(a / e)).sum())
-
-
-def numeric_drift(base: Any, fresh: Any) -> dict[str, float]:
-    import numpy as np
-    from scipy.stats import ks_2samp
-
-    b, f = base.dropna().astype(float), fresh.dropna().astype(float)
-    if len(b) == 0 or len(f) == 0:
-        return {"psi": math.nan, "ks": math.nan, "tv": math.nan}
-    edges = np.unique(np.quantile(b, np.linspace(0, 1, 11)))
-    edges[0], edges[-1] = -np.inf, np.inf
-    bs = np.histogram(b, edges)[0] / len(b)
-    fs = np.histogram(f, edges)[0] / len(f)
-    return {
-        "psi": psi(bs, fs),
-        "ks": float(ks_2samp(b, f).statistic),
-        "tv": float(0.5 * np.abs(bs - fs).sum()),
-    }
-
-
-def categorical_drift(base: Any, fresh: Any) -> dict[str, Any]:
-    b = base.astype("string").fillna("<null>").value_counts(normalize=True)
-    f = fresh.astype("string").fillna("<null>").value_counts(normalize=True)
-    cats = sorted(set(b.index) | set(f.index))
-    bs = [float(b.get(c, 0.0)) for c in cats]
-    fs = [float(f.get(c, 0.0)) for c in cats]
-    return {
-        "psi": psi(bs, fs),
-        "ks": None,
-        "tv": 0.5 * sum(abs(x - y) for x, y in zip(bs, fs, strict=True)),
-        "new_categories": sorted(set(f.index) - set(b.index)),
-        "vanished_categories": sorted(set(b.index) - set(f.index)),
-    }
-
-
 def _read_at(repo_root: Path, path: str, rev: str) -> Any:
     import dvc.api
     import pandas as pd
@@ -97,17 +57,31 @@ def _read_at(repo_root: Path, path: str, rev: str) -> Any:
     return pd.read_csv(io.BytesIO(data), sep="\t" if path.endswith(".tsv") else ",")
 
 
-def run_monitor(
-    root: Path, ref: str, fresh_path: Path, out_dir: Path, params: Params | None
-) -> MonitorResult:
-    import warnings
+@dataclass(frozen=True)
+class _Inputs:
+    """A release and what it is checked against."""
 
+    rel: Any  # catalog.Release
+    manifest: dict[str, Any]
+    base: pd.DataFrame  # the release's own source snapshot
+    fresh: pd.DataFrame
+    synthetic: pd.DataFrame
+    sdtypes: dict[str, str]
+    top: Path
+
+
+def _grade(value: float | None, warn: float, action: float, what: str) -> Finding | None:
+    """``action`` above the action threshold, ``warning`` above the warning one."""
+    if value is None or math.isnan(value) or value <= warn:
+        return None
+    return Finding("action" if value > action else "warning", what)
+
+
+def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
     from sdops_dvc.api import read_dataframe
-    from sdops_dvc.metrics.learning import infer_task, score_model, utility
     from sdops_dvc.registry.releases import _git_file, _repo, manifest_at, resolve
     from sdops_dvc.tables import read_table
 
-    cfg = params.monitor if params is not None else MonitorCfg()
     repo = _repo(root)
     top = Path(repo.working_tree_dir)
     rel = resolve(repo, ref, live_only=False)
@@ -122,287 +96,217 @@ def run_monitor(
     if meta_text:
         cols = next(iter(json.loads(meta_text)["tables"].values()))["columns"]
         sdtypes = {c: v.get("sdtype") for c, v in cols.items()}
-    findings: list[Finding] = []
+    return _Inputs(rel, manifest, base, fresh, synthetic, sdtypes, top)
 
-    # schema
+
+def _schema_findings(base: pd.DataFrame, fresh: pd.DataFrame) -> list[Finding]:
+    """Columns added, removed, or turned between numbers and not."""
+    import pandas as pd
+
+    found = []
     added = [c for c in fresh.columns if c not in base.columns]
     removed = [c for c in base.columns if c not in fresh.columns]
     if added or removed:
-        findings.append(
+        found.append(
             Finding(
                 "action", f"schema changed: added {added or 'none'}, removed {removed or 'none'}"
             )
         )
-    import pandas as pd
-
+    numeric = pd.api.types.is_numeric_dtype
     retyped = [
-        c
-        for c in base.columns
-        if c in fresh.columns
-        and pd.api.types.is_numeric_dtype(base[c]) != pd.api.types.is_numeric_dtype(fresh[c])
+        c for c in base.columns if c in fresh.columns and numeric(base[c]) != numeric(fresh[c])
     ]
     if retyped:
-        findings.append(Finding("action", f"schema changed: column types differ for {retyped}"))
+        found.append(Finding("action", f"schema changed: column types differ for {retyped}"))
+    return found
 
-    # drift per column
-    drift: dict[str, Any] = {}
-    for c in base.columns:
-        if c not in fresh.columns or sdtypes.get(c, "numerical") not in (
-            "numerical",
-            "datetime",
-            "categorical",
-            "boolean",
-            "ordinal",
-        ):
-            continue
-        numeric = (
-            sdtypes.get(c) in ("numerical",)
-            and pd.api.types.is_numeric_dtype(base[c])
-            and pd.api.types.is_numeric_dtype(fresh[c])
-        )
-        d: dict[str, Any] = (
-            dict(numeric_drift(base[c], fresh[c]))
-            if numeric
-            else categorical_drift(base[c], fresh[c])
-        )
-        drift[c] = {
-            k: (round(v, 6) if isinstance(v, float) and not math.isnan(v) else v)
-            for k, v in d.items()
-        }
+
+def _drift_findings(drift: dict[str, dict[str, Any]], cfg: MonitorCfg) -> list[Finding]:
+    found: list[Finding] = []
+    for c, d in drift.items():
         for metric, warn, act in (
             ("psi", cfg.psi_warn, cfg.psi_action),
             ("ks", cfg.ks_warn, cfg.ks_action),
             ("tv", cfg.tv_warn, cfg.tv_action),
         ):
             v = d.get(metric)
-            if isinstance(v, float) and not math.isnan(v):
-                if v > act:
-                    findings.append(
-                        Finding("action", f"drift: {c} {metric.upper()} {v:.3f} > {act}")
-                    )
-                elif v > warn:
-                    findings.append(
-                        Finding("warning", f"drift: {c} {metric.upper()} {v:.3f} > {warn}")
-                    )
+            if isinstance(v, float):
+                limit = act if v > act else warn
+                f = _grade(v, warn, act, f"drift: {c} {metric.upper()} {v:.3f} > {limit}")
+                found += [f] if f else []
         if d.get("new_categories"):
-            findings.append(
+            found.append(
                 Finding(
                     "warning",
                     f"drift: {c} has categories the release never saw: {d['new_categories'][:5]}",
                 )
             )
         if d.get("vanished_categories"):
-            findings.append(
+            found.append(
                 Finding("warning", f"drift: {c} lost categories: {d['vanished_categories'][:5]}")
             )
+    return found
 
-    # utility decay, overall and per subgroup
-    target = manifest["dataset"].get("target")
-    recorded = (manifest.get("metrics") or {}).get("utility.tstr")
-    util_rec: dict[str, Any] = {"target": target, "recorded_tstr": recorded}
-    groups: list[dict[str, Any]] = []
-    if target and target in fresh.columns and target in synthetic.columns:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            shared = [c for c in synthetic.columns if c in fresh.columns and c in base.columns]
-            task = infer_task(base[target], manifest["dataset"].get("task", "auto"))
-            u = utility(
-                base[shared],
-                fresh[shared],
-                synthetic[shared],
-                target,
-                task,
-                seed=params.evaluation.seed if params else 0,
-                max_rows=100_000,
-                score_also=base[shared],
-            )
-        # the same model (trained on the released synthetic rows) scored on the release's own
-        # source rows and on the fresh rows: only the real data differs between the two
-        base_tstr = score_model(u.model_tstr, u.task, u.x_also, u.y_also)
-        util_rec.update({"fresh_tstr": u.tstr, "source_tstr": base_tstr, "metric": u.metric})
-        if base_tstr is not None and u.tstr is not None:
-            decay = base_tstr - u.tstr
-            util_rec["decay"] = decay
-            msg = (
-                f"utility: TSTR {u.tstr:.3f} on fresh data vs {base_tstr:.3f} on the release's "
-                f"source (decay {decay:.3f}; {recorded} on the holdout at release)"
-            )
-            if decay > cfg.utility_decay_action:
-                findings.append(Finding("action", msg))
-            elif decay > cfg.utility_decay_warn:
-                findings.append(Finding("warning", msg))
-        columns = list(params.evaluation.subgroups.columns) if params else []
-        for col in columns:
-            if col not in fresh.columns or col not in base.columns:
-                continue
-            key_f = fresh[col].astype("string").fillna("<null>")
-            key_b = base[col].astype("string").fillna("<null>")
-            for g in sorted(set(key_f) | set(key_b)):
-                rows_f = u.x_holdout.index.intersection(fresh.index[key_f == g])
-                rows_b = u.x_also.index.intersection(base.index[key_b == g])
-                fresh_g = score_model(
-                    u.model_tstr, u.task, u.x_holdout.loc[rows_f], u.y_holdout.loc[rows_f]
-                )
-                base_g = score_model(
-                    u.model_tstr, u.task, u.x_also.loc[rows_b], u.y_also.loc[rows_b]
-                )
-                decay_g = (base_g - fresh_g) if base_g is not None and fresh_g is not None else None
-                entry: dict[str, Any] = {
-                    "column": col,
-                    "group": str(g),
-                    "fresh_rows": len(rows_f),
-                    "source_rows": len(rows_b),
-                    "source_tstr": base_g,
-                    "fresh_tstr": fresh_g,
-                    "decay": decay_g,
-                    "gated": min(len(rows_f), len(rows_b)) >= cfg.min_group_size,
-                }
-                groups.append(entry)
-                if entry["gated"] and decay_g is not None:
-                    msg = f"subgroup {col}={g}: TSTR {fresh_g:.3f} on fresh rows vs {base_g:.3f} on the source (decay {decay_g:.3f})"
-                    if decay_g > cfg.utility_decay_action:
-                        findings.append(Finding("action", msg))
-                    elif decay_g > cfg.utility_decay_warn:
-                        findings.append(Finding("warning", msg))
-        groups.sort(key=lambda e: -(e["decay"] or -1.0))
 
-    status = (
-        "action"
-        if any(f.level == "action" for f in findings)
-        else "warning"
-        if findings
-        else "healthy"
-    )
-    if status == "healthy":
-        advice = "healthy: keep the release"
-    elif any(f.what.startswith(("schema", "drift")) for f in findings):
-        advice = (
+@dataclass
+class _Decay:
+    record: dict[str, Any]  # the utility block of the monitor record
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _utility_decay(inp: _Inputs, params: Params | None, cfg: MonitorCfg) -> _Decay:
+    """The same model, trained on the released synthetic rows, scored on the release's own
+    source rows and on the fresh rows: only the real data differs between the two."""
+    import warnings
+
+    from sdops_dvc.metrics.learning import infer_task, score_model, utility
+
+    target = inp.manifest["dataset"].get("target")
+    recorded = (inp.manifest.get("metrics") or {}).get("utility.tstr")
+    out = _Decay({"target": target, "recorded_tstr": recorded})
+    base, fresh, synthetic = inp.base, inp.fresh, inp.synthetic
+    if not (target and target in fresh.columns and target in synthetic.columns):
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shared = [c for c in synthetic.columns if c in fresh.columns and c in base.columns]
+        task = infer_task(base[target], inp.manifest["dataset"].get("task", "auto"))
+        u = utility(
+            base[shared],
+            fresh[shared],
+            synthetic[shared],
+            target,
+            task,
+            seed=params.evaluation.seed if params else 0,
+            max_rows=100_000,
+            score_also=base[shared],
+        )
+    base_tstr = score_model(u.model_tstr, u.task, u.x_also, u.y_also)
+    out.record.update({"fresh_tstr": u.tstr, "source_tstr": base_tstr, "metric": u.metric})
+    if base_tstr is not None and u.tstr is not None:
+        decay = base_tstr - u.tstr
+        out.record["decay"] = decay
+        msg = (
+            f"utility: TSTR {u.tstr:.3f} on fresh data vs {base_tstr:.3f} on the release's "
+            f"source (decay {decay:.3f}; {recorded} on the holdout at release)"
+        )
+        f = _grade(decay, cfg.utility_decay_warn, cfg.utility_decay_action, msg)
+        out.findings += [f] if f else []
+    columns = list(params.evaluation.subgroups.columns) if params else []
+    for col in columns:
+        if col in fresh.columns and col in base.columns:
+            _group_decay(inp, u, col, cfg, out)
+    out.groups.sort(key=lambda e: -(e["decay"] or -1.0))
+    return out
+
+
+def _group_decay(inp: _Inputs, u: Any, col: str, cfg: MonitorCfg, out: _Decay) -> None:
+    """Per group of ``col``: the decay of the same model on the group's rows."""
+    from sdops_dvc.metrics.learning import score_model
+
+    key_f = inp.fresh[col].astype("string").fillna("<null>")
+    key_b = inp.base[col].astype("string").fillna("<null>")
+    for g in sorted(set(key_f) | set(key_b)):
+        rows_f = u.x_holdout.index.intersection(inp.fresh.index[key_f == g])
+        rows_b = u.x_also.index.intersection(inp.base.index[key_b == g])
+        fresh_g = score_model(
+            u.model_tstr, u.task, u.x_holdout.loc[rows_f], u.y_holdout.loc[rows_f]
+        )
+        base_g = score_model(u.model_tstr, u.task, u.x_also.loc[rows_b], u.y_also.loc[rows_b])
+        decay_g = (base_g - fresh_g) if base_g is not None and fresh_g is not None else None
+        entry: dict[str, Any] = {
+            "column": col,
+            "group": str(g),
+            "fresh_rows": len(rows_f),
+            "source_rows": len(rows_b),
+            "source_tstr": base_g,
+            "fresh_tstr": fresh_g,
+            "decay": decay_g,
+            "gated": min(len(rows_f), len(rows_b)) >= cfg.min_group_size,
+        }
+        out.groups.append(entry)
+        if entry["gated"] and decay_g is not None:
+            msg = f"subgroup {col}={g}: TSTR {fresh_g:.3f} on fresh rows vs {base_g:.3f} on the source (decay {decay_g:.3f})"
+            f = _grade(decay_g, cfg.utility_decay_warn, cfg.utility_decay_action, msg)
+            out.findings += [f] if f else []
+
+
+def _verdict(findings: list[Finding], tag: str) -> tuple[str, str]:
+    """(status, recommendation)."""
+    if not findings:
+        return "healthy", "healthy: keep the release"
+    status = "action" if any(f.level == "action" for f in findings) else "warning"
+    if any(f.what.startswith(("schema", "drift")) for f in findings):
+        return status, (
             "retrain: the source moved. Review the fresh snapshot, `sdops snapshot --id NEW_ID`, "
             "`dvc repro`, and release again; revoke this release if it now misleads"
         )
-    else:
-        advice = f"the release's utility decays: retrain from a fresh snapshot, or `sdops revoke {rel.tag} --kind utility`"
-    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return status, (
+        f"the release's utility decays: retrain from a fresh snapshot, or `sdops revoke {tag} "
+        "--kind utility`"
+    )
+
+
+def _summary(drift: dict[str, dict[str, Any]], decay: _Decay) -> dict[str, Any]:
+    def largest(metric: str) -> float:
+        return max(
+            (d[metric] for d in drift.values() if isinstance(d.get(metric), float)), default=0.0
+        )
+
+    return {
+        "max_psi": largest("psi"),
+        "max_ks": largest("ks"),
+        "utility_decay": decay.record.get("decay"),
+        "worst_group_decay": max(
+            (g["decay"] for g in decay.groups if g["gated"] and g["decay"] is not None),
+            default=None,
+        ),
+    }
+
+
+def run_monitor(
+    root: Path, ref: str, fresh_path: Path, out_dir: Path, params: Params | None
+) -> MonitorResult:
+    """Check a release against fresh real data; write monitor.json, .md and .html to
+    ``out_dir`` and the record to ``monitoring/NAME/`` (its history)."""
+    from sdops_dvc.metrics.drift import column_drift
+    from sdops_dvc.report.monitor import html, markdown
+
+    cfg = params.monitor if params is not None else MonitorCfg()
+    inp = _load(root, ref, fresh_path)
+    drift = column_drift(inp.base, inp.fresh, inp.sdtypes)
+    decay = _utility_decay(inp, params, cfg)
+    findings = [
+        *_schema_findings(inp.base, inp.fresh),
+        *_drift_findings(drift, cfg),
+        *decay.findings,
+    ]
+    status, advice = _verdict(findings, inp.rel.tag)
+    rel = inp.rel
     record = {
         "release": rel.tag,
         "name": rel.name,
         "version": str(rel.version),
-        "checked_at": now,
+        "checked_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "status": status,
         "exit_code": STATUS[status],
         "recommendation": advice,
-        "fresh": {"path": str(fresh_path), "rows": len(fresh)},
-        "baseline_rows": len(base),
+        "fresh": {"path": str(fresh_path), "rows": len(inp.fresh)},
+        "baseline_rows": len(inp.base),
         "drift": drift,
-        "utility": util_rec,
-        "subgroups": groups,
+        "utility": decay.record,
+        "subgroups": decay.groups,
         "findings": [{"level": f.level, "what": f.what} for f in findings],
-        "summary": {
-            "max_psi": max(
-                (d["psi"] for d in drift.values() if isinstance(d.get("psi"), float)), default=0.0
-            ),
-            "max_ks": max(
-                (d["ks"] for d in drift.values() if isinstance(d.get("ks"), float)), default=0.0
-            ),
-            "utility_decay": util_rec.get("decay"),
-            "worst_group_decay": max(
-                (g["decay"] for g in groups if g["gated"] and g["decay"] is not None), default=None
-            ),
-        },
+        "summary": _summary(drift, decay),
     }
     write_json_atomic(out_dir / "monitor.json", record)
-    write_text_atomic(out_dir / "monitor.md", _markdown(record))
-    write_text_atomic(out_dir / "monitor.html", _html(record, cfg))
+    write_text_atomic(out_dir / "monitor.md", markdown(record))
+    write_text_atomic(out_dir / "monitor.html", html(record, cfg))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # unique per run, sorts by time
-    history = top / "monitoring" / rel.name / f"{stamp}-{rel.version}.json"
+    history = inp.top / "monitoring" / rel.name / f"{stamp}-{rel.version}.json"
     write_json_atomic(history, record)
     return MonitorResult(rel.tag, status, findings, record, history)
-
-
-def _markdown(r: dict[str, Any]) -> str:
-    lines = [
-        f"## sdops monitor: {r['release']} — **{r['status'].upper()}**",
-        "",
-        r["recommendation"],
-        "",
-    ]
-    lines += [f"- {f['level']}: {f['what']}" for f in r["findings"]] or ["- no findings"]
-    u = r["utility"]
-    if u.get("fresh_tstr") is not None:
-        lines += [
-            "",
-            f"TSTR at release {u.get('recorded_tstr')}, on fresh data {u['fresh_tstr']:.4f}.",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def _html(r: dict[str, Any], cfg: MonitorCfg) -> str:
-    """Self-contained report: findings, drift per column, utility decay per subgroup."""
-    from html import escape
-
-    from sdops_dvc.report import CSS, svg
-
-    color = {"healthy": "ok", "warning": "bad", "action": "bad"}[r["status"]]
-    h = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>sdops monitor: {escape(r['release'])}</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>{escape(r['release'])}: <span class='{color}'>{r['status'].upper()}</span></h1>",
-        f"<div class='review'>{escape(r['recommendation'])}</div><ul>",
-        *[f"<li>{escape(f['level'])}: {escape(f['what'])}</li>" for f in r["findings"]],
-        "</ul>" if r["findings"] else "<p>No findings.</p></ul>",
-        f"<p class='note'>Checked {escape(r['checked_at'])}: {r['fresh']['rows']} fresh rows against "
-        f"{r['baseline_rows']} rows of the release's source snapshot.</p>",
-    ]
-    psis = [
-        (c, d.get("psi") if isinstance(d.get("psi"), float) else None)
-        for c, d in r["drift"].items()
-    ]
-    top = max([v for _, v in psis if v is not None] + [cfg.psi_action * 1.2])
-    h.append(
-        "<h2>Drift</h2>"
-        + svg.hbars(
-            "PSI per column (red line: action threshold)", psis, hi=top, threshold=cfg.psi_action
-        )
-    )
-    h.append(
-        "<table><tr><th>column</th><th>PSI</th><th>KS</th><th>TV</th><th>new categories</th>"
-        "<th>vanished</th></tr>"
-    )
-    for c, d in r["drift"].items():
-
-        def f(x: Any) -> str:
-            return f"{x:.4f}" if isinstance(x, float) else ""
-
-        h.append(
-            f"<tr><td>{escape(c)}</td><td>{f(d.get('psi'))}</td><td>{f(d.get('ks'))}</td><td>{f(d.get('tv'))}</td>"
-            f"<td>{escape(', '.join(d.get('new_categories', [])[:5]))}</td>"
-            f"<td>{escape(', '.join(d.get('vanished_categories', [])[:5]))}</td></tr>"
-        )
-    h.append("</table>")
-    u = r["utility"]
-    h.append(
-        f"<h2>Utility</h2><p>TSTR of the released synthetic data: {u.get('source_tstr')} on the "
-        f"release's source rows, {u.get('fresh_tstr')} on fresh rows (decay {u.get('decay')}); "
-        f"{u.get('recorded_tstr')} on the holdout at release.</p>"
-    )
-    groups = [g for g in r["subgroups"] if g["gated"]]
-    if groups:
-        items = [(f"{g['column']}={g['group']}", g["decay"]) for g in groups]
-        lo = min([0.0] + [v for _, v in items if v is not None])
-        hi = max([cfg.utility_decay_action * 1.5] + [v for _, v in items if v is not None])
-        h.append(
-            svg.hbars(
-                "TSTR decay per subgroup, worst first (red line: action threshold)",
-                items,
-                lo=lo,
-                hi=hi,
-                threshold=cfg.utility_decay_action,
-            )
-        )
-    h.append(
-        "<p class='note'>Aggregates only: no rows of the real data. Generated by sdops-dvc.</p></body></html>"
-    )
-    return "".join(h)
 
 
 def history(root: Path, name: str) -> list[dict[str, Any]]:
