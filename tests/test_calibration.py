@@ -127,7 +127,7 @@ def test_quality_gate_has_a_per_column_minimum() -> None:
 
 def test_init_models_few_valued_and_float32_columns_faithfully() -> None:
     from sdops_dvc.metadata import float32_decimals, model_discrete
-    from sdops_dvc.stages.generate import as_float32_decimals
+    from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals
 
     rng = np.random.default_rng(0)
     df = pd.DataFrame(

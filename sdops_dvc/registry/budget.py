@@ -273,29 +273,22 @@ def exception_approvals(
 def this_run_entry(params: Params, layout: Layout) -> Entry:
     """The spend of the pipeline's current outputs, before any release."""
     from sdops_dvc.layout import DP_FIT
-    from sdops_dvc.synthesizers import FAMILIES
+    from sdops_dvc.synthesizers.adapters import generator_for
 
-    spec = FAMILIES[params.generator.family]
-    spend, mid, eps, delta = Spend(), None, None, None
-    if spec.dp:
-        from sdops_dvc.synthesizers.dp_adapter import load_fit
-
-        header, _ = load_fit(layout.path(DP_FIT))
-        sp = header.get("spend") or {}
-        spend = Spend(float(sp["rho"]), float(sp.get("delta0", 0.0)))
-        mid, eps, delta = header.get("measurement_id"), sp.get("epsilon"), sp.get("delta")
+    m = generator_for(params.generator.family).measurement(layout.path(DP_FIT))
+    spend = Spend(m.rho, m.delta0) if m else Spend()
     return Entry(
         tag="(this run)",
         name=params.dataset.name,
         version="",
         status="candidate",
         released_at=None,
-        mechanism=spec.sdv_class if spec.dp else "none",
-        dp=spec.dp,
+        mechanism=m.mechanism if m else "none",
+        dp=m is not None,
         spend=spend,
-        epsilon=eps,
-        delta=delta,
-        measurement_id=mid,
+        epsilon=m.epsilon if m else None,
+        delta=m.delta if m else None,
+        measurement_id=m.measurement_id if m else None,
         counted=True,
         releaser=None,
     )

@@ -23,7 +23,7 @@ from sdops_dvc.layout import Layout
 from sdops_dvc.lineage import import_info, lineage_of, scope_of
 from sdops_dvc.manifest import SCHEMA_VERSION, seal, validate
 from sdops_dvc.metric_table import get, summary_keys
-from sdops_dvc.synthesizers import FAMILIES
+from sdops_dvc.synthesizers.adapters import generator_for
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
     if gate is None:
         raise DataError(f"{inputs.gate} does not exist", hint="run `sdops gate` first")
     n_train = _rows(inputs.train)
-    spec = FAMILIES[params.generator.family]
+    generator = generator_for(params.generator.family)
+    spec = generator.spec
     parameters = effective_parameters(params.generator, progress=False)
     if "verbose" not in params.generator.parameters:
         parameters.pop("verbose", None)
@@ -130,7 +131,7 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
             ),
             "metrics": file_record(layout, inputs.metrics),
             "gate": file_record(layout, inputs.gate),
-            **({"dp_fit": file_record(layout, inputs.fit)} if spec.dp else {}),
+            **({"dp_fit": file_record(layout, inputs.fit)} if generator.measures else {}),
         },
         "gates": {
             "approved": bool(gate.get("approved")),
@@ -182,56 +183,12 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def privacy_block(params: Params, layout: Layout, fit: Path) -> dict[str, Any]:
-    """What privacy this release can claim, and the budget scope it spends from."""
-    spec = FAMILIES[params.generator.family]
-    scope = scope_of(params, layout)
-    lineage = lineage_of(params, layout)
-    if not spec.dp:
-        return {
-            "mechanism": "none",
-            "formal_guarantee": False,
-            "note": f"{spec.sdv_class} gives no formal (differential) privacy guarantee",
-            "budget_scope": scope,
-            "source_lineage": lineage,
-        }
-    from sdops_dvc.synthesizers.dp_adapter import load_fit
-
-    if not fit.exists():
-        raise DataError(f"{fit} does not exist", hint="run `sdops generate` first")
-    header, _ = load_fit(fit)
-    spend = header.get("spend") or {}
-    k = int(header.get("contributions", 1))
-    approx = float(spend.get("delta0", 0.0)) > 0
+    """What privacy this release can claim (its family's adapter says), and the budget
+    scope it spends from."""
     return {
-        "mechanism": f"{header['algorithm']} (Private-PGM over OpenDP marginals)",
-        "formal_guarantee": True,
-        "library": header["library"],
-        "privacy_unit": f"one person, contributing at most {k} row(s) of the source",
-        "neighbouring": (
-            f"add/remove: datasets differing in at most {k} row(s) "
-            "(symmetric distance, OpenDP unit_of(contributions))"
-        ),
-        "measure": "approximate zCDP" if approx else "zCDP",
-        "native": {"rho": float(spend["rho"]), "delta": float(spend.get("delta0", 0.0))},
-        "epsilon": float(spend["epsilon"]),
-        "delta": float(spend["delta"]),
-        "accountant": (
-            "OpenDP compositor (adaptive composition in zCDP); (epsilon, delta) by the "
-            "conversion of Canonne, Kamath and Steinke 2020 at delta minus the key-discovery delta"
-        ),
-        "preprocessing": {
-            "key_discovery_columns": list(spend.get("discovery_columns", [])),
-            "key_discovery_delta": float(spend.get("delta0", 0.0)),
-            **{k2: float(v) for k2, v in (spend.get("split") or {}).items()},
-            "bounds": "declared in params (generator.privacy.bounds), not read from the data",
-        },
-        "measurement_id": header["measurement_id"],
-        "covers": (
-            "the synthetic rows; the evaluation metrics in this manifest are computed on the "
-            "real train and holdout splits without differential privacy"
-        ),
-        "budget_scope": scope,
-        "source_lineage": lineage,
+        **generator_for(params.generator.family).privacy(fit),
+        "budget_scope": scope_of(params, layout),
+        "source_lineage": lineage_of(params, layout),
     }
 
 

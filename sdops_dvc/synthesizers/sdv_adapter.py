@@ -119,3 +119,18 @@ def violations(train: pd.DataFrame, constraints: Any) -> list[str]:
         count = f"{int(bad.sum())} of {len(train)} rows" if bad is not None else "some rows"
         out.append(f"{c.type} on {', '.join(cols)}: {count} break it")
     return out
+
+
+def as_float32_decimals(data: Any, decimals: dict[str, int]) -> Any:
+    """Each column of ``decimals`` rounded to them and stored as the real table stores it:
+    the float32 image of the decimal (39.15 -> 39.150001525878906)."""
+    import numpy as np
+
+    if not decimals:
+        return data
+    out = data.copy()
+    for col, k in decimals.items():
+        if col in out.columns:
+            v = np.round(out[col].to_numpy(dtype=float), k)
+            out[col] = v.astype(np.float32).astype(float)
+    return out

@@ -1,0 +1,257 @@
+"""Generator families behind one Protocol.
+
+The generate stage, the manifest and the privacy-budget ledger ask a family's
+:class:`Generator` what to do rather than branching on whether it is differentially
+private: it fits and samples (writing its measurement file, which DVC persists), says what
+a fit spent of the privacy budget (:class:`Measurement`, None for no formal guarantee), and
+what the manifest says of its privacy mechanism.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sdops_dvc.synthesizers import FAMILIES, FamilySpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sdops_dvc.config import GeneratorCfg
+
+log = logging.getLogger(__name__)
+
+# the problems a new DP measurement would cause against the privacy budget (the registry
+# knows them; the CLI passes its check in): an empty list lets the measurement be drawn
+BudgetCheck = Callable[[dict[str, Any]], list[str]]
+
+
+@dataclass(frozen=True)
+class Generated:
+    data: pd.DataFrame
+    sdv_class: str  # the class or algorithm that made the rows
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one fit spent of the privacy budget (zCDP rho and the key-discovery delta)."""
+
+    mechanism: str
+    rho: float
+    delta0: float
+    epsilon: float | None
+    delta: float | None
+    measurement_id: str | None
+    header: dict[str, Any]  # the measurement file's header, as written
+
+
+class Generator(Protocol):
+    spec: FamilySpec
+    measures: bool  # its fit file is a privacy measurement (recorded in the manifest)
+
+    def generate(
+        self,
+        train: pd.DataFrame,
+        train_md5: str,
+        metadata: dict[str, Any],
+        cfg: GeneratorCfg,
+        fit_path: Path,
+        *,
+        budget_check: BudgetCheck | None,
+        progress: bool,
+    ) -> Generated: ...
+
+    def measurement(self, fit_path: Path) -> Measurement | None:
+        """The fit's spend; None for a family without formal guarantee."""
+        ...
+
+    def privacy(self, fit_path: Path) -> dict[str, Any]:
+        """The manifest's account of the privacy mechanism (before scope and lineage)."""
+        ...
+
+
+class SdvGenerator:
+    """SDV's single-table synthesizers: no formal privacy guarantee."""
+
+    measures = False
+
+    def __init__(self, spec: FamilySpec) -> None:
+        self.spec = spec
+
+    def generate(
+        self,
+        train: pd.DataFrame,
+        train_md5: str,
+        metadata: dict[str, Any],
+        cfg: GeneratorCfg,
+        fit_path: Path,
+        *,
+        budget_check: BudgetCheck | None,
+        progress: bool,
+    ) -> Generated:
+        from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals, synthesize
+
+        _write_no_fit(fit_path, cfg.family)
+        result = synthesize(train, metadata, cfg, cfg.num_rows or len(train), progress=progress)
+        data = as_float32_decimals(result.data, cfg.decimals)
+        return Generated(data, result.sdv_class, result.parameters)
+
+    def measurement(self, fit_path: Path) -> Measurement | None:
+        return None
+
+    def privacy(self, fit_path: Path) -> dict[str, Any]:
+        return {
+            "mechanism": "none",
+            "formal_guarantee": False,
+            "note": f"{self.spec.sdv_class} gives no formal (differential) privacy guarantee",
+        }
+
+
+def _write_no_fit(fit_path: Path, family: str) -> None:
+    """Non-DP families measure nothing; the stage's persistent output records that."""
+    import numpy as np
+
+    from sdops_dvc.synthesizers.dp_adapter import FIT_FORMAT, load_fit, save_fit
+
+    header = {"format": FIT_FORMAT, "family": family, "dp": False}
+    if fit_path.exists():
+        try:
+            if load_fit(fit_path)[0] == header:
+                return
+        except Exception:  # an unreadable old file is simply replaced
+            pass
+    save_fit(fit_path, header, {"none": np.zeros(0)})
+
+
+class DpGenerator:
+    """OpenDP's AIM and MST (Private-PGM over noisy marginals): measure once, which spends
+    budget, then sample from the saved measurement, which is free and seeded."""
+
+    measures = True
+
+    def __init__(self, spec: FamilySpec) -> None:
+        self.spec = spec
+
+    def generate(
+        self,
+        train: pd.DataFrame,
+        train_md5: str,
+        metadata: dict[str, Any],
+        cfg: GeneratorCfg,
+        fit_path: Path,
+        *,
+        budget_check: BudgetCheck | None,
+        progress: bool,
+    ) -> Generated:
+        from sdops_dvc.synthesizers import dp_adapter as dpa
+
+        fit_id = dpa.fingerprint(train_md5, cfg)
+        if self._reusable(fit_path, fit_id):
+            log.info("reusing the DP measurement in %s (no new spend)", fit_path)
+        else:
+            _refuse_over_budget(metadata, budget_check)
+            header, arrays = dpa.measure(train, metadata, cfg, fit_id)
+            dpa.save_fit(fit_path, header, arrays)
+            log.info("new DP measurement saved to %s (this spends budget when released)", fit_path)
+        # always sample from the file, so a fresh fit and a reused one give the same bytes
+        header, arrays = dpa.load_fit(fit_path)
+        data = dpa.sample(
+            header, arrays, cfg.num_rows, cfg.seed, list(train.columns), dict(train.dtypes)
+        )
+        return Generated(data, header["algorithm"], dict(cfg.parameters))
+
+    @staticmethod
+    def _reusable(fit_path: Path, fit_id: str) -> bool:
+        """A saved measurement of this very train split and configuration."""
+        from sdops_dvc.synthesizers import dp_adapter as dpa
+
+        if not fit_path.exists():
+            return False
+        try:
+            header, _ = dpa.load_fit(fit_path)
+        except Exception:
+            return False
+        return bool(header.get("fingerprint") == fit_id)
+
+    def measurement(self, fit_path: Path) -> Measurement:
+        from sdops_dvc.synthesizers.dp_adapter import load_fit
+
+        header, _ = load_fit(fit_path)
+        sp = header.get("spend") or {}
+        return Measurement(
+            mechanism=self.spec.sdv_class,
+            rho=float(sp["rho"]),
+            delta0=float(sp.get("delta0", 0.0)),
+            epsilon=sp.get("epsilon"),
+            delta=sp.get("delta"),
+            measurement_id=header.get("measurement_id"),
+            header=header,
+        )
+
+    def privacy(self, fit_path: Path) -> dict[str, Any]:
+        from sdops_dvc.errors import DataError
+
+        if not fit_path.exists():
+            raise DataError(f"{fit_path} does not exist", hint="run `sdops generate` first")
+        header = self.measurement(fit_path).header
+        spend = header.get("spend") or {}
+        k = int(header.get("contributions", 1))
+        approx = float(spend.get("delta0", 0.0)) > 0
+        return {
+            "mechanism": f"{header['algorithm']} (Private-PGM over OpenDP marginals)",
+            "formal_guarantee": True,
+            "library": header["library"],
+            "privacy_unit": f"one person, contributing at most {k} row(s) of the source",
+            "neighbouring": (
+                f"add/remove: datasets differing in at most {k} row(s) "
+                "(symmetric distance, OpenDP unit_of(contributions))"
+            ),
+            "measure": "approximate zCDP" if approx else "zCDP",
+            "native": {"rho": float(spend["rho"]), "delta": float(spend.get("delta0", 0.0))},
+            "epsilon": float(spend["epsilon"]),
+            "delta": float(spend["delta"]),
+            "accountant": (
+                "OpenDP compositor (adaptive composition in zCDP); (epsilon, delta) by the "
+                "conversion of Canonne, Kamath and Steinke 2020 at delta minus the "
+                "key-discovery delta"
+            ),
+            "preprocessing": {
+                "key_discovery_columns": list(spend.get("discovery_columns", [])),
+                "key_discovery_delta": float(spend.get("delta0", 0.0)),
+                **{k2: float(v) for k2, v in (spend.get("split") or {}).items()},
+                "bounds": "declared in params (generator.privacy.bounds), not read from the data",
+            },
+            "measurement_id": header["measurement_id"],
+            "covers": (
+                "the synthetic rows; the evaluation metrics in this manifest are computed on "
+                "the real train and holdout splits without differential privacy"
+            ),
+        }
+
+
+def _refuse_over_budget(metadata: dict[str, Any], budget_check: BudgetCheck | None) -> None:
+    """A new measurement is drawn only when the budget check finds no problem."""
+    from sdops_dvc.errors import BudgetExceeded
+
+    if budget_check is None:
+        raise BudgetExceeded(
+            "no DP measurement was drawn: no budget check was given to the generate stage",
+            hint="run it as `sdops generate` (it checks the privacy budget first)",
+        )
+    problems = budget_check(metadata)
+    if problems:
+        raise BudgetExceeded(
+            "no DP measurement was drawn: " + "; ".join(problems),
+            hint="lower generator.privacy.epsilon, or raise budget.epsilon in its own "
+            "reviewed change",
+        )
+
+
+def generator_for(family: str) -> Generator:
+    """The adapter of a registered family."""
+    spec = FAMILIES[family]
+    return DpGenerator(spec) if spec.dp else SdvGenerator(spec)
