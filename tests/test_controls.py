@@ -78,6 +78,14 @@ def test_edited_metrics_are_caught_by_reevaluation(world: dict[str, Path]) -> No
     assert proc.returncode == 9, proc.stdout
     assert "re-evaluation: reports/metrics.json re-computed from the pinned data" in proc.stderr
     assert tags(work) == []
+    # released without --reevaluate, `sdops verify` finds the bytes the pipeline does not make
+    sdops("release", cwd=work, check=True)
+    proc = sdops("verify", "credit@v1.0.0", "--json", cwd=work)
+    assert proc.returncode == 1, proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["type"] == "NotReproduced" and error["exit_code"] == 1
+    assert "credit@v1.0.0 is NOT reproduced" in error["message"]
+    assert "  - reports/metrics.json: md5 " in error["message"]
 
 
 def test_metrics_not_from_the_lock_are_refused(world: dict[str, Path]) -> None:

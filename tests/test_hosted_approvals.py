@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,8 @@ def forge(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
                 }
             )
             body = routes.get(self.path.split("?")[0])
-            if body is None:
-                self.send_response(404)
+            if body is None or isinstance(body, HTTPStatus):  # an error status, no body
+                self.send_response(body or 404)
                 self.end_headers()
                 return
             data = json.dumps(body).encode()
@@ -179,3 +180,54 @@ def test_missing_token_or_pull_request_is_a_clear_reason(
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     problems = collect(repo, cfg, None, None).problems
     assert len(problems) == 1 and "no pull request on acme/claims contains" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "provider"),
+    [
+        (HTTPStatus.UNAUTHORIZED, "github"),
+        (HTTPStatus.FORBIDDEN, "github"),  # rate limited, or a token without repo scope
+        (HTTPStatus.INTERNAL_SERVER_ERROR, "github"),
+        (HTTPStatus.UNAUTHORIZED, "gitlab"),
+        (HTTPStatus.BAD_GATEWAY, "gitlab"),
+    ],
+)
+def test_a_forge_http_error_is_a_reason_naming_the_status(
+    forge: dict[str, Any],
+    merged: tuple[Any, str],
+    monkeypatch: pytest.MonkeyPatch,
+    status: HTTPStatus,
+    provider: str,
+) -> None:
+    repo, sha = merged
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    monkeypatch.setenv("GITLAB_TOKEN", "t")
+    path = (
+        f"/repos/acme/claims/commits/{sha}/pulls"
+        if provider == "github"
+        else f"/projects/acme%2Fclaims/repository/commits/{sha}/merge_requests"
+    )
+    forge["routes"][path] = status
+    cfg = ApprovalsCfg(provider=provider, repository="acme/claims", roles={"privacy": ["ana"]})
+    collected = collect(repo, cfg, None, None)
+    assert collected.approvals == []
+    [problem] = collected.problems
+    assert f"HTTP {status.value} {status.phrase}" in problem, problem
+    assert forge["seen"] and forge["seen"][0]["path"].split("?")[0] == path
+
+
+def test_an_unreachable_forge_is_a_reason_not_a_crash(
+    merged: tuple[Any, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closed port on loopback: the connection is refused."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    repo, _ = merged
+    cfg = ApprovalsCfg(provider="github", repository="acme/claims", roles={"privacy": ["ana"]})
+    [problem] = collect(repo, cfg, None, None).problems
+    assert "Connection refused" in problem, problem

@@ -258,6 +258,19 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     assert shown["manifest"]["digest"]["value"] == v11["digest"]["value"]  # the manifest stays
     again = sdops("retire", "credit@v1.1.0", "--json", cwd=work)
     assert again.returncode == 9 and json.loads(again.stdout)["error"]["exit_code"] == 9
+    # a retired release resolves for the record, never for its data
+    import git as gitpython
+
+    from sdops_dvc.errors import ReleaseUnavailable
+    from sdops_dvc.registry.catalog import Status, resolve
+
+    with pytest.raises(ReleaseUnavailable, match="was retired \\(retention expired\\)") as exc:
+        resolve(gitpython.Repo(work), "credit@v1.1.0")
+    assert exc.value.hint == "use credit@current for the release in service"
+    assert resolve(gitpython.Repo(work), "credit@1.1.0", live_only=False).status is Status.RETIRED
+    got = sdops("get", "credit@v1.1.0", "-o", str(tmp_path / "gone.csv"), cwd=work)
+    assert got.returncode == ReleaseUnavailable.exit_code and "was retired" in got.stderr
+    assert not (tmp_path / "gone.csv").exists()
 
     # GTO reads our tags: v1.0.0 is registered and latest; the deregistered v1.1.0 is hidden
     gto = str(Path(sys.executable).parent / "gto")
