@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import CREDIT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _calibration():  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from tests.conftest import dvc, git, sdops, set_params
 
 pytestmark = pytest.mark.slow
 
-HEALTH = Path(__file__).parent.parent / "sdops_dvc" / "data" / "health_insurance.csv"
+HEALTH = Path(__file__).resolve().parents[2] / "sdops_dvc" / "data" / "health_insurance.csv"
 RHO = 0.05  # each release's zCDP loss
 DELTA = 1e-6  # each release's delta; half of it discovers categories privately
 DELTA0 = DELTA / 2
