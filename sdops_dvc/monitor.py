@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sdops_dvc.config import MonitorCfg, Params
 from sdops_dvc.errors import ReleaseUnavailable
 from sdops_dvc.fsutil import write_json_atomic, write_text_atomic
+from sdops_dvc.scm import repo_at, work_tree
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,11 +80,11 @@ def _grade(value: float | None, warn: float, action: float, what: str) -> Findin
 
 def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
     from sdops_dvc.api import read_dataframe
-    from sdops_dvc.registry.releases import _git_file, _repo, manifest_at, resolve
+    from sdops_dvc.registry.releases import _git_file, manifest_at, resolve
     from sdops_dvc.tables import read_table
 
-    repo = _repo(root)
-    top = Path(repo.working_tree_dir)
+    repo = repo_at(root)
+    top = work_tree(repo)
     rel = resolve(repo, ref, live_only=False)
     manifest = manifest_at(repo, rel.tag, top)
     if manifest is None:

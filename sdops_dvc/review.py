@@ -72,10 +72,14 @@ def base_params(root: Path) -> tuple[dict[str, Any] | None, str | None]:
     """params.yaml at the merge base of HEAD and the main branch, and the base's sha."""
     import git
 
+    from sdops_dvc.scm import find_repo
+
+    repo = find_repo(root)
+    if repo is None:
+        return None, None
     try:
-        repo = git.Repo(root, search_parent_directories=True)
         head = repo.head.commit
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+    except ValueError:  # no commit yet
         return None, None
     for name in MAIN_CANDIDATES:
         try:

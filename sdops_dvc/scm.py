@@ -7,19 +7,17 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.errors import RepoError
 
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
+
 
 def git_toplevel(path: Path) -> Path | None:
-    import git
-
-    try:
-        repo = git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
-    return Path(repo.working_tree_dir) if repo.working_tree_dir else None
+    repo = find_repo(path)
+    return Path(repo.working_tree_dir) if repo is not None and repo.working_tree_dir else None
 
 
 def git_init(path: Path) -> None:
@@ -46,6 +44,43 @@ def git(cwd: str | Path, *args: str, stdin: str | None = None) -> subprocess.Com
     )
 
 
+def repo_at(root: Path) -> GitRepo:
+    """The git repository ``root`` is in; RepoError when it is in none."""
+    repo = find_repo(root)
+    if repo is None:
+        raise RepoError(f"{root} is not inside a git repository", hint="run `sdops init` first")
+    return repo
+
+
+def find_repo(root: Path) -> GitRepo | None:
+    """The git repository ``root`` is in, or None."""
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def work_tree(repo: GitRepo) -> Path:
+    """The top directory of the repository's work tree; RepoError for a bare repository."""
+    if repo.working_tree_dir is None:
+        raise RepoError(f"{repo.git_dir} is a bare repository: this needs a work tree")
+    return Path(repo.working_tree_dir)
+
+
+def git_cwd(repo: GitRepo) -> str:
+    """Where git commands on the repository run: its work tree, or a bare repository's
+    own directory."""
+    return str(repo.working_tree_dir or repo.git_dir)
+
+
+def message(commit: Any) -> str:
+    """A commit's or tag's message as text (GitPython types it str | bytes)."""
+    text = commit.message
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+
+
 def blob_at(commit: Any, path: str) -> bytes | None:
     """The bytes of ``path`` in a commit's tree, or None when it is not there."""
     try:
@@ -54,9 +89,9 @@ def blob_at(commit: Any, path: str) -> bytes | None:
         return None
 
 
-def repo_path(repo: Any, path: Path) -> str:
+def repo_path(repo: GitRepo, path: Path) -> str:
     """``path`` relative to the repository's top directory, as git trees name it."""
-    return path.resolve().relative_to(Path(repo.working_tree_dir).resolve()).as_posix()
+    return path.resolve().relative_to(work_tree(repo).resolve()).as_posix()
 
 
 def dvc_root(path: Path) -> Path | None:
@@ -110,33 +145,33 @@ def _cause(text: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def release_worktree(repo: Any, rev: str, *, shared_cache: bool = False) -> Iterator[Path]:
+def release_worktree(repo: GitRepo, rev: str, *, shared_cache: bool = False) -> Iterator[Path]:
     """A temporary detached worktree of ``rev`` whose DVC can fetch what the clone can: the
     clone's remotes (``config.local`` included, where private remotes often live) and, when
     there is no remote or ``shared_cache``, the clone's own cache. Removed afterwards."""
     import shutil
     import tempfile
 
-    top = Path(repo.working_tree_dir)
+    work = work_tree(repo)
     tmp = Path(tempfile.mkdtemp(prefix="sdops-wt-"))
     wt = tmp / "wt"
     repo.git.worktree("add", "--detach", str(wt), rev)
     try:
-        for local in top.rglob(".dvc/config.local"):
-            dest = wt / local.relative_to(top)
+        for local in work.rglob(".dvc/config.local"):
+            dest = wt / local.relative_to(work)
             if dest.parent.is_dir():
                 shutil.copyfile(local, dest)
         for dvc_dir in wt.rglob(".dvc"):
             if dvc_dir.is_dir() and (
                 shared_cache or not run_dvc(["remote", "list"], cwd=dvc_dir.parent).strip()
             ):
-                src_cache = top / dvc_dir.parent.relative_to(wt) / ".dvc" / "cache"
+                src_cache = work / dvc_dir.parent.relative_to(wt) / ".dvc" / "cache"
                 run_dvc(["config", "--local", "cache.dir", str(src_cache)], cwd=dvc_dir.parent)
         yield wt
     finally:
         subprocess.run(
             ["git", "worktree", "remove", "--force", str(wt)],
-            cwd=top,
+            cwd=work,
             capture_output=True,
             check=False,
         )

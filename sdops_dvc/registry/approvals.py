@@ -23,10 +23,13 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.scm import blob_at, git as _git
+from sdops_dvc.scm import blob_at, git as _git, git_cwd, message
+
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
 TRAILER = re.compile(r"^(approved-by|reviewed-by):\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 APPROVES = re.compile(r"^approves:\s*([0-9a-f]{7,40})\s*$", re.IGNORECASE | re.MULTILINE)
@@ -104,7 +107,7 @@ def collected(
     return Collected(found, problems, list(notes or []), ignored)
 
 
-def _file_at(repo: Any, rev: str, path: str) -> str | None:
+def _file_at(repo: GitRepo, rev: str, path: str) -> str | None:
     raw = blob_at(repo.commit(rev), path)
     try:
         return raw.decode("utf-8") if raw is not None else None
@@ -112,13 +115,13 @@ def _file_at(repo: Any, rev: str, path: str) -> str | None:
         return None
 
 
-def _changed(repo: Any, a: str, b: str) -> list[str]:
-    out = _git(repo.working_tree_dir, "diff", "--name-only", a, b).stdout
+def _changed(repo: GitRepo, a: str, b: str) -> list[str]:
+    out = _git(git_cwd(repo), "diff", "--name-only", a, b).stdout
     return [line for line in out.splitlines() if line.strip()]
 
 
 def _signers(
-    repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
+    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
 ) -> tuple[str | None, list[str]]:
     notes: list[str] = []
     at_head = _file_at(repo, "HEAD", cfg.allowed_signers)
@@ -140,9 +143,9 @@ def _signers(
 
 
 def collect_git(
-    repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
+    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
 ) -> Collected:
-    cwd = repo.working_tree_dir
+    cwd = git_cwd(repo)
     head = repo.head.commit
     commits = list(repo.iter_commits(f"{since}..HEAD" if since else "HEAD"))
     signers, notes = _signers(repo, cfg, since, since_tag)
@@ -153,15 +156,15 @@ def collect_git(
             continue
         parent_tree = c.parents[0].tree.hexsha if c.parents else None
         if parent_tree != c.tree.hexsha:
-            authors.setdefault(c.author.email.lower(), c.hexsha)
+            authors.setdefault((c.author.email or "").lower(), c.hexsha)
     found: list[Approval] = []
     ignored: list[str] = []
     for commit in commits:
-        trailers = [m.group(2) for m in TRAILER.finditer(commit.message)]
+        trailers = [m.group(2) for m in TRAILER.finditer(message(commit))]
         if not trailers:
             continue
         principal = signer_of(cwd, commit.hexsha, signers)
-        named = APPROVES.search(commit.message)
+        named = APPROVES.search(message(commit))
         approved = commit.hexsha
         if named:
             try:

@@ -21,7 +21,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.accounting import (
     Cap,
@@ -36,7 +36,10 @@ from sdops_dvc.config import ApprovalsCfg, BudgetCfg, Params
 from sdops_dvc.layout import Layout
 from sdops_dvc.lineage import lineage_of, scope_of
 from sdops_dvc.registry.catalog import manifest_at, releases
-from sdops_dvc.scm import git as _git
+from sdops_dvc.scm import find_repo, git as _git, git_cwd, message
+
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
 LEDGER_PREFIX = "refs/sdops/budget/"
 EXCEPTION_TRAILER = "budget-exception-approved-by"
@@ -150,7 +153,7 @@ class Ledger:
         return Standing(self.spent, cfg.epsilon, cfg.delta)
 
 
-def read_ledger(repo: Any, root: Path, scope: str, lineage: str | None = None) -> Ledger:
+def read_ledger(repo: GitRepo, root: Path, scope: str, lineage: str | None = None) -> Ledger:
     """Every spend in ``scope`` (or of the same source ``lineage``), oldest first: the releases
     whose manifest names it, plus every spend the append-only ledger refs recorded whose tag is
     gone or was moved ("tag gone, spend kept"). Spent stays spent."""
@@ -164,7 +167,7 @@ def read_ledger(repo: Any, root: Path, scope: str, lineage: str | None = None) -
             continue
         entries.append(entry_for(r.tag, r.name, str(r.version), r.status, r.record, manifest or {}))
     present = {(e.tag, round(e.spend.rho, 15)) for e in entries}
-    for rec in recorded_spends(repo.working_tree_dir):
+    for rec in recorded_spends(git_cwd(repo)):
         mine = rec.get("scope") == scope or (lineage is not None and rec.get("lineage") == lineage)
         if not mine or (rec["tag"], round(float(rec.get("rho", 0.0)), 15)) in present:
             continue
@@ -246,7 +249,7 @@ def budget_problems(
 
 
 def exception_approvals(
-    repo: Any, approvers: list[str], since: str | None, cfg: ApprovalsCfg
+    repo: GitRepo, approvers: list[str], since: str | None, cfg: ApprovalsCfg
 ) -> list[dict[str, Any]]:
     """``Budget-exception-approved-by:`` trailers by a listed approver since the last release,
     counted like approvals: signed by the approver's key in the allowed-signers file (read as
@@ -260,10 +263,10 @@ def exception_approvals(
     signers, _ = _signers(repo, cfg, since, since)
     found = []
     for commit in repo.iter_commits(rev):
-        for m in pattern.finditer(commit.message):
+        for m in pattern.finditer(message(commit)):
             if not any(_matches(h, m.group(1)) for h in approvers):
                 continue
-            principal = signer_of(repo.working_tree_dir, commit.hexsha, signers)
+            principal = signer_of(git_cwd(repo), commit.hexsha, signers)
             verified = principal is not None and principal == parse_identity(m.group(1))[1]
             if verified or cfg.allow_unverified:
                 found.append({"by": m.group(1), "commit": commit.hexsha, "verified": verified})
@@ -294,15 +297,6 @@ def this_run_entry(params: Params, layout: Layout) -> Entry:
     )
 
 
-def _repo_or_none(root: Path) -> Any:
-    import git
-
-    try:
-        return git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
-
-
 def standing_json(st: Standing | None) -> dict[str, Any] | None:
     if st is None:
         return None
@@ -321,7 +315,7 @@ def gate_summary(root: Path, params: Params) -> dict[str, Any]:
     layout = Layout(root)
     scope = scope_of(params, layout)
     entry = this_run_entry(params, layout)
-    repo = _repo_or_none(root)
+    repo = find_repo(root)
     lineage = lineage_of(params, layout)
     ledger = read_ledger(repo, root, scope, lineage) if repo is not None else Ledger(scope, [])
     cfg = params.budget
@@ -364,7 +358,7 @@ def gate_summary(root: Path, params: Params) -> dict[str, Any]:
 _UNSET = object()
 
 
-def cap_changes(repo: Any, root: Path) -> list[dict[str, Any]]:
+def cap_changes(repo: GitRepo, root: Path) -> list[dict[str, Any]]:
     """Every commit (first-parent history of HEAD) that changed the budget cap, oldest first."""
     import yaml
 
@@ -406,7 +400,7 @@ def cap_changes(repo: Any, root: Path) -> list[dict[str, Any]]:
         if prev is not None and cap != prev:
             raised = cap_raised(prev, cap)
             parents = commit.parents
-            files = sorted(commit.stats.files) if parents else []
+            files = sorted(str(f) for f in commit.stats.files) if parents else []
             alone = files == [rel]
             verb = "RAISED" if raised else "changed"
             out.append(
@@ -518,12 +512,12 @@ def ledger_report(
     """What ``sdops budget`` shows: entries, composed total, cap, remaining, cap changes."""
     from sdops_dvc.errors import RepoError
 
-    repo = _repo_or_none(root)
+    repo = find_repo(root)
     if repo is None:
         raise RepoError(f"{root} is not inside a git repository", hint="run `sdops init` first")
     warnings: list[str] = []
     if fetch and "origin" in [r.name for r in repo.remotes]:
-        err = fetch_ledger(repo.working_tree_dir, "origin")
+        err = fetch_ledger(git_cwd(repo), "origin")
         if err:
             warnings.append(f"could not fetch from origin ({err.splitlines()[-1]}); local view")
     scope = scope_of(params, Layout(root))
@@ -546,7 +540,7 @@ def ledger_report(
     return {
         "scope": scope,
         "ledger_ref": ledger_ref(scope),
-        "ledger_ref_value": ref_value(repo.working_tree_dir, ledger_ref(scope)),
+        "ledger_ref_value": ref_value(git_cwd(repo), ledger_ref(scope)),
         "cap": {"epsilon": cfg.epsilon, "delta": cfg.delta},
         "entries": [e.as_json() for e in ledger.entries],
         "total": total,
@@ -579,7 +573,7 @@ def measure_problems(params: Params, layout: Layout, metadata: dict[str, Any]) -
         counted=True,
         releaser=None,
     )
-    repo = _repo_or_none(layout.root)
+    repo = find_repo(layout.root)
     scope = scope_of(params, layout)
     ledger = (
         read_ledger(repo, layout.root, scope, lineage_of(params, layout))

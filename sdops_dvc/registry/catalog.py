@@ -11,13 +11,16 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc import layout as L
 from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.errors import ReleaseUnavailable, RepoError
+from sdops_dvc.errors import ReleaseUnavailable
 from sdops_dvc.registry.tags import REF_RE, ParsedTag, Version, parse_tag
-from sdops_dvc.scm import blob_at, repo_path
+from sdops_dvc.scm import blob_at, git_cwd, repo_path
+
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
 KINDS = ("privacy", "schema", "utility", "other")
 PROD = "prod"
@@ -75,17 +78,6 @@ class Release:
         }
 
 
-def _repo(root: Path) -> Any:
-    import git
-
-    try:
-        return git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise RepoError(
-            f"{root} is not inside a git repository", hint="run `sdops init` first"
-        ) from None
-
-
 def _record(message: str) -> dict[str, Any]:
     for marker in SIGNATURES:
         message = message.split(marker, 1)[0]  # a signed tag carries its signature last
@@ -109,7 +101,7 @@ class NotRelease:
         return {"tag": self.tag, "commit": self.commit, "reason": self.reason}
 
 
-def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]) -> str | None:
+def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag, record: dict[str, Any]) -> str | None:
     """Why a ``NAME@vX.Y.Z`` tag is not a release (None: it is one).
 
     A release is an annotated tag carrying the release record, whose record names the tag's
@@ -147,7 +139,7 @@ def _validate_register(repo: Any, ref: Any, p: ParsedTag, record: dict[str, Any]
 ALLOWED_SIGNERS = str(ApprovalsCfg.model_fields["allowed_signers"].default)
 
 
-def _signature_problem(repo: Any, ref: Any) -> str | None:
+def _signature_problem(repo: GitRepo, ref: Any) -> str | None:
     """A signed tag must verify: SSH signatures against the allowed-signers file committed at
     the tagged commit, PGP ones against the keyring git uses. Unsigned tags pass here."""
     from sdops_dvc.registry.approvals import verify_signed
@@ -156,13 +148,13 @@ def _signature_problem(repo: Any, ref: Any) -> str | None:
     if not any(marker in message for marker in SIGNATURES):
         return None
     signers = _git_file(ref.commit, ALLOWED_SIGNERS) or ""
-    proc = verify_signed(repo.working_tree_dir or repo.git_dir, signers, "verify-tag", ref.name)
+    proc = verify_signed(git_cwd(repo), signers, "verify-tag", ref.name)
     if proc.returncode == 0:
         return None
     return "the tag is signed, but its signature does not verify against the allowed signers"
 
 
-def scan(repo: Any, name: str | None = None) -> tuple[list[Release], list[NotRelease]]:
+def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[NotRelease]]:
     """Every release in the repository, oldest first, with its status; and the tags of a
     release's shape that are not releases, with the reason."""
     parsed: list[tuple[Any, ParsedTag]] = []
@@ -256,7 +248,7 @@ def _current(
     return current
 
 
-def releases(repo: Any, name: str | None = None) -> list[Release]:
+def releases(repo: GitRepo, name: str | None = None) -> list[Release]:
     """Every release in the repository, oldest first, with its status."""
     return scan(repo, name)[0]
 
@@ -279,7 +271,7 @@ def parse_reference(ref: str) -> tuple[str, str]:
     raise ReleaseUnavailable(f"{ref!r} is not a release reference", hint=REFERENCE_HINT)
 
 
-def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
+def resolve(repo: GitRepo, ref: str, *, live_only: bool = True) -> Release:
     """A release by reference (:func:`parse_reference`): ``current`` is the release the last
     release or rollback made current, ``latest`` the newest live version."""
     name, which = parse_reference(ref)
@@ -316,7 +308,7 @@ def resolve(repo: Any, ref: str, *, live_only: bool = True) -> Release:
     raise ReleaseUnavailable(f"{name} has no version {which}", hint="see `sdops list`")
 
 
-def _actor(repo: Any) -> str:
+def _actor(repo: GitRepo) -> str:
     """Who acts: git's configured identity (as `git config` resolves it, env included)."""
     import git
 
@@ -334,14 +326,16 @@ def _git_file(commit: Any, rel: str) -> str | None:
     return raw.decode("utf-8") if raw is not None else None
 
 
-def manifest_at(repo: Any, rev: str, root: Path) -> dict[str, Any] | None:
+def manifest_at(repo: GitRepo, rev: str, root: Path) -> dict[str, Any] | None:
     commit = repo.commit(rev)
     rel = repo_path(repo, root / L.MANIFEST)
     text = _git_file(commit, rel)
     return json.loads(text) if text else None
 
 
-def release_manifest(repo: Any, rel: Release, root: Path | None = None) -> dict[str, Any] | None:
+def release_manifest(
+    repo: GitRepo, rel: Release, root: Path | None = None
+) -> dict[str, Any] | None:
     """A release's manifest: at ``root``'s pipeline in a work tree, or, in a bare repository
     (``root`` None), wherever the release's pipeline sits."""
     if root is not None and repo.working_tree_dir is not None:
@@ -351,7 +345,7 @@ def release_manifest(repo: Any, rel: Release, root: Path | None = None) -> dict[
     return _manifest_at_commit(repo, repo.commit(rel.tag), rel.name)
 
 
-def _manifest_at_commit(repo: Any, commit: Any, name: str) -> dict[str, Any] | None:
+def _manifest_at_commit(repo: GitRepo, commit: Any, name: str) -> dict[str, Any] | None:
     """The manifest of release ``name`` committed at ``commit``, wherever its pipeline sits
     in the repository (the top, or a subdirectory; several pipelines may share a repo)."""
     try:

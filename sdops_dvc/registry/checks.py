@@ -18,13 +18,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sdops_dvc import layout as L
 from sdops_dvc.config import Params
 from sdops_dvc.scm import blob_at
+
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
 BUDGET_PREFIX = "budget:"
 
@@ -62,7 +65,7 @@ class Committed:
 DETAILS = "reports/details.json"
 
 
-def committed(repo: Any, rev: str, prefix: str) -> Committed:
+def committed(repo: GitRepo, rev: str, prefix: str) -> Committed:
     files = {}
     commit = repo.commit(rev)
     for rel in (L.METRICS, DETAILS, L.GATE, L.MANIFEST, L.DVC_LOCK):

@@ -14,10 +14,13 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.config import ApprovalsCfg
 from sdops_dvc.registry.approvals import Approval, Collected, collected
+
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
 
 class ForgeError(Exception):
@@ -37,7 +40,7 @@ def _get(url: str, headers: dict[str, str]) -> Any:
         raise ForgeError(f"{url}: {exc.reason}") from None
 
 
-def _slug_from_origin(repo: Any) -> str | None:
+def _slug_from_origin(repo: GitRepo) -> str | None:
     for remote in getattr(repo, "remotes", []):
         if remote.name == "origin":
             url = next(iter(remote.urls), "")
@@ -46,11 +49,13 @@ def _slug_from_origin(repo: Any) -> str | None:
     return None
 
 
-def github(repo: Any, cfg: ApprovalsCfg, sha: str) -> Collected:
+def github(repo: GitRepo, cfg: ApprovalsCfg, sha: str) -> Collected:
     return collected(*_github(repo, cfg, sha))
 
 
-def _github(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list[str], list[str]]:
+def _github(
+    repo: GitRepo, cfg: ApprovalsCfg, sha: str
+) -> tuple[list[Approval], list[str], list[str]]:
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
         return (
@@ -121,11 +126,13 @@ def _github_holds(base: str, h: dict[str, str], holder: str, user: str) -> bool:
     return holder.lstrip("@").lower() == user.lower()
 
 
-def gitlab(repo: Any, cfg: ApprovalsCfg, sha: str) -> Collected:
+def gitlab(repo: GitRepo, cfg: ApprovalsCfg, sha: str) -> Collected:
     return collected(*_gitlab(repo, cfg, sha))
 
 
-def _gitlab(repo: Any, cfg: ApprovalsCfg, sha: str) -> tuple[list[Approval], list[str], list[str]]:
+def _gitlab(
+    repo: GitRepo, cfg: ApprovalsCfg, sha: str
+) -> tuple[list[Approval], list[str], list[str]]:
     token = os.environ.get("GITLAB_TOKEN")
     if not token:
         return (

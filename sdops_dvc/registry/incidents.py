@@ -13,7 +13,8 @@ from typing import Any
 
 from sdops_dvc.errors import ConfigError, ReleaseUnavailable
 from sdops_dvc.fsutil import write_text_atomic
-from sdops_dvc.registry.catalog import Release, Status, _repo, releases, resolve
+from sdops_dvc.registry.catalog import Release, Status, releases, resolve
+from sdops_dvc.scm import repo_at
 
 CONSUMERS = "consumers.yaml"
 SEVERITY = {  # kind -> (incident class, severity)
@@ -75,7 +76,7 @@ def consumers_of(root: Path, name: str, version: str | None = None) -> list[Cons
     if version is None:
         return found
     wanted = pin(version)
-    known = releases(_repo(root), name)
+    known = releases(repo_at(root), name)
     live = [r for r in known if r.live]
     serves = {
         "latest": str(live[-1].version) if live else None,
@@ -88,7 +89,7 @@ def consumers_of(root: Path, name: str, version: str | None = None) -> list[Cons
 def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None = None) -> Path:
     from sdops_dvc.registry.inspect import diff
 
-    repo = _repo(root)
+    repo = repo_at(root)
     rel = resolve(repo, ref, live_only=False)
     kind = kind or (rel.revocation or {}).get("kind")
     if kind not in SEVERITY:

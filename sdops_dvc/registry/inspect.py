@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.errors import ReleaseUnavailable, SdopsError
 from sdops_dvc.metric_table import movement
-from sdops_dvc.registry.releases import Release, _repo, release_manifest, resolve
+from sdops_dvc.registry.releases import Release, release_manifest, resolve
 from sdops_dvc.review import flatten, threshold_change
-from sdops_dvc.scm import blob_at, repo_path
+from sdops_dvc.scm import blob_at, repo_at, repo_path
+
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
 PARAM_SECTIONS = ("source", "split", "generator", "constraints", "policy", "dataset")
 # thresholds first: a loosened gate is the first thing a reviewer must see
 ORDER = ("gates", "budget", "release", "policy", "source", "split", "dataset", "generator")
 
 
-def _load(repo: Any, ref: str, root: Path | None = None) -> tuple[Release, dict[str, Any]]:
+def _load(repo: GitRepo, ref: str, root: Path | None = None) -> tuple[Release, dict[str, Any]]:
     rel = resolve(repo, ref, live_only=False)
     manifest = release_manifest(repo, rel, root)
     if manifest is None:
@@ -24,7 +27,7 @@ def _load(repo: Any, ref: str, root: Path | None = None) -> tuple[Release, dict[
     return rel, manifest
 
 
-def _params_at(repo: Any, rel: Release, root: Path) -> dict[str, Any] | None:
+def _params_at(repo: GitRepo, rel: Release, root: Path) -> dict[str, Any] | None:
     """params.yaml as released, validated so that a default the file leaves out still has
     its value (a threshold removed from the file is a change to its default); None when the
     release has no params.yaml there."""
@@ -67,7 +70,7 @@ def params_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, A
 
 
 def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
-    repo = _repo(root)
+    repo = repo_at(root)
     (ra, ma), (rb, mb) = _load(repo, ref_a, root), _load(repo, ref_b, root)
     pa, pb = _params_at(repo, ra, root), _params_at(repo, rb, root)
     if pa is not None and pb is not None:

@@ -7,14 +7,17 @@ remote): objects that HEAD or another live release records are always kept.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
 from sdops_dvc.errors import RepoError
 
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
-def _objects(repo: Any, rev: str) -> set[str]:
+
+def _objects(repo: GitRepo, rev: str) -> set[str]:
     """md5s of the cached files a revision's dvc.lock records."""
     try:
         text = (repo.commit(rev).tree / "dvc.lock").data_stream.read().decode("utf-8")
@@ -30,7 +33,7 @@ def _objects(repo: Any, rev: str) -> set[str]:
     return found
 
 
-def own_objects(repo: Any, rev: str, keep_revs: list[str]) -> tuple[list[str], list[str]]:
+def own_objects(repo: GitRepo, rev: str, keep_revs: list[str]) -> tuple[list[str], list[str]]:
     """(objects only ``rev`` records, objects it shares with any of ``keep_revs``): what
     deleting its data may delete, and what must stay."""
     mine = _objects(repo, rev)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from sdops_dvc import layout as L
 from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
 from sdops_dvc.fsutil import md5_file
-from sdops_dvc.registry.releases import PROD, Release, _repo, publish_tag, releases, resolve
+from sdops_dvc.registry.releases import PROD, Release, publish_tag, releases, resolve
 from sdops_dvc.registry.tags import assign_tag, next_counter
-from sdops_dvc.scm import release_worktree, run_dvc
+from sdops_dvc.scm import release_worktree, repo_at, run_dvc, work_tree
+
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
 # Outputs whose bytes embed the environment or git state rather than the data: the manifest
 # (package versions), the gate result and reports (review notes against the main branch).
@@ -111,9 +114,9 @@ def _pull_measurement(wt: Path, tag: str, md5: str) -> None:
 def verify(root: Path, ref: str) -> VerifyResult:
     """Check out the release in a temporary worktree, fetch its inputs from the DVC remote
     (or this repository's cache), re-run the whole pipeline and compare every output."""
-    repo = _repo(root)
+    repo = repo_at(root)
     rel = resolve(repo, ref, live_only=False)
-    top = Path(repo.working_tree_dir)
+    top = work_tree(repo)
     lock_text = (repo.commit(rel.tag).tree / "dvc.lock").data_stream.read().decode("utf-8")
     expected = _lock_outputs(yaml.safe_load(lock_text) or {})
     cached = {
@@ -164,7 +167,7 @@ def verify(root: Path, ref: str) -> VerifyResult:
         return VerifyResult(rel, compared, differences, skipped, stored)
 
 
-def environment_differences(repo: Any, tag: str) -> list[str]:
+def environment_differences(repo: GitRepo, tag: str) -> list[str]:
     """Versions recorded in the release's manifest that differ from this environment: the
     likely reason bytes differ (pyarrow writes its version into every parquet file)."""
     import json
@@ -197,7 +200,7 @@ RESTORED = (
 def rollback(root: Path, name: str, to: str | None = None) -> tuple[str, Release]:
     """Make a live release current again: restore its pointers and data in the work tree
     and record a GTO assignment ``NAME#prod#N`` at its commit (history is kept)."""
-    repo = _repo(root)
+    repo = repo_at(root)
     if repo.is_dirty(untracked_files=False):
         raise ReleaseRefused(
             "the work tree has uncommitted changes", hint="commit or stash them first"
@@ -217,7 +220,7 @@ def rollback(root: Path, name: str, to: str | None = None) -> tuple[str, Release
         raise ReleaseUnavailable(f"{to} is not a release of {name}")
     if not any(r.tag == target.tag for r in known):
         raise ReleaseUnavailable(f"{target.tag} is not live")
-    top = Path(repo.working_tree_dir)
+    top = work_tree(repo)
     present = [p for p in RESTORED if _exists_at(repo, target.tag, p)]
     repo.git.checkout(target.tag, "--", *present)
     has_remote = bool(run_dvc(["remote", "list"], cwd=top).strip())
@@ -227,7 +230,7 @@ def rollback(root: Path, name: str, to: str | None = None) -> tuple[str, Release
     return tag, target
 
 
-def _blob_md5(repo: Any, rev: str, path: str) -> str | None:
+def _blob_md5(repo: GitRepo, rev: str, path: str) -> str | None:
     import hashlib
 
     try:
@@ -237,7 +240,7 @@ def _blob_md5(repo: Any, rev: str, path: str) -> str | None:
     return hashlib.md5(blob.data_stream.read()).hexdigest()
 
 
-def _exists_at(repo: Any, rev: str, path: str) -> bool:
+def _exists_at(repo: GitRepo, rev: str, path: str) -> bool:
     try:
         repo.commit(rev).tree / path
     except KeyError:

@@ -7,31 +7,40 @@ from (``release.approvals.provider``).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sdops_dvc.config import ApprovalsCfg
 from sdops_dvc.registry import hosted
 from sdops_dvc.registry.approvals import Collected, collect_git
 
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
+
 
 class Provider(Protocol):
     def __call__(
-        self, repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
+        self, repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
     ) -> Collected: ...
 
 
-def _github(repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None) -> Collected:
+def _github(
+    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
+) -> Collected:
     return hosted.github(repo, cfg, repo.head.commit.hexsha)
 
 
-def _gitlab(repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None) -> Collected:
+def _gitlab(
+    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
+) -> Collected:
     return hosted.gitlab(repo, cfg, repo.head.commit.hexsha)
 
 
 PROVIDERS: dict[str, Provider] = {"git": collect_git, "github": _github, "gitlab": _gitlab}
 
 
-def collect(repo: Any, cfg: ApprovalsCfg, since: str | None, since_tag: str | None) -> Collected:
+def collect(
+    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
+) -> Collected:
     """Approvals of HEAD: each configured role needs one counted approval."""
     if not cfg.roles:
         if cfg.required:

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc import layout as L
 from sdops_dvc.config import Params
@@ -34,7 +34,6 @@ from sdops_dvc.registry.catalog import (  # the read side, re-exported for calle
     _git_file as _git_file,
     _manifest_at_commit as _manifest_at_commit,
     _record as _record,
-    _repo as _repo,
     _signature_problem as _signature_problem,
     _validate_register as _validate_register,
     manifest_at as manifest_at,
@@ -51,7 +50,10 @@ from sdops_dvc.registry.tags import (
     parse_tag,
     register_tag,
 )
-from sdops_dvc.scm import git as _git, repo_path
+from sdops_dvc.scm import git as _git, git_cwd, repo_at, repo_path, work_tree
+
+if TYPE_CHECKING:
+    from git import Repo as GitRepo
 
 
 def dvc_remotes(root: Path) -> tuple[dict[str, str], str | None]:
@@ -92,18 +94,18 @@ class Plan:
     dvc_remote: str | None = None
 
 
-def _has_origin(repo: Any) -> bool:
+def _has_origin(repo: GitRepo) -> bool:
     return "origin" in [r.name for r in repo.remotes]
 
 
-def repair_leftovers(repo: Any, name: str, *, apply: bool = True) -> list[str]:
+def repair_leftovers(repo: GitRepo, name: str, *, apply: bool = True) -> list[str]:
     """Remove local release tags that origin never accepted, or that differ from origin's tag
     of the same name (left by an interrupted release of an earlier sdops, or by a clone that
     lost the race for a version): origin's tags are the truth, and the release's own fetch
     then brings them. Returns what was done (``apply=False``: what would be done)."""
     if not _has_origin(repo):
         return []
-    proc = _git(repo.working_tree_dir, "ls-remote", "--tags", "origin")
+    proc = _git(git_cwd(repo), "ls-remote", "--tags", "origin")
     if proc.returncode != 0:
         return []  # the release's own fetch reports the remote's problem
     remote: dict[str, str] = {}
@@ -120,14 +122,14 @@ def repair_leftovers(repo: Any, name: str, *, apply: bool = True) -> list[str]:
         verb = ("removed", "replaced") if apply else ("would remove", "would replace")
         if ref.name not in remote:
             if apply:
-                repo.delete_tag(ref.name)
+                repo.delete_tag(ref)
             done.append(
                 f"{verb[0]} the local tag {ref.name}: origin never accepted it (an interrupted "
                 "release left it)"
             )
         elif remote[ref.name] != local:
             if apply:
-                repo.delete_tag(ref.name)
+                repo.delete_tag(ref)
             done.append(f"{verb[1]} the local tag {ref.name} by origin's, which differs from it")
     return done
 
@@ -158,7 +160,7 @@ class _Budget:
     exception: dict[str, Any] | None
 
 
-def _check_origin(repo: Any, f: _Findings) -> None:
+def _check_origin(repo: GitRepo, f: _Findings) -> None:
     from sdops_dvc.registry import budget as B
 
     if not _has_origin(repo):
@@ -168,7 +170,7 @@ def _check_origin(repo: Any, f: _Findings) -> None:
         )
         return
     # the budget is decided against the remote's releases, not a stale local view
-    fetch_error = B.fetch_ledger(repo.working_tree_dir, "origin")
+    fetch_error = B.fetch_ledger(git_cwd(repo), "origin")
     if fetch_error:
         f.problems.append(
             "cannot read the release tags and budget ledger from origin, so the budget "
@@ -176,7 +178,7 @@ def _check_origin(repo: Any, f: _Findings) -> None:
         )
 
 
-def _check_work_tree(repo: Any, root: Path, f: _Findings) -> None:
+def _check_work_tree(repo: GitRepo, root: Path, f: _Findings) -> None:
     from sdops_dvc.scm import run_dvc
 
     if repo.is_dirty(untracked_files=True):
@@ -210,7 +212,7 @@ def _check_remotes(root: Path, params: Params, f: _Findings) -> str | None:
 
 
 def _check_candidate(
-    repo: Any, root: Path, params: Params, name: str, reevaluate: bool, f: _Findings
+    repo: GitRepo, root: Path, params: Params, name: str, reevaluate: bool, f: _Findings
 ) -> _Candidate:
     """HEAD's committed gate, lock, decision and manifest."""
     from sdops_dvc.manifest import validate
@@ -248,7 +250,7 @@ def _check_candidate(
     return _Candidate(committed, gate, manifest)
 
 
-def _check_not_released(repo: Any, known: list[Release], f: _Findings) -> None:
+def _check_not_released(repo: GitRepo, known: list[Release], f: _Findings) -> None:
     head = repo.head.commit.hexsha
     if any(r.commit == head and r.status != Status.REVOKED for r in known):
         tag = next(r.tag for r in known if r.commit == head)
@@ -256,7 +258,7 @@ def _check_not_released(repo: Any, known: list[Release], f: _Findings) -> None:
 
 
 def _check_budget(
-    repo: Any,
+    repo: GitRepo,
     root: Path,
     params: Params,
     name: str,
@@ -282,7 +284,7 @@ def _check_budget(
 
 
 def _budget_exception(
-    repo: Any, params: Params, entry: Any, reason: str, since: str | None, f: _Findings
+    repo: GitRepo, params: Params, entry: Any, reason: str, since: str | None, f: _Findings
 ) -> dict[str, Any] | None:
     """``--budget-exception``: a reason, and an approval by a budget exception approver;
     None (with the problem said) when it cannot stand."""
@@ -309,7 +311,7 @@ def _budget_exception(
     return None
 
 
-def _next_version(repo: Any, name: str, known: list[Release], bump: str) -> Version:
+def _next_version(repo: GitRepo, name: str, known: list[Release], bump: str) -> Version:
     """The bumped version, past any tag that holds a version's name without being a release."""
     taken = {
         p.version for t in repo.tags if (p := parse_tag(t.name)) and p.name == name and p.version
@@ -321,7 +323,7 @@ def _next_version(repo: Any, name: str, known: list[Release], bump: str) -> Vers
 
 
 def plan_release(
-    repo: Any,
+    repo: GitRepo,
     root: Path,
     params: Params,
     name: str,
@@ -342,7 +344,11 @@ def plan_release(
     _check_not_released(repo, known, f)
     last = known[-1] if known else None
     head = repo.head.commit.hexsha
-    since = last.commit if last and repo.is_ancestor(last.commit, head) else None
+    since = (
+        last.commit
+        if last and repo.is_ancestor(repo.commit(last.commit), repo.commit(head))
+        else None
+    )
     cfg = params.release.approvals
     approvals = collect(repo, cfg, since, last.tag if since and last else None)
     f.problems += approvals.problems
@@ -365,7 +371,7 @@ def plan_release(
 
 
 def _release_record(
-    repo: Any,
+    repo: GitRepo,
     params: Params,
     name: str,
     version: Version,
@@ -411,7 +417,7 @@ def _release_record(
     }
 
 
-def reevaluate_problems(repo: Any, prefix: str, params: Params, committed: Any) -> list[str]:
+def reevaluate_problems(repo: GitRepo, prefix: str, params: Params, committed: Any) -> list[str]:
     """Re-run evaluate from the pinned data in a temporary worktree at HEAD; the metrics must
     come out byte-identical to the ``committed`` ones (pipeline at ``prefix`` in the repo)."""
     from sdops_dvc.fsutil import md5_file
@@ -436,9 +442,9 @@ def reevaluate_problems(repo: Any, prefix: str, params: Params, committed: Any) 
     return problems
 
 
-def _tag_object(repo: Any, tag: str, commit: str, message: str) -> str:
+def _tag_object(repo: GitRepo, tag: str, commit: str, message: str) -> str:
     """An annotated tag object for ``commit``, written to the object store with no ref."""
-    cwd = repo.working_tree_dir
+    cwd = git_cwd(repo)
     ident = _git(cwd, "var", "GIT_COMMITTER_IDENT")
     if ident.returncode != 0:
         raise RepoError(
@@ -453,7 +459,7 @@ def _tag_object(repo: Any, tag: str, commit: str, message: str) -> str:
 
 
 def publish_tag(
-    repo: Any,
+    repo: GitRepo,
     tag: str,
     commit: str,
     message: str,
@@ -462,7 +468,7 @@ def publish_tag(
     """Publish an annotated tag: origin accepts it (with the ledger ref, atomically) before
     any local ref exists, so an interrupted or refused push leaves no local tag. Returns
     whether it was pushed. ``ledger`` is (ref, new commit, value read before planning)."""
-    cwd = repo.working_tree_dir
+    cwd = git_cwd(repo)
     obj = _tag_object(repo, tag, commit, message)
     pushed = False
     if _has_origin(repo):
@@ -537,7 +543,7 @@ def release(
     from sdops_dvc.registry import budget as B
     from sdops_dvc.scm import run_dvc
 
-    repo = _repo(root)
+    repo = repo_at(root)
     name = name or params.dataset.name
     repairs = repair_leftovers(repo, name, apply=not dry_run)
     try:
@@ -562,10 +568,10 @@ def release(
         pushed_data = True
     summary = f"Release {tag} (manifest sha256 {record['manifest_digest'][:12]})"
     ref = B.ledger_ref(record["budget"]["scope"])
-    old = B.ref_value(repo.working_tree_dir, ref)
+    old = B.ref_value(git_cwd(repo), ref)
     entry = B.Entry(**{**plan.entry.__dict__, "tag": tag, "version": str(version)})
     new = B.ledger_commit(
-        repo.working_tree_dir, plan.ledger.with_entry(entry), old, tag, record["budget"]["lineage"]
+        git_cwd(repo), plan.ledger.with_entry(entry), old, tag, record["budget"]["lineage"]
     )
     message = f"{summary}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n"
     pushed_tag = publish_tag(repo, tag, record["commit"], message, (ref, new, old))
@@ -590,7 +596,7 @@ def revoke(root: Path, ref: str, reason: str, kind: str, *, purge: bool = False)
         raise ReleaseRefused(f"--kind {kind!r} is unknown", hint=f"use one of {', '.join(KINDS)}")
     if not reason.strip():
         raise ReleaseRefused("--reason is empty", hint="say why the release is revoked")
-    repo = _repo(root)
+    repo = repo_at(root)
     target = resolve(repo, ref, live_only=True)
     tag = deregister_tag(
         target.name, target.version, next_counter([t.name for t in repo.tags], target.name)
@@ -609,7 +615,7 @@ def revoke(root: Path, ref: str, reason: str, kind: str, *, purge: bool = False)
         live = [r.tag for r in releases(repo, target.name) if r.live]
         # the release remote serves releases: only other live releases' objects stay there
         purged, shared = own_objects(repo, target.tag, live)
-        top = Path(repo.working_tree_dir)
+        top = work_tree(repo)
         delete_objects(top, purged, local_cache=False, what=f"{target.tag} (nothing was revoked)")
         record["purged_objects"] = purged
     publish_tag(

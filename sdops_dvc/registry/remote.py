@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sdops_dvc.errors import RepoError
-from sdops_dvc.registry.catalog import _repo
-from sdops_dvc.scm import git as _git
+from sdops_dvc.scm import git as _git, repo_at
 
 _SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@host:owner/repo.git
 
@@ -62,7 +61,7 @@ def open_repo(location: str | Path) -> Any:
     import git
 
     if not is_remote(location):
-        return _repo(Path(location))
+        return repo_at(Path(location))
     url = dvc_location(location)
     mirror = cache_dir() / "repos" / (hashlib.sha256(url.encode()).hexdigest()[:20] + ".git")
     refspecs = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")

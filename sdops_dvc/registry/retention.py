@@ -20,13 +20,13 @@ from sdops_dvc.registry.releases import (
     RETIRED,
     Release,
     _actor,
-    _repo,
     publish_tag,
     release_manifest,
     releases,
     resolve,
 )
 from sdops_dvc.registry.tags import assign_tag, next_counter
+from sdops_dvc.scm import repo_at, work_tree
 
 
 def expired(
@@ -62,13 +62,13 @@ class RetireResult:
 
 
 def retire(root: Path, ref: str, reason: str = "retention period ended") -> RetireResult:
-    repo = _repo(root)
+    repo = repo_at(root)
     target = resolve(repo, ref, live_only=False)
     if target.status == Status.RETIRED:
         raise ReleaseRefused(f"{target.tag} is already retired")
     live = [r.tag for r in releases(repo, target.name) if r.live]
     doomed, shared = own_objects(repo, target.tag, ["HEAD", *live])
-    top = Path(repo.working_tree_dir)
+    top = work_tree(repo)
     tag = assign_tag(target.name, RETIRED, next_counter([t.name for t in repo.tags], target.name))
     record = {
         "schema": "sdops-retirement/1",
