@@ -17,140 +17,38 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.accounting import (
     Cap,
     Spend,
-    Standing,
     cap_of,
     cap_raised,
-    compose,
     scope_value,
 )
-from sdops_dvc.config import ApprovalsCfg, BudgetCfg, Params
+from sdops_dvc.config import ApprovalsCfg, Params
 from sdops_dvc.layout import Layout
+from sdops_dvc.ledger import (  # the pure core, re-exported for callers
+    EXCEPTION_TRAILER as EXCEPTION_TRAILER,
+    LEDGER_PREFIX as LEDGER_PREFIX,
+    Entry as Entry,
+    Ledger as Ledger,
+    budget_problems as budget_problems,
+    dedupe as dedupe,
+    describe as describe,
+    entry_for as entry_for,
+    ledger_ref as ledger_ref,
+    spend_of as spend_of,
+    standing_json as standing_json,
+)
 from sdops_dvc.lineage import lineage_of, scope_of
 from sdops_dvc.registry.catalog import manifest_at, releases
 from sdops_dvc.scm import find_repo, git as _git, git_cwd, message
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
-
-LEDGER_PREFIX = "refs/sdops/budget/"
-EXCEPTION_TRAILER = "budget-exception-approved-by"
-
-
-def ledger_ref(scope: str) -> str:
-    return LEDGER_PREFIX + hashlib.sha256(scope.encode()).hexdigest()[:24]
-
-
-@dataclass(frozen=True)
-class Entry:
-    tag: str
-    name: str
-    version: str
-    status: str
-    released_at: str | None
-    mechanism: str
-    dp: bool
-    spend: Spend
-    epsilon: float | None  # this release alone, as recorded in its manifest
-    delta: float | None
-    measurement_id: str | None
-    counted: bool  # False: sampled from a measurement an earlier release already spent
-    releaser: str | None
-    approvals: list[dict[str, Any]] = field(default_factory=list)
-    exception: dict[str, Any] | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "tag": self.tag,
-            "name": self.name,
-            "version": self.version,
-            "status": self.status,
-            "released_at": self.released_at,
-            "mechanism": self.mechanism,
-            "formal_guarantee": self.dp,
-            "rho": self.spend.rho,
-            "delta0": self.spend.delta0,
-            "epsilon": self.epsilon,
-            "delta": self.delta,
-            "measurement_id": self.measurement_id,
-            "counted": self.counted,
-            "releaser": self.releaser,
-            "approvals": self.approvals,
-            "budget_exception": self.exception,
-        }
-
-
-def spend_of(manifest: dict[str, Any]) -> tuple[Spend, str | None]:
-    """(spend, measurement id) a manifest records; non-DP releases spend nothing formal."""
-    p = manifest.get("privacy") or {}
-    if not p.get("formal_guarantee"):
-        return Spend(), None
-    native = p.get("native") or {}
-    return Spend(float(native.get("rho", 0.0)), float(native.get("delta", 0.0))), p.get(
-        "measurement_id"
-    )
-
-
-def entry_for(
-    tag: str, name: str, version: str, status: str, record: dict[str, Any], manifest: dict[str, Any]
-) -> Entry:
-    p = manifest.get("privacy") or {}
-    spend, mid = spend_of(manifest)
-    return Entry(
-        tag=tag,
-        name=name,
-        version=version,
-        status=status,
-        released_at=record.get("released_at"),
-        mechanism=str(p.get("mechanism", "none")),
-        dp=bool(p.get("formal_guarantee")),
-        spend=spend,
-        epsilon=p.get("epsilon"),
-        delta=p.get("delta"),
-        measurement_id=mid,
-        counted=True,
-        releaser=record.get("releaser"),
-        approvals=list(record.get("approvals", [])),
-        exception=record.get("budget_exception"),
-    )
-
-
-def _dedupe(entries: list[Entry]) -> list[Entry]:
-    seen: set[str] = set()
-    out = []
-    for e in entries:
-        if e.measurement_id and e.measurement_id in seen:
-            e = Entry(**{**e.__dict__, "counted": False})
-        elif e.measurement_id:
-            seen.add(e.measurement_id)
-        out.append(e)
-    return out
-
-
-@dataclass(frozen=True)
-class Ledger:
-    scope: str
-    entries: list[Entry]
-
-    @property
-    def spent(self) -> Spend:
-        return compose([e.spend for e in self.entries if e.counted])
-
-    def with_entry(self, entry: Entry) -> Ledger:
-        return Ledger(self.scope, _dedupe([*self.entries, entry]))
-
-    def standing(self, cfg: BudgetCfg) -> Standing | None:
-        if cfg.epsilon is None:
-            return None
-        return Standing(self.spent, cfg.epsilon, cfg.delta)
 
 
 def read_ledger(repo: GitRepo, root: Path, scope: str, lineage: str | None = None) -> Ledger:
@@ -192,7 +90,7 @@ def read_ledger(repo: GitRepo, root: Path, scope: str, lineage: str | None = Non
             )
         )
     entries.sort(key=lambda e: (e.released_at or "", e.tag))
-    return Ledger(scope, _dedupe(entries))
+    return Ledger(scope, dedupe(entries))
 
 
 def recorded_spends(cwd: str) -> list[dict[str, Any]]:
@@ -210,42 +108,6 @@ def recorded_spends(cwd: str) -> list[dict[str, Any]]:
             if isinstance(rec, dict) and rec.get("tag") and rec.get("counted", True):
                 out.append({"scope": data.get("scope"), **rec})
     return out
-
-
-def describe(standing: Standing) -> str:
-    return (
-        f"spent epsilon {standing.epsilon:.4g} of {standing.cap_epsilon:g} "
-        f"(delta {standing.cap_delta:g}; rho {standing.spent.rho:.4g}, "
-        f"key-discovery delta {standing.spent.delta0:.3g}); "
-        f"remaining epsilon {standing.remaining_epsilon:.4g} (rho {standing.remaining_rho:.4g})"
-    )
-
-
-def budget_problems(
-    ledger: Ledger, entry: Entry, cfg: BudgetCfg, exception: dict[str, Any] | None
-) -> list[str]:
-    """Reasons the budget forbids this release (an empty list: it may go ahead)."""
-    if cfg.epsilon is None:
-        return []
-    problems: list[str] = []
-    if not entry.dp and exception is None:
-        problems.append(
-            f"budget: {entry.mechanism!r} gives no formal privacy guarantee and this scope has a "
-            "budget policy: use a DP family (aim, mst), or release with an approved exception "
-            f"(`--budget-exception REASON` and a `Budget-exception-approved-by:` trailer)"
-        )
-    after = ledger.with_entry(entry).standing(cfg)
-    assert after is not None
-    if not after.within:
-        before = ledger.standing(cfg)
-        assert before is not None
-        over = after.epsilon - after.cap_epsilon
-        problems.append(
-            f"budget: this release would bring the total to epsilon {after.epsilon:.4g} "
-            f"(rho {after.spent.rho:.4g}) against the cap {after.cap_epsilon:g} at delta "
-            f"{after.cap_delta:g}: over by epsilon {over:.4g}; before it, {describe(before)}"
-        )
-    return problems
 
 
 def exception_approvals(
@@ -295,19 +157,6 @@ def this_run_entry(params: Params, layout: Layout) -> Entry:
         counted=True,
         releaser=None,
     )
-
-
-def standing_json(st: Standing | None) -> dict[str, Any] | None:
-    if st is None:
-        return None
-    return {
-        "rho": st.spent.rho,
-        "delta0": st.spent.delta0,
-        "epsilon": st.epsilon,
-        "remaining_epsilon": st.remaining_epsilon,
-        "remaining_rho": st.remaining_rho,
-        "within": st.within,
-    }
 
 
 def gate_summary(root: Path, params: Params) -> dict[str, Any]:

@@ -188,7 +188,9 @@ def test_numeric_bins_hold_k_on_every_real_table() -> None:
     from sdops_dvc.metrics.plots import numeric_bins
 
     data = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
-    tables = sorted(data.glob("*.csv")) or [Path(__file__).resolve().parents[1] / "data" / "credit_card.csv"]
+    tables = sorted(data.glob("*.csv")) or [
+        Path(__file__).resolve().parents[1] / "data" / "credit_card.csv"
+    ]
     for path in tables:
         df = pd.read_csv(path)
         for col in df.select_dtypes("number").columns:
