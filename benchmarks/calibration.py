@@ -91,10 +91,9 @@ def init_params(table: Table, tmp: Path) -> Any:
     """The params.yaml ``sdops init`` writes for this table (charter filled, target and
     subgroups declared), loaded and validated as the pipeline loads it."""
     from sdops_dvc.config import load_params
-    from sdops_dvc.templates import render
+    from sdops_dvc.templates import render_params
 
-    text = render(
-        "params.yaml",
+    text = render_params(
         {
             "name": "calibration",
             "target": table.target,

@@ -144,7 +144,7 @@ def make_pipeline(repo: Path, small_source: Path) -> Path:
             "evaluation.privacy.n_attacks": 100,
             # a 320-row train makes a copula visibly different to a detector (AUC ~0.9) and an
             # 80-row holdout makes TSTR/TRTR noisy: these tests are about the pipeline, the
-            # gates have their own planted-case tests on full tables (tests/test_gates.py)
+            # gates have their own planted-case tests on full tables (tests/stages/test_gates.py)
             "gates.quality.max_detection_auc": 0.97,
             "gates.quality.min_utility_ratio": 0.5,
             # subgroups are measured, but 80 holdout rows are too few to gate on them

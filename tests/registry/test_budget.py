@@ -115,7 +115,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             # health is binary and skewed: inference on 3 quasi-identifiers is ~0.35 for any
             # model that keeps its marginal; the privacy gate's other checks stay in force
             "gates.privacy.max_inference_risk": 1.0,
-            # approvals have their own tests (tests/test_controls.py); declared, as it must be
+            # on five coarse columns about 40% of any rows, train or holdout, coincide with a
+            # real row; the DP noise is drawn afresh each run (unseedable by design), and at
+            # this epsilon (about 1.7) the copy excess can cross the McNemar test in some runs.
+            # The exact-copy check has its own tests; these are about the budget
+            "gates.privacy.max_exact_match_excess": 0.2,
+            # approvals have their own tests (tests/registry/test_controls.py); declared, as it must be
             "release.approvals.required": False,
         },
     )
