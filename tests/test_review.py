@@ -34,6 +34,7 @@ def test_params_changes_put_thresholds_first() -> None:
     old = {"generator": {"seed": 7}, "gates": {"privacy": {"max_dcr_share": 0.55}}, "x": 1}
     new = {"generator": {"seed": 12}, "gates": {"privacy": {"max_dcr_share": 0.7}}, "x": 1}
     changes = params_changes(old, new)
-    assert [c["key"] for c in changes] == ["gates.privacy.max_dcr_share", "generator.seed"]
-    assert [c["change"] for c in changes] == ["loosened", "changed"]
+    assert [c.key for c in changes] == ["gates.privacy.max_dcr_share", "generator.seed"]
+    assert [c.change for c in changes] == ["loosened", "changed"]
+    assert [(c.a, c.b, c.marked) for c in changes] == [(0.55, 0.7, True), (7, 12, False)]
     assert params_changes(old, old) == []

@@ -263,32 +263,28 @@ def diff(ref_a: str, ref_b: str, as_json: bool) -> None:
 
     d = do_diff(Path.cwd(), ref_a, ref_b)
     if as_json:
-        result(d)
+        result(d.as_json())
         return
-    info(f"{d['a']['tag']} -> {d['b']['tag']}")
-    info(f"  code: {d['code']['a'][:10]} -> {d['code']['b'][:10]}")
-    src_a, src_b = d["source"]["a"], d["source"]["b"]
+    info(f"{d.a.tag} -> {d.b.tag}")
+    info(f"  code: {d.a.commit[:10]} -> {d.b.commit[:10]}")
+    src_a, src_b = d.source
     info(
-        f"  source snapshot: {src_a['snapshot_id']} ({src_a['md5'][:10]})"
-        + (
-            f" -> {src_b['snapshot_id']} ({src_b['md5'][:10]})"
-            if d["source_changed"]
-            else ", unchanged"
-        )
+        f"  source snapshot: {src_a.snapshot_id} ({src_a.md5[:10]})"
+        + (f" -> {src_b.snapshot_id} ({src_b.md5[:10]})" if d.source_changed else ", unchanged")
     )
-    info(f"  generator changed: {'yes' if d['generator_changed'] else 'no'}")
-    info(f"  synthetic data changed: {'yes' if d['synthetic_changed'] else 'no'}")
-    if d["params_changed"]:
+    info(f"  generator changed: {'yes' if d.generator_changed else 'no'}")
+    info(f"  synthetic data changed: {'yes' if d.synthetic_changed else 'no'}")
+    if d.params_changed:
         info("  params (thresholds first):")
-    for c in d["params_changed"]:
-        mark = f"  {c['change'].upper()}" if c["change"] != "changed" else ""
-        info(f"    {c['key']}: {c['a']!r} -> {c['b']!r}{mark}")
-    for key, m in d["metrics"].items():
-        if m["delta"] is not None:
-            way = f"  {m['movement']}" if m.get("movement") else ""
-            info(f"  {key:<32} {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f}){way}")
-    for g, v in d["gates"].items():
-        info(f"  gate {g:<9} {v['a']} -> {v['b']}")
+    for c in d.params_changed:
+        mark = f"  {c.change.upper()}" if c.marked else ""
+        info(f"    {c.key}: {c.a!r} -> {c.b!r}{mark}")
+    for key, m in d.metrics.items():
+        if m.delta is not None:
+            way = f"  {m.movement}" if m.movement else ""
+            info(f"  {key:<32} {m.a:.4f} -> {m.b:.4f} ({m.delta:+.4f}){way}")
+    for g, (a, b) in d.gates.items():
+        info(f"  gate {g:<9} {a} -> {b}")
 
 
 @click.command(epilog="Example:\n\n  sdops lineage health-insurance@latest")

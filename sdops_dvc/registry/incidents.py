@@ -136,18 +136,17 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
         d = diff(root, good.tag, rel.tag)
         lines.append(f"- last good: {good.tag} ({good.commit[:10]})")
         lines.append(
-            f"- source snapshot changed: {'yes' if d['source_changed'] else 'no'}; "
-            f"generator changed: {'yes' if d['generator_changed'] else 'no'}"
+            f"- source snapshot changed: {'yes' if d.source_changed else 'no'}; "
+            f"generator changed: {'yes' if d.generator_changed else 'no'}"
         )
         lines += [
-            f"- `{c['key']}`: {c['a']!r} -> {c['b']!r}"
-            + (f" **{c['change'].upper()}**" if c["change"] != "changed" else "")
-            for c in d["params_changed"]
+            f"- `{c.key}`: {c.a!r} -> {c.b!r}" + (f" **{c.change.upper()}**" if c.marked else "")
+            for c in d.params_changed
         ]
-        for key, m in d["metrics"].items():
-            if m["delta"] is not None:
-                way = f", {m['movement']}" if m.get("movement") else ""
-                lines.append(f"- {key}: {m['a']:.4f} -> {m['b']:.4f} ({m['delta']:+.4f}{way})")
+        for key, m in d.metrics.items():
+            if m.delta is not None:
+                way = f", {m.movement}" if m.movement else ""
+                lines.append(f"- {key}: {m.a:.4f} -> {m.b:.4f} ({m.delta:+.4f}{way})")
     lines += ["", "## 4. Restore", ""]
     if good is not None:
         lines += [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,66 @@ def _params_at(repo: GitRepo, rel: Release, root: Path) -> dict[str, Any] | None
         return data if isinstance(data, dict) else None
 
 
-def params_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ParamChange:
+    key: str  # dotted: gates.privacy.max_dcr_share
+    a: Any
+    b: Any
+    change: str  # loosened | tightened (a threshold, by its gate's direction) | changed
+
+    @property
+    def marked(self) -> bool:
+        return self.change != "changed"
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    a: Any
+    b: Any
+    delta: float | None  # b - a, when both are numbers
+    movement: str | None  # better | worse, by the metric's goal (metric_table)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    snapshot_id: str | None
+    md5: str
+
+
+@dataclass(frozen=True)
+class ReleaseDiff:
+    """What changed from release ``a`` to release ``b``."""
+
+    a: Release
+    b: Release
+    source: tuple[Snapshot, Snapshot]
+    params_changed: list[ParamChange]
+    metrics: dict[str, MetricChange]
+    gates: dict[str, tuple[bool | None, bool | None]]  # each gate's pass at a and at b
+    generator_changed: bool
+    synthetic_changed: bool
+
+    @property
+    def source_changed(self) -> bool:
+        return self.source[0].md5 != self.source[1].md5
+
+    def as_json(self) -> dict[str, Any]:
+        sa, sb = self.source
+        return {
+            "a": self.a.as_json(),
+            "b": self.b.as_json(),
+            "source": {"a": asdict(sa), "b": asdict(sb)},
+            "code": {"a": self.a.commit, "b": self.b.commit},
+            "source_changed": self.source_changed,
+            "generator_changed": self.generator_changed,
+            "params_changed": [asdict(c) for c in self.params_changed],
+            "metrics": {k: asdict(m) for k, m in self.metrics.items()},
+            "gates": {g: {"a": a, "b": b} for g, (a, b) in self.gates.items()},
+            "synthetic_changed": self.synthetic_changed,
+        }
+
+
+def params_changes(old: dict[str, Any], new: dict[str, Any]) -> list[ParamChange]:
     """Every changed params key (as ``dvc params diff`` lists them), thresholds first, each
     with ``change``: loosened or tightened (by the direction the gate checks), or changed."""
     fa, fb = flatten(old), flatten(new)
@@ -59,17 +119,21 @@ def params_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, A
         return (ORDER.index(top) if top in ORDER else len(ORDER), key)
 
     return [
-        {
-            "key": k,
-            "a": fa.get(k),
-            "b": fb.get(k),
-            "change": threshold_change(k, fa.get(k), fb.get(k)) or "changed",
-        }
+        ParamChange(k, fa.get(k), fb.get(k), threshold_change(k, fa.get(k), fb.get(k)) or "changed")
         for k in sorted(keys, key=rank)
     ]
 
 
-def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
+def _metric_changes(ma: dict[str, Any], mb: dict[str, Any]) -> dict[str, MetricChange]:
+    out = {}
+    for key in sorted(set(ma.get("metrics", {})) | set(mb.get("metrics", {}))):
+        a, b = ma.get("metrics", {}).get(key), mb.get("metrics", {}).get(key)
+        numbers = isinstance(a, (int, float)) and isinstance(b, (int, float))
+        out[key] = MetricChange(a, b, (b - a) if numbers else None, movement(key, a, b))
+    return out
+
+
+def diff(root: Path, ref_a: str, ref_b: str) -> ReleaseDiff:
     repo = repo_at(root)
     (ra, ma), (rb, mb) = _load(repo, ref_a, root), _load(repo, ref_b, root)
     pa, pb = _params_at(repo, ra, root), _params_at(repo, rb, root)
@@ -79,39 +143,23 @@ def diff(root: Path, ref_a: str, ref_b: str) -> dict[str, Any]:
         changes = params_changes(
             {s: ma.get(s) for s in PARAM_SECTIONS}, {s: mb.get(s) for s in PARAM_SECTIONS}
         )
-    metrics = {}
-    for key in sorted(set(ma.get("metrics", {})) | set(mb.get("metrics", {}))):
-        a, b = ma.get("metrics", {}).get(key), mb.get("metrics", {}).get(key)
-        metrics[key] = {
-            "a": a,
-            "b": b,
-            "delta": (b - a)
-            if isinstance(a, (int, float)) and isinstance(b, (int, float))
-            else None,
-            "movement": movement(key, a, b),  # better/worse by the metric's goal
-        }
-    gates = {
-        g: {
-            "a": ma["gates"]["summary"].get(g, {}).get("passed"),
-            "b": mb["gates"]["summary"].get(g, {}).get("passed"),
-        }
-        for g in sorted(set(ma["gates"]["summary"]) | set(mb["gates"]["summary"]))
-    }
-    return {
-        "a": ra.as_json(),
-        "b": rb.as_json(),
-        "source": {
-            "a": {"snapshot_id": ma["source"].get("snapshot_id"), "md5": ma["source"]["md5"]},
-            "b": {"snapshot_id": mb["source"].get("snapshot_id"), "md5": mb["source"]["md5"]},
+    sa, sb = ma["gates"]["summary"], mb["gates"]["summary"]
+    return ReleaseDiff(
+        a=ra,
+        b=rb,
+        source=(
+            Snapshot(ma["source"].get("snapshot_id"), ma["source"]["md5"]),
+            Snapshot(mb["source"].get("snapshot_id"), mb["source"]["md5"]),
+        ),
+        params_changed=changes,
+        metrics=_metric_changes(ma, mb),
+        gates={
+            g: (sa.get(g, {}).get("passed"), sb.get(g, {}).get("passed"))
+            for g in sorted(set(sa) | set(sb))
         },
-        "code": {"a": ra.commit, "b": rb.commit},
-        "source_changed": ma["source"]["md5"] != mb["source"]["md5"],
-        "generator_changed": ma["generator"] != mb["generator"],
-        "params_changed": changes,
-        "metrics": metrics,
-        "gates": gates,
-        "synthetic_changed": ma["outputs"]["synthetic"]["md5"] != mb["outputs"]["synthetic"]["md5"],
-    }
+        generator_changed=ma["generator"] != mb["generator"],
+        synthetic_changed=ma["outputs"]["synthetic"]["md5"] != mb["outputs"]["synthetic"]["md5"],
+    )
 
 
 def lineage(location: str | Path, ref: str) -> dict[str, Any]:
