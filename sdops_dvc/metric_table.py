@@ -43,6 +43,7 @@ class Threshold:
     doc: str  # the comment `sdops init` writes beside it
     rule: Literal["limit", "own"] = "limit"  # own: the gate's rule for this metric applies it
     required: bool = True  # limit: a value that could not be computed fails (else a note)
+    of_metric: bool = True  # False: it bounds a quantity the gate derives from the metric
 
     @property
     def key(self) -> str:
@@ -211,6 +212,7 @@ METRICS: tuple[Metric, ...] = (
             0.01,
             "copies of train rows minus copies of holdout rows",
             rule="own",
+            of_metric=False,
         ),
         summary=True,
     ),

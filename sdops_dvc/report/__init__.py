@@ -45,8 +45,7 @@ def _bound(m: Metric, thresholds: dict[str, Any]) -> str:
     limit = _get(thresholds, f"{t.gate}.{t.name}") if t else None
     if t is None or limit is None:
         return ""
-    stem = t.name.removeprefix("max_").removeprefix("min_")
-    if stem in m.name or m.name in stem:
+    if t.of_metric:
         return f"{'>=' if m.goal is Goal.MAXIMIZE else '<='} {limit}"
     return f"{t.name}: {limit}"
 
