@@ -18,24 +18,26 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return int(exc.value.code or 0), out, err
 
 
-def _crash(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def crashing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     """Fault injection, the one way to reach the handler for bugs: ``sdops snapshot``'s core
-    function raises what no sdops code raises on purpose."""
+    function raises what no sdops code raises on purpose (in a directory with a params.yaml,
+    so that nothing before it stops the command)."""
     import sdops_dvc.project as project
 
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("an internal key")
 
     monkeypatch.setattr(project, "snapshot", broken, raising=True)
-
-
-def test_an_unexpected_error_is_exit_70_without_a_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    _crash(monkeypatch)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text("{}\n")
     monkeypatch.delenv("SDOPS_DEBUG", raising=False)
+    return monkeypatch
+
+
+def test_an_unexpected_error_is_exit_70_without_a_traceback(
+    crashing: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = _run(["snapshot", "--id", "x"], capsys)
     assert code == 70 and out == ""  # human lines go to stderr
     assert "unexpected KeyError: 'an internal key'" in err
@@ -43,12 +45,9 @@ def test_an_unexpected_error_is_exit_70_without_a_traceback(
 
 
 def test_sdops_debug_shows_the_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    crashing: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _crash(monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text("{}\n")
-    monkeypatch.setenv("SDOPS_DEBUG", "1")
+    crashing.setenv("SDOPS_DEBUG", "1")
     code, _, err = _run(["snapshot", "--id", "x"], capsys)
     assert code == 70
     assert "Traceback (most recent call last)" in err and "def broken" not in err
@@ -56,12 +55,8 @@ def test_sdops_debug_shows_the_traceback(
 
 
 def test_json_mode_reports_the_bug_as_a_document(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    crashing: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _crash(monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text("{}\n")
-    monkeypatch.delenv("SDOPS_DEBUG", raising=False)
     code, out, _ = _run(["snapshot", "--id", "x", "--json"], capsys)
     doc = json.loads(out)
     assert code == 70 and doc["error"]["exit_code"] == 70
