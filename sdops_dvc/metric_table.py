@@ -85,7 +85,8 @@ _NO_GROUPS = (
     "subgroup.groups_reported",
     "subgroup: no subgroup columns declared (evaluation.subgroups.columns)",
 )
-_MAX, _MIN, _COUNT = Goal.MINIMIZE, Goal.MAXIMIZE, None
+# which way is better: lower (gated by a max_ threshold) or higher (by a min_ threshold)
+_LOW, _HIGH, _COUNT = Goal.MINIMIZE, Goal.MAXIMIZE, None
 
 METRICS: tuple[Metric, ...] = (
     # rows
@@ -95,12 +96,12 @@ METRICS: tuple[Metric, ...] = (
     # schema
     Metric("schema.passed", "schema checks passed", "schema", bounds=None, kind="bool"),
     Metric("schema.checks", "schema checks", "schema", bounds=None, kind="dict"),
-    Metric("schema.violations", "schema violations", "schema", _MAX, _COUNT, kind="int"),
+    Metric("schema.violations", "schema violations", "schema", _LOW, _COUNT, kind="int"),
     Metric(
         "schema.worst_out_of_range_share",
         "worst column's share outside the real range",
         "schema",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "schema",
             "max_out_of_range_share",
@@ -113,7 +114,7 @@ METRICS: tuple[Metric, ...] = (
         "schema.worst_unknown_category_share",
         "worst column's share in unknown categories",
         "schema",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "schema",
             "max_unknown_category_share",
@@ -129,7 +130,7 @@ METRICS: tuple[Metric, ...] = (
         "quality.column_shapes",
         "column shapes",
         "quality",
-        _MIN,
+        _HIGH,
         threshold=Threshold(
             "quality", "min_column_shapes", 0.80, "SDMetrics Column Shapes (mean over columns)"
         ),
@@ -139,7 +140,7 @@ METRICS: tuple[Metric, ...] = (
         "quality.column_shapes_min",
         "worst column's shape",
         "quality",
-        _MIN,
+        _HIGH,
         threshold=Threshold(
             "quality",
             "min_column_shape_per_column",
@@ -153,14 +154,14 @@ METRICS: tuple[Metric, ...] = (
         "quality.column_pair_trends",
         "column pair trends",
         "quality",
-        _MIN,
+        _HIGH,
         threshold=Threshold(
             "quality", "min_column_pair_trends", 0.70, "SDMetrics Column Pair Trends", rule="own"
         ),
         summary=True,
     ),
     Metric(
-        "quality.column_pair_trends_all_pairs", "column pair trends (all pairs)", "quality", _MIN
+        "quality.column_pair_trends_all_pairs", "column pair trends (all pairs)", "quality", _HIGH
     ),
     Metric(
         "quality.column_pairs_counted", "column pairs counted", "quality", bounds=_COUNT, kind="int"
@@ -169,7 +170,7 @@ METRICS: tuple[Metric, ...] = (
         "quality.detection_auc",
         "detection AUC",
         "quality",
-        _MAX,
+        _LOW,
         (0.5, 1.0),
         threshold=Threshold(
             "quality",
@@ -183,13 +184,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("utility.target", "target column", "utility", bounds=None, kind="str"),
     Metric("utility.task", "utility task", "utility", bounds=None, kind="str"),
     Metric("utility.metric", "utility score", "utility", bounds=None, kind="str"),
-    Metric("utility.tstr", "TSTR", "utility", _MIN, summary=True),
-    Metric("utility.trtr", "TRTR", "utility", _MIN, summary=True),
+    Metric("utility.tstr", "TSTR", "utility", _HIGH, summary=True),
+    Metric("utility.trtr", "TRTR", "utility", _HIGH, summary=True),
     Metric(
         "utility.ratio",
         "utility ratio TSTR/TRTR",
         "utility",
-        _MIN,
+        _HIGH,
         None,
         threshold=Threshold(
             "quality",
@@ -205,7 +206,7 @@ METRICS: tuple[Metric, ...] = (
         "privacy.exact_match_train",
         "exact copies of train rows",
         "privacy",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "privacy",
             "max_exact_match_excess",
@@ -218,12 +219,12 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("privacy.exact_match_holdout", "exact copies of holdout rows", "privacy", summary=True),
     Metric("privacy.exact_match_p_value", "exact copies: p-value", "privacy"),
-    Metric("privacy.exact_match_train_full", "exact copies of any train row", "privacy", _MAX),
+    Metric("privacy.exact_match_train_full", "exact copies of any train row", "privacy", _LOW),
     Metric(
         "privacy.dcr_share",
         "DCR share (closer to train)",
         "privacy",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "privacy",
             "max_dcr_share",
@@ -234,12 +235,12 @@ METRICS: tuple[Metric, ...] = (
         summary=True,
     ),
     Metric("privacy.dcr_p_value", "DCR share: p-value", "privacy"),
-    Metric("privacy.nndr_median", "median NNDR", "privacy", _MIN),
+    Metric("privacy.nndr_median", "median NNDR", "privacy", _HIGH),
     Metric(
         "privacy.mia_auc",
         "membership-inference AUC",
         "privacy",
-        _MAX,
+        _LOW,
         threshold=Threshold("privacy", "max_mia_auc", 0.60, "membership-inference attack AUC"),
         summary=True,
     ),
@@ -247,7 +248,7 @@ METRICS: tuple[Metric, ...] = (
         "privacy.mia_tpr_at_1pct_fpr",
         "membership-inference TPR at 1% FPR",
         "privacy",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "privacy", "max_mia_tpr_at_1pct_fpr", 0.05, "... its true positives at 1% false"
         ),
@@ -257,7 +258,7 @@ METRICS: tuple[Metric, ...] = (
         "privacy.singling_out_risk",
         "singling-out risk",
         "anonymity",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "privacy",
             "max_singling_out_risk",
@@ -272,7 +273,7 @@ METRICS: tuple[Metric, ...] = (
         "privacy.linkability_risk",
         "linkability risk",
         "anonymity",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "privacy", "max_linkability_risk", 0.10, "anonymeter-style, against holdout", rule="own"
         ),
@@ -283,7 +284,7 @@ METRICS: tuple[Metric, ...] = (
         "privacy.inference_risk",
         "inference risk",
         "anonymity",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "privacy",
             "max_inference_risk",
@@ -296,12 +297,12 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("privacy.inference_p_value", "inference: p-value", "anonymity"),
     # subgroup
-    Metric("subgroup.worst_group_gap", "worst subgroup gap", "subgroups", _MAX, summary=True),
+    Metric("subgroup.worst_group_gap", "worst subgroup gap", "subgroups", _LOW, summary=True),
     Metric(
         "subgroup.worst_column_shapes_gap",
         "worst group's column-shapes gap",
         "subgroups",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "subgroup",
             "max_column_shapes_gap",
@@ -315,7 +316,7 @@ METRICS: tuple[Metric, ...] = (
         "subgroup.worst_tstr_gap",
         "worst group's TSTR gap",
         "subgroups",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "subgroup",
             "max_tstr_gap",
@@ -329,7 +330,7 @@ METRICS: tuple[Metric, ...] = (
         "subgroup.worst_representation_gap",
         "worst group's representation gap",
         "subgroups",
-        _MAX,
+        _LOW,
         threshold=Threshold(
             "subgroup",
             "max_representation_gap",
