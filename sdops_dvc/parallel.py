@@ -18,6 +18,29 @@ _R = TypeVar("_R")
 _THREADS: ContextVar[int] = ContextVar("sdops_threads", default=1)
 
 
+def set_wait_policy() -> str | None:
+    """Let OpenMP's waiting threads sleep (``OMP_WAIT_POLICY=PASSIVE``) only when other
+    processes already keep half the cores busy; on an idle machine keep the runtime's
+    default (spin briefly, then sleep). Measured on 2 cores, a 5-fold detection model: alone,
+    0.7 s on 320 rows and 3.9 s on 27,004 by default against 7.6 s and 20.3 s passive;
+    beside a CPU-bound process, 17.0 s by default against 8.8 s passive on 27,004 rows. Read
+    when the OpenMP runtime starts, so call it before sklearn loads; a value the user set
+    wins. Returns the policy set, or None when left as it was."""
+    import os
+
+    if "OMP_WAIT_POLICY" in os.environ:
+        return None
+    try:
+        cores = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Linux: keep the runtime's default
+        return None
+    if load < cores / 2:
+        return None
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return "PASSIVE"
+
+
 @contextmanager
 def bounded(threads: int) -> Iterator[None]:
     """Every OpenMP/BLAS pool and :func:`map_chunks` limited to ``threads``."""

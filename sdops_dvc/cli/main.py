@@ -128,9 +128,11 @@ def main(argv: list[str] | None = None) -> Any:
     from sdops_dvc.errors import SdopsError
     from sdops_dvc.output import error, error_document
 
-    # before any OpenMP runtime starts: waiting threads sleep rather than spin, so pools
-    # stay fast when other processes share the cores (see stages/evaluate.py)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # before any OpenMP runtime starts: on a busy machine waiting threads sleep rather than
+    # spin, so pools stay fast when other processes share the cores (parallel.py)
+    from sdops_dvc.parallel import set_wait_policy
+
+    set_wait_policy()
 
     try:
         return cli.main(args=argv, prog_name="sdops", standalone_mode=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,15 +21,16 @@ from sdops_dvc.config import EvaluationCfg, Params
 from sdops_dvc.fsutil import write_json_atomic
 from sdops_dvc.metadata import check_against_table, read_metadata
 from sdops_dvc.metric_table import nest
+from sdops_dvc.parallel import set_wait_policy
 from sdops_dvc.tables import read_table, require_columns
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # OpenMP threads that spin while they wait collapse when another process holds the cores
-# (a shared CI runner): sleep instead. Read when the OpenMP runtime starts, so set before
-# sklearn loads it; a value the user set wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# (a shared CI runner): there they sleep instead (parallel.set_wait_policy; read when the
+# OpenMP runtime starts, so before sklearn loads it; a value the user set wins)
+set_wait_policy()
 
 
 @dataclass(frozen=True)
