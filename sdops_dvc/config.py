@@ -263,8 +263,8 @@ class GateSection(_Model):
 
 def _gate_section(gate: str) -> type[GateSection]:
     """The gate's section with its thresholds from the metric table, each a number in [0, 1]
-    defaulting to the table's value; ``alpha_after``: the threshold ``alpha`` follows (the
-    order params.yaml, gate.json and manifests have always listed them in)."""
+    defaulting to the table's value, and ``alpha`` after the threshold ``ALPHA_AFTER`` names
+    (the order params.yaml, gate.json and manifests have always listed them in)."""
     from pydantic import create_model
 
     alpha_after = ALPHA_AFTER.get(gate)

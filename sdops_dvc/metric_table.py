@@ -405,10 +405,33 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
         raise AssertionError(
             f"metrics not in the metric table: {unknown}; declared but not computed: {missing}"
         )
+    wrong = [f"{m.key}={flat[m.key]!r}" for m in METRICS if not _of_kind(flat[m.key], m.kind)]
+    if wrong:
+        raise AssertionError(f"metrics not of their declared kind: {wrong}")
     out: dict[str, dict[str, Any]] = {}
     for m in METRICS:
         out.setdefault(m.section, {})[m.name] = flat[m.key]
     return out
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "float": (float, int),
+    "int": (int,),
+    "bool": (bool,),
+    "str": (str,),
+    "list": (list,),
+    "dict": (dict,),
+}
+
+
+def _of_kind(value: Any, kind: Kind) -> bool:
+    """A value as metrics.json may hold it: None (not computed) or of the declared kind (a
+    boolean is no number)."""
+    if value is None:
+        return True
+    if isinstance(value, bool) and kind != "bool":
+        return False
+    return isinstance(value, _KINDS[kind])
 
 
 def movement(key: str, old: Any, new: Any) -> str | None:

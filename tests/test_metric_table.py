@@ -57,10 +57,15 @@ def test_gates_block_is_valid_params_at_the_defaults() -> None:
 
 
 def test_nest_refuses_a_metric_the_table_does_not_declare_or_one_never_computed() -> None:
-    flat = {m.key: 1 for m in METRICS}
+    samples = {"float": 0.5, "int": 1, "bool": True, "str": "y", "list": [], "dict": {}}
+    flat = {m.key: samples[m.kind] for m in METRICS}
     assert list(nest(flat)) == ["rows", "schema", "quality", "utility", "privacy", "subgroup"]
     with pytest.raises(AssertionError, match=re.escape("not in the metric table: ['quality.new']")):
         nest({**flat, "quality.new": 0.5})
+    with pytest.raises(AssertionError, match=re.escape("declared kind: ['schema.passed=0.5']")):
+        nest({**flat, "schema.passed": 0.5})
+    with pytest.raises(AssertionError, match="declared kind"):
+        nest({**flat, "quality.column_shapes": True})  # a boolean is no number
     del flat["privacy.mia_auc"]
     with pytest.raises(
         AssertionError, match=re.escape("declared but not computed: ['privacy.mia_auc']")
@@ -71,8 +76,8 @@ def test_nest_refuses_a_metric_the_table_does_not_declare_or_one_never_computed(
 def _gate_fails(m: Metric, value: float, limit: float) -> bool:
     assert m.threshold is not None
     values: dict[str, Any] = {m.key: value}
-    if m.applies_if is not None:
-        values[m.applies_if[0]] = 1
+    if m.applies_if is not None:  # set the key the check needs: a target, a group count
+        values[m.applies_if[0]] = "y" if BY_KEY[m.applies_if[0]].kind == "str" else 2
     gates = GatesCfg.model_validate({m.threshold.gate: {m.threshold.name: limit}})
     result = decide(_metrics(**values), gates, PolicyCfg())
     return any(f"({m.key})" in f for f in result.gates[m.threshold.gate].failures)
