@@ -122,3 +122,11 @@ def test_summary_report_and_diff_follow_the_table() -> None:
     assert movement("quality.column_shapes", 0.9, 0.8) == "worse"
     assert movement("rows.train", 10, 20) is None  # reported, not judged
     assert BY_KEY["privacy.mia_auc"].section == "privacy"
+
+
+def test_every_own_rule_is_written_and_every_rule_has_its_metric() -> None:
+    from sdops_dvc.stages.gate import EXPLAIN, RULES
+
+    own = {m.key for m in METRICS if m.threshold is not None and m.threshold.rule == "own"}
+    assert set(RULES) == own
+    assert all(BY_KEY[k].threshold and BY_KEY[k].threshold.rule == "limit" for k in EXPLAIN)
