@@ -130,3 +130,9 @@ def test_every_own_rule_is_written_and_every_rule_has_its_metric() -> None:
     own = {m.key for m in METRICS if m.threshold is not None and m.threshold.rule == "own"}
     assert set(RULES) == own
     assert all(BY_KEY[k].threshold and BY_KEY[k].threshold.rule == "limit" for k in EXPLAIN)
+
+
+def test_every_metric_names_a_registered_family() -> None:
+    from sdops_dvc.metrics.families import FAMILIES
+
+    assert {m.family for m in METRICS} == set(FAMILIES)
