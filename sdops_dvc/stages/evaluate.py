@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sdops_dvc.config import EvaluationCfg, Params
 from sdops_dvc.fsutil import write_json_atomic
 from sdops_dvc.metadata import check_against_table, read_metadata
-from sdops_dvc.metric_table import nest
+from sdops_dvc.metric_table import BY_KEY, nest
 from sdops_dvc.parallel import set_wait_policy
 from sdops_dvc.tables import read_table, require_columns
 
@@ -129,6 +129,9 @@ def compute_metrics(
     for name, family in FAMILIES.items():
         with timer(name):
             out = family(ev)
+        strays = [k for k in out.metrics if k in BY_KEY and BY_KEY[k].family != name]
+        if strays:  # a bug: the metric table says another family computes them
+            raise AssertionError(f"family {name} computed metrics of other families: {strays}")
         flat.update(out.metrics)
         details["samples"].update(out.samples)
         for key, value in out.details.items():
