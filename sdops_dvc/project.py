@@ -117,9 +117,66 @@ def init_project(
     data_owners: str = "@your-org/data-owners",
     charter: Charter | None = None,
 ) -> InitResult:
-    from sdops_dvc.metadata import detect, float32_decimals, model_discrete, pii_columns
+    """Set up a release pipeline for ``source`` in ``root``: every check first, then git and
+    DVC, the source tracked, metadata, params, the pipeline and the CI files."""
+    from sdops_dvc.metadata import detect, pii_columns
 
     root = root.resolve()
+    _check_arguments(name, family, charter)
+    source = _existing_source(source)
+    inside = _is_within(source, root)
+    dest = source.resolve() if inside else root / "data" / "source" / source.name
+    df = read_table(source, what="source")
+    if target is not None:
+        require_columns(df, {"--target": [target]}, "the source")
+    _refuse_to_overwrite(root, source, dest, inside, force)
+
+    metadata = detect(df, name)
+    actions: list[str] = []
+    decimals = _model_notes(df, metadata, actions)
+    _ensure_repositories(root, actions)
+    rel_source = _track_source(root, source, dest, inside, actions)
+    source_md5 = md5_file(dest)
+    write_json_atomic(root / L.METADATA, metadata)
+    values: dict[str, object] = {
+        "name": name,
+        "target": target,
+        "source_path": rel_source,
+        "snapshot_id": snapshot_id or f"file://{rel_source}@{datetime.now(UTC).date().isoformat()}",
+        "source_md5": source_md5,
+        "family": family,
+        "decimals": decimals,
+        **(charter or Charter()).template_values(),
+    }
+    write_text_atomic(root / L.PARAMS, render_params(values))
+    if FAMILIES[family].dp:
+        _write_dp_placeholders(root / L.PARAMS, metadata)
+    write_text_atomic(root / L.DVC_YAML, read_template("dvc.yaml"))
+    _append_gitignore(root / ".gitignore", read_template("gitignore"))
+    created = [L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"]
+    owners = {"privacy_owners": privacy_owners, "data_owners": data_owners}
+    created += _write_ci_files(
+        root, force, {**owners, "source_path": rel_source, "name": name}, actions
+    )
+    created += _write_requirements(root, force, actions)
+    if FAMILIES[family].dp:
+        actions.append(
+            f"generator.privacy has {PLACEHOLDER} placeholders for the public bounds of the "
+            "numerical columns: write them before `dvc repro` (never read them off the data)"
+        )
+    else:
+        load_params(root / L.PARAMS)  # what we wrote must load
+    return InitResult(
+        root=root,
+        source=dest,
+        source_md5=source_md5,
+        created=created,
+        actions=actions,
+        pii_columns=pii_columns(metadata),
+    )
+
+
+def _check_arguments(name: str, family: str, charter: Charter | None) -> None:
     if not NAME_RE.match(name):
         raise ConfigError(
             f"--name {name!r} is not a valid release name",
@@ -131,6 +188,11 @@ def init_project(
         )
     if charter is not None:
         charter.check()
+
+
+def _existing_source(source: Path) -> Path:
+    """The source as an absolute path; DataError when it is not there (saying how to get it
+    when DVC tracks it)."""
     source = source if source.is_absolute() else (Path.cwd() / source)
     pointer = source.with_name(source.name + ".dvc")
     if not source.exists():
@@ -140,14 +202,11 @@ def init_project(
                 hint=f"run `dvc pull {pointer.name}` (or `dvc update` for an import) first",
             )
         raise DataError(f"source {source} does not exist", hint="check the --source path")
+    return source
 
-    inside = _is_within(source, root)
-    dest = source.resolve() if inside else root / "data" / "source" / source.name
-    df = read_table(source, what="source")
-    if target is not None:
-        require_columns(df, {"--target": [target]}, "the source")
 
-    # Everything we would write; refuse before touching anything.
+def _refuse_to_overwrite(root: Path, source: Path, dest: Path, inside: bool, force: bool) -> None:
+    """Everything init would write, checked before anything is touched."""
     planned = [L.PARAMS, L.DVC_YAML, L.METADATA]
     existing = [p for p in planned if (root / p).exists()]
     if not inside and dest.exists() and md5_file(dest) != md5_file(source):
@@ -158,8 +217,12 @@ def init_project(
             hint="review them, then re-run with --force to replace them",
         )
 
-    metadata = detect(df, name)
-    actions: list[str] = []
+
+def _model_notes(df: Any, metadata: dict[str, Any], actions: list[str]) -> dict[str, int]:
+    """Few-valued numeric columns made categorical in ``metadata`` and float32-stored
+    decimals, each said in ``actions``; returns the decimals for generator.decimals."""
+    from sdops_dvc.metadata import float32_decimals, model_discrete
+
     discrete = model_discrete(df, metadata)
     if discrete:
         actions.append(
@@ -171,7 +234,11 @@ def init_project(
             "params.yaml generator.decimals: float32-stored decimals in "
             + ", ".join(f"{c} ({k})" for c, k in decimals.items())
         )
+    return decimals
 
+
+def _ensure_repositories(root: Path, actions: list[str]) -> None:
+    """git and DVC in ``root`` (DVC as a subdirectory project inside a larger git repo)."""
     top = git_toplevel(root)
     if top is None:
         root.mkdir(parents=True, exist_ok=True)
@@ -182,6 +249,9 @@ def init_project(
         run_dvc(["init", "-q"] if top == root else ["init", "-q", "--subdir"], cwd=root)
         actions.append("dvc init" + ("" if top == root else " --subdir"))
 
+
+def _track_source(root: Path, source: Path, dest: Path, inside: bool, actions: list[str]) -> str:
+    """The source copied in (when outside ``root``) and tracked by DVC; its path in root."""
     if not inside:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, dest)
@@ -198,67 +268,37 @@ def init_project(
     else:
         run_dvc(["add", "-q", rel_source], cwd=root)
         actions.append(f"dvc add {rel_source}")
+    return rel_source
 
-    source_md5 = md5_file(dest)
-    snap = snapshot_id or f"file://{rel_source}@{datetime.now(UTC).date().isoformat()}"
-    write_json_atomic(root / L.METADATA, metadata)
-    write_text_atomic(
-        root / L.PARAMS,
-        render_params(
-            {
-                "name": name,
-                "target": target,
-                "source_path": rel_source,
-                "snapshot_id": snap,
-                "source_md5": source_md5,
-                "family": family,
-                "decimals": decimals,
-                **(charter or Charter()).template_values(),
-            },
-        ),
-    )
-    if FAMILIES[family].dp:
-        _write_dp_placeholders(root / L.PARAMS, metadata)
-    write_text_atomic(root / L.DVC_YAML, read_template("dvc.yaml"))
-    _append_gitignore(root / ".gitignore", read_template("gitignore"))
-    created = [L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"]
-    for target, template in WORKFLOW_FILES.items():
-        path = root / target
+
+def _write_ci_files(
+    root: Path, force: bool, values: dict[str, str], actions: list[str]
+) -> list[str]:
+    """The CI workflows, CODEOWNERS and pull-request template; an existing one is kept
+    unless ``force``. Returns what was written."""
+    created = []
+    for rel, template in WORKFLOW_FILES.items():
+        path = root / rel
         if path.exists() and not force:
-            actions.append(f"kept existing {target} (see templates/{template} for the sdops jobs)")
+            actions.append(f"kept existing {rel} (see templates/{template} for the sdops jobs)")
             continue
         text = read_template(template)
-        for key, value in (
-            ("privacy_owners", privacy_owners),
-            ("data_owners", data_owners),
-            ("source_path", rel_source),
-            ("name", name),
-        ):
+        for key, value in values.items():
             text = text.replace("{{" + key + "}}", value)
         write_text_atomic(path, text)
-        created.append(target)
+        created.append(rel)
+    return created
+
+
+def _write_requirements(root: Path, force: bool, actions: list[str]) -> list[str]:
+    """requirements-sdops.txt, what the CI jobs install; kept when it exists unless ``force``."""
     from sdops_dvc.requirements import FILE as REQUIREMENTS, requirements_text
 
     if (root / REQUIREMENTS).exists() and not force:
         actions.append(f"kept existing {REQUIREMENTS} (CI installs from it)")
-    else:
-        write_text_atomic(root / REQUIREMENTS, requirements_text())
-        created.append(REQUIREMENTS)
-    if FAMILIES[family].dp:
-        actions.append(
-            f"generator.privacy has {PLACEHOLDER} placeholders for the public bounds of the "
-            "numerical columns: write them before `dvc repro` (never read them off the data)"
-        )
-    else:
-        load_params(root / L.PARAMS)  # what we wrote must load
-    return InitResult(
-        root=root,
-        source=dest,
-        source_md5=source_md5,
-        created=created,
-        actions=actions,
-        pii_columns=pii_columns(metadata),
-    )
+        return []
+    write_text_atomic(root / REQUIREMENTS, requirements_text())
+    return [REQUIREMENTS]
 
 
 def _write_dp_placeholders(params_path: Path, metadata: dict[str, Any]) -> None:
