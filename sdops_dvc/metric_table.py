@@ -351,7 +351,7 @@ GATES = ("schema", "quality", "privacy", "subgroup", "policy")  # in the order t
 
 def thresholds_of(gate: str) -> list[Threshold]:
     """The thresholds of one gate section, in table order."""
-    return [m.threshold for m in METRICS if m.threshold is not None and m.threshold.gate == gate]
+    return [m.threshold for m in gated_by(gate) if m.threshold is not None]
 
 
 def gated_by(gate: str) -> list[Metric]:

@@ -14,6 +14,7 @@ from sdops_dvc.errors import ConfigError
 
 
 def opendp_epsilon(rho: float, delta: float) -> float:
+    """An independent conversion: OpenDP's own zCDP -> (epsilon, delta) on a Gaussian."""
     import opendp.prelude as dp
 
     dp.enable_features("contrib")

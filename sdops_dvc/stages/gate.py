@@ -284,7 +284,7 @@ def _judge(
             c.note(m.applies_if[1])
         elif m.threshold.rule == "own":
             RULES[m.key](c, m, cfg, details)
-        elif not c.limit(m, cfg.limit(m.threshold.name)) and m.key in EXPLAIN:
+        elif not c.limit(m, _limit_of(m, cfg)) and m.key in EXPLAIN:
             EXPLAIN[m.key](c, details)
     return c
 

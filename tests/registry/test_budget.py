@@ -21,6 +21,7 @@ import pytest
 
 from sdops_dvc.accounting import zcdp_epsilon
 from tests.conftest import dvc, git, sdops, set_params
+from tests.test_accounting import opendp_epsilon  # OpenDP's own conversion, independent of ours
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +30,6 @@ RHO = 0.05  # each release's zCDP loss
 DELTA = 1e-6  # each release's delta; half of it discovers categories privately
 DELTA0 = DELTA / 2
 CAP_DELTA = 1e-5
-
-
-def opendp_epsilon(rho: float, delta: float) -> float:
-    """An independent conversion: OpenDP's own zCDP -> (epsilon, delta) on a Gaussian."""
-    import opendp.prelude as dp
-
-    dp.enable_features("contrib")
-    m = dp.m.make_gaussian(
-        dp.atom_domain(T=float, nan=False),
-        dp.absolute_distance(T=float),
-        scale=(1 / (2 * rho)) ** 0.5,
-    )
-    return float(dp.c.make_zCDP_to_approxDP(m).map(1.0).epsilon(delta))
 
 
 def md5(path: Path) -> str:
