@@ -348,21 +348,17 @@ class EvaluationCfg(_Model):
     max_model_rows: Int = 100_000  # rows per side for detection and utility models
     detection_folds: Int = 5
     # OpenMP/BLAS threads in evaluate (threadpoolctl); null: the cores this process may use
+    # that other processes leave free (see parallel.free_cores)
     threads: Int | None = None
     privacy: PrivacyEvalCfg = Field(default_factory=PrivacyEvalCfg)
     subgroups: SubgroupEvalCfg = Field(default_factory=SubgroupEvalCfg)
 
     def thread_count(self) -> int:
-        """``threads``, or the cores this process may run on (its affinity mask, not the
-        machine's core count: a shared runner or a container gives fewer)."""
-        import os
+        """``threads``, or the cores this process may run on that other processes leave
+        free (:func:`sdops_dvc.parallel.free_cores`). The metrics do not depend on it."""
+        from sdops_dvc.parallel import free_cores
 
-        if self.threads is not None:
-            return self.threads
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
+        return self.threads if self.threads is not None else free_cores()
 
     @model_validator(mode="after")
     def _positive(self) -> EvaluationCfg:

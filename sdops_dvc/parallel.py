@@ -41,6 +41,29 @@ def set_wait_policy() -> str | None:
     return "PASSIVE"
 
 
+def free_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count: a
+    shared runner or a container gives fewer), less those the 1-minute load average says
+    other processes keep busy, at least 1; never more than ``OMP_NUM_THREADS`` when that is
+    set. Measured on 2 cores, two evaluations of 1,319 rows side by side: 11.4 s each on 2
+    threads, 6.2 s with passive waiting, 4.9 s on 1 thread (alone: 4.8 s on 2, 5.1 s on 1)."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        busy = 0
+    free = max(1, cores - busy)
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if limit.isdigit() and int(limit) > 0:
+        free = min(free, int(limit))
+    return free
+
+
 @contextmanager
 def bounded(threads: int) -> Iterator[None]:
     """Every OpenMP/BLAS pool and :func:`map_chunks` limited to ``threads``."""

@@ -157,7 +157,7 @@ def test_evaluation_threads_bound_every_pool(monkeypatch: pytest.MonkeyPatch) ->
     from sdops_dvc.metrics import learning
     from sdops_dvc.stages.evaluate import compute_metrics
 
-    assert EvaluationCfg().thread_count() == len(os.sched_getaffinity(0))
+    assert 1 <= EvaluationCfg().thread_count() <= len(os.sched_getaffinity(0))
     seen: list[int] = []
     real_auc = learning.detection_auc
 
