@@ -24,6 +24,7 @@ from sdops_dvc.errors import IntegrityError, ReleaseUnavailable
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sdops_dvc.records import Manifest
     from sdops_dvc.registry.releases import Release
 
 
@@ -43,11 +44,10 @@ def synthetic_path(ref: str, repo: str | Path = ".") -> tuple[Release, str]:
 def _synthetic(ref: str, repo: str | Path) -> tuple[Release, str, str]:
     """(release, repo-relative path, md5 the manifest records) of the synthetic table."""
     rel, manifest, _ = _release(ref, repo)
-    out = manifest["outputs"]["synthetic"]
-    return rel, str(out["path"]), str(out["md5"])
+    return rel, manifest.synthetic.path, manifest.synthetic.md5
 
 
-def _release(ref: str, repo: str | Path) -> tuple[Release, dict[str, Any], Any]:
+def _release(ref: str, repo: str | Path) -> tuple[Release, Manifest, Any]:
     """The live release ``ref`` names, its manifest and the git repository holding it."""
     from sdops_dvc.registry.releases import release_manifest, resolve as _resolve
     from sdops_dvc.registry.remote import open_location
@@ -105,16 +105,15 @@ def read_dataframe(ref: str, repo: str | Path = ".") -> pd.DataFrame:
     from sdops_dvc.scm import blob_at
 
     rel, manifest, git_repo = _release(ref, repo)
-    out = manifest["outputs"]["synthetic"]
-    path = str(out["path"])
-    data = _read_verified(rel, path, str(out["md5"]), repo)
+    path = manifest.synthetic.path
+    data = _read_verified(rel, path, manifest.synthetic.md5, repo)
     if path.endswith((".parquet", ".pq")):
         df = pd.read_parquet(io.BytesIO(data))
     else:
         df = pd.read_csv(io.BytesIO(data))
-    meta_path = ((manifest.get("source") or {}).get("metadata") or {}).get("path")
+    meta = manifest.source.metadata
     # manifest paths are the pipeline's, at the top of the repository (as `dvc get` reads them)
-    raw = blob_at(git_repo.commit(rel.tag), str(meta_path)) if meta_path else None
+    raw = blob_at(git_repo.commit(rel.tag), meta.path) if meta else None
     return typed(df, json.loads(raw)) if raw else df
 
 

@@ -117,7 +117,8 @@ def run_demo(
 
         mirror = open_repo(origin)
         listed = [r.as_json() for r in scan(mirror, NAME)[0]]
-        shown = release_manifest(mirror, resolve(mirror, f"{NAME}@current")) or {}
+        found = release_manifest(mirror, resolve(mirror, f"{NAME}@current"))
+        shown = found.doc if found else {}
 
         step(f"a consumer: get {NAME}@current (md5 checked against the manifest)")
         from sdops_dvc.api import read_bytes

@@ -7,11 +7,12 @@ the ledger with a git ref; this module says what they add up to and what the cap
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sdops_dvc.accounting import Spend, Standing, compose
 from sdops_dvc.config import BudgetCfg
+from sdops_dvc.records import ApprovalRecord, BudgetException, PrivacyInfo, ReleaseRecord
 
 LEDGER_PREFIX = "refs/sdops/budget/"
 EXCEPTION_TRAILER = "budget-exception-approved-by"
@@ -36,8 +37,8 @@ class Entry:
     measurement_id: str | None
     counted: bool  # False: sampled from a measurement an earlier release already spent
     releaser: str | None
-    approvals: list[dict[str, Any]] = field(default_factory=list)
-    exception: dict[str, Any] | None = None
+    approvals: tuple[ApprovalRecord, ...] = ()
+    exception: BudgetException | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -55,43 +56,44 @@ class Entry:
             "measurement_id": self.measurement_id,
             "counted": self.counted,
             "releaser": self.releaser,
-            "approvals": self.approvals,
-            "budget_exception": self.exception,
+            "approvals": [a.as_json() for a in self.approvals],
+            "budget_exception": self.exception.as_json() if self.exception else None,
         }
 
 
-def spend_of(manifest: dict[str, Any]) -> tuple[Spend, str | None]:
+def spend_of(privacy: PrivacyInfo) -> tuple[Spend, str | None]:
     """(spend, measurement id) a manifest records; non-DP releases spend nothing formal."""
-    p = manifest.get("privacy") or {}
-    if not p.get("formal_guarantee"):
+    if not privacy.formal_guarantee:
         return Spend(), None
-    native = p.get("native") or {}
-    return Spend(float(native.get("rho", 0.0)), float(native.get("delta", 0.0))), p.get(
-        "measurement_id"
-    )
+    return Spend(privacy.rho, privacy.delta0), privacy.measurement_id
 
 
 def entry_for(
-    tag: str, name: str, version: str, status: str, record: dict[str, Any], manifest: dict[str, Any]
+    tag: str,
+    name: str,
+    version: str,
+    status: str,
+    record: ReleaseRecord | None,
+    privacy: PrivacyInfo,
 ) -> Entry:
-    p = manifest.get("privacy") or {}
-    spend, mid = spend_of(manifest)
+    """A release's ledger entry (``record`` None: a candidate, not yet released)."""
+    spend, mid = spend_of(privacy)
     return Entry(
         tag=tag,
         name=name,
         version=version,
         status=status,
-        released_at=record.get("released_at"),
-        mechanism=str(p.get("mechanism", "none")),
-        dp=bool(p.get("formal_guarantee")),
+        released_at=record.released_at if record else None,
+        mechanism=privacy.mechanism,
+        dp=privacy.formal_guarantee,
         spend=spend,
-        epsilon=p.get("epsilon"),
-        delta=p.get("delta"),
+        epsilon=privacy.epsilon,
+        delta=privacy.delta,
         measurement_id=mid,
         counted=True,
-        releaser=record.get("releaser"),
-        approvals=list(record.get("approvals", [])),
-        exception=record.get("budget_exception"),
+        releaser=record.releaser if record else None,
+        approvals=record.approvals if record else (),
+        exception=record.budget_exception if record else None,
     )
 
 
@@ -135,7 +137,7 @@ def describe(standing: Standing) -> str:
 
 
 def budget_problems(
-    ledger: Ledger, entry: Entry, cfg: BudgetCfg, exception: dict[str, Any] | None
+    ledger: Ledger, entry: Entry, cfg: BudgetCfg, exception: BudgetException | None
 ) -> list[str]:
     """Reasons the budget forbids this release (an empty list: it may go ahead)."""
     if cfg.epsilon is None:

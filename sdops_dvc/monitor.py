@@ -25,6 +25,9 @@ from sdops_dvc.scm import repo_at, work_tree
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sdops_dvc.records import Manifest
+    from sdops_dvc.registry.catalog import Release
+
 STATUS = {"healthy": 0, "warning": 1, "action": 2}
 
 
@@ -62,8 +65,8 @@ def _read_at(repo_root: Path, path: str, rev: str) -> Any:
 class _Inputs:
     """A release and what it is checked against."""
 
-    rel: Any  # catalog.Release
-    manifest: dict[str, Any]
+    rel: Release
+    manifest: Manifest
     base: pd.DataFrame  # the release's own source snapshot
     fresh: pd.DataFrame
     synthetic: pd.DataFrame
@@ -89,10 +92,11 @@ def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
     manifest = manifest_at(repo, rel.tag, top)
     if manifest is None:
         raise ReleaseUnavailable(f"{rel.tag} has no manifest")
-    base = _read_at(top, manifest["source"]["path"], rel.tag)
+    base = _read_at(top, manifest.source.path, rel.tag)
     fresh = read_table(fresh_path, what="fresh snapshot")
     synthetic = read_dataframe(rel.tag, repo=top)
-    meta_text = _git_file(repo.commit(rel.tag), manifest["source"]["metadata"]["path"])
+    meta = manifest.source.metadata
+    meta_text = _git_file(repo.commit(rel.tag), meta.path) if meta else None
     sdtypes = {}
     if meta_text:
         cols = next(iter(json.loads(meta_text)["tables"].values()))["columns"]
@@ -163,8 +167,8 @@ def _utility_decay(inp: _Inputs, params: Params | None, cfg: MonitorCfg) -> _Dec
 
     from sdops_dvc.metrics.learning import infer_task, score_model, utility
 
-    target = inp.manifest["dataset"].get("target")
-    recorded = (inp.manifest.get("metrics") or {}).get("utility.tstr")
+    target = inp.manifest.target
+    recorded = inp.manifest.metrics.get("utility.tstr")
     out = _Decay({"target": target, "recorded_tstr": recorded})
     base, fresh, synthetic = inp.base, inp.fresh, inp.synthetic
     if not (target and target in fresh.columns and target in synthetic.columns):
@@ -172,7 +176,7 @@ def _utility_decay(inp: _Inputs, params: Params | None, cfg: MonitorCfg) -> _Dec
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         shared = [c for c in synthetic.columns if c in fresh.columns and c in base.columns]
-        task = infer_task(base[target], inp.manifest["dataset"].get("task", "auto"))
+        task = infer_task(base[target], inp.manifest.task)
         u = utility(
             base[shared],
             fresh[shared],

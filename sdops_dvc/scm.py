@@ -6,6 +6,7 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,117 @@ def git(cwd: str | Path, *args: str, stdin: str | None = None) -> subprocess.Com
     return subprocess.run(
         ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=False
     )
+
+
+ZERO = "0" * 40  # git's "no object": an update-ref's old value for a ref that must not exist
+
+
+def trailers(text: str, *keys: str) -> list[tuple[str, str]]:
+    """The ``Key: value`` trailer lines of a commit message whose key is one of ``keys``
+    (case-insensitive), in order, as (lower-case key, value)."""
+    wanted = {k.lower() for k in keys}
+    out = []
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() in wanted and key == key.strip() and value.strip():
+            out.append((key.lower(), value.strip()))
+    return out
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What ``git push`` said: whether it landed, and its own lines (progress dropped)."""
+
+    ok: bool
+    lines: list[str]
+
+
+class Refs:
+    """One repository's refs, objects and remotes, by git's plumbing commands: what the
+    release tags, the budget ledger and the mirrors are made of. Every method reads git's
+    exit code; none leaves a half-written ref behind."""
+
+    def __init__(self, where: GitRepo | str | Path) -> None:
+        self.cwd = str(where) if isinstance(where, str | Path) else git_cwd(where)
+
+    def _git(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return git(self.cwd, *args, stdin=stdin)
+
+    def value(self, ref: str) -> str | None:
+        """The commit ``ref`` points at, or None when there is no such ref."""
+        return self._git("rev-parse", "-q", "--verify", f"{ref}^{{commit}}").stdout.strip() or None
+
+    def names(self, prefix: str) -> list[str]:
+        """Every ref under ``prefix`` (``refs/sdops/budget/``)."""
+        return self._git("for-each-ref", "--format=%(refname)", prefix).stdout.split()
+
+    def text_at(self, rev: str, path: str) -> str | None:
+        proc = self._git("show", f"{rev}:{path}")
+        return proc.stdout if proc.returncode == 0 else None
+
+    def set(self, ref: str, new: str, old: str | None = None) -> str | None:
+        """Point ``ref`` at ``new``; with ``old``, only if it still points there (``ZERO``:
+        only if it does not exist). The error text when git refused, else None."""
+        proc = self._git("update-ref", ref, new, *([old] if old is not None else []))
+        if proc.returncode == 0:
+            return None
+        return proc.stderr.strip() or f"git update-ref exited {proc.returncode}"
+
+    def commit_file(self, name: str, text: str, message: str, parent: str | None) -> str:
+        """A commit (no ref) whose tree holds one file ``name`` with ``text``."""
+        blob = self._git("hash-object", "-w", "--stdin", stdin=text).stdout.strip()
+        tree = self._git("mktree", stdin=f"100644 blob {blob}\t{name}\n").stdout.strip()
+        proc = self._git("commit-tree", tree, "-m", message, *(["-p", parent] if parent else []))
+        if proc.returncode != 0:
+            raise RepoError(f"git commit-tree failed: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    def tag_object(self, tag: str, commit: str, message: str) -> str:
+        """An annotated tag object for ``commit`` in the object store, with no ref yet."""
+        ident = self._git("var", "GIT_COMMITTER_IDENT")
+        if ident.returncode != 0:
+            raise RepoError(
+                f"git has no committer identity: {ident.stderr.strip()}",
+                hint="set user.name and user.email (`git config`)",
+            )
+        tagger = ident.stdout.strip()
+        body = f"object {commit}\ntype commit\ntag {tag}\ntagger {tagger}\n\n{message}"
+        proc = self._git("mktag", stdin=body)
+        if proc.returncode != 0:
+            raise RepoError(f"git mktag failed: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    def remote_tags(self, remote: str) -> dict[str, str] | None:
+        """Tag name -> object of ``remote`` (``git ls-remote``); None when unreachable."""
+        proc = self._git("ls-remote", "--tags", remote)
+        if proc.returncode != 0:
+            return None
+        out: dict[str, str] = {}
+        for line in proc.stdout.splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref.startswith("refs/tags/") and not ref.endswith("^{}"):
+                out[ref.removeprefix("refs/tags/")] = sha
+        return out
+
+    def remote_value(self, remote: str, ref: str) -> str | None:
+        words = self._git("ls-remote", remote, ref).stdout.split()
+        return words[0] if words else None
+
+    def push_atomic(
+        self, remote: str, refspecs: list[str], lease: tuple[str, str | None] | None = None
+    ) -> Pushed:
+        """Push ``refspecs`` all or nothing; ``lease`` (ref, expected value or None for
+        absent): refused as a whole when the remote's ref moved since it was read."""
+        args = ["push", "--atomic", "--porcelain"]
+        if lease is not None:
+            args.append(f"--force-with-lease={lease[0]}:{lease[1] or ''}")
+        proc = self._git(*args, remote, *refspecs)
+        text = (proc.stdout + "\n" + proc.stderr).strip()
+        lines = [ln for ln in text.splitlines() if ln.strip() and ln.strip() != "Done"]
+        return Pushed(proc.returncode == 0, lines)
+
+    def fetch(self, remote: str, *refspecs: str) -> subprocess.CompletedProcess[str]:
+        return self._git("fetch", remote, *refspecs)
 
 
 def repo_at(root: Path) -> GitRepo:

@@ -8,6 +8,7 @@ import pytest
 from sdops_dvc.accounting import Spend, zcdp_epsilon, zcdp_rho_for
 from sdops_dvc.config import BudgetCfg
 from sdops_dvc.ledger import Entry, Ledger, budget_problems, entry_for, ledger_ref, spend_of
+from sdops_dvc.records import PrivacyInfo
 
 
 def _entry(tag: str, rho: float, mid: str | None, *, dp: bool = True) -> Entry:
@@ -70,9 +71,10 @@ def test_entries_read_what_manifests_record() -> None:
             "measurement_id": "abc",
         }
     }
-    assert spend_of(manifest) == (Spend(0.01, 1e-9), "abc")
-    assert spend_of({"privacy": {"formal_guarantee": False}}) == (Spend(), None)
-    e = entry_for("credit@v1.0.0", "credit", "v1.0.0", "current", {"releaser": "x"}, manifest)
-    assert e.dp and e.epsilon == 0.9 and e.releaser == "x" and e.measurement_id == "abc"
+    privacy = PrivacyInfo.from_json(manifest["privacy"])
+    assert spend_of(privacy) == (Spend(0.01, 1e-9), "abc")
+    assert spend_of(PrivacyInfo.from_json({"formal_guarantee": False})) == (Spend(), None)
+    e = entry_for("credit@v1.0.0", "credit", "v1.0.0", "current", None, privacy)
+    assert e.dp and e.epsilon == 0.9 and e.releaser is None and e.measurement_id == "abc"
     assert ledger_ref("scope-a") != ledger_ref("scope-b")
     assert ledger_ref("scope-a").startswith("refs/sdops/budget/")

@@ -82,20 +82,20 @@ def release(
     for line in res.repairs:
         info(f"repaired: {line}")
     if res.dry_run:
-        info(f"dry run: every check passed; would release {res.tag} at {res.record['commit'][:10]}")
+        info(f"dry run: every check passed; would release {res.tag} at {res.record.commit[:10]}")
     else:
-        info(f"released {res.tag} at {res.record['commit'][:10]}")
+        info(f"released {res.tag} at {res.record.commit[:10]}")
     for line in res.warnings:
         warn(line)
-    after = (res.record.get("budget") or {}).get("after")
+    after = res.record.budget.after if res.record.budget else None
     if after:
         info(
             f"  budget: epsilon {after['epsilon']:.4g} spent, {after['remaining_epsilon']:.4g} "
             "remaining (see `sdops budget`)"
         )
-    for a in res.record["approvals"]:
-        how = "verified" if a.get("verified") else "UNVERIFIED"
-        info(f"  approved by {a['by']} ({a['role']}, {a.get('method')}, {how})")
+    for a in res.record.approvals:
+        how = "verified" if a.verified else "UNVERIFIED"
+        info(f"  approved by {a.by} ({a.role}, {a.method}, {how})")
     if res.dry_run:
         info("  nothing was pushed, tagged or recorded (--dry-run)")
     else:
@@ -109,7 +109,7 @@ def release(
             "released": None if res.dry_run else res.tag,
             "would_release": res.tag if res.dry_run else None,
             "version": str(res.version),
-            "record": res.record,
+            "record": res.record.as_json(),
             "pushed_data": res.pushed_data,
             "pushed_tag": res.pushed_tag,
             "warnings": res.warnings,
@@ -144,11 +144,9 @@ def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None
         info("no expired releases" if expired else "no releases yet (see `sdops release --help`)")
         return
     for r in rows:
-        gate = r.record.get("gate", {})
-        approved = "approved" if gate.get("approved") else "?"
-        info(
-            f"{r.tag:<40} {r.status:<9} {r.record.get('released_at', '?'):<21} gate {approved}  {r.commit[:10]}"
-        )
+        approved = "approved" if r.record.gate.approved else "?"
+        when = r.record.released_at or "?"
+        info(f"{r.tag:<40} {r.status:<9} {when:<21} gate {approved}  {r.commit[:10]}")
     for b in rejected:
         info(f"{b.tag:<40} NOT A RELEASE: {b.reason}  {b.commit[:10]}")
 
@@ -166,25 +164,20 @@ def show(ref: str, as_json: bool, location: str) -> None:
     rel = resolve(repo, ref, live_only=False)
     manifest = release_manifest(repo, rel, root)
     if as_json:
-        result({"release": rel.as_json(), "manifest": manifest})
+        result({"release": rel.as_json(), "manifest": manifest.doc if manifest else None})
         return
-    info(
-        f"{rel.tag}  [{rel.status}]  commit {rel.commit[:10]}  released {rel.record.get('released_at')}"
-    )
-    info(f"  releaser: {rel.record.get('releaser')}")
-    for a in rel.record.get("approvals", []):
-        info(f"  approved by {a['by']} ({a['role']})")
+    info(f"{rel.tag}  [{rel.status}]  commit {rel.commit[:10]}  released {rel.record.released_at}")
+    info(f"  releaser: {rel.record.releaser}")
+    for a in rel.record.approvals:
+        info(f"  approved by {a.by} ({a.role})")
     if rel.revocation:
-        info(f"  REVOKED ({rel.revocation.get('kind')}): {rel.revocation.get('reason')}")
+        info(f"  REVOKED ({rel.revocation.kind}): {rel.revocation.reason}")
     if manifest:
-        src = manifest["source"]
-        gen = manifest["generator"]
-        info(f"  source: {src['snapshot_id']} md5 {src['md5']}")
-        info(f"  generator: {gen['family']} seed {gen['seed']} (sdv {gen['sdv_version']})")
-        info(
-            f"  synthetic: {manifest['outputs']['synthetic']['path']} md5 {manifest['outputs']['synthetic']['md5']}"
-        )
-        info(f"  manifest sha256 {manifest['digest']['value']}")
+        src, gen, syn = manifest.source, manifest.generator, manifest.synthetic
+        info(f"  source: {src.snapshot_id} md5 {src.md5}")
+        info(f"  generator: {gen.family} seed {gen.seed} (sdv {gen.sdv_version})")
+        info(f"  synthetic: {syn.path} md5 {syn.md5}")
+        info(f"  manifest sha256 {manifest.digest}")
 
 
 @click.command(
@@ -295,27 +288,27 @@ def lineage(ref: str, as_json: bool, location: str) -> None:
     """Where a release came from: source snapshot, import, code commit, params, approvals."""
     from sdops_dvc.registry.inspect import lineage as do_lineage
 
-    d = do_lineage(location, ref)
+    lin = do_lineage(location, ref)
     if as_json:
-        result(d)
+        result(lin.as_json())
         return
-    info(f"{d['release']} [{d['status']}]")
-    src = d["source"]
-    info(f"  source: {src['snapshot_id']} ({src['path']}, md5 {src['md5']})")
-    if src["import"]:
-        info(f"  imported from {src['import']['url']} at {src['import']['rev_lock']}")
-    info(f"  code commit: {d['code_commit']}")
-    g = d["generator"]
+    rel, m = lin.release, lin.manifest
+    info(f"{rel.tag} [{rel.status}]")
+    src = m.source
+    info(f"  source: {src.snapshot_id} ({src.path}, md5 {src.md5})")
+    if src.imported:
+        info(f"  imported from {src.imported.url} at {src.imported.rev_lock}")
+    info(f"  code commit: {rel.commit}")
+    g = m.generator
     info(
-        f"  generator: {g['family']} ({g['sdv_class']}, sdv {g['sdv_version']}) seed {g['seed']} params {g['parameters']}"
+        f"  generator: {g.family} ({g.sdv_class}, sdv {g.sdv_version}) seed {g.seed} params {g.parameters}"
     )
-    info(f"  split: ratio {d['split']['ratio']} seed {d['split']['seed']}")
-    info(
-        f"  manifest sha256 {d['manifest_digest']}; metrics md5 {d['report_digests'].get('metrics')}"
-    )
-    info(f"  released {d['released_at']} by {d['releaser']}")
-    for a in d["approvers"]:
-        info(f"  approved by {a['by']} ({a['role']}) in {a['commit'][:10]}")
+    info(f"  split: ratio {m.split_ratio} seed {m.split_seed}")
+    metrics = m.outputs.get("metrics")
+    info(f"  manifest sha256 {m.digest}; metrics md5 {metrics.md5 if metrics else None}")
+    info(f"  released {rel.record.released_at} by {rel.record.releaser}")
+    for a in rel.record.approvals:
+        info(f"  approved by {a.by} ({a.role}) in {(a.commit or '')[:10]}")
 
 
 @click.command(epilog="Example:\n\n  sdops verify health-insurance@v1.0.0")

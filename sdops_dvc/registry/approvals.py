@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.scm import blob_at, git as _git, git_cwd, message
+from sdops_dvc.scm import blob_at, git as _git, git_cwd, message, trailers
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
 
-TRAILER = re.compile(r"^(approved-by|reviewed-by):\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-APPROVES = re.compile(r"^approves:\s*([0-9a-f]{7,40})\s*$", re.IGNORECASE | re.MULTILINE)
+APPROVAL_TRAILERS = ("approved-by", "reviewed-by")
+SHA = re.compile(r"[0-9a-f]{7,40}", re.IGNORECASE)  # what an `Approves:` trailer names
 GOOD_SIG = re.compile(r'Good "git" signature for (\S+) with')
 
 
@@ -160,26 +160,25 @@ def collect_git(
     found: list[Approval] = []
     ignored: list[str] = []
     for commit in commits:
-        trailers = [m.group(2) for m in TRAILER.finditer(message(commit))]
-        if not trailers:
+        text = message(commit)
+        approvers = [who for _, who in trailers(text, *APPROVAL_TRAILERS)]
+        if not approvers:
             continue
         principal = signer_of(cwd, commit.hexsha, signers)
-        named = APPROVES.search(message(commit))
+        named = next((v for _, v in trailers(text, "approves") if SHA.fullmatch(v)), None)
         approved = commit.hexsha
         if named:
             try:
-                approved = repo.commit(named.group(1)).hexsha
+                approved = repo.commit(named).hexsha
             except Exception:  # an unknown sha: nothing is approved
-                ignored.append(
-                    f"{commit.hexsha[:10]}: `Approves: {named.group(1)}` names no commit"
-                )
+                ignored.append(f"{commit.hexsha[:10]}: `Approves: {named}` names no commit")
                 continue
         changed = (
             []
             if repo.commit(approved).tree.hexsha == head.tree.hexsha
             else _changed(repo, approved, "HEAD")
         )
-        for approver in trailers:
+        for approver in approvers:
             roles = [
                 r for r, holders in cfg.roles.items() if any(_matches(h, approver) for h in holders)
             ]

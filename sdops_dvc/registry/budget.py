@@ -44,8 +44,9 @@ from sdops_dvc.ledger import (  # the pure core, re-exported for callers
     standing_json as standing_json,
 )
 from sdops_dvc.lineage import lineage_of, scope_of
+from sdops_dvc.records import ExceptionApproval, PrivacyInfo
 from sdops_dvc.registry.catalog import manifest_at, releases
-from sdops_dvc.scm import find_repo, git as _git, git_cwd, message
+from sdops_dvc.scm import Refs, find_repo, git_cwd, message, trailers
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
@@ -58,12 +59,10 @@ def read_ledger(repo: GitRepo, root: Path, scope: str, lineage: str | None = Non
     entries = []
     for r in releases(repo):
         manifest = manifest_at(repo, r.commit, root)
-        p = (manifest or {}).get("privacy") or {}
-        if p.get("budget_scope") != scope and (
-            lineage is None or p.get("source_lineage") != lineage
-        ):
+        p = manifest.privacy if manifest is not None else PrivacyInfo.from_json(None)
+        if p.budget_scope != scope and (lineage is None or p.source_lineage != lineage):
             continue
-        entries.append(entry_for(r.tag, r.name, str(r.version), r.status, r.record, manifest or {}))
+        entries.append(entry_for(r.tag, r.name, str(r.version), r.status, r.record, p))
     present = {(e.tag, round(e.spend.rho, 15)) for e in entries}
     for rec in recorded_spends(git_cwd(repo)):
         mine = rec.get("scope") == scope or (lineage is not None and rec.get("lineage") == lineage)
@@ -96,12 +95,11 @@ def read_ledger(repo: GitRepo, root: Path, scope: str, lineage: str | None = Non
 def recorded_spends(cwd: str) -> list[dict[str, Any]]:
     """Every release record of every ledger ref (``refs/sdops/budget/*``), newest ledger
     state of each ref; old ledgers without per-entry scope take the ledger's scope."""
-    refs = _git(cwd, "for-each-ref", "--format=%(refname)", LEDGER_PREFIX).stdout.split()
+    refs = Refs(cwd)
     out: list[dict[str, Any]] = []
-    for ref in refs:
-        text = _git(cwd, "show", f"{ref}:ledger.json").stdout
+    for ref in refs.names(LEDGER_PREFIX):
         try:
-            data = json.loads(text)
+            data = json.loads(refs.text_at(ref, "ledger.json") or "")
         except json.JSONDecodeError:
             continue
         for rec in data.get("releases") or []:
@@ -112,26 +110,23 @@ def recorded_spends(cwd: str) -> list[dict[str, Any]]:
 
 def exception_approvals(
     repo: GitRepo, approvers: list[str], since: str | None, cfg: ApprovalsCfg
-) -> list[dict[str, Any]]:
+) -> list[ExceptionApproval]:
     """``Budget-exception-approved-by:`` trailers by a listed approver since the last release,
     counted like approvals: signed by the approver's key in the allowed-signers file (read as
     at the last release), or unverified only with ``allow_unverified``."""
-    import re
-
     from sdops_dvc.registry.approvals import _matches, _signers, parse_identity, signer_of
 
-    pattern = re.compile(rf"^{EXCEPTION_TRAILER}:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
     rev = f"{since}..HEAD" if since else "HEAD"
     signers, _ = _signers(repo, cfg, since, since)
     found = []
     for commit in repo.iter_commits(rev):
-        for m in pattern.finditer(message(commit)):
-            if not any(_matches(h, m.group(1)) for h in approvers):
+        for _, who in trailers(message(commit), EXCEPTION_TRAILER):
+            if not any(_matches(h, who) for h in approvers):
                 continue
             principal = signer_of(git_cwd(repo), commit.hexsha, signers)
-            verified = principal is not None and principal == parse_identity(m.group(1))[1]
+            verified = principal is not None and principal == parse_identity(who)[1]
             if verified or cfg.allow_unverified:
-                found.append({"by": m.group(1), "commit": commit.hexsha, "verified": verified})
+                found.append(ExceptionApproval(who, commit.hexsha, verified))
     return found
 
 
@@ -280,8 +275,7 @@ def cap_changes(repo: GitRepo, root: Path) -> list[dict[str, Any]]:
 
 
 def ref_value(cwd: str, ref: str) -> str | None:
-    proc = _git(cwd, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}")
-    return proc.stdout.strip() or None
+    return Refs(cwd).value(ref)
 
 
 def ledger_commit(
@@ -315,15 +309,7 @@ def ledger_commit(
         indent=2,
         sort_keys=True,
     )
-    blob = _git(cwd, "hash-object", "-w", "--stdin", stdin=body + "\n").stdout.strip()
-    tree = _git(cwd, "mktree", stdin=f"100644 blob {blob}\tledger.json\n").stdout.strip()
-    args = ["commit-tree", tree, "-m", f"budget: {tag}"]
-    if parent:
-        args += ["-p", parent]
-    proc = _git(cwd, *args)
-    if proc.returncode != 0:
-        raise RuntimeError(f"git commit-tree failed: {proc.stderr.strip()}")
-    return proc.stdout.strip()
+    return Refs(cwd).commit_file("ledger.json", body + "\n", f"budget: {tag}", parent)
 
 
 def fetch_ledger(cwd: str, remote: str) -> str | None:
@@ -331,12 +317,8 @@ def fetch_ledger(cwd: str, remote: str) -> str | None:
 
     The ledger refs are fetched without ``+``: they only ever move forward, so a remote
     ledger that was rewound (spends dropped) is refused rather than taken."""
-    proc = _git(
-        cwd,
-        "fetch",
-        remote,
-        "refs/sdops/budget/*:refs/sdops/budget/*",
-        "refs/tags/*:refs/tags/*",
+    proc = Refs(cwd).fetch(
+        remote, "refs/sdops/budget/*:refs/sdops/budget/*", "refs/tags/*:refs/tags/*"
     )
     if proc.returncode == 0:
         return None
@@ -373,8 +355,8 @@ def ledger_report(
     if name:
         own = [r for r in releases(repo, name)]
         if own:
-            manifest = manifest_at(repo, own[-1].commit, root) or {}
-            scope = (manifest.get("privacy") or {}).get("budget_scope") or scope
+            manifest = manifest_at(repo, own[-1].commit, root)
+            scope = (manifest.privacy.budget_scope if manifest else None) or scope
     ledger = read_ledger(repo, root, scope, lineage_of(params, Layout(root)))
     cfg = params.budget
     st = ledger.standing(cfg)

@@ -8,7 +8,7 @@ the privacy-budget ledger (:mod:`sdops_dvc.registry.budget`) reads its spends fr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sdops_dvc import layout as L
 from sdops_dvc.config import ApprovalsCfg
 from sdops_dvc.errors import ReleaseUnavailable
+from sdops_dvc.records import JSON, Manifest, RecordError, ReleaseRecord, RevocationRecord
 from sdops_dvc.registry.tags import REF_RE, ParsedTag, Version, parse_tag
 from sdops_dvc.scm import blob_at, git_cwd, repo_path
 
@@ -54,8 +55,8 @@ class Release:
     tag: str
     commit: str
     status: Status
-    record: dict[str, Any] = field(default_factory=dict)
-    revocation: dict[str, Any] | None = None
+    record: ReleaseRecord
+    revocation: RevocationRecord | None = None
     time: int = 0  # when the tag was made (seconds since the epoch; the tagger's date)
 
     @property
@@ -69,16 +70,16 @@ class Release:
             "tag": self.tag,
             "commit": self.commit,
             "status": self.status,
-            "released_at": self.record.get("released_at"),
-            "gate": self.record.get("gate"),
-            "manifest_digest": self.record.get("manifest_digest"),
-            "approvals": self.record.get("approvals", []),
-            "releaser": self.record.get("releaser"),
-            "revocation": self.revocation,
+            "released_at": self.record.released_at,
+            "gate": self.record.gate.as_json(),
+            "manifest_digest": self.record.manifest_digest,
+            "approvals": [a.as_json() for a in self.record.approvals],
+            "releaser": self.record.releaser,
+            "revocation": self.revocation.as_json() if self.revocation else None,
         }
 
 
-def _record(message: str) -> dict[str, Any]:
+def _record(message: str) -> JSON:
     for marker in SIGNATURES:
         message = message.split(marker, 1)[0]  # a signed tag carries its signature last
     _, _, body = message.partition("\n\n")
@@ -101,8 +102,8 @@ class NotRelease:
         return {"tag": self.tag, "commit": self.commit, "reason": self.reason}
 
 
-def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag, record: dict[str, Any]) -> str | None:
-    """Why a ``NAME@vX.Y.Z`` tag is not a release (None: it is one).
+def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag) -> ReleaseRecord | str:
+    """The release record of a ``NAME@vX.Y.Z`` tag, or why the tag is not a release.
 
     A release is an annotated tag carrying the release record, whose record names the tag's
     own commit, name and version, and whose manifest digest equals the digest of the manifest
@@ -114,26 +115,27 @@ def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag, record: dict[str, 
     bad_signature = _signature_problem(repo, ref)
     if bad_signature:
         return bad_signature
-    if record.get("schema") != "sdops-release/1":
-        return "its annotation carries no release record"
+    try:
+        record = ReleaseRecord.from_json(_record(ref.tag.message or ""))
+    except RecordError as exc:
+        return str(exc)
     sha = ref.commit.hexsha
-    if record.get("commit") != sha:
-        return f"its record names commit {str(record.get('commit'))[:10]}, the tag points at {sha[:10]}"
-    if record.get("name") != p.name or record.get("version") != str(p.version):
+    if record.commit != sha:
+        return f"its record names commit {record.commit[:10]}, the tag points at {sha[:10]}"
+    if record.name != p.name or record.version != str(p.version):
         return "its record names another release"
     manifest = _manifest_at_commit(repo, ref.commit, p.name)
     if manifest is None:
         return f"no manifest of {p.name} is committed at its commit"
-    recorded = (manifest.get("digest") or {}).get("value")
     try:
-        actual = compute_digest(manifest)
+        actual = compute_digest(manifest.doc)
     except (TypeError, ValueError):
         return "the manifest at its commit cannot be hashed"
-    if recorded != actual:
+    if manifest.digest != actual:
         return "the manifest at its commit was edited after it was sealed"
-    if record.get("manifest_digest") != actual:
+    if record.manifest_digest != actual:
         return "its record's manifest digest differs from the manifest at its commit"
-    return None
+    return record
 
 
 ALLOWED_SIGNERS = str(ApprovalsCfg.model_fields["allowed_signers"].default)
@@ -163,7 +165,9 @@ def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[No
         if p and (name is None or p.name == name):
             parsed.append((ref, p))
     revoked = {
-        (p.name, p.version): _record(ref.tag.message if ref.tag else "")
+        (p.name, p.version): RevocationRecord.from_json(
+            _record(ref.tag.message if ref.tag else ""), f"{p.name}@{p.version}"
+        )
         for ref, p in parsed
         if p.action == "deregister"
     }
@@ -177,10 +181,9 @@ def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[No
     for ref, p in parsed:
         if p.action != "register" or p.version is None:
             continue
-        record = _record(ref.tag.message if ref.tag else "")
-        reason = _validate_register(repo, ref, p, record)
-        if reason is not None:
-            rejected.append(NotRelease(ref.name, ref.commit.hexsha, reason))
+        record = _validate_register(repo, ref, p)
+        if isinstance(record, str):
+            rejected.append(NotRelease(ref.name, ref.commit.hexsha, record))
             continue
         status = Status.REVOKED if (p.name, p.version) in revoked else Status.RELEASED
         if (p.name, ref.commit.hexsha) in retired_at:
@@ -299,9 +302,9 @@ def resolve(repo: GitRepo, ref: str, *, live_only: bool = True) -> Release:
                     hint=f"use {name}@current for the release in service",
                 )
             if live_only and r.status == Status.REVOKED:
-                reason = (r.revocation or {}).get("reason", "no reason recorded")
+                rev = r.revocation or RevocationRecord.from_json({}, r.tag)
                 raise ReleaseUnavailable(
-                    f"{r.tag} was revoked ({(r.revocation or {}).get('kind', 'other')}): {reason}",
+                    f"{r.tag} was revoked ({rev.kind}): {rev.reason or 'no reason recorded'}",
                     hint=f"use {name}@current for the release in service",
                 )
             return r
@@ -326,16 +329,24 @@ def _git_file(commit: Any, rel: str) -> str | None:
     return raw.decode("utf-8") if raw is not None else None
 
 
-def manifest_at(repo: GitRepo, rev: str, root: Path) -> dict[str, Any] | None:
+def _manifest(text: str | None) -> Manifest | None:
+    """A committed manifest, read; None when there is none or it is no manifest (a release
+    whose manifest does not read is refused by :func:`scan`, so this is not silent)."""
+    if not text:
+        return None
+    try:
+        return Manifest.from_json(json.loads(text))
+    except (json.JSONDecodeError, RecordError, TypeError, ValueError):
+        return None
+
+
+def manifest_at(repo: GitRepo, rev: str, root: Path) -> Manifest | None:
     commit = repo.commit(rev)
     rel = repo_path(repo, root / L.MANIFEST)
-    text = _git_file(commit, rel)
-    return json.loads(text) if text else None
+    return _manifest(_git_file(commit, rel))
 
 
-def release_manifest(
-    repo: GitRepo, rel: Release, root: Path | None = None
-) -> dict[str, Any] | None:
+def release_manifest(repo: GitRepo, rel: Release, root: Path | None = None) -> Manifest | None:
     """A release's manifest: at ``root``'s pipeline in a work tree, or, in a bare repository
     (``root`` None), wherever the release's pipeline sits."""
     if root is not None and repo.working_tree_dir is not None:
@@ -345,7 +356,7 @@ def release_manifest(
     return _manifest_at_commit(repo, repo.commit(rel.tag), rel.name)
 
 
-def _manifest_at_commit(repo: GitRepo, commit: Any, name: str) -> dict[str, Any] | None:
+def _manifest_at_commit(repo: GitRepo, commit: Any, name: str) -> Manifest | None:
     """The manifest of release ``name`` committed at ``commit``, wherever its pipeline sits
     in the repository (the top, or a subdirectory; several pipelines may share a repo)."""
     try:
@@ -355,11 +366,7 @@ def _manifest_at_commit(repo: GitRepo, commit: Any, name: str) -> dict[str, Any]
         names = repo.git.ls_tree("-r", "--name-only", commit.hexsha).splitlines()
         paths = sorted(n for n in names if n.endswith("/" + L.MANIFEST))
     for rel in paths:
-        text = _git_file(commit, rel)
-        try:
-            data = json.loads(text) if text else None
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict) and (data.get("dataset") or {}).get("name") == name:
-            return data
+        found = _manifest(_git_file(commit, rel))
+        if found is not None and found.name == name:
+            return found
     return None

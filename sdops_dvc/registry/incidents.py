@@ -91,7 +91,7 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
 
     repo = repo_at(root)
     rel = resolve(repo, ref, live_only=False)
-    kind = kind or (rel.revocation or {}).get("kind")
+    kind = kind or (rel.revocation.kind if rel.revocation else None)
     if kind not in SEVERITY:
         raise ReleaseUnavailable(
             f"{rel.tag} is not revoked and no --kind was given",
@@ -114,9 +114,9 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
         f"- opened: {datetime.now(UTC).replace(microsecond=0).isoformat().replace('+00:00', 'Z')}",
         f"- class: {klass}",
         f"- severity: {severity}",
-        f"- release: {rel.tag} at {rel.commit} (released {rel.record.get('released_at')} by {rel.record.get('releaser')})",
+        f"- release: {rel.tag} at {rel.commit} (released {rel.record.released_at} by {rel.record.releaser})",
         f"- status: {rel.status}"
-        + (f" — revoked: {rel.revocation.get('reason')}" if rel.revocation else ""),
+        + (f" — revoked: {rel.revocation.reason}" if rel.revocation else ""),
         "",
         "## 1. Freeze",
         "",

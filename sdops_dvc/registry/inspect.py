@@ -15,12 +15,14 @@ from sdops_dvc.scm import blob_at, repo_at, repo_path
 if TYPE_CHECKING:
     from git import Repo as GitRepo
 
+    from sdops_dvc.records import Manifest
+
 PARAM_SECTIONS = ("source", "split", "generator", "constraints", "policy", "dataset")
 # thresholds first: a loosened gate is the first thing a reviewer must see
 ORDER = ("gates", "budget", "release", "policy", "source", "split", "dataset", "generator")
 
 
-def _load(repo: GitRepo, ref: str, root: Path | None = None) -> tuple[Release, dict[str, Any]]:
+def _load(repo: GitRepo, ref: str, root: Path | None = None) -> tuple[Release, Manifest]:
     rel = resolve(repo, ref, live_only=False)
     manifest = release_manifest(repo, rel, root)
     if manifest is None:
@@ -124,12 +126,12 @@ def params_changes(old: dict[str, Any], new: dict[str, Any]) -> list[ParamChange
     ]
 
 
-def _metric_changes(ma: dict[str, Any], mb: dict[str, Any]) -> dict[str, MetricChange]:
+def _metric_changes(ma: Manifest, mb: Manifest) -> dict[str, MetricChange]:
     out = {}
-    for key in sorted(set(ma.get("metrics", {})) | set(mb.get("metrics", {}))):
-        a, b = ma.get("metrics", {}).get(key), mb.get("metrics", {}).get(key)
-        numbers = isinstance(a, (int, float)) and isinstance(b, (int, float))
-        out[key] = MetricChange(a, b, (b - a) if numbers else None, movement(key, a, b))
+    for key in sorted(set(ma.metrics) | set(mb.metrics)):
+        a, b = ma.metrics.get(key), mb.metrics.get(key)
+        delta = (b - a) if a is not None and b is not None else None
+        out[key] = MetricChange(a, b, delta, movement(key, a, b))
     return out
 
 
@@ -141,54 +143,59 @@ def diff(root: Path, ref_a: str, ref_b: str) -> ReleaseDiff:
         changes = params_changes(pa, pb)
     else:  # no params.yaml at one of them: the sections the manifests record
         changes = params_changes(
-            {s: ma.get(s) for s in PARAM_SECTIONS}, {s: mb.get(s) for s in PARAM_SECTIONS}
+            {s: ma.doc.get(s) for s in PARAM_SECTIONS}, {s: mb.doc.get(s) for s in PARAM_SECTIONS}
         )
-    sa, sb = ma["gates"]["summary"], mb["gates"]["summary"]
+    sa, sb = ma.gates_passed, mb.gates_passed
     return ReleaseDiff(
         a=ra,
         b=rb,
         source=(
-            Snapshot(ma["source"].get("snapshot_id"), ma["source"]["md5"]),
-            Snapshot(mb["source"].get("snapshot_id"), mb["source"]["md5"]),
+            Snapshot(ma.source.snapshot_id, ma.source.md5),
+            Snapshot(mb.source.snapshot_id, mb.source.md5),
         ),
         params_changed=changes,
         metrics=_metric_changes(ma, mb),
-        gates={
-            g: (sa.get(g, {}).get("passed"), sb.get(g, {}).get("passed"))
-            for g in sorted(set(sa) | set(sb))
-        },
-        generator_changed=ma["generator"] != mb["generator"],
-        synthetic_changed=ma["outputs"]["synthetic"]["md5"] != mb["outputs"]["synthetic"]["md5"],
+        gates={g: (sa.get(g), sb.get(g)) for g in sorted(set(sa) | set(sb))},
+        # the whole generator block as recorded (rows, threads, versions included)
+        generator_changed=ma.doc.get("generator") != mb.doc.get("generator"),
+        synthetic_changed=ma.synthetic.md5 != mb.synthetic.md5,
     )
 
 
-def lineage(location: str | Path, ref: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Lineage:
+    """Where a release came from: its source snapshot, code, generator, split, digests and
+    who released and approved it (and, if so, why it was revoked)."""
+
+    release: Release
+    manifest: Manifest
+
+    def as_json(self) -> dict[str, Any]:
+        rel, m = self.release, self.manifest
+        return {
+            "release": rel.tag,
+            "status": rel.status,
+            "source": {
+                "snapshot_id": m.source.snapshot_id,
+                "md5": m.source.md5,
+                "path": m.source.path,
+                "import": m.source.imported.as_json() if m.source.imported else None,
+            },
+            "code_commit": rel.commit,
+            "generator": m.generator.as_json(),
+            "split": {"ratio": m.split_ratio, "seed": m.split_seed},
+            "manifest_digest": m.digest,
+            "report_digests": {k: a.md5 for k, a in m.outputs.items() if k in ("metrics", "gate")},
+            "released_at": rel.record.released_at,
+            "releaser": rel.record.releaser,
+            "approvers": [a.as_json() for a in rel.record.approvals],
+            "revocation": rel.revocation.as_json() if rel.revocation else None,
+        }
+
+
+def lineage(location: str | Path, ref: str) -> Lineage:
     """Where a release came from; ``location``: a work tree, a bare repository or a URL."""
     from sdops_dvc.registry.remote import open_location
 
     repo, root = open_location(location)
-    rel, m = _load(repo, ref, root)
-    return {
-        "release": rel.tag,
-        "status": rel.status,
-        "source": {
-            "snapshot_id": m["source"]["snapshot_id"],
-            "md5": m["source"]["md5"],
-            "path": m["source"]["path"],
-            "import": m["source"]["import"],
-        },
-        "code_commit": rel.commit,
-        "generator": {
-            k: m["generator"][k]
-            for k in ("family", "sdv_class", "sdv_version", "parameters", "seed")
-        },
-        "split": {"ratio": m["split"]["ratio"], "seed": m["split"]["seed"]},
-        "manifest_digest": m["digest"]["value"],
-        "report_digests": {
-            k: v["md5"] for k, v in m["outputs"].items() if k in ("metrics", "gate")
-        },
-        "released_at": rel.record.get("released_at"),
-        "releaser": rel.record.get("releaser"),
-        "approvers": rel.record.get("approvals", []),
-        "revocation": rel.revocation,
-    }
+    return Lineage(*_load(repo, ref, root))

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sdops_dvc import layout as L
 from sdops_dvc.config import Params
 from sdops_dvc.errors import ReleaseRefused, RepoError
+from sdops_dvc.ledger import Entry, Ledger
 from sdops_dvc.lineage import lineage_of, scope_of
+from sdops_dvc.records import (
+    JSON,
+    ApprovalRecord,
+    BudgetException,
+    BudgetRecord,
+    GateOutcome,
+    Manifest,
+    PrivacyInfo,
+    RecordError,
+    ReleaseRecord,
+    RevocationRecord,
+)
 from sdops_dvc.registry.catalog import (  # the read side, re-exported for callers
     ALLOWED_SIGNERS as ALLOWED_SIGNERS,
     KINDS as KINDS,
@@ -50,10 +62,13 @@ from sdops_dvc.registry.tags import (
     parse_tag,
     register_tag,
 )
-from sdops_dvc.scm import git as _git, git_cwd, repo_at, repo_path, work_tree
+from sdops_dvc.scm import ZERO, Pushed, Refs, git_cwd, repo_at, repo_path, work_tree
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
+
+    from sdops_dvc.registry.approvals import Collected
+    from sdops_dvc.registry.checks import Committed
 
 
 def dvc_remotes(root: Path) -> tuple[dict[str, str], str | None]:
@@ -76,7 +91,7 @@ def dvc_remotes(root: Path) -> tuple[dict[str, str], str | None]:
 class ReleaseResult:
     tag: str
     version: Version
-    record: dict[str, Any]
+    record: ReleaseRecord
     pushed_data: bool
     pushed_tag: bool
     warnings: list[str] = field(default_factory=list)
@@ -87,9 +102,9 @@ class ReleaseResult:
 @dataclass(frozen=True)
 class Plan:
     version: Version
-    record: dict[str, Any]
-    ledger: Any  # registry.budget.Ledger before this release
-    entry: Any  # registry.budget.Entry of this release (tag filled in by release())
+    record: ReleaseRecord
+    ledger: Ledger  # before this release
+    entry: Entry  # this release's (tag filled in by release())
     warnings: list[str] = field(default_factory=list)
     dvc_remote: str | None = None
 
@@ -105,14 +120,9 @@ def repair_leftovers(repo: GitRepo, name: str, *, apply: bool = True) -> list[st
     then brings them. Returns what was done (``apply=False``: what would be done)."""
     if not _has_origin(repo):
         return []
-    proc = _git(git_cwd(repo), "ls-remote", "--tags", "origin")
-    if proc.returncode != 0:
+    remote = Refs(repo).remote_tags("origin")
+    if remote is None:
         return []  # the release's own fetch reports the remote's problem
-    remote: dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        sha, _, ref = line.partition("\t")
-        if ref.startswith("refs/tags/") and not ref.endswith("^{}"):
-            remote[ref.removeprefix("refs/tags/")] = sha
     done = []
     for ref in list(repo.tags):
         p = parse_tag(ref.name)
@@ -146,18 +156,18 @@ class _Findings:
 class _Candidate:
     """HEAD as committed: its gate verdict and manifest (None when missing)."""
 
-    committed: Any  # checks.Committed
-    gate: dict[str, Any] | None
-    manifest: dict[str, Any] | None
+    committed: Committed
+    gate: JSON | None  # gate.json as committed (a JSON document the gate stage wrote)
+    manifest: Manifest | None
 
 
 @dataclass(frozen=True)
 class _Budget:
     scope: str
     lineage: str
-    ledger: Any  # budget.Ledger before this release
-    entry: Any  # budget.Entry of this release
-    exception: dict[str, Any] | None
+    ledger: Ledger  # before this release
+    entry: Entry  # this release's
+    exception: BudgetException | None
 
 
 def _check_origin(repo: GitRepo, f: _Findings) -> None:
@@ -238,15 +248,20 @@ def _check_candidate(
         f.problems += [
             f"re-evaluation: {p}" for p in reevaluate_problems(repo, prefix, params, committed)
         ]
-    manifest = committed.json(L.MANIFEST)
-    if manifest is None:
+    doc = committed.json(L.MANIFEST)
+    manifest = None
+    if doc is None:
         f.problems.append(f"no {L.MANIFEST} committed at HEAD: run `dvc repro` and commit it")
     else:
-        f.problems += [f"manifest: {p}" for p in validate(manifest)]
-        if manifest.get("dataset", {}).get("name") != name:
-            f.problems.append(
-                f"the manifest at HEAD is for {manifest.get('dataset', {}).get('name')!r}, not {name!r}"
-            )
+        invalid = validate(doc)
+        f.problems += [f"manifest: {p}" for p in invalid]
+        try:
+            manifest = Manifest.from_json(doc)
+        except RecordError as exc:
+            if not invalid:
+                f.problems.append(f"manifest: {exc}")
+        if manifest is not None and manifest.name != name:
+            f.problems.append(f"the manifest at HEAD is for {manifest.name!r}, not {name!r}")
     return _Candidate(committed, gate, manifest)
 
 
@@ -262,7 +277,7 @@ def _check_budget(
     root: Path,
     params: Params,
     name: str,
-    manifest: dict[str, Any] | None,
+    manifest: Manifest | None,
     budget_exception: str | None,
     since: str | None,
     f: _Findings,
@@ -271,10 +286,11 @@ def _check_budget(
     from sdops_dvc.registry import budget as B
 
     layout = L.Layout(root)
-    scope = ((manifest or {}).get("privacy") or {}).get("budget_scope") or scope_of(params, layout)
+    privacy = manifest.privacy if manifest is not None else PrivacyInfo.from_json(None)
+    scope = privacy.budget_scope or scope_of(params, layout)
     lineage = lineage_of(params, layout)
     ledger = B.read_ledger(repo, root, scope, lineage)
-    entry = B.entry_for("(new)", name, "", "candidate", {}, manifest or {})
+    entry = B.entry_for("(new)", name, "", "candidate", None, privacy)
     exception = None
     if budget_exception is not None:
         exception = _budget_exception(repo, params, entry, budget_exception, since, f)
@@ -284,8 +300,8 @@ def _check_budget(
 
 
 def _budget_exception(
-    repo: GitRepo, params: Params, entry: Any, reason: str, since: str | None, f: _Findings
-) -> dict[str, Any] | None:
+    repo: GitRepo, params: Params, entry: Entry, reason: str, since: str | None, f: _Findings
+) -> BudgetException | None:
     """``--budget-exception``: a reason, and an approval by a budget exception approver;
     None (with the problem said) when it cannot stand."""
     from sdops_dvc.registry import budget as B
@@ -307,7 +323,7 @@ def _budget_exception(
                 f"budget.exception_approvers ({', '.join(approvers) or 'none listed'}), "
                 "signed by their key unless allow_unverified"
             )
-        return {"reason": reason.strip(), "approved_by": found}
+        return BudgetException(reason.strip(), tuple(found))
     return None
 
 
@@ -359,14 +375,11 @@ def plan_release(
             hint="fix every reason above; nothing was tagged or pushed",
         )
     version = _next_version(repo, name, known, bump)
-    published = {"dvc_remote": default_remote, "origin": _has_origin(repo)}
     record = _release_record(
-        repo, params, name, version, cand, approvals, budget, published, reevaluate
+        repo, params, name, version, cand, approvals, budget, reevaluate, default_remote
     )
     if not cfg.required:
         f.warnings.append("released WITHOUT APPROVALS (release.approvals.required: false)")
-    if budget.exception is not None:
-        record["budget_exception"] = budget.exception
     return Plan(version, record, budget.ledger, budget.entry, f.warnings, default_remote)
 
 
@@ -376,48 +389,54 @@ def _release_record(
     name: str,
     version: Version,
     cand: _Candidate,
-    approvals: Any,
+    approvals: Collected,
     budget: _Budget,
-    published: dict[str, Any],
     reevaluate: bool,
-) -> dict[str, Any]:
+    dvc_remote: str | None,
+) -> ReleaseRecord:
     """The record the release tag carries."""
     from sdops_dvc.registry import budget as B
 
     assert cand.manifest is not None and cand.gate is not None
-    cfg = params.release.approvals
     entry, ledger = budget.entry, budget.ledger
-    return {
-        "schema": "sdops-release/1",
-        "name": name,
-        "version": str(version),
-        "commit": repo.head.commit.hexsha,
-        "manifest_digest": cand.manifest["digest"]["value"],
-        "gate": {
-            "approved": True,
-            "recomputed": True,
-            "reevaluated": reevaluate,
-            "gates": {k: v.get("passed") for k, v in cand.gate.get("gates", {}).items()},
-        },
-        "approvals": [a.as_json() for a in approvals.approvals],
-        "approvals_required": cfg.required,
-        "approval_notes": approvals.notes,
-        "releaser": _actor(repo),
-        "released_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-        "published": published,
-        "budget": {
-            "scope": budget.scope,
-            "lineage": budget.lineage,
-            "ledger_ref": B.ledger_ref(budget.scope),
-            "spend": {"rho": entry.spend.rho, "delta0": entry.spend.delta0},
-            "measurement_id": entry.measurement_id,
-            "cap": params.budget.model_dump(mode="json", include={"epsilon", "delta"}),
-            "after": B.standing_json(ledger.with_entry(entry).standing(params.budget)),
-        },
-    }
+    return ReleaseRecord(
+        name=name,
+        version=str(version),
+        commit=repo.head.commit.hexsha,
+        manifest_digest=cand.manifest.digest,
+        gate=GateOutcome(
+            {k: v.get("passed") for k, v in cand.gate.get("gates", {}).items()},
+            reevaluated=reevaluate,
+        ),
+        approvals=tuple(ApprovalRecord.from_json(a.as_json()) for a in approvals.approvals),
+        approvals_required=params.release.approvals.required,
+        approval_notes=tuple(approvals.notes),
+        releaser=_actor(repo),
+        released_at=_now(),
+        dvc_remote=dvc_remote,
+        pushed_to_origin=_has_origin(repo),
+        budget=BudgetRecord(
+            scope=budget.scope,
+            lineage=budget.lineage,
+            ledger_ref=B.ledger_ref(budget.scope),
+            rho=entry.spend.rho,
+            delta0=entry.spend.delta0,
+            measurement_id=entry.measurement_id,
+            cap={"epsilon": params.budget.epsilon, "delta": params.budget.delta},
+            after=B.standing_json(ledger.with_entry(entry).standing(params.budget)),
+        ),
+        budget_exception=budget.exception,
+    )
 
 
-def reevaluate_problems(repo: GitRepo, prefix: str, params: Params, committed: Any) -> list[str]:
+def _now() -> str:
+    """UTC now, to the second, as the records write it (``2026-01-02T03:04:05Z``)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def reevaluate_problems(
+    repo: GitRepo, prefix: str, params: Params, committed: Committed
+) -> list[str]:
     """Re-run evaluate from the pinned data in a temporary worktree at HEAD; the metrics must
     come out byte-identical to the ``committed`` ones (pipeline at ``prefix`` in the repo)."""
     from sdops_dvc.fsutil import md5_file
@@ -442,22 +461,6 @@ def reevaluate_problems(repo: GitRepo, prefix: str, params: Params, committed: A
     return problems
 
 
-def _tag_object(repo: GitRepo, tag: str, commit: str, message: str) -> str:
-    """An annotated tag object for ``commit``, written to the object store with no ref."""
-    cwd = git_cwd(repo)
-    ident = _git(cwd, "var", "GIT_COMMITTER_IDENT")
-    if ident.returncode != 0:
-        raise RepoError(
-            f"git has no committer identity: {ident.stderr.strip()}",
-            hint="set user.name and user.email (`git config`)",
-        )
-    body = f"object {commit}\ntype commit\ntag {tag}\ntagger {ident.stdout.strip()}\n\n{message}"
-    proc = _git(cwd, "mktag", stdin=body)
-    if proc.returncode != 0:
-        raise RepoError(f"git mktag failed: {proc.stderr.strip()}")
-    return proc.stdout.strip()
-
-
 def publish_tag(
     repo: GitRepo,
     tag: str,
@@ -468,53 +471,47 @@ def publish_tag(
     """Publish an annotated tag: origin accepts it (with the ledger ref, atomically) before
     any local ref exists, so an interrupted or refused push leaves no local tag. Returns
     whether it was pushed. ``ledger`` is (ref, new commit, value read before planning)."""
-    cwd = git_cwd(repo)
-    obj = _tag_object(repo, tag, commit, message)
+    refs = Refs(repo)
+    obj = refs.tag_object(tag, commit, message)
     pushed = False
     if _has_origin(repo):
-        args = ["push", "--atomic", "--porcelain"]
         refspecs = [f"{obj}:refs/tags/{tag}"]
+        lease = None
         if ledger is not None:
             ref, new, old = ledger
-            args.append(f"--force-with-lease={ref}:{old or ''}")
             refspecs.append(f"{new}:{ref}")
-        proc = _git(cwd, *args, "origin", *refspecs)
-        if proc.returncode != 0:
-            _push_refused(cwd, tag, proc, ledger)
+            lease = (ref, old)
+        push = refs.push_atomic("origin", refspecs, lease)
+        if not push.ok:
+            _push_refused(refs, tag, push, ledger)
         pushed = True
         if ledger is not None:
-            _git(cwd, "update-ref", ledger[0], ledger[1])
+            refs.set(ledger[0], ledger[1])
     elif ledger is not None:
         ref, new, old = ledger
-        proc = _git(cwd, "update-ref", ref, new, old or "0" * 40)
-        if proc.returncode != 0:
+        if refs.set(ref, new, old or ZERO) is not None:
             raise ReleaseRefused(
                 f"the budget ledger {ref} changed while {tag} was being made; nothing was "
                 "released (no tag was created)",
                 hint="run `sdops release` again: it re-checks the budget",
             )
-    made = _git(cwd, "update-ref", f"refs/tags/{tag}", obj, "0" * 40)
-    if made.returncode != 0:
+    failed = refs.set(f"refs/tags/{tag}", obj, ZERO)
+    if failed is not None:
         raise RepoError(
-            f"{tag} was published but the local tag could not be created: {made.stderr.strip()}",
+            f"{tag} was published but the local tag could not be created: {failed}",
             hint=f"run `git fetch origin tag {tag}`",
         )
     return pushed
 
 
 def _push_refused(
-    cwd: str,
-    tag: str,
-    proc: subprocess.CompletedProcess[str],
-    ledger: tuple[str, str, str | None] | None,
+    refs: Refs, tag: str, push: Pushed, ledger: tuple[str, str, str | None] | None
 ) -> None:
-    text = (proc.stdout + "\n" + proc.stderr).strip()
-    lines = [ln for ln in text.splitlines() if ln.strip() and ln.strip() != "Done"]
-    detail = "\n".join(f"  {line}" for line in lines[-8:])
+    detail = "\n".join(f"  {line}" for line in push.lines[-8:])
     if ledger is not None:
         ref, _, old = ledger
-        now = _git(cwd, "ls-remote", "origin", ref).stdout.split()
-        if "stale info" in text or (now[0] if now else None) != old:
+        stale = any("stale info" in line for line in push.lines)
+        if stale or refs.remote_value("origin", ref) != old:
             raise ReleaseRefused(
                 f"another release spent from this budget first: origin's ledger {ref} moved "
                 f"since it was read, so the atomic push of {tag} was rejected and nothing "
@@ -566,15 +563,16 @@ def release(
                 hint="fix the DVC remote and run the command again",
             ) from None
         pushed_data = True
-    summary = f"Release {tag} (manifest sha256 {record['manifest_digest'][:12]})"
-    ref = B.ledger_ref(record["budget"]["scope"])
+    summary = f"Release {tag} (manifest sha256 {record.manifest_digest[:12]})"
+    assert record.budget is not None  # every record plan_release makes has one
+    ref = record.budget.ledger_ref
     old = B.ref_value(git_cwd(repo), ref)
-    entry = B.Entry(**{**plan.entry.__dict__, "tag": tag, "version": str(version)})
+    entry = replace(plan.entry, tag=tag, version=str(version))
     new = B.ledger_commit(
-        git_cwd(repo), plan.ledger.with_entry(entry), old, tag, record["budget"]["lineage"]
+        git_cwd(repo), plan.ledger.with_entry(entry), old, tag, record.budget.lineage
     )
-    message = f"{summary}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n"
-    pushed_tag = publish_tag(repo, tag, record["commit"], message, (ref, new, old))
+    message = f"{summary}\n\n{json.dumps(record.as_json(), indent=2, sort_keys=True)}\n"
+    pushed_tag = publish_tag(repo, tag, record.commit, message, (ref, new, old))
     return ReleaseResult(tag, version, record, pushed_data, pushed_tag, plan.warnings, repairs)
 
 
@@ -601,14 +599,7 @@ def revoke(root: Path, ref: str, reason: str, kind: str, *, purge: bool = False)
     tag = deregister_tag(
         target.name, target.version, next_counter([t.name for t in repo.tags], target.name)
     )
-    record: dict[str, Any] = {
-        "schema": "sdops-revocation/1",
-        "release": target.tag,
-        "reason": reason,
-        "kind": kind,
-        "actor": _actor(repo),
-        "revoked_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-    }
+    record = RevocationRecord(target.tag, reason, kind, _actor(repo), _now())
     purged: list[str] | None = None
     shared: list[str] = []
     if purge:
@@ -617,11 +608,7 @@ def revoke(root: Path, ref: str, reason: str, kind: str, *, purge: bool = False)
         purged, shared = own_objects(repo, target.tag, live)
         top = work_tree(repo)
         delete_objects(top, purged, local_cache=False, what=f"{target.tag} (nothing was revoked)")
-        record["purged_objects"] = purged
-    publish_tag(
-        repo,
-        tag,
-        target.commit,
-        f"Revoke {target.tag}: {reason}\n\n{json.dumps(record, indent=2, sort_keys=True)}\n",
-    )
+        record = replace(record, purged_objects=tuple(purged))
+    body = json.dumps(record.as_json(), indent=2, sort_keys=True)
+    publish_tag(repo, tag, target.commit, f"Revoke {target.tag}: {reason}\n\n{body}\n")
     return Revocation(tag, target, purged, shared)

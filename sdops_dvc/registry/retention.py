@@ -40,14 +40,14 @@ def expired(
     now = now or datetime.now(UTC)
     out = []
     for r in releases(repo, name):
-        if not r.live or not r.record.get("released_at"):
+        if not r.live or not r.record.released_at:
             continue
-        manifest = release_manifest(repo, r, root) or {}
-        days = (manifest.get("policy") or {}).get("retention_days")
+        manifest = release_manifest(repo, r, root)
+        days = manifest.retention_days if manifest else None
         if not days:
             continue
-        released = datetime.fromisoformat(str(r.record["released_at"]).replace("Z", "+00:00"))
-        end = released + timedelta(days=int(days))
+        released = datetime.fromisoformat(r.record.released_at.replace("Z", "+00:00"))
+        end = released + timedelta(days=days)
         if end <= now:
             out.append((r, end))
     return out

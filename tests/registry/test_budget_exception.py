@@ -10,6 +10,7 @@ import git as gitpython
 import pytest
 
 from sdops_dvc.config import Params, parse_params
+from sdops_dvc.records import BudgetException
 from sdops_dvc.registry.budget import EXCEPTION_TRAILER, Entry, Spend
 from sdops_dvc.registry.releases import _budget_exception, _Findings
 from tests.conftest import Approver, git, trust
@@ -84,7 +85,7 @@ def test_an_unapproved_exception_is_refused_with_who_may_approve_it(
 ) -> None:
     r, _ = repo
     exception, problems = _problems(r, _params(), _entry(False), "regulator deadline")
-    assert exception == {"reason": "regulator deadline", "approved_by": []}
+    assert exception == BudgetException("regulator deadline", ())
     assert len(problems) == 1 and "budget exception not approved" in problems[0]
     assert "budget.exception_approvers (bea@example.com)" in problems[0]
 
@@ -97,10 +98,13 @@ def test_a_signed_trailer_by_a_listed_approver_grants_it(
     bea.commit(root, "--allow-empty", "-m", f"Grant\n\n{EXCEPTION_TRAILER}: {BEA}")
     exception, problems = _problems(r, _params(), _entry(False), " regulator deadline ")
     assert problems == []
-    assert exception["reason"] == "regulator deadline"
-    [grant] = exception["approved_by"]
-    assert grant["by"] == BEA and grant["verified"] is True
-    assert grant["commit"] == r.head.commit.hexsha
+    assert exception is not None and exception.reason == "regulator deadline"
+    [grant] = exception.approved_by
+    assert grant.by == BEA and grant.verified is True
+    assert grant.commit == r.head.commit.hexsha
+    assert exception.as_json()["approved_by"] == [
+        {"by": BEA, "commit": r.head.commit.hexsha, "verified": True}
+    ]
 
 
 def test_an_unsigned_trailer_counts_only_when_unverified_approvals_are_allowed(
@@ -124,7 +128,8 @@ def test_an_unsigned_trailer_counts_only_when_unverified_approvals_are_allowed(
         }
     )
     exception, problems = _problems(r, lax, _entry(False), "deadline")
-    assert problems == [] and exception["approved_by"][0]["verified"] is False
+    assert problems == [] and exception is not None
+    assert exception.approved_by[0].verified is False
 
 
 def test_a_trailer_by_someone_not_listed_does_not_count(
