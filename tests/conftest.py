@@ -42,6 +42,12 @@ def _set_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("SDOPS_CACHE_DIR", str(tmp_path_factory.mktemp("sdops-cache")))
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.delenv("SDOPS_DEBUG", raising=False)
+    # the suite runs one process per core (README's `pytest -n 2`): each takes its share of
+    # the cores for native pools (sdops's evaluation threads honour it; results do not
+    # depend on it), instead of every process sizing its pools to the whole machine
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = max(1, len(os.sched_getaffinity(0)) // max(1, workers))
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", str(share)))
 
 
 def run(
@@ -59,6 +65,42 @@ def run(
 
 def sdops(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
     return run([sys.executable, "-m", "sdops_dvc", *args], cwd, check=check)
+
+
+def sdops_in(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """``sdops ARGS`` in this process: the same entry point (``sdops_dvc.cli.main.main``, its
+    error handler and exit codes), without starting Python and importing SDV again. For
+    commands whose subprocess proves nothing more (``init``: ~4 s of imports per call); the
+    console script itself is exercised by the subprocess tests. Restores the working
+    directory, the environment and the logging handlers afterwards."""
+    import contextlib
+    import io
+    import logging
+
+    from sdops_dvc.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here, env = Path.cwd(), dict(os.environ)
+    handlers = logging.getLogger().handlers[:]
+    code = 0
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(env)
+        logging.getLogger().handlers[:] = handlers
+    proc = subprocess.CompletedProcess(["sdops", *args], code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(
+            f"sdops {' '.join(args)} exited {code}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
 
 
 def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -120,7 +162,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def make_pipeline(repo: Path, small_source: Path) -> Path:
-    sdops(
+    sdops_in(
         "init",
         "--source",
         str(small_source),
@@ -258,19 +300,19 @@ def approve_release(work: Path, message: str = "Approve release") -> str:
     return Approver(work.parent, "Ana Privacy", "ana@example.com").approve(work, message)
 
 
-@pytest.fixture
-def world(pipeline_outputs: Path, tmp_path: Path, ana: Approver) -> dict[str, Path]:
-    """A release repository: the pipeline run and committed, a bare origin, a release DVC
-    remote (default) and a private one for real data, Ana's key trusted for the privacy role."""
+def make_world(pipeline_outputs: Path, base: Path, ana: Approver) -> dict[str, Path]:
+    """A release repository in ``base``: the pipeline run and committed, a bare origin, a
+    release DVC remote (default) and a private one for real data, Ana's key trusted for the
+    privacy role."""
     import shutil
 
-    work = tmp_path / "work"
+    work = base / "work"
     shutil.copytree(pipeline_outputs, work, symlinks=True)
-    origin = tmp_path / "origin.git"
-    git("init", "-q", "--bare", str(origin), cwd=tmp_path)
+    origin = base / "origin.git"
+    git("init", "-q", "--bare", str(origin), cwd=base)
     git("remote", "add", "origin", str(origin), cwd=work)
-    store = tmp_path / "dvcstore"
-    private = tmp_path / "private-store"
+    store = base / "dvcstore"
+    private = base / "private-store"
     dvc("remote", "add", "-d", "store", str(store), cwd=work)
     sdops("private-remote", str(private), cwd=work, check=True)
     set_params(work, {"release.approvals.roles": {"privacy": ["ana@example.com"]}})
@@ -279,3 +321,9 @@ def world(pipeline_outputs: Path, tmp_path: Path, ana: Approver) -> dict[str, Pa
     git("commit", "-qm", "Configure remotes and approvals", cwd=work)
     git("push", "-q", "origin", "HEAD:main", cwd=work)
     return {"work": work, "origin": origin, "store": store, "private": private}
+
+
+@pytest.fixture
+def world(pipeline_outputs: Path, tmp_path: Path, ana: Approver) -> dict[str, Path]:
+    """A release repository of its own (see :func:`make_world`)."""
+    return make_world(pipeline_outputs, tmp_path, ana)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sdops_dvc.templates import demo_table
-from tests.conftest import dvc, git, sdops, set_params
+from tests.conftest import dvc, git, sdops, sdops_in, set_params
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     group.to_csv(base / "group.csv", index=False)
 
     repo = base / "repo"
-    sdops(
+    sdops_in(
         "init",
         "--source",
         str(base / "source.csv"),

@@ -19,6 +19,7 @@ from tests.conftest import (
     git,
     remote_tags,
     sdops,
+    sdops_in,
     set_params,
     tags,
     trust,
@@ -323,8 +324,8 @@ def test_init_ignores_model_outputs_writes_dp_placeholders_and_follows_umask(
     git("init", "-q", cwd=repo)
     old = os.umask(0o022)
     try:
-        proc = sdops("init", "--source", str(small_source), "--name", "credit", "--family", "mst",
-                     cwd=repo)  # fmt: skip
+        proc = sdops_in("init", "--source", str(small_source), "--name", "credit", "--family", "mst",
+                        cwd=repo)  # fmt: skip
     finally:
         os.umask(old)
     assert proc.returncode == 0, proc.stderr

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import (
     TRAILER,
+    Approver,
     approve_release as _approve,
     dvc,
     git,
@@ -66,10 +67,65 @@ def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:
     assert not store.exists() or not any(store.rglob("*"))
 
 
-def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) -> None:
+def _record_of(work: Path, tag: str) -> dict:  # type: ignore[type-arg]
+    text = git("tag", "-l", "--format=%(contents)", tag, cwd=work).stdout
+    return json.loads(text.split("\n\n", 1)[1])  # type: ignore[no-any-return]
+
+
+def _release_seed(work: Path, seed: int, extra: dict | None = None) -> dict:  # type: ignore[type-arg]
+    """Generate with ``seed`` (and ``extra`` params) in one commit, approve it, release it;
+    returns the released manifest."""
+    if seed != 7 or extra:
+        set_params(work, {"generator.seed": seed, **(extra or {})})
+        dvc("repro", cwd=work)
+        git("add", "-A", cwd=work)
+        git("commit", "-qm", f"Seed {seed}", cwd=work)
+    _approve(work)
+    sdops("release", cwd=work, check=True)
+    return json.loads((work / "release/manifest.json").read_text())  # type: ignore[no-any-return]
+
+
+def copy_world(world: dict[str, Path], dest: Path) -> dict[str, Path]:
+    """An independent copy of a release world (work tree, bare origin, both DVC remotes and
+    the approver's key), its remotes pointed at the copies: for tests that change it. The
+    committed .dvc/config still names the original remotes, so reads through origin alone
+    (``dvc get`` of the bare repository) see the original's data: use the work tree."""
+    base = world["work"].parent
+    shutil.copytree(base, dest, symlinks=True)
+    out = {k: dest / v.relative_to(base) for k, v in world.items()}
+    work = out["work"]
+    git("remote", "set-url", "origin", str(out["origin"]), cwd=work)
+    # the committed .dvc/config keeps its bytes: the local config overrides the urls
+    dvc("remote", "modify", "--local", "store", "url", str(out["store"]), cwd=work)
+    dvc("remote", "modify", "--local", "private", "url", str(out["private"]), cwd=work)
+    git("update-index", "-q", "--refresh", cwd=work)  # new inodes: the same content
+    assert git("status", "--porcelain", cwd=work).stdout == ""
+    return out
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory, pipeline_outputs: Path) -> dict[str, Path]:
+    """A release world with two live releases: credit@v1.0.0 (seed 7) and credit@v1.1.0
+    (seed 12, with a loosened privacy threshold in the same commit). Shared by this module's
+    tests: they only read it; tests that change it work on :func:`copy_world`."""
+    from tests.conftest import make_world
+
+    base = tmp_path_factory.mktemp("released")
+    world = make_world(pipeline_outputs, base, Approver(base, "Ana Privacy", "ana@example.com"))
+    work = world["work"]
+    _release_seed(work, 7)
+    _release_seed(work, 12, {"gates.privacy.max_dcr_share": 0.7})
+    return world
+
+
+def _manifest_at(work: Path, tag: str) -> dict:  # type: ignore[type-arg]
+    shown = json.loads(sdops("show", tag, "--json", cwd=work, check=True).stdout)
+    return shown["manifest"]  # type: ignore[no-any-return]
+
+
+def test_dry_run_checks_everything_and_writes_nothing(world: dict[str, Path]) -> None:
     work, origin, store = world["work"], world["origin"], world["store"]
     _approve(work)
-    # --dry-run: every check, nothing written
     proc = sdops("release", "--dry-run", "--json", cwd=work, check=True)
     planned = json.loads(proc.stdout)
     assert planned["dry_run"] and planned["would_release"] == "credit@v1.0.0"
@@ -77,30 +133,23 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     assert "nothing was pushed, tagged or recorded" in proc.stderr
     assert _tags(work) == [] and _remote_tags(origin) == []
     assert not store.exists() or not any(store.rglob("*"))
-    proc = sdops("release", cwd=work, check=True)
-    assert "released credit@v1.0.0" in proc.stdout and "Ana Privacy" in proc.stdout
+    proc = sdops("release", "--json", cwd=work, check=True)
+    released = json.loads(proc.stdout)  # --json: one document on stdout, human lines on stderr
+    assert released["released"] == "credit@v1.0.0" and "credit@v1.0.0" in proc.stderr
+    assert "Ana Privacy" in proc.stderr
+    assert released["record"]["approvals"][0]["role"] == "privacy"
     assert "credit@v1.0.0" in _remote_tags(origin)
     assert any(store.rglob("*")), "data was pushed to the DVC remote"
-    record = json.loads(
-        git("tag", "-l", "--format=%(contents)", "credit@v1.0.0", cwd=work).stdout.split("\n\n", 1)[
-            1
-        ]
-    )
-    manifest_v1 = json.loads((work / "release/manifest.json").read_text())
+
+
+def test_a_release_tag_records_who_released_what(released: dict[str, Path]) -> None:
+    work = released["work"]
+    record = _record_of(work, "credit@v1.0.0")
+    manifest_v1 = _manifest_at(work, "credit@v1.0.0")
     assert record["manifest_digest"] == manifest_v1["digest"]["value"]
     assert record["approvals"][0]["role"] == "privacy"
+    assert record["approvals"][0]["by"] == "Ana Privacy <ana@example.com>"
     assert record["releaser"] == "sdops test <test@example.invalid>"
-
-    # a second release: another seed and, in the same commit, a loosened privacy threshold
-    set_params(work, {"generator.seed": 12, "gates.privacy.max_dcr_share": 0.7})
-    dvc("repro", cwd=work)
-    git("add", "-A", cwd=work)
-    git("commit", "-qm", "Seed 12", cwd=work)
-    _approve(work)
-    proc = sdops("release", "--bump", "minor", "--json", cwd=work, check=True)
-    released = json.loads(proc.stdout)  # --json: one document on stdout, human lines on stderr
-    assert released["released"] == "credit@v1.1.0" and "credit@v1.1.0" in proc.stderr
-    assert released["record"]["approvals"][0]["role"] == "privacy"
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
     assert [(r["version"], r["status"]) for r in listed] == [
         ("v1.0.0", "released"),
@@ -108,11 +157,51 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     ]
     shown = json.loads(sdops("show", "credit@latest", "--json", cwd=work, check=True).stdout)
     assert shown["release"]["version"] == "v1.1.0" and shown["manifest"]["generator"]["seed"] == 12
-
+    text = sdops("show", "credit@1.0.0", cwd=work, check=True).stdout
+    assert "approved by Ana Privacy <ana@example.com> (privacy)" in text
+    assert manifest_v1["digest"]["value"] in text
     # releasing the same commit again is refused
     proc = sdops("release", cwd=work)
     assert proc.returncode == 9 and "already released as credit@v1.1.0" in proc.stderr
 
+
+def test_diff_and_lineage_name_what_changed_between_releases(released: dict[str, Path]) -> None:
+    work = released["work"]
+    manifest_v1 = _manifest_at(work, "credit@v1.0.0")
+    d = json.loads(
+        sdops("diff", "credit@v1.0.0", "credit@v1.1.0", "--json", cwd=work, check=True).stdout
+    )
+    assert d["generator_changed"] and not d["source_changed"] and d["synthetic_changed"]
+    changed = [(c["key"], c["a"], c["b"], c["change"]) for c in d["params_changed"]]
+    assert changed[0] == ("gates.privacy.max_dcr_share", 0.55, 0.7, "loosened")  # first
+    assert ("generator.seed", 7, 12, "changed") in changed
+    assert d["code"]["a"] != d["code"]["b"] and d["source"]["a"] == d["source"]["b"]
+    text = sdops("diff", "credit@v1.0.0", "credit@1.1.0", cwd=work, check=True).stdout
+    assert "gates.privacy.max_dcr_share: 0.55 -> 0.7  LOOSENED" in text
+    assert "privacy.dcr_share" in d["metrics"]
+    lin = json.loads(sdops("lineage", "credit@v1.0.0", "--json", cwd=work, check=True).stdout)
+    assert lin["source"]["snapshot_id"] == "test://credit/v1" and lin["generator"]["seed"] == 7
+    assert lin["approvers"][0]["by"] == "Ana Privacy <ana@example.com>"
+    assert lin["manifest_digest"] == manifest_v1["digest"]["value"]
+    text = sdops("lineage", "credit@v1.0.0", cwd=work, check=True).stdout
+    assert "source: test://credit/v1" in text and "seed 7" in text
+    assert "approved by Ana Privacy <ana@example.com> (privacy)" in text
+
+
+def test_verify_reruns_a_release_byte_identically(released: dict[str, Path]) -> None:
+    work = released["work"]
+    proc = sdops("verify", "credit@v1.0.0", "--json", cwd=work, check=True)
+    verified = json.loads(proc.stdout)
+    assert verified["identical"] and "data/synthetic/synthetic.csv" in verified["compared"]
+    assert "byte-identical" in proc.stderr
+
+
+def test_a_revoked_release_is_never_served_then_retired(
+    released: dict[str, Path], tmp_path: Path
+) -> None:
+    world = copy_world(released, tmp_path / "w")
+    work, origin, store = world["work"], world["origin"], world["store"]
+    manifest_v1 = _manifest_at(work, "credit@v1.0.0")
     proc = sdops(
         "revoke",
         "credit@v1.1.0",
@@ -131,6 +220,8 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
         ("v1.1.0", "revoked"),
     ]
     assert listed[1]["revocation"]["kind"] == "privacy"
+    shown = sdops("show", "credit@v1.1.0", cwd=work, check=True).stdout
+    assert "REVOKED (privacy): rare rows reproduced" in shown
 
     # consumers and the incident record for the revoked release
     (work / "consumers.yaml").write_text(
@@ -184,29 +275,6 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     df = api.read_dataframe("credit@v1.0.0", repo=work)
     assert len(df) == manifest_v1["outputs"]["synthetic"]["rows"]
 
-    # diff and lineage
-    d = json.loads(
-        sdops("diff", "credit@v1.0.0", "credit@v1.1.0", "--json", cwd=work, check=True).stdout
-    )
-    assert d["generator_changed"] and not d["source_changed"] and d["synthetic_changed"]
-    changed = [(c["key"], c["a"], c["b"], c["change"]) for c in d["params_changed"]]
-    assert changed[0] == ("gates.privacy.max_dcr_share", 0.55, 0.7, "loosened")  # first
-    assert ("generator.seed", 7, 12, "changed") in changed
-    assert d["code"]["a"] != d["code"]["b"] and d["source"]["a"] == d["source"]["b"]
-    text = sdops("diff", "credit@v1.0.0", "credit@1.1.0", cwd=work, check=True).stdout
-    assert "gates.privacy.max_dcr_share: 0.55 -> 0.7  LOOSENED" in text
-    assert "privacy.dcr_share" in d["metrics"]
-    lin = json.loads(sdops("lineage", "credit@v1.0.0", "--json", cwd=work, check=True).stdout)
-    assert lin["source"]["snapshot_id"] == "test://credit/v1" and lin["generator"]["seed"] == 7
-    assert lin["approvers"][0]["by"] == "Ana Privacy <ana@example.com>"
-    assert lin["manifest_digest"] == manifest_v1["digest"]["value"]
-
-    # verify: v1.0.0 re-runs byte-identically from its inputs in a fresh worktree
-    proc = sdops("verify", "credit@v1.0.0", "--json", cwd=work, check=True)
-    verified = json.loads(proc.stdout)
-    assert verified["identical"] and "data/synthetic/synthetic.csv" in verified["compared"]
-    assert "byte-identical" in proc.stderr
-
     # rollback: v1.0.0's bytes are back in the work tree, recorded as credit#prod#N
     synthetic = work / "data/synthetic/synthetic.csv"
     assert (
@@ -233,9 +301,7 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     # retire the revoked v1.1.0: its own objects leave the remote and cache, shared ones stay
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Roll back to credit@v1.0.0", cwd=work)
-    v11 = json.loads(sdops("show", "credit@v1.1.0", "--json", cwd=work, check=True).stdout)[
-        "manifest"
-    ]
+    v11 = _manifest_at(work, "credit@v1.1.0")
     v11_syn = v11["outputs"]["synthetic"]["md5"]
 
     def stored(root: Path, md5: str) -> bool:
@@ -261,7 +327,6 @@ def test_release_list_show_revoke_get(world: dict[str, Path], tmp_path: Path) ->
     # a retired release resolves for the record, never for its data
     import git as gitpython
 
-    from sdops_dvc.errors import ReleaseUnavailable
     from sdops_dvc.registry.catalog import Status, resolve
 
     with pytest.raises(ReleaseUnavailable, match="was retired \\(retention expired\\)") as exc:
@@ -301,20 +366,9 @@ def test_consumers_follow_a_rollback(world: dict[str, Path], tmp_path: Path) -> 
     service; `NAME@latest` stays the newest live version; versions need no "v"."""
     from sdops_dvc import api
 
-    work = world["work"]
-
-    def release_seed(seed: int) -> dict:  # type: ignore[type-arg]
-        if seed != 7:
-            set_params(work, {"generator.seed": seed})
-            dvc("repro", cwd=work)
-            git("add", "-A", cwd=work)
-            git("commit", "-qm", f"Seed {seed}", cwd=work)
-        _approve(work)
-        sdops("release", cwd=work, check=True)
-        return json.loads((work / "release/manifest.json").read_text())  # type: ignore[no-any-return]
-
-    v10 = release_seed(7)
-    release_seed(12)
+    work = world["work"]  # its own world: `dvc get` from origin reads the committed remotes
+    v10 = _release_seed(work, 7)
+    _release_seed(work, 12)
     assert str(api.resolve("credit@current", repo=work).version) == "v1.1.0"
 
     # no --to: the newest live release but the one checked out (v1.1.0's commit is HEAD)
@@ -390,7 +444,7 @@ def test_consumers_follow_a_rollback(world: dict[str, Path], tmp_path: Path) -> 
     # the next release is current again
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Roll back to credit@v1.0.0", cwd=work)
-    release_seed(13)
+    _release_seed(work, 13)
     assert str(api.resolve("credit", repo=work).version) == "v1.2.0"
     assert str(api.resolve("credit", repo=origin).version) == "v1.2.0"  # the mirror follows
     v12 = json.loads((work / "release/manifest.json").read_text())["outputs"]["synthetic"]
