@@ -94,10 +94,8 @@ def test_repro_twice_is_byte_identical_and_a_new_seed_changes_it(
 ) -> None:
     root = _copy(pipeline_outputs, tmp_path)
     first = lock_md5(root, "generate", SYN)
-    dvc("repro", "-f", cwd=root)
-    assert lock_md5(root, "generate", SYN) == first
     manifest_md5 = md5_file(root / "release/manifest.json")
-    dvc("repro", "-f", cwd=root)
+    dvc("repro", "-f", cwd=root)  # every stage again, in new processes
     assert lock_md5(root, "generate", SYN) == first
     assert md5_file(root / "release/manifest.json") == manifest_md5
 
