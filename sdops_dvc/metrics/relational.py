@@ -16,35 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.metrics.fidelity import column_pair_trends, column_shapes
+from sdops_dvc.relational import Relationship
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-@dataclass(frozen=True)
-class Relationship:
-    """``child.child_key`` refers to ``parent.parent_key`` (SDV multi-table metadata)."""
-
-    parent: str
-    parent_key: str
-    child: str
-    child_key: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.child}.{self.child_key} -> {self.parent}.{self.parent_key}"
-
-    @classmethod
-    def all_of(cls, metadata: dict[str, Any]) -> list[Relationship]:
-        return [
-            cls(
-                r["parent_table_name"],
-                r["parent_primary_key"],
-                r["child_table_name"],
-                r["child_foreign_key"],
-            )
-            for r in metadata.get("relationships") or []
-        ]
 
 
 def duplicate_keys(keys: pd.Series) -> int:

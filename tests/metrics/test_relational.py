@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from sdops_dvc.metrics.relational import (
-    Relationship,
     cardinality,
     cardinality_bounds,
     check_relationships,
@@ -18,6 +17,7 @@ from sdops_dvc.metrics.relational import (
     multi_table_quality,
     orphan_share,
 )
+from sdops_dvc.relational import Relationship
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nycflights13"
 RELATIONSHIPS = [

