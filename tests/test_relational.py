@@ -141,3 +141,17 @@ def test_a_row_shared_by_entities_on_both_sides_is_dropped_with_its_rows_below()
     assert set(split.train["moves"]["aid"]).isdisjoint(split.holdout["moves"]["aid"])
     with pytest.raises(DataError, match="leaves an empty holdout set"):
         split_by_entity(data, rels, "people", 1.0, 0)
+
+
+def test_keys_and_relationships_are_proposed_for_review(tables: dict[str, pd.DataFrame]) -> None:
+    from sdops_dvc.relational import key_columns, proposed_relationships
+
+    keys = key_columns(tables)
+    assert keys == {"airlines": "carrier", "airports": "faa", "planes": "tailnum"}
+    proposed = dict(proposed_relationships(tables, keys))
+    assert set(proposed) == set(FLIGHTS)  # every true one, nothing else
+    flights = tables["flights"]
+    dest = FLIGHTS[3]
+    expected = flights["dest"].isin(set(tables["airports"]["faa"])).mean()
+    assert proposed[dest] == pytest.approx(expected) and proposed[dest] < 1.0
+    assert proposed[FLIGHTS[0]] == 1.0
