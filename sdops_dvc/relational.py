@@ -257,3 +257,62 @@ def split_by_entity(
         n - n_train,
         {t: int((s == DROPPED).sum()) for t, s in sides.items() if (s == DROPPED).any()},
     )
+
+
+def denormalize(
+    tables: dict[str, pd.DataFrame], relationships: list[Relationship], table: str
+) -> pd.DataFrame:
+    """Each row of ``table`` with its parents' columns beside it, following every foreign
+    key up (a left join: an orphan keeps its row, with empty parent columns). A parent's
+    columns are named ``KEY.parent.column`` by the foreign key that reached it, so two keys
+    to one table (flights.origin and flights.dest to airports) stay apart. Detection and
+    train-on-synthetic utility read this view."""
+    out = tables[table].copy()
+    frontier: list[tuple[str, str]] = [(table, "")]  # (table, prefix of its columns in out)
+    seen = 0
+    while frontier:
+        name, prefix = frontier.pop(0)
+        for rel in (r for r in relationships if r.child == name):
+            seen += 1
+            if seen > 64:
+                raise DataError(
+                    "the relationships form a cycle (a table refers back to itself)",
+                    hint="check --relationship and metadata.json's relationships",
+                )
+            tag = f"{prefix}{rel.child_key}.{rel.parent}."
+            parent = tables[rel.parent].add_prefix(tag)
+            out = out.merge(
+                parent,
+                how="left",
+                left_on=f"{prefix}{rel.child_key}",
+                right_on=f"{tag}{rel.parent_key}",
+                sort=False,
+            ).drop(columns=[f"{tag}{rel.parent_key}"])
+            frontier.append((rel.parent, tag))
+    return out
+
+
+def entity_view(
+    tables: dict[str, pd.DataFrame], relationships: list[Relationship], entity: str
+) -> pd.DataFrame:
+    """One row per entity: its own columns, and for each table directly below it the number
+    of rows it has there and the mean of each numeric column of those rows. Privacy
+    measures (distance to the closest record, membership inference, the anonymeter-style
+    attacks) compare entities, not rows, on this view."""
+    import pandas as pd
+
+    keyed = [r for r in relationships if r.parent == entity]
+    out = tables[entity].copy()
+    for rel in keyed:
+        child = tables[rel.child]
+        groups = child.groupby(rel.child_key, dropna=True)
+        parts = {f"{rel.child}[{rel.child_key}].rows": groups.size()}
+        for col in child.columns:
+            if col != rel.child_key and pd.api.types.is_numeric_dtype(child[col]):
+                parts[f"{rel.child}[{rel.child_key}].{col}.mean"] = groups[col].mean()
+        agg = pd.DataFrame(parts)
+        out = out.merge(agg, how="left", left_on=rel.parent_key, right_index=True, sort=False)
+        out[f"{rel.child}[{rel.child_key}].rows"] = (
+            out[f"{rel.child}[{rel.child_key}].rows"].fillna(0).astype(int)
+        )
+    return out.reset_index(drop=True)

@@ -155,3 +155,44 @@ def test_keys_and_relationships_are_proposed_for_review(tables: dict[str, pd.Dat
     expected = flights["dest"].isin(set(tables["airports"]["faa"])).mean()
     assert proposed[dest] == pytest.approx(expected) and proposed[dest] < 1.0
     assert proposed[FLIGHTS[0]] == 1.0
+
+
+def test_the_denormalized_view_puts_each_parent_beside_its_child(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    from sdops_dvc.relational import denormalize
+
+    flights = tables["flights"]
+    view = denormalize(tables, FLIGHTS, "flights")
+    assert len(view) == len(flights)  # left joins on keys: no row lost or repeated
+    pd.testing.assert_frame_equal(view[list(flights.columns)], flights)
+    airports = tables["airports"].set_index("faa")
+    # two keys to one table stay apart
+    assert (view["origin.airports.name"] == flights["origin"].map(airports["name"])).all()
+    known = flights["dest"].isin(airports.index)
+    assert (
+        view.loc[known, "dest.airports.tz"] == flights.loc[known, "dest"].map(airports["tz"])
+    ).all()
+    assert view.loc[~known, "dest.airports.name"].isna().all()  # orphans keep their row
+    assert "carrier.airlines.name" in view.columns and "tailnum.planes.seats" in view.columns
+    cyclic = [Relationship("a", "id", "a", "parent")]
+    with pytest.raises(DataError, match="cycle"):
+        denormalize({"a": pd.DataFrame({"id": [1, 2], "parent": [2, 1]})}, cyclic, "a")
+
+
+def test_the_entity_view_is_one_row_per_entity_with_its_rows_below(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    from sdops_dvc.relational import entity_view
+
+    planes = entity_view(tables, FLIGHTS, "planes")
+    assert len(planes) == len(tables["planes"])
+    flights = tables["flights"]
+    counts = flights["tailnum"].value_counts()
+    expected = tables["planes"]["tailnum"].map(counts).fillna(0).astype(int)
+    assert (planes["flights[tailnum].rows"] == expected).all()
+    busy = counts.index[0]
+    row = planes[planes["tailnum"] == busy].iloc[0]
+    mine = flights.loc[flights["tailnum"] == busy, "distance"].mean()
+    assert row["flights[tailnum].distance.mean"] == pytest.approx(mine)
+    assert entity_view(tables, FLIGHTS, "flights").equals(flights)  # nothing below flights
