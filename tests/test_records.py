@@ -20,8 +20,6 @@ from sdops_dvc.records import (
     RevocationRecord,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _record(**changes: object) -> ReleaseRecord:
     from dataclasses import replace
@@ -95,8 +93,8 @@ def test_a_revocation_reads_back_and_a_hand_made_one_still_names_its_release() -
     )
 
 
-def test_the_committed_demo_manifest_reads_as_typed_values() -> None:
-    doc = json.loads((ROOT / "release" / "manifest.json").read_text())
+def test_a_pipeline_manifest_reads_as_typed_values(pipeline_outputs: Path) -> None:
+    doc = json.loads((pipeline_outputs / "release" / "manifest.json").read_text())
     m = Manifest.from_json(doc)
     assert m.doc == doc and m.name == doc["dataset"]["name"]
     assert m.digest == doc["digest"]["value"]
