@@ -15,6 +15,8 @@ from sdops_dvc.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sdops_dvc.relational import Relationship
+
 NUMERIC_SDTYPES = ("numerical", "datetime")
 CATEGORICAL_SDTYPES = ("categorical", "boolean", "ordinal")
 
@@ -194,3 +196,47 @@ def pii_columns(meta: dict[str, Any]) -> list[str]:
         if spec.get("pii") or sd == "id" or sd not in (*NUMERIC_SDTYPES, *CATEGORICAL_SDTYPES):
             out.append(str(name))
     return out
+
+
+def detect_tables(
+    tables: dict[str, pd.DataFrame], declared: list[Relationship] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """SDV multi-table metadata for related tables, and notes for the person who reviews
+    it: each table's columns as SDV detects them; a primary key where a column can be one
+    (:func:`sdops_dvc.relational.key_columns`); the relationships proposed from the values
+    (:func:`sdops_dvc.relational.proposed_relationships`), where a declared relationship
+    replaces any proposal for the same child column. Keys become sdtype ``id``. Declared
+    relationships that do not fit the tables raise ConfigError, every problem listed."""
+    from sdops_dvc.relational import check_declared, key_columns, proposed_relationships
+
+    declared = declared or []
+    problems = check_declared(tables, declared)
+    if problems:
+        raise ConfigError(
+            "--relationship does not fit the tables:\n" + "\n".join(f"  - {p}" for p in problems),
+            hint="name an existing PARENT.KEY (unique, no nulls) and CHILD.COLUMN",
+        )
+    keys = key_columns(tables)
+    keys.update({r.parent: r.parent_key for r in declared})
+    taken = {(r.child, r.child_key) for r in declared}
+    notes = []
+    relationships = list(declared)
+    for rel, share in proposed_relationships(tables, keys):
+        if (rel.child, rel.child_key) in taken:
+            continue
+        relationships.append(rel)
+        notes.append(f"proposed {rel.label}: {share:.1%} of its values are keys there (review)")
+    meta: dict[str, Any] = {"tables": {}, "relationships": [r.as_json() for r in relationships]}
+    for name, df in tables.items():
+        table = detect(df, name)["tables"][name]
+        table.pop("primary_key", None)
+        if name in keys:
+            table["primary_key"] = keys[name]
+        meta["tables"][name] = table
+    for rel in relationships:
+        for table_name, column in ((rel.parent, rel.parent_key), (rel.child, rel.child_key)):
+            meta["tables"][table_name]["columns"][column] = {"sdtype": "id"}
+    for name in tables:
+        if name not in keys and not any(r.parent == name for r in relationships):
+            notes.append(f"{name}: no primary key (nothing refers to it)")
+    return meta, notes

@@ -196,3 +196,38 @@ def test_the_entity_view_is_one_row_per_entity_with_its_rows_below(
     mine = flights.loc[flights["tailnum"] == busy, "distance"].mean()
     assert row["flights[tailnum].distance.mean"] == pytest.approx(mine)
     assert entity_view(tables, FLIGHTS, "flights").equals(flights)  # nothing below flights
+
+
+def test_multi_table_metadata_from_the_folder_validates_in_sdv(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    from sdv.metadata import Metadata
+
+    from sdops_dvc.metadata import detect_tables
+
+    meta, notes = detect_tables(tables)
+    assert {t: m.get("primary_key") for t, m in meta["tables"].items()} == {
+        "airlines": "carrier",
+        "airports": "faa",
+        "planes": "tailnum",
+        "flights": None,
+    }
+    assert set(Relationship.all_of(meta)) == set(FLIGHTS)
+    tails = tables["flights"]["tailnum"].dropna()
+    share = tails.isin(set(tables["planes"]["tailnum"])).mean()
+    assert f"proposed flights.tailnum -> planes.tailnum: {share:.1%} of its values" in " ".join(
+        notes
+    )
+    assert share < 0.9  # not clean, still proposed for review
+    assert "flights: no primary key (nothing refers to it)" in notes
+    assert meta["tables"]["flights"]["columns"]["dest"] == {"sdtype": "id"}
+    Metadata.load_from_dict(meta).validate()  # SDV accepts it as it is
+
+    # a declared relationship replaces the proposal for its child column
+    declared = [Relationship("airlines", "carrier", "flights", "carrier")]
+    again, notes = detect_tables(tables, declared)
+    assert sum(r.child_key == "carrier" for r in Relationship.all_of(again)) == 1
+    assert not any("flights.carrier" in n for n in notes)
+    with pytest.raises(ConfigError, match="does not fit the tables") as exc:
+        detect_tables(tables, [Relationship("airports", "code", "flights", "dest")])
+    assert "table 'airports' has no column 'code'" in exc.value.message
