@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.metrics.fidelity import column_pair_trends, column_shapes
-from sdops_dvc.relational import Relationship
+from sdops_dvc.metrics.privacy import (
+    DcrResult,
+    ExactCopies,
+    dcr_share,
+    equal_size_samples,
+    exact_copies,
+)
+from sdops_dvc.relational import EntitySplit, Relationship, entity_view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -206,3 +213,47 @@ def _intertable(
     }
     _, _, scored = column_pair_trends(jr, js, sdtypes, pairs=wanted)
     return [p.score for p in scored if p.counted]
+
+
+# --- privacy with the entity as the unit ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityPrivacy:
+    """Privacy measured per entity against unseen entities: the DCR share on the entity
+    view (an entity's own row with counts and means of its rows below), and exact copies
+    per split table (train against holdout rows of equal number)."""
+
+    dcr: DcrResult
+    copies: dict[str, ExactCopies]
+    entities: int  # per side, after equal-size sampling
+
+
+def _view_sdtypes(view: pd.DataFrame, table_meta: dict[str, Any]) -> dict[str, str]:
+    """The entity table's own sdtypes (keys left out: they name rows, not people's values),
+    and the aggregates of the rows below as numbers."""
+    own = {c: t for c, t in _sdtypes(table_meta).items() if t != "id"}
+    extra = {c: "numerical" for c in view.columns if c not in table_meta.get("columns", {})}
+    return {**own, **extra}
+
+
+def entity_privacy(
+    split: EntitySplit,
+    synthetic: dict[str, pd.DataFrame],
+    relationships: list[Relationship],
+    metadata: dict[str, Any],
+    seed: int = 0,
+) -> EntityPrivacy:
+    tables = metadata["tables"]
+    views = [
+        entity_view(t, relationships, split.entity) for t in (synthetic, split.train, split.holdout)
+    ]
+    train, holdout, _ = equal_size_samples(views[1], views[2], seed)
+    sdtypes = _view_sdtypes(views[0], tables[split.entity])
+    dcr = dcr_share(views[0], train, holdout, sdtypes)
+    copies = {}
+    for name in (n for n in synthetic if n not in split.kept_whole):
+        columns = [c for c, t in _sdtypes(tables[name]).items() if t != "id"]
+        tr, ho, _ = equal_size_samples(split.train[name], split.holdout[name], seed)
+        copies[name] = exact_copies(synthetic[name], tr, ho, columns)
+    return EntityPrivacy(dcr, copies, len(train))

@@ -116,3 +116,37 @@ def test_multi_table_quality_equals_sdmetrics(flights: tuple) -> None:  # type: 
     assert abs(mine.intertable_trends - props["Intertable Trends"]) < 1e-9
     assert abs(mine.score - report.get_score()) < 1e-9
     assert 0 < mine.cardinality < 1 and 0 < mine.intertable_trends < 1
+
+
+def test_entity_privacy_passes_unseen_flights_and_catches_one_airlines_copies(
+    flights: tuple,  # type: ignore[type-arg]
+) -> None:
+    """flights as the unit, split three ways by entity: real flights the generator never saw
+    look like the holdout; copies of one airline's training flights are caught."""
+    from sdops_dvc.metrics.relational import entity_privacy
+    from sdops_dvc.relational import split_by_entity
+
+    tables, meta = flights
+    rels = [Relationship(*r) for r in RELATIONSHIPS]
+    first = split_by_entity(tables, rels, "flights", 2 / 3, 0)
+    rest = split_by_entity(first.holdout, rels, "flights", 0.5, 1)
+    split = type(first)(
+        first.train, rest.train, "flights", first.kept_whole, first.entities_train,
+        rest.entities_train, {},
+    )  # fmt: skip
+    unseen = dict(rest.holdout)
+    ok = entity_privacy(split, unseen, rels, meta)
+    assert ok.entities == len(rest.train["flights"])
+    assert ok.dcr.p_value > 0.01 and 0.35 < ok.dcr.share < 0.65
+    assert ok.copies["flights"].p_value > 0.01
+    assert set(ok.copies) == {"flights"}  # reference tables are not the unit's rows
+
+    train = split.train["flights"]
+    copied = train[train["carrier"] == train["carrier"].value_counts().index[0]]
+    leaky = {**unseen, "flights": pd.concat([unseen["flights"], copied], ignore_index=True)}
+    bad = entity_privacy(split, leaky, rels, meta)
+    assert bad.copies["flights"].train > bad.copies["flights"].holdout
+    assert bad.copies["flights"].p_value < 1e-6
+    # 12% of synthetic flights are copies: the exact-copy test is decisive, and the DCR share
+    # moves the same way, past the gate's default significance (alpha 0.01)
+    assert bad.dcr.share > ok.dcr.share and bad.dcr.p_value < 0.01
