@@ -51,8 +51,10 @@ def table_name(meta: dict[str, Any]) -> str:
     return str(next(iter(meta["tables"])))
 
 
-def column_sdtypes(meta: dict[str, Any]) -> dict[str, str]:
-    cols = next(iter(meta["tables"].values()))["columns"]
+def column_sdtypes(meta: dict[str, Any], table: str | None = None) -> dict[str, str]:
+    """Column -> sdtype of ``table`` (default: the first, the single-table case)."""
+    tables = meta["tables"]
+    cols = (tables[table] if table is not None else next(iter(tables.values())))["columns"]
     return {str(k): str(v.get("sdtype", "unknown")) for k, v in cols.items()}
 
 

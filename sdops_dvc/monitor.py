@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sdops_dvc.config import MonitorCfg, Params
 from sdops_dvc.errors import ReleaseUnavailable
 from sdops_dvc.fsutil import write_json_atomic, write_text_atomic
+from sdops_dvc.records import utc_stamp
 from sdops_dvc.scm import repo_at, work_tree
 
 if TYPE_CHECKING:
@@ -293,7 +294,7 @@ def run_monitor(
         "release": rel.tag,
         "name": rel.name,
         "version": str(rel.version),
-        "checked_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "checked_at": utc_stamp(),
         "status": status,
         "exit_code": STATUS[status],
         "recommendation": advice,

@@ -19,6 +19,13 @@ RELEASE_SCHEMA = "sdops-release/1"
 REVOCATION_SCHEMA = "sdops-revocation/1"
 
 
+def utc_stamp() -> str:
+    """UTC now, to the second, as every record writes it (``2026-01-02T03:04:05Z``)."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 class RecordError(ValueError):
     """A JSON document is not the record it claims to be."""
 

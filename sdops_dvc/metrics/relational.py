@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sdops_dvc.metadata import column_sdtypes
 from sdops_dvc.metrics.fidelity import column_pair_trends, column_shapes
 from sdops_dvc.metrics.privacy import (
     DcrResult,
@@ -134,10 +135,6 @@ class MultiTableQuality:
         return sum(parts) / len(parts) if parts else math.nan
 
 
-def _sdtypes(table_meta: dict[str, Any]) -> dict[str, str]:
-    return {c: str(spec.get("sdtype")) for c, spec in table_meta.get("columns", {}).items()}
-
-
 def _mean(values: list[float]) -> float:
     kept = [v for v in values if not math.isnan(v)]
     return sum(kept) / len(kept) if kept else math.nan
@@ -155,8 +152,8 @@ def multi_table_quality(
     tables = metadata["tables"]
     shapes: dict[str, dict[str, float]] = {}
     pairs: list[float] = []
-    for name, table_meta in tables.items():
-        sdtypes = _sdtypes(table_meta)
+    for name in tables:
+        sdtypes = column_sdtypes(metadata, name)
         shapes[name] = column_shapes(real[name], synthetic[name], sdtypes)[1]
         _, _, scored = column_pair_trends(real[name], synthetic[name], sdtypes)
         pairs += [p.score for p in scored if p.counted]
@@ -168,7 +165,7 @@ def multi_table_quality(
             cardinality(real[rel.parent][rel.parent_key], real[rel.child][rel.child_key]),
             cardinality(synthetic[rel.parent][rel.parent_key], synthetic[rel.child][rel.child_key]),
         )
-        scores = _intertable(real, synthetic, tables, rel)
+        scores = _intertable(real, synthetic, metadata, rel)
         inter[rel.label] = _mean(scores)
         inter_scores += scores
     return MultiTableQuality(
@@ -194,14 +191,15 @@ def _joined(data: dict[str, pd.DataFrame], rel: Relationship) -> pd.DataFrame:
 def _intertable(
     real: dict[str, pd.DataFrame],
     synthetic: dict[str, pd.DataFrame],
-    tables: dict[str, Any],
+    metadata: dict[str, Any],
     rel: Relationship,
 ) -> list[float]:
     """Pair trend scores of the (parent column, child column) pairs on the joined rows that
     meet the real-data thresholds."""
+    tables = metadata["tables"]
     sdtypes = {
-        **{f"{rel.child}.{c}": t for c, t in _sdtypes(tables[rel.child]).items()},
-        **{f"{rel.parent}.{c}": t for c, t in _sdtypes(tables[rel.parent]).items()},
+        **{f"{rel.child}.{c}": t for c, t in column_sdtypes(metadata, rel.child).items()},
+        **{f"{rel.parent}.{c}": t for c, t in column_sdtypes(metadata, rel.parent).items()},
     }
     jr, js = _joined(real, rel), _joined(synthetic, rel)
     wanted = {
@@ -229,11 +227,15 @@ class EntityPrivacy:
     entities: int  # per side, after equal-size sampling
 
 
-def _view_sdtypes(view: pd.DataFrame, table_meta: dict[str, Any]) -> dict[str, str]:
+def _view_sdtypes(view: pd.DataFrame, metadata: dict[str, Any], entity: str) -> dict[str, str]:
     """The entity table's own sdtypes (keys left out: they name rows, not people's values),
     and the aggregates of the rows below as numbers."""
-    own = {c: t for c, t in _sdtypes(table_meta).items() if t != "id"}
-    extra = {c: "numerical" for c in view.columns if c not in table_meta.get("columns", {})}
+    own = {c: t for c, t in column_sdtypes(metadata, entity).items() if t != "id"}
+    extra = {
+        c: "numerical"
+        for c in view.columns
+        if c not in own and c not in metadata["tables"][entity]["columns"]
+    }
     return {**own, **extra}
 
 
@@ -244,16 +246,15 @@ def entity_privacy(
     metadata: dict[str, Any],
     seed: int = 0,
 ) -> EntityPrivacy:
-    tables = metadata["tables"]
     views = [
         entity_view(t, relationships, split.entity) for t in (synthetic, split.train, split.holdout)
     ]
     train, holdout, _ = equal_size_samples(views[1], views[2], seed)
-    sdtypes = _view_sdtypes(views[0], tables[split.entity])
+    sdtypes = _view_sdtypes(views[0], metadata, split.entity)
     dcr = dcr_share(views[0], train, holdout, sdtypes)
     copies = {}
     for name in (n for n in synthetic if n not in split.kept_whole):
-        columns = [c for c, t in _sdtypes(tables[name]).items() if t != "id"]
+        columns = [c for c, t in column_sdtypes(metadata, name).items() if t != "id"]
         tr, ho, _ = equal_size_samples(split.train[name], split.holdout[name], seed)
         copies[name] = exact_copies(synthetic[name], tr, ho, columns)
     return EntityPrivacy(dcr, copies, len(train))

@@ -23,9 +23,10 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sdops_dvc.config import ApprovalsCfg
+from sdops_dvc.records import ApprovalRecord
 from sdops_dvc.scm import blob_at, git as _git, git_cwd, message, trailers
 
 if TYPE_CHECKING:
@@ -37,28 +38,10 @@ GOOD_SIG = re.compile(r'Good "git" signature for (\S+) with')
 
 
 @dataclass(frozen=True)
-class Approval:
-    role: str
-    by: str
-    commit: str
-    verified: bool = True
-    method: str = "ssh-signature"
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "role": self.role,
-            "by": self.by,
-            "commit": self.commit,
-            "verified": self.verified,
-            "method": self.method,
-        }
-
-
-@dataclass(frozen=True)
 class Collected:
     """What the approvals check found: counted approvals, refusals, and notes for the record."""
 
-    approvals: list[Approval] = field(default_factory=list)
+    approvals: list[ApprovalRecord] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # approvals seen but not counted, and why
@@ -99,7 +82,10 @@ def signer_of(cwd: str, sha: str, allowed_signers: str | None) -> str | None:
 
 
 def collected(
-    found: list[Approval], problems: list[str], ignored: list[str], notes: list[str] | None = None
+    found: list[ApprovalRecord],
+    problems: list[str],
+    ignored: list[str],
+    notes: list[str] | None = None,
 ) -> Collected:
     """The result of a provider: when a role lacks an approval, say what was not counted."""
     if problems:
@@ -157,7 +143,7 @@ def collect_git(
         parent_tree = c.parents[0].tree.hexsha if c.parents else None
         if parent_tree != c.tree.hexsha:
             authors.setdefault((c.author.email or "").lower(), c.hexsha)
-    found: list[Approval] = []
+    found: list[ApprovalRecord] = []
     ignored: list[str] = []
     for commit in commits:
         text = message(commit)
@@ -207,7 +193,9 @@ def collect_git(
                 )
                 continue
             method = "ssh-signature" if verified else "trailer (unverified)"
-            found += [Approval(role, approver, commit.hexsha, verified, method) for role in roles]
+            found += [
+                ApprovalRecord(role, approver, commit.hexsha, verified, method) for role in roles
+            ]
     problems = [
         f"approvals: no counted approval from the {role!r} role ({', '.join(holders)}) on the "
         f"{len(commits)} commit(s) since {since_tag or 'the first commit'}"

@@ -274,10 +274,6 @@ def cap_changes(repo: GitRepo, root: Path) -> list[dict[str, Any]]:
 # -- the ledger ref -------------------------------------------------------------------------
 
 
-def ref_value(cwd: str, ref: str) -> str | None:
-    return Refs(cwd).value(ref)
-
-
 def ledger_commit(
     cwd: str, ledger: Ledger, parent: str | None, tag: str, lineage: str | None = None
 ) -> str:
@@ -371,7 +367,7 @@ def ledger_report(
     return {
         "scope": scope,
         "ledger_ref": ledger_ref(scope),
-        "ledger_ref_value": ref_value(git_cwd(repo), ledger_ref(scope)),
+        "ledger_ref_value": Refs(repo).value(ledger_ref(scope)),
         "cap": {"epsilon": cfg.epsilon, "delta": cfg.delta},
         "entries": [e.as_json() for e in ledger.entries],
         "total": total,

@@ -17,7 +17,8 @@ import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.registry.approvals import Approval, Collected, collected
+from sdops_dvc.records import ApprovalRecord
+from sdops_dvc.registry.approvals import Collected, collected
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
@@ -55,7 +56,7 @@ def github(repo: GitRepo, cfg: ApprovalsCfg, sha: str) -> Collected:
 
 def _github(
     repo: GitRepo, cfg: ApprovalsCfg, sha: str
-) -> tuple[list[Approval], list[str], list[str]]:
+) -> tuple[list[ApprovalRecord], list[str], list[str]]:
     token = os.environ.get("GITHUB_TOKEN")
     if not token:
         return (
@@ -110,7 +111,7 @@ def _github(
             for user in approvers:
                 if any(_github_holds(base, h, holder, user) for holder in holders):
                     found.append(
-                        Approval(role, user, f"{slug}#{pr['number']}", True, "github review")
+                        ApprovalRecord(role, user, f"{slug}#{pr['number']}", True, "github review")
                     )
     except ForgeError as exc:
         return [], [f"approvals: GitHub API: {exc}"], []
@@ -132,7 +133,7 @@ def gitlab(repo: GitRepo, cfg: ApprovalsCfg, sha: str) -> Collected:
 
 def _gitlab(
     repo: GitRepo, cfg: ApprovalsCfg, sha: str
-) -> tuple[list[Approval], list[str], list[str]]:
+) -> tuple[list[ApprovalRecord], list[str], list[str]]:
     token = os.environ.get("GITLAB_TOKEN")
     if not token:
         return (
@@ -168,7 +169,7 @@ def _gitlab(
         ignored.append(f"{author}: self-approval of their own merge request")
         users = [u for u in users if u.lower() != author]
     found = [
-        Approval(role, u, f"{project}!{mr['iid']}", True, "gitlab approval")
+        ApprovalRecord(role, u, f"{project}!{mr['iid']}", True, "gitlab approval")
         for role, holders in cfg.roles.items()
         for u in users
         if any(hd.lstrip("@").lower() == u.lower() for hd in holders)
@@ -176,7 +177,7 @@ def _gitlab(
     return found, _missing(cfg, found, f"merge request !{mr['iid']}"), ignored
 
 
-def _missing(cfg: ApprovalsCfg, found: list[Approval], where: str) -> list[str]:
+def _missing(cfg: ApprovalsCfg, found: list[ApprovalRecord], where: str) -> list[str]:
     return [
         f"approvals: no approval from the {role!r} role ({', '.join(holders)}) on {where}"
         for role, holders in cfg.roles.items()

@@ -13,6 +13,7 @@ from typing import Any
 
 from sdops_dvc.errors import ConfigError, ReleaseUnavailable
 from sdops_dvc.fsutil import write_text_atomic
+from sdops_dvc.records import utc_stamp
 from sdops_dvc.registry.catalog import Release, Status, releases, resolve
 from sdops_dvc.scm import repo_at
 
@@ -111,7 +112,7 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
     lines = [
         f"# Incident: {rel.tag}",
         "",
-        f"- opened: {datetime.now(UTC).replace(microsecond=0).isoformat().replace('+00:00', 'Z')}",
+        f"- opened: {utc_stamp()}",
         f"- class: {klass}",
         f"- severity: {severity}",
         f"- release: {rel.tag} at {rel.commit} (released {rel.record.released_at} by {rel.record.releaser})",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,6 @@ from sdops_dvc.ledger import Entry, Ledger
 from sdops_dvc.lineage import lineage_of, scope_of
 from sdops_dvc.records import (
     JSON,
-    ApprovalRecord,
     BudgetException,
     BudgetRecord,
     GateOutcome,
@@ -30,6 +28,7 @@ from sdops_dvc.records import (
     RecordError,
     ReleaseRecord,
     RevocationRecord,
+    utc_stamp,
 )
 from sdops_dvc.registry.catalog import (  # the read side, re-exported for callers
     ALLOWED_SIGNERS as ALLOWED_SIGNERS,
@@ -408,11 +407,11 @@ def _release_record(
             {k: v.get("passed") for k, v in cand.gate.get("gates", {}).items()},
             reevaluated=reevaluate,
         ),
-        approvals=tuple(ApprovalRecord.from_json(a.as_json()) for a in approvals.approvals),
+        approvals=tuple(approvals.approvals),
         approvals_required=params.release.approvals.required,
         approval_notes=tuple(approvals.notes),
         releaser=_actor(repo),
-        released_at=_now(),
+        released_at=utc_stamp(),
         dvc_remote=dvc_remote,
         pushed_to_origin=_has_origin(repo),
         budget=BudgetRecord(
@@ -427,11 +426,6 @@ def _release_record(
         ),
         budget_exception=budget.exception,
     )
-
-
-def _now() -> str:
-    """UTC now, to the second, as the records write it (``2026-01-02T03:04:05Z``)."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def reevaluate_problems(
@@ -566,7 +560,7 @@ def release(
     summary = f"Release {tag} (manifest sha256 {record.manifest_digest[:12]})"
     assert record.budget is not None  # every record plan_release makes has one
     ref = record.budget.ledger_ref
-    old = B.ref_value(git_cwd(repo), ref)
+    old = Refs(repo).value(ref)
     entry = replace(plan.entry, tag=tag, version=str(version))
     new = B.ledger_commit(
         git_cwd(repo), plan.ledger.with_entry(entry), old, tag, record.budget.lineage
@@ -599,7 +593,7 @@ def revoke(root: Path, ref: str, reason: str, kind: str, *, purge: bool = False)
     tag = deregister_tag(
         target.name, target.version, next_counter([t.name for t in repo.tags], target.name)
     )
-    record = RevocationRecord(target.tag, reason, kind, _actor(repo), _now())
+    record = RevocationRecord(target.tag, reason, kind, _actor(repo), utc_stamp())
     purged: list[str] | None = None
     shared: list[str] = []
     if purge:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sdops_dvc.errors import ReleaseRefused
+from sdops_dvc.records import utc_stamp
 from sdops_dvc.registry.catalog import Status
 from sdops_dvc.registry.objects import delete_objects, own_objects
 from sdops_dvc.registry.releases import (
@@ -75,7 +76,7 @@ def retire(root: Path, ref: str, reason: str = "retention period ended") -> Reti
         "release": target.tag,
         "reason": reason,
         "actor": _actor(repo),
-        "retired_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "retired_at": utc_stamp(),
         "deleted_objects": doomed,
         "kept_shared_objects": shared,
     }
