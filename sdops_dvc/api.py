@@ -3,6 +3,7 @@
     from sdops_dvc import api
     rel = api.resolve("health-insurance@current", repo="git@github.com:acme/claims-synth.git")
     df = api.read_dataframe("health-insurance@v1.1.0", repo="path/to/repo")
+    tables = api.read_tables("flights@v1.0.0", repo="path/to/repo")  # related tables: a dict
 
 ``repo`` is a work tree, a bare repository or a git URL (no clone needed: see
 :mod:`sdops_dvc.registry.remote`). Revoked releases are refused with ``ReleaseUnavailable``;
@@ -96,21 +97,61 @@ def open(ref: str, repo: str | Path = ".", mode: str = "r") -> Any:
     return io.StringIO(data.decode("utf-8"))
 
 
+def read_table_bytes(
+    ref: str, repo: str | Path = "."
+) -> tuple[Release, dict[str, tuple[str, bytes]]]:
+    """The release and every synthetic table's path and bytes by name (one for a
+    single-table release), each verified against the manifest before any is returned."""
+    rel, manifest, _ = _release(ref, repo)
+    return rel, {
+        name: (art.path, _read_verified(rel, art.path, art.md5, repo))
+        for name, art in manifest.tables.items()
+    }
+
+
+def read_tables(ref: str, repo: str | Path = ".") -> dict[str, pd.DataFrame]:
+    """Every synthetic table of a release as DataFrames by table name (bytes verified against
+    the manifest), typed as the release's metadata.json declares each table. A single-table
+    release gives one table, named after the dataset."""
+    from sdops_dvc.scm import blob_at
+
+    rel, manifest, git_repo = _release(ref, repo)
+    meta = manifest.source.metadata
+    raw = blob_at(git_repo.commit(rel.tag), meta.path) if meta else None
+    metadata = json.loads(raw) if raw else None
+    out = {}
+    for name, art in manifest.tables.items():
+        df = _frame(art.path, _read_verified(rel, art.path, art.md5, repo))
+        if metadata is not None:
+            table = (metadata.get("tables") or {}).get(name) if manifest.multi_table else None
+            df = typed(df, {"tables": {name: table}} if table else metadata)
+        out[name] = df
+    return out
+
+
+def _frame(path: str, data: bytes) -> pd.DataFrame:
+    import pandas as pd
+
+    if path.endswith((".parquet", ".pq")):
+        return pd.read_parquet(io.BytesIO(data))
+    return pd.read_csv(io.BytesIO(data))
+
+
 def read_dataframe(ref: str, repo: str | Path = ".") -> pd.DataFrame:
     """The release's synthetic table as a DataFrame (bytes verified against the manifest),
     typed as the release's metadata.json declares: categorical and ordinal columns as pandas
     categories, booleans as booleans, datetimes parsed with their format."""
-    import pandas as pd
 
     from sdops_dvc.scm import blob_at
 
     rel, manifest, git_repo = _release(ref, repo)
+    if manifest.multi_table:
+        raise ReleaseUnavailable(
+            f"{rel.tag} releases related tables ({', '.join(manifest.tables)}), not one table",
+            hint="read them with sdops_dvc.api.read_tables(ref), or `sdops get REF -o DIR`",
+        )
     path = manifest.synthetic.path
-    data = _read_verified(rel, path, manifest.synthetic.md5, repo)
-    if path.endswith((".parquet", ".pq")):
-        df = pd.read_parquet(io.BytesIO(data))
-    else:
-        df = pd.read_csv(io.BytesIO(data))
+    df = _frame(path, _read_verified(rel, path, manifest.synthetic.md5, repo))
     meta = manifest.source.metadata
     # manifest paths are the pipeline's, at the top of the repository (as `dvc get` reads them)
     raw = blob_at(git_repo.commit(rel.tag), meta.path) if meta else None

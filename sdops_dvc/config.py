@@ -71,23 +71,58 @@ class DatasetCfg(_Model):
         return v
 
 
-class SourceCfg(_Model):
-    path: str
-    snapshot_id: str
-    md5: str | None = None
-    metadata: str = "metadata.json"
+def _md5_pin(v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(r"[0-9a-f]{32}", v):
+        raise ValueError("must be a 32-character lowercase hex md5 (run `sdops snapshot`)")
+    return v
 
-    @field_validator("md5")
+
+class TableSourceCfg(_Model):
+    """One table of a relational source: its file in the source directory and its pin."""
+
+    file: str
+    md5: str | None = None
+
+    _pin = field_validator("md5")(classmethod(lambda cls, v: _md5_pin(v)))
+
+    @field_validator("file")
     @classmethod
-    def _md5(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[0-9a-f]{32}", v):
-            raise ValueError("must be a 32-character lowercase hex md5 (run `sdops snapshot`)")
+    def _file(cls, v: str) -> str:
+        if not v or "/" in v or "\\" in v or v.startswith("."):
+            raise ValueError("must be a file name inside source.path (no directories)")
         return v
+
+
+class SourceCfg(_Model):
+    path: str  # the table; for related tables, the directory holding one file per table
+    snapshot_id: str
+    md5: str | None = None  # related tables: the digest of the tables' pins (sdops snapshot)
+    metadata: str = "metadata.json"
+    # related tables (SDV multi-table metadata in `metadata`): name -> file and pin
+    tables: dict[str, TableSourceCfg] = Field(default_factory=dict)
+
+    _pin = field_validator("md5")(classmethod(lambda cls, v: _md5_pin(v)))
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, v: dict[str, TableSourceCfg]) -> dict[str, TableSourceCfg]:
+        bad = [name for name in v if not NAME_RE.match(name)]
+        if bad:
+            raise ValueError(f"table names must be letters, digits, '-' or '_': {bad}")
+        if len(v) == 1:
+            raise ValueError("a relational source has at least two tables (one: use source.path)")
+        return v
+
+    @property
+    def multi_table(self) -> bool:
+        return bool(self.tables)
 
 
 class SplitCfg(_Model):
     ratio: Num = 0.8
     seed: Seed = 0
+    # related tables: the table whose rows are the privacy unit (null: the single root table)
+    entity: str | None = None
 
     @field_validator("ratio")
     @classmethod
@@ -491,6 +526,31 @@ class Params(_Model):
     monitor: MonitorCfg = Field(default_factory=MonitorCfg)
     budget: BudgetCfg = Field(default_factory=BudgetCfg)
     report: ReportCfg = Field(default_factory=ReportCfg)
+
+    @model_validator(mode="after")
+    def _tables_and_family(self) -> Params:
+        multi, spec = self.source.multi_table, FAMILIES[self.generator.family]
+        if multi and not spec.multi_table:
+            fams = ", ".join(n for n, f in FAMILIES.items() if f.multi_table)
+            raise ValueError(
+                f"source.tables lists related tables, which generator.family "
+                f"{self.generator.family} cannot fit; use {fams}"
+            )
+        if not multi and spec.multi_table:
+            raise ValueError(
+                f"generator.family {self.generator.family} fits related tables: list them "
+                "under source.tables (`sdops init --source DIR`)"
+            )
+        if not multi and self.split.entity is not None:
+            raise ValueError("split.entity applies to related tables (source.tables) only")
+        if multi and self.split.entity is not None and self.split.entity not in self.source.tables:
+            raise ValueError(
+                f"split.entity {self.split.entity!r} is not one of source.tables "
+                f"({', '.join(self.source.tables)})"
+            )
+        if multi and self.generator.constraints:
+            raise ValueError("generator.constraints apply to single tables only")
+        return self
 
     def named_columns(self) -> dict[str, list[str]]:
         """Every column that params.yaml names, keyed by the key that names it."""

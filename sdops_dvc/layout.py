@@ -15,6 +15,10 @@ METADATA = "metadata.json"
 TRAIN = "data/split/train.parquet"
 HOLDOUT = "data/split/holdout.parquet"
 SYNTHETIC_STEM = "data/synthetic/synthetic"
+# related tables (source.tables): one file per table in each of these directories
+TRAIN_DIR = "data/split/train"
+HOLDOUT_DIR = "data/split/holdout"
+SYNTHETIC_DIR = "data/synthetic"
 REPORTS = "reports"
 METRICS = "reports/metrics.json"
 GATE = "reports/gate.json"
@@ -42,3 +46,34 @@ class Layout:
 
     def synthetic(self, fmt: str) -> Path:
         return self.root / f"{SYNTHETIC_STEM}.{fmt}"
+
+    def train(self, multi_table: bool = False) -> Path:
+        """The train split: a file, or for related tables a directory of files."""
+        return self.path(TRAIN_DIR if multi_table else TRAIN)
+
+    def holdout(self, multi_table: bool = False) -> Path:
+        return self.path(HOLDOUT_DIR if multi_table else HOLDOUT)
+
+    def synthetic_out(self, fmt: str, multi_table: bool = False) -> Path:
+        """What generate writes: the synthetic table, or the directory of related tables."""
+        return self.path(SYNTHETIC_DIR) if multi_table else self.synthetic(fmt)
+
+    def table_files(self, directory: str | Path, tables: list[str], suffix: str) -> dict[str, Path]:
+        """Each related table's file in ``directory``: ``NAME.suffix``."""
+        base = self.path(directory)
+        return {name: base / f"{name}.{suffix}" for name in tables}
+
+
+def synthetic_outputs(tables: list[str], fmt: str) -> list[str]:
+    """The synthetic files a pipeline releases, relative to its root: one table, or one file
+    per related table."""
+    if not tables:
+        return [f"{SYNTHETIC_STEM}.{fmt}"]
+    return [f"{SYNTHETIC_DIR}/{name}.{fmt}" for name in tables]
+
+
+def split_outputs(tables: list[str]) -> list[str]:
+    """The train and holdout files, relative to the pipeline root."""
+    if not tables:
+        return [TRAIN, HOLDOUT]
+    return [f"{d}/{name}.parquet" for d in (TRAIN_DIR, HOLDOUT_DIR) for name in tables]

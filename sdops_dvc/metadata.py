@@ -21,8 +21,9 @@ NUMERIC_SDTYPES = ("numerical", "datetime")
 CATEGORICAL_SDTYPES = ("categorical", "boolean", "ordinal")
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
-    """The metadata as a dict, with exactly one table."""
+def read_metadata(path: Path, *, tables: int | None = 1) -> dict[str, Any]:
+    """The metadata as a dict, with exactly one table (``tables=None``: related tables, at
+    least two, each with columns)."""
     if not path.exists():
         raise ConfigError(
             f"metadata file {path} does not exist",
@@ -34,15 +35,24 @@ def read_metadata(path: Path) -> dict[str, Any]:
         raise ConfigError(f"metadata file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"metadata file {path} must hold a JSON object")
-    tables = data.get("tables")
-    if not isinstance(tables, dict) or len(tables) != 1:
+    described = data.get("tables")
+    if tables == 1 and (not isinstance(described, dict) or len(described) != 1):
         raise ConfigError(
             f"metadata file {path} must describe exactly one table under 'tables'",
-            hint="sdops-dvc synthesizes single tables; re-detect with `sdops init --force`",
+            hint="params.yaml names one source table; re-detect with `sdops init --force`",
         )
-    table = next(iter(tables.values()))
-    if not isinstance(table, dict) or not isinstance(table.get("columns"), dict):
-        raise ConfigError(f"metadata file {path}: the table has no 'columns' mapping")
+    if tables is None and (not isinstance(described, dict) or len(described) < 2):
+        raise ConfigError(
+            f"metadata file {path} must describe the related tables under 'tables'",
+            hint="re-detect it with `sdops init --force --source DIR`",
+        )
+    if not isinstance(described, dict):
+        raise ConfigError(f"metadata file {path} has no 'tables' mapping")
+    for name, table in described.items():
+        if not isinstance(table, dict) or not isinstance(table.get("columns"), dict):
+            raise ConfigError(f"metadata file {path}: table {name!r} has no 'columns' mapping")
+    if tables is None and not isinstance(data.get("relationships", []), list):
+        raise ConfigError(f"metadata file {path}: 'relationships' must be a list")
     result: dict[str, Any] = data
     return result
 
@@ -86,9 +96,11 @@ def primary_key(meta: dict[str, Any]) -> str | None:
     return str(pk) if pk else None
 
 
-def check_against_table(meta: dict[str, Any], df: pd.DataFrame, path: Path) -> None:
+def check_against_table(
+    meta: dict[str, Any], df: pd.DataFrame, path: Path, table: str | None = None
+) -> None:
     have = [str(c) for c in df.columns]
-    described = list(column_sdtypes(meta))
+    described = list(column_sdtypes(meta, table))
     missing = [c for c in have if c not in described]
     extra = [c for c in described if c not in have]
     if missing or extra:
@@ -97,9 +109,37 @@ def check_against_table(meta: dict[str, Any], df: pd.DataFrame, path: Path) -> N
             parts.append(f"table columns not described: {', '.join(missing)}")
         if extra:
             parts.append(f"described columns not in the table: {', '.join(extra)}")
+        what = "the table" if table is None else f"table {table!r}"
         raise ConfigError(
-            f"metadata file {path} does not match the table ({'; '.join(parts)})",
+            f"metadata file {path} does not match {what} ({'; '.join(parts)})",
             hint="edit metadata.json, or re-detect it with `sdops init --force`",
+        )
+
+
+def check_against_tables(meta: dict[str, Any], tables: dict[str, pd.DataFrame], path: Path) -> None:
+    """Multi-table metadata describes exactly these tables, each column of each, and its
+    relationships name tables and columns that exist."""
+    described = list(meta.get("tables") or {})
+    if sorted(described) != sorted(tables):
+        raise ConfigError(
+            f"metadata file {path} describes tables {', '.join(described) or '(none)'}, but the "
+            f"source has {', '.join(tables)}",
+            hint="edit metadata.json, or re-detect it with `sdops init --force`",
+        )
+    for name, df in tables.items():
+        check_against_table(meta, df, path, name)
+    from sdops_dvc.relational import Relationship
+
+    bad = [
+        r.label
+        for r in Relationship.all_of(meta)
+        if r.parent_key not in tables.get(r.parent, {})
+        or r.child_key not in tables.get(r.child, {})
+    ]
+    if bad:
+        raise ConfigError(
+            f"metadata file {path} has relationships naming missing columns: {', '.join(bad)}",
+            hint="fix its relationships, or re-run `sdops init --force --relationship ...`",
         )
 
 

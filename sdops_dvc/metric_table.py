@@ -61,6 +61,7 @@ class Metric:
     threshold: Threshold | None = None
     summary: bool = False  # carried in the release manifest's metrics summary
     # the gate applies the threshold only when this metrics key is set, else it notes this
+    # (an empty note: it does not apply to this kind of project, and that goes unsaid)
     applies_if: tuple[str, str] | None = None
 
     @property
@@ -85,6 +86,7 @@ _NO_GROUPS = (
     "subgroup.groups_reported",
     "subgroup: no subgroup columns declared (evaluation.subgroups.columns)",
 )
+_SINGLE = ("relational.tables", "")  # a single table: nothing to note
 # which way is better: lower (gated by a max_ threshold) or higher (by a min_ threshold)
 _LOW, _HIGH, _COUNT = Goal.MINIMIZE, Goal.MAXIMIZE, None
 
@@ -296,6 +298,114 @@ METRICS: tuple[Metric, ...] = (
         summary=True,
     ),
     Metric("privacy.inference_p_value", "inference: p-value", "anonymity"),
+    # related tables (source.tables): keys, integrity, cardinality, the multi-table report
+    Metric("relational.tables", "related tables", "relational", bounds=_COUNT, kind="int"),
+    Metric("relational.relationships", "relationships", "relational", bounds=_COUNT, kind="int"),
+    Metric(
+        "relational.duplicate_key_share",
+        "worst table's share of duplicate primary keys",
+        "relational",
+        _LOW,
+        threshold=Threshold(
+            "schema",
+            "max_duplicate_key_share",
+            0.0,
+            "related tables: synthetic rows repeating (or lacking) a primary key",
+        ),
+        applies_if=_SINGLE,
+    ),
+    Metric(
+        "relational.orphan_excess",
+        "worst relationship's orphan share beyond the real one",
+        "relational",
+        _LOW,
+        (-1.0, 1.0),
+        threshold=Threshold(
+            "schema",
+            "max_orphan_excess",
+            0.01,
+            "synthetic foreign keys naming no parent, minus the real tables' share",
+        ),
+        summary=True,
+        applies_if=_SINGLE,
+    ),
+    Metric(
+        "relational.cardinality_bounds",
+        "worst relationship's parents within the real children range",
+        "relational",
+        _HIGH,
+        threshold=Threshold(
+            "schema",
+            "min_cardinality_bounds",
+            0.90,
+            "synthetic parents whose number of children lies in the real [min, max]",
+        ),
+        applies_if=_SINGLE,
+    ),
+    Metric(
+        "relational.column_shapes",
+        "column shapes (every table)",
+        "relational",
+        _HIGH,
+        summary=True,
+    ),
+    Metric(
+        "relational.column_pair_trends",
+        "column pair trends (within tables)",
+        "relational",
+        _HIGH,
+        summary=True,
+    ),
+    Metric(
+        "relational.cardinality",
+        "cardinality shape",
+        "relational",
+        _HIGH,
+        threshold=Threshold(
+            "quality",
+            "min_cardinality",
+            0.70,
+            "SDMetrics Cardinality: children-per-parent distributions (related tables)",
+        ),
+        summary=True,
+        applies_if=_SINGLE,
+    ),
+    Metric(
+        "relational.intertable_trends",
+        "inter-table trends",
+        "relational",
+        _HIGH,
+        threshold=Threshold(
+            "quality",
+            "min_intertable_trends",
+            0.60,
+            "SDMetrics Intertable Trends: parent-child column pairs (related tables)",
+        ),
+        summary=True,
+        applies_if=_SINGLE,
+    ),
+    Metric(
+        "relational.quality_score",
+        "multi-table quality score",
+        "relational",
+        _HIGH,
+        summary=True,
+    ),
+    Metric(
+        "relational.table_copy_excess",
+        "worst split table's copies of train rows beyond holdout rows",
+        "relational",
+        _LOW,
+        (-1.0, 1.0),
+        threshold=Threshold(
+            "privacy",
+            "max_table_copy_excess",
+            0.01,
+            "per table at or below the entity: exact copies of train rows minus of holdout rows",
+        ),
+        summary=True,
+        applies_if=_SINGLE,
+    ),
     # subgroup
     Metric("subgroup.worst_group_gap", "worst subgroup gap", "subgroups", _LOW, summary=True),
     Metric(

@@ -44,6 +44,7 @@ class InitResult:
     created: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     pii_columns: list[str] = field(default_factory=list)
+    entity: str | None = None  # related tables: the privacy unit
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,11 @@ def init_project(
 
     root = root.resolve()
     _check_arguments(name, family, charter)
+    if FAMILIES[family].multi_table:
+        raise ConfigError(
+            f"--family {family} fits related tables, and {source} is one table",
+            hint="give a directory of tables (or repeat --source), or pick a single-table family",
+        )
     source = _existing_source(source)
     inside = _is_within(source, root)
     dest = source.resolve() if inside else root / "data" / "source" / source.name
@@ -174,6 +180,155 @@ def init_project(
         actions=actions,
         pii_columns=pii_columns(metadata),
     )
+
+
+def init_tables_project(
+    root: Path,
+    sources: list[Path],
+    name: str,
+    *,
+    relationships: list[str] = (),  # type: ignore[assignment]
+    entity: str | None = None,
+    target: str | None = None,
+    snapshot_id: str | None = None,
+    family: str = "hma",
+    force: bool = False,
+    privacy_owners: str = "@your-org/privacy-reviewers",
+    data_owners: str = "@your-org/data-owners",
+    charter: Charter | None = None,
+) -> InitResult:
+    """Set up a release pipeline for related tables: every csv, tsv or parquet file of a
+    directory, or several files, one table each (named by its file). Every check first (the
+    tables read, declared relationships fit, the privacy unit is known, nothing would be
+    overwritten), then git and DVC: the tables copied into one source directory (kept in
+    place when a directory inside the repository is given) and tracked by DVC as one output,
+    each table pinned in params.yaml, multi-table metadata with keys and relationships."""
+    from sdops_dvc.metadata import detect_tables, model_discrete, pii_columns
+    from sdops_dvc.relational import Relationship, entity_table
+    from sdops_dvc.tableset import pins_digest
+    from sdops_dvc.templates import render_tables_pipeline
+
+    root = root.resolve()
+    _check_arguments(name, family, charter)
+    if not FAMILIES[family].multi_table:
+        multi = ", ".join(n for n, f in FAMILIES.items() if f.multi_table)
+        raise ConfigError(
+            f"--family {family} fits one table; related tables need {multi}",
+            hint=f"use --family {multi}, or give one --source table",
+        )
+    files = _table_files(sources)
+    declared = [Relationship.parse(r) for r in relationships]
+    tables = {t: read_table(p, what=f"source table {t!r}") for t, p in files.items()}
+    metadata, notes = detect_tables(tables, declared)
+    rels = Relationship.all_of(metadata)
+    unit = entity_table(list(tables), rels, entity)
+    if target is not None:
+        require_columns(tables[unit], {"--target": [target]}, f"the entity table {unit!r}")
+    in_place = len(sources) == 1 and sources[0].is_dir() and _is_within(sources[0], root)
+    dest = sources[0].resolve() if in_place else root / "data" / "source" / name
+    if not force:
+        _refuse_to_overwrite(root, dest, dest, True, force)
+        if not in_place and dest.exists():
+            raise WouldOverwrite(
+                f"refusing to overwrite existing {dest.relative_to(root)}",
+                hint="review it, then re-run with --force to replace it",
+            )
+    actions = [f"metadata.json: {n}" for n in notes]
+    for t, df in tables.items():
+        one = {"tables": {t: metadata["tables"][t]}}
+        discrete = model_discrete(df, one)
+        if discrete:
+            actions.append(
+                f"metadata.json {t}: categorical, few distinct values: {', '.join(discrete)}"
+            )
+    _ensure_repositories(root, actions)
+    if not in_place:
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in files.values():
+            shutil.copyfile(p, dest / p.name)
+        actions.append(f"copied {len(files)} tables to {dest.relative_to(root)}")
+    rel_source = _track_source(root, dest, dest, True, actions)
+    pins = {t: md5_file(dest / p.name) for t, p in files.items()}
+    write_json_atomic(root / L.METADATA, metadata)
+    table_lines = "".join(
+        f"    {t}:\n      file: {p.name}\n      md5: {pins[t]}\n" for t, p in files.items()
+    )
+    values: dict[str, object] = {
+        "name": name,
+        "target": target,
+        "source_path": rel_source,
+        "snapshot_id": snapshot_id or f"file://{rel_source}@{datetime.now(UTC).date().isoformat()}",
+        "source_md5": pins_digest(pins),
+        "family": family,
+        "decimals": {},
+        **(charter or Charter()).template_values(),
+    }
+    blocks = {
+        "source_tables": "  tables:                         # one file per table in source.path; "
+        "pins change only with `sdops snapshot`\n" + table_lines,
+        "split_entity": f"  entity: {unit}                  # the privacy unit: its rows (people) "
+        "go to train or holdout whole, with every row below them\n",
+    }
+    write_text_atomic(root / L.PARAMS, render_params(values, blocks))
+    write_text_atomic(root / L.DVC_YAML, render_tables_pipeline(list(files), "csv"))
+    _append_gitignore(root / ".gitignore", read_template("gitignore"))
+    created = [L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"]
+    owners = {"privacy_owners": privacy_owners, "data_owners": data_owners}
+    created += _write_ci_files(
+        root, force, {**owners, "source_path": rel_source, "name": name}, actions
+    )
+    created += _write_requirements(root, force, actions)
+    load_params(root / L.PARAMS)  # what we wrote must load
+    return InitResult(
+        root=root,
+        source=dest,
+        source_md5=pins_digest(pins),
+        created=created,
+        actions=actions,
+        entity=unit,
+        pii_columns=[
+            f"{t}.{c}" for t in tables for c in pii_columns({"tables": {t: metadata["tables"][t]}})
+        ],
+    )
+
+
+def _table_files(sources: list[Path]) -> dict[str, Path]:
+    """Table name -> file: every table file of a directory, or each file given; names are
+    the file stems and must be distinct release-safe names."""
+    from sdops_dvc.tables import READERS
+
+    files: list[Path] = []
+    for src in sources:
+        src = _existing_source(src)
+        if src.is_dir():
+            found = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in READERS)
+            if not found:
+                raise DataError(
+                    f"source directory {src} holds no table files",
+                    hint=f"put the tables there as {', '.join(READERS)} files",
+                )
+            files += found
+        else:
+            files.append(src)
+    names: dict[str, Path] = {}
+    for f in files:
+        if f.stem in names:
+            raise ConfigError(
+                f"two source tables are named {f.stem!r} ({names[f.stem]} and {f})",
+                hint="a table is named by its file: rename one",
+            )
+        if not NAME_RE.match(f.stem):
+            raise ConfigError(
+                f"source table {f.name}: {f.stem!r} is not a valid table name",
+                hint="name table files with letters, digits, '-' or '_'",
+            )
+        names[f.stem] = f
+    if len(names) < 2:
+        raise DataError(
+            "related tables need at least two tables; one table is a single-table project",
+            hint="give a directory of tables or repeat --source",
+        )
+    return names
 
 
 def _check_arguments(name: str, family: str, charter: Charter | None) -> None:
@@ -327,6 +482,33 @@ def _append_gitignore(path: Path, block: str) -> None:
     write_text_atomic(path, current + sep + "\n".join(new) + "\n")
 
 
+def _stale_pointer(source: Path, root: Path, new_md5: str | None = None) -> str | None:
+    """The command to run when the source's ``.dvc`` pointer lags the file (``new_md5``) or,
+    for a directory, its files (DVC's status says so), else None."""
+    import yaml as pyyaml
+
+    pointer = source.with_name(source.name + ".dvc")
+    if not pointer.exists():
+        return None
+    data = pyyaml.safe_load(pointer.read_text(encoding="utf-8")) or {}
+    outs = data.get("outs") or [{}]
+    recorded = outs[0].get("md5") if isinstance(outs[0], dict) else None
+    if source.is_dir():
+        from sdops_dvc.scm import run_dvc
+
+        lagging = "changed" in run_dvc(["status", pointer.name], cwd=pointer.parent)
+    else:
+        lagging = bool(recorded) and recorded != new_md5
+    if not lagging:
+        return None
+    is_import = any(isinstance(d, dict) and d.get("repo") for d in data.get("deps") or [])
+    return (
+        f"dvc update {pointer.relative_to(root)}"
+        if is_import
+        else f"dvc add {source.relative_to(root)}"
+    )
+
+
 @dataclass(frozen=True)
 class SnapshotResult:
     source: Path
@@ -343,13 +525,14 @@ class SnapshotResult:
 
 def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResult:
     """Re-pin the source: record its current md5 (and a new snapshot id) in params.yaml."""
-    import yaml as pyyaml
 
     from sdops_dvc.yamlio import set_scalars
 
     params = load_params(params_path)
     root = params_path.resolve().parent
     source = root / params.source.path
+    if params.source.multi_table:
+        return _snapshot_tables(params_path, params, snapshot_id)
     df = read_table(source, what="source")
     require_columns(df, params.named_columns(), "the source")
     new_md5 = md5_file(source)
@@ -360,19 +543,7 @@ def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResul
     text = params_path.read_text(encoding="utf-8")  # only the pins change, byte for byte
     write_text_atomic(params_path, set_scalars(text, pins, str(params_path)))
 
-    stale = None
-    pointer = source.with_name(source.name + ".dvc")
-    if pointer.exists():
-        data = pyyaml.safe_load(pointer.read_text(encoding="utf-8")) or {}
-        outs = data.get("outs") or [{}]
-        recorded = outs[0].get("md5") if isinstance(outs[0], dict) else None
-        if recorded and recorded != new_md5:
-            is_import = any(isinstance(d, dict) and d.get("repo") for d in data.get("deps") or [])
-            stale = (
-                f"dvc update {pointer.relative_to(root)}"
-                if is_import
-                else f"dvc add {source.relative_to(root)}"
-            )
+    stale = _stale_pointer(source, root, new_md5)
     return SnapshotResult(
         source=source,
         old_md5=params.source.md5,
@@ -380,6 +551,39 @@ def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResul
         old_id=params.source.snapshot_id,
         new_id=snapshot_id or params.source.snapshot_id,
         stale_pointer=stale,
+    )
+
+
+def _snapshot_tables(params_path: Path, params: Any, snapshot_id: str | None) -> SnapshotResult:
+    """Re-pin related tables: each table's md5 under source.tables and their digest in
+    source.md5, every table read first (a table that does not read is not pinned)."""
+    from sdops_dvc.layout import Layout
+    from sdops_dvc.tableset import pins_digest, source_files
+    from sdops_dvc.yamlio import set_scalars
+
+    layout = Layout.for_params(params_path)
+    files = source_files(params, layout)
+    for name, path in files.items():
+        read_table(path, what=f"source table {name!r}")
+    pins = {name: md5_file(path) for name, path in files.items()}
+    values: dict[tuple[str, ...], str] = {("source", "md5"): pins_digest(pins)}
+    values.update({("source", "tables", n, "md5"): md5 for n, md5 in pins.items()})
+    if snapshot_id:
+        values[("source", "snapshot_id")] = snapshot_id
+    text = set_scalars(params_path.read_text(encoding="utf-8"), values, str(params_path))
+    from sdops_dvc.config import parse_params
+    from sdops_dvc.yamlio import loads
+
+    parse_params(loads(text, str(params_path)), params_path)  # what is written must load
+    write_text_atomic(params_path, text)
+    source = layout.path(params.source.path)
+    return SnapshotResult(
+        source=source,
+        old_md5=params.source.md5,
+        new_md5=pins_digest(pins),
+        old_id=params.source.snapshot_id,
+        new_id=snapshot_id or params.source.snapshot_id,
+        stale_pointer=_stale_pointer(source, layout.root),
     )
 
 

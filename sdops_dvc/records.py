@@ -448,7 +448,27 @@ class Manifest:
 
     @property
     def synthetic(self) -> Artifact:
+        """The synthetic table; for related tables, the entity table's (see :attr:`tables`)."""
         return self.outputs["synthetic"]
+
+    @property
+    def multi_table(self) -> bool:
+        return isinstance(self.doc.get("relational"), dict)
+
+    @property
+    def tables(self) -> dict[str, Artifact]:
+        """Every synthetic table of the release by name: one for a single-table release
+        (named after the dataset), each related table's otherwise."""
+        block = self.doc.get("relational")
+        if not isinstance(block, dict):
+            return {self.name: self.synthetic}
+        tables = _obj(block.get("tables") or {}, "the manifest's related tables")
+        return {
+            str(n): Artifact.from_json(
+                _obj(t, f"related table {n!r}").get("synthetic"), f"the synthetic table {n!r}"
+            )
+            for n, t in tables.items()
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> Manifest:

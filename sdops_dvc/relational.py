@@ -1,7 +1,7 @@
 """Related tables (issue 15): relationships, how they are declared, and the split by entity.
 
 Pure: DataFrames and metadata dicts in, typed values out; no files, no SDV. The pipeline
-stages are still single-table; this is the core they will call.
+stages call it for a project whose params.yaml lists ``source.tables``.
 
 The privacy unit is an *entity*: one row of the entity table with every row of the tables
 below it (its descendants, following foreign keys down). A split by entity sends each entity
@@ -186,11 +186,15 @@ class EntitySplit:
 
     @property
     def rule(self) -> str:
-        whole = ", ".join(self.kept_whole) or "none"
-        return (
-            f"each {self.entity} row goes to train or holdout with every row below it; "
-            f"kept whole on both sides: {whole}"
-        )
+        return split_rule(self.entity, self.kept_whole)
+
+
+def split_rule(entity: str, kept_whole: list[str]) -> str:
+    """The split by entity in words, as the manifest records it."""
+    return (
+        f"each {entity} row goes to train or holdout with every row below it; "
+        f"kept whole on both sides: {', '.join(kept_whole) or 'none'}"
+    )
 
 
 TRAIN, HOLDOUT, DROPPED = 1, 0, -1
@@ -316,3 +320,87 @@ def entity_view(
             out[f"{rel.child}[{rel.child_key}].rows"].fillna(0).astype(int)
         )
     return out.reset_index(drop=True)
+
+
+def evaluation_view(
+    tables: dict[str, pd.DataFrame], relationships: list[Relationship], entity: str
+) -> pd.DataFrame:
+    """The single table the row-level measures read: one row per entity, its own columns,
+    the counts and means of its rows below (:func:`entity_view`), and every parent's columns
+    beside it (:func:`denormalize`). Detection, train-on-synthetic utility, the distance and
+    membership measures and the anonymeter-style attacks compare entities on this view."""
+    view = entity_view(tables, relationships, entity)
+    out = denormalize({**tables, entity: view}, relationships, entity)
+    return out.drop(columns=[c for c in _view_foreign_keys(relationships, entity) if c in out])
+
+
+def _view_foreign_keys(relationships: list[Relationship], entity: str) -> list[str]:
+    """The view's foreign-key columns: they name parents, whose columns stand beside them;
+    their values are identifiers (new ones in synthetic tables), and a real orphan's key is
+    null in the synthetic tables (see :func:`null_orphan_keys`). The relational family
+    measures keys and integrity."""
+    keys: list[str] = []
+    frontier: list[tuple[str, str]] = [(entity, "")]
+    while frontier and len(keys) < 64:
+        name, prefix = frontier.pop(0)
+        for rel in (r for r in relationships if r.child == name):
+            keys.append(f"{prefix}{rel.child_key}")
+            frontier.append((rel.parent, f"{prefix}{rel.child_key}.{rel.parent}."))
+    return keys
+
+
+def view_metadata(
+    metadata: dict[str, Any], relationships: list[Relationship], entity: str
+) -> dict[str, Any]:
+    """Single-table SDV metadata of :func:`evaluation_view`'s columns: each column as its own
+    table declares it (keys stay ``id``, which the measures leave out), the aggregates of the
+    rows below as numbers. Named as the view names them."""
+    tables = metadata["tables"]
+    columns: dict[str, Any] = dict(tables[entity]["columns"])
+    for rel in (r for r in relationships if r.parent == entity):
+        columns[f"{rel.child}[{rel.child_key}].rows"] = {"sdtype": "numerical"}
+        for col, spec in tables[rel.child]["columns"].items():
+            if col != rel.child_key and spec.get("sdtype") == "numerical":
+                columns[f"{rel.child}[{rel.child_key}].{col}.mean"] = {"sdtype": "numerical"}
+    frontier: list[tuple[str, str]] = [(entity, "")]
+    seen = 0
+    while frontier:
+        name, prefix = frontier.pop(0)
+        for rel in (r for r in relationships if r.child == name):
+            seen += 1
+            if seen > 64:
+                raise DataError("the relationships form a cycle (a table refers back to itself)")
+            tag = f"{prefix}{rel.child_key}.{rel.parent}."
+            for col, spec in tables[rel.parent]["columns"].items():
+                if col != rel.parent_key:
+                    columns[f"{tag}{col}"] = dict(spec)
+            frontier.append((rel.parent, tag))
+    for key in _view_foreign_keys(relationships, entity):
+        columns.pop(key, None)
+    extra = {k: v for k, v in metadata.items() if k not in ("tables", "relationships")}
+    return {**extra, "tables": {entity: {"columns": columns}}}
+
+
+def below_or_at(entity: str, relationships: list[Relationship]) -> list[str]:
+    """The entity table and every table below it: the tables whose rows are split."""
+    return [entity, *descendants(entity, relationships)]
+
+
+def null_orphan_keys(
+    tables: dict[str, pd.DataFrame], relationships: list[Relationship]
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """The tables with every orphan foreign key (set, naming no parent row) made null, and
+    how many per relationship. SDV's HMA refuses orphans; a null key is "no parent", which it
+    models, so the row and its other values stay in the fit."""
+    out = dict(tables)
+    counts: dict[str, int] = {}
+    for rel in relationships:
+        child = out[rel.child]
+        keys = child[rel.child_key]
+        orphan = keys.notna() & ~keys.isin(set(out[rel.parent][rel.parent_key].dropna()))
+        counts[rel.label] = int(orphan.sum())
+        if orphan.any():
+            child = child.copy()
+            child.loc[orphan, rel.child_key] = None
+            out[rel.child] = child
+    return out, counts

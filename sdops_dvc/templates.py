@@ -42,12 +42,38 @@ def render(name: str, values: dict[str, object], blocks: dict[str, str] | None =
     return text
 
 
-def render_params(values: dict[str, object]) -> str:
+def render_params(values: dict[str, object], blocks: dict[str, str] | None = None) -> str:
     """The params.yaml ``sdops init`` writes: the template, its ``gates:`` section from the
-    metric table (every threshold with its default and what it bounds)."""
+    metric table (every threshold with its default and what it bounds), and for related
+    tables the ``source.tables`` pins and ``split.entity`` (``blocks``; absent: no line)."""
     from sdops_dvc.metric_table import gates_block
 
-    return render("params.yaml", values, blocks={"gates": gates_block()})
+    extra = {"source_tables": "", "split_entity": "", **(blocks or {})}
+    return render("params.yaml", values, blocks={"gates": gates_block(), **extra})
+
+
+def render_tables_pipeline(tables: list[str], fmt: str) -> str:
+    """dvc.yaml for related tables: every table's split and synthetic file a named output
+    (so dvc.lock, ``sdops verify`` and the release check each file)."""
+    from sdops_dvc.layout import HOLDOUT_DIR, SYNTHETIC_DIR, TRAIN_DIR
+
+    def lines(paths: list[str]) -> str:
+        return "".join(f"      - {p}\n" for p in paths)
+
+    train = [f"{TRAIN_DIR}/{t}.parquet" for t in tables]
+    holdout = [f"{HOLDOUT_DIR}/{t}.parquet" for t in tables]
+    synthetic = [f"{SYNTHETIC_DIR}/{t}.{fmt}" for t in tables]
+    return render(
+        "dvc-tables.yaml",
+        {},
+        blocks={
+            "split_outs": lines(train + holdout),
+            "train_deps": lines(train),
+            "split_deps": lines(train + holdout),
+            "synthetic_outs": lines(synthetic),
+            "synthetic_deps": lines(synthetic),
+        },
+    )
 
 
 def demo_table() -> Path:

@@ -224,26 +224,51 @@ def revoke(ref: str, reason: str, kind: str, purge: bool) -> None:
     )
 
 
-@click.command(epilog="Example:\n\n  sdops get health-insurance@current -o synthetic.csv")
+@click.command(
+    epilog="""\b
+Examples:
+  sdops get health-insurance@current -o synthetic.csv
+  sdops get flights@v1.0.0 -o flights-synthetic/     # related tables: one file per table"""
+)
 @click.argument("ref")
-@click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Output file.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output file; for related tables, a new directory (one file per table).",
+)
 @REPO_OPTION
 def get(ref: str, out: Path | None, location: str) -> None:
-    """Download a release's synthetic table; revoked releases are refused."""
-    from sdops_dvc.api import read_bytes
+    """Download a release's synthetic table (or all its related tables); revoked releases
+    are refused. Every file is verified against the manifest before any is written."""
+    from sdops_dvc.api import read_table_bytes
     from sdops_dvc.errors import WouldOverwrite
-    from sdops_dvc.fsutil import atomic_path
+    from sdops_dvc.fsutil import write_many_atomic
 
-    if out is not None and out.exists():
+    if out is not None and out.exists() and not (out.is_dir() and not any(out.iterdir())):
         raise WouldOverwrite(f"{out} exists", hint="choose another -o path or remove it")
-    rel, path, data = read_bytes(ref, location)  # verified against the manifest's md5
-    target = out or Path(Path(path).name)
-    if target.exists():
-        raise WouldOverwrite(f"{target} exists", hint="choose another -o path or remove it")
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-    info(f"{rel.tag} -> {target} (md5 verified against the manifest)")
-    result({"release": rel.as_json(), "path": str(target), "bytes": len(data)})
+    rel, tables = read_table_bytes(ref, location)  # verified against the manifest's md5
+    if len(tables) == 1:
+        path, data = next(iter(tables.values()))
+        targets = {out or Path(Path(path).name): data}
+    else:
+        base = out or Path(rel.name)
+        targets = {base / Path(path).name: data for path, data in tables.values()}
+    taken = [str(t) for t in targets if t.exists()]
+    if taken:
+        raise WouldOverwrite(f"{', '.join(taken)} exist(s)", hint="choose another -o path")
+    write_many_atomic([(t, lambda p, d=d: p.write_bytes(d)) for t, d in targets.items()])  # type: ignore[misc]
+    shown = str(out or next(iter(targets)).parent) if len(targets) > 1 else str(next(iter(targets)))
+    info(f"{rel.tag} -> {shown} ({len(targets)} file(s), md5 verified against the manifest)")
+    result(
+        {
+            "release": rel.as_json(),
+            "path": shown,
+            "bytes": sum(len(d) for d in targets.values()),
+            "files": {str(t): len(d) for t, d in targets.items()},
+        }
+    )
 
 
 @click.command(epilog="Example:\n\n  sdops diff health-insurance@v1.0.0 health-insurance@v1.1.0")

@@ -33,18 +33,35 @@ Example:
 )
 @click.option(
     "--source",
+    "sources",
     required=True,
+    multiple=True,
     type=click.Path(path_type=Path),
-    help="The real table (csv, tsv or parquet).",
+    help="The real table (csv, tsv or parquet); a directory of related tables, or repeat "
+    "--source for several related tables.",
+)
+@click.option(
+    "--relationship",
+    "relationships",
+    multiple=True,
+    metavar="PARENT.KEY=CHILD.COLUMN",
+    help="Related tables: declare (or correct) a foreign key; repeatable. Others are proposed "
+    "from the values for review.",
+)
+@click.option(
+    "--entity",
+    default=None,
+    help="Related tables: the table whose rows are the privacy unit (split.entity; default: "
+    "the single root table).",
 )
 @click.option("--name", required=True, help="Release name (tags become NAME@vX.Y.Z).")
 @click.option("--target", default=None, help="Target column for utility checks.")
 @click.option("--snapshot-id", default=None, help="Human id of this source snapshot.")
 @click.option(
     "--family",
-    default="gaussian_copula",
-    show_default=True,
-    help="Generator family: gaussian_copula, ctgan, tvae or copula_gan.",
+    default=None,
+    help="Generator family: gaussian_copula (default), ctgan, tvae, copula_gan, aim, mst; "
+    "related tables: hma (default).",
 )
 @click.option(
     "--dir",
@@ -90,11 +107,13 @@ Example:
     "release remote consumers read, and real data is never pushed there.",
 )
 def init(
-    source: Path,
+    sources: tuple[Path, ...],
+    relationships: tuple[str, ...],
+    entity: str | None,
     name: str,
     target: str | None,
     snapshot_id: str | None,
-    family: str,
+    family: str | None,
     directory: Path,
     force: bool,
     privacy_owners: str,
@@ -114,23 +133,37 @@ def init(
     (PR template, CODEOWNERS, GitHub Actions and GitLab CI jobs). Never overwrites without
     --force.
     """
-    from sdops_dvc.project import Charter, init_project
+    from sdops_dvc.project import Charter, init_project, init_tables_project
 
     charter = Charter(intended_use, tuple(audiences), classification, retention_days, owner)
     if charter.missing() and sys.stdin.isatty() and sys.stdout.isatty():
         charter = _ask_charter(charter)
-    res = init_project(
-        directory,
-        source,
-        name,
-        target=target,
-        snapshot_id=snapshot_id,
-        family=family,
-        force=force,
-        privacy_owners=privacy_owners,
-        data_owners=data_owners,
-        charter=charter,
-    )
+    common = {
+        "target": target,
+        "snapshot_id": snapshot_id,
+        "force": force,
+        "privacy_owners": privacy_owners,
+        "data_owners": data_owners,
+        "charter": charter,
+    }
+    if len(sources) > 1 or sources[0].is_dir() or relationships or entity:
+        res = init_tables_project(
+            directory,
+            list(sources),
+            name,
+            relationships=list(relationships),
+            entity=entity,
+            family=family or "hma",
+            **common,  # type: ignore[arg-type]
+        )
+    else:
+        res = init_project(
+            directory,
+            sources[0],
+            name,
+            family=family or "gaussian_copula",
+            **common,  # type: ignore[arg-type]
+        )
     actions = list(res.actions)
     if private_remote:
         from sdops_dvc.project import set_private_remote
@@ -140,6 +173,8 @@ def init(
         info(f"  {action}")
     info(f"  wrote {', '.join(res.created)}")
     info(f"  pinned source {res.source.relative_to(res.root)} at md5 {res.source_md5}")
+    if res.entity is not None:
+        info(f"  privacy unit (split.entity): {res.entity}; review metadata.json's relationships")
     if res.pii_columns:
         warn(
             "metadata.json marks these columns as ids/PII (SDV will fake them, not learn "

@@ -34,11 +34,21 @@ def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -
     from sdops_dvc.stages.split import run_split
 
     params, layout = _load(params_path)
+    multi = params.source.multi_table
     res = run_split(
-        params, layout, train_out or layout.path(L.TRAIN), holdout_out or layout.path(L.HOLDOUT)
+        params, layout, train_out or layout.train(multi), holdout_out or layout.holdout(multi)
     )
     log.info("split %d rows: %d train, %d holdout", res.n_source, res.n_train, res.n_holdout)
-    result({"source_rows": res.n_source, "train_rows": res.n_train, "holdout_rows": res.n_holdout})
+    for name, (n, tr, ho) in (res.tables or {}).items():
+        log.info("  %s: %d rows, %d train, %d holdout", name, n, tr, ho)
+    result(
+        {
+            "source_rows": res.n_source,
+            "train_rows": res.n_train,
+            "holdout_rows": res.n_holdout,
+            **({"tables": res.tables} if res.tables else {}),
+        }
+    )
 
 
 @click.command(
@@ -54,14 +64,15 @@ def generate(params_path: Path, train_path: Path | None, out: Path | None) -> No
     from sdops_dvc.stages.generate import run_generate
 
     params, layout = _load(params_path)
-    target = out or layout.synthetic(params.output.format)
+    multi = params.source.multi_table
+    target = out or layout.synthetic_out(params.output.format, multi)
     log.info("generating with %s (seed %d)", params.generator.family, params.generator.seed)
     from sdops_dvc.registry.budget import measure_problems
 
     res = run_generate(
         params,
         layout,
-        train_path or layout.path(L.TRAIN),
+        train_path or layout.train(multi),
         target,
         budget_check=lambda metadata: measure_problems(params, layout, metadata),
         progress=interactive(),
@@ -125,11 +136,12 @@ def evaluate(
     layout = Layout(Path.cwd())
     if params_path is not None:
         params, layout = _load(params_path)
+    multi = params is not None and params.source.multi_table
     res = run_evaluate(
         params,
         layout.root,
-        train_path or layout.path(L.TRAIN),
-        holdout_path or layout.path(L.HOLDOUT),
+        train_path or layout.train(multi),
+        holdout_path or layout.holdout(multi),
         synthetic_path,
         out_dir,
         target=target,
@@ -263,10 +275,11 @@ def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> No
     from sdops_dvc.stages.manifest import ManifestInputs, run_manifest
 
     params, layout = _load(params_path)
+    multi = params.source.multi_table
     inputs = ManifestInputs(
-        train=layout.path(L.TRAIN),
-        holdout=layout.path(L.HOLDOUT),
-        synthetic=layout.synthetic(params.output.format),
+        train=layout.train(multi),
+        holdout=layout.holdout(multi),
+        synthetic=layout.synthetic_out(params.output.format, multi),
         metrics=layout.path(L.METRICS),
         gate=layout.path(L.GATE),
         fit=layout.path(L.DP_FIT),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from sdops_dvc.metrics.learning import UtilityResult
     from sdops_dvc.metrics.privacy import DcrResult
+    from sdops_dvc.metrics.relational import RelationalInputs
 
 DRIVERS_ABOVE_AUC = 0.75  # a detection AUC above this names the columns it leans on
 
@@ -57,9 +58,11 @@ class Evaluation:
         metadata: dict[str, Any],
         params: Params | None,
         target: str | None,
+        relational: RelationalInputs | None = None,
     ) -> None:
         from sdops_dvc.metadata import parse_datetimes
 
+        self.relational = relational  # related tables; the frames above are their entity view
         self.params = params
         self.cfg = params.evaluation if params is not None else EvaluationCfg()
         self.task = params.dataset.task if params is not None else "auto"
@@ -469,6 +472,32 @@ def _group_row(ev: Evaluation, g: Any) -> dict[str, Any]:
     }
 
 
+_RELATIONAL_KEYS = (
+    "relational.tables",
+    "relational.relationships",
+    "relational.duplicate_key_share",
+    "relational.orphan_excess",
+    "relational.cardinality_bounds",
+    "relational.column_shapes",
+    "relational.column_pair_trends",
+    "relational.cardinality",
+    "relational.intertable_trends",
+    "relational.quality_score",
+    "relational.table_copy_excess",
+)
+
+
+def relational(ev: Evaluation) -> FamilyOutput:
+    """Related tables: keys, integrity against the real tables' own, cardinality, the
+    multi-table QualityReport and copies per table (None for a single table)."""
+    if ev.relational is None:
+        return FamilyOutput({k: None for k in _RELATIONAL_KEYS})
+    from sdops_dvc.metrics.relational import relational_metrics
+
+    flat, details = relational_metrics(ev.relational, ev.seed, ev.cfg.max_nn_reference)
+    return FamilyOutput(flat, {"relational": details})
+
+
 FAMILIES: dict[str, MetricFamily] = {
     "schema": schema,
     "quality": quality,
@@ -476,4 +505,5 @@ FAMILIES: dict[str, MetricFamily] = {
     "privacy": privacy,
     "anonymity": anonymity,
     "subgroups": subgroups,
+    "relational": relational,
 }

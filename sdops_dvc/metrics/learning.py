@@ -18,6 +18,9 @@ MAX_CATEGORIES = 255  # sklearn's HistGradientBoosting limit (its max_bins)
 OTHER = "\x00(other)"  # the pooled rare categories; sorts before any real value
 
 
+MIN_VALUES = 20  # a numeric feature with fewer values than this enters as its missingness
+
+
 def model_frames(frames: list[pd.DataFrame], columns: list[str]) -> list[pd.DataFrame]:
     """Features for sklearn: numbers as float, datetimes as seconds, everything else as a
     pandas category with categories shared across the frames."""
@@ -47,8 +50,14 @@ def model_frames(frames: list[pd.DataFrame], columns: list[str]) -> list[pd.Data
                 col = pd.to_datetime(f[c], errors="coerce")
                 out[i][c] = col.astype("int64").astype(float).where(col.notna()) / 1e9
         else:
-            for i, f in enumerate(frames):
-                out[i][c] = pd.to_numeric(f[c], errors="coerce").astype(float)
+            nums = [pd.to_numeric(f[c], errors="coerce").astype(float) for f in frames]
+            if sum(int(n.notna().sum()) for n in nums) < MIN_VALUES:
+                # nearly all missing (a parent's column few rows reach): a training fold may
+                # hold none of its values, which the histogram binning cannot take; whether
+                # it is missing is what it tells a model
+                nums = [n.notna().astype(float) for n in nums]
+            for i, n in enumerate(nums):
+                out[i][c] = n
     return [pd.DataFrame(o, index=f.index) for o, f in zip(out, frames, strict=True)]
 
 

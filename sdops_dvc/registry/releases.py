@@ -240,8 +240,15 @@ def _check_candidate(
         f.problems.append(
             "the gate at HEAD did not approve: " + "; ".join(gate.get("failures", [])[:5])
         )
-    synthetic = f"{L.SYNTHETIC_STEM}.{params.output.format}"
-    f.problems += [f"integrity: {p}" for p in checks.lock_problems(committed, synthetic)]
+    tables = list(params.source.tables)
+    f.problems += [
+        f"integrity: {p}"
+        for p in checks.lock_problems(
+            committed,
+            L.synthetic_outputs(tables, params.output.format),
+            L.split_outputs(tables),
+        )
+    ]
     f.problems += [f"integrity: {p}" for p in checks.decision_problems(committed, params)]
     if reevaluate and not f.problems:
         f.problems += [
@@ -440,8 +447,14 @@ def reevaluate_problems(
     problems: list[str] = []
     with release_worktree(repo, "HEAD", shared_cache=True) as wt:  # nothing is pushed yet
         proot = wt / prefix if prefix else wt
+        tables = list(params.source.tables)
         run_dvc(
-            ["pull", "-q", L.TRAIN, L.HOLDOUT, f"{L.SYNTHETIC_STEM}.{params.output.format}"],
+            [
+                "pull",
+                "-q",
+                *L.split_outputs(tables),
+                *L.synthetic_outputs(tables, params.output.format),
+            ],
             cwd=proot,
         )
         run_dvc(["repro", "-f", "-s", "-q", "evaluate"], cwd=proot)

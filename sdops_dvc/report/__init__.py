@@ -71,8 +71,13 @@ def candidate_line(metrics: dict[str, Any], params: Params | None) -> str:
 
 
 def render_markdown(
-    metrics: dict[str, Any], gate: dict[str, Any], params: Params | None, candidate: str = ""
+    metrics: dict[str, Any],
+    gate: dict[str, Any],
+    params: Params | None,
+    candidate: str = "",
+    details: dict[str, Any] | None = None,
 ) -> str:
+    details = details or {}
     name = params.dataset.name if params else "synthetic table"
     verdict = "APPROVED" if gate["approved"] else "BLOCKED"
     lines = [f"## sdops-dvc gate: {name} — **{verdict}**", ""]
@@ -93,6 +98,10 @@ def render_markdown(
     lines += budget_lines(gate.get("budget"))
     lines += ["", "| metric | value | threshold |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in metric_rows(metrics, gate["thresholds"])]
+    for title, header, rows in relational_tables(details):
+        lines += ["", f"**{title}**", "", "| " + " | ".join(header) + " |"]
+        lines += ["| " + " | ".join("---" for _ in header) + " |"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
     r = metrics.get("rows", {})
     lines += [
         "",
@@ -107,6 +116,64 @@ h1 span.ok{color:#1a7f37}h1 span.bad{color:#cf222e}table{border-collapse:collaps
 td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
 .review{background:#fff3cd;border:2px solid #e0a800;padding:.8em;margin:1em 0;font-weight:bold}
 .grid{display:flex;flex-wrap:wrap;gap:8px}.fail{color:#cf222e}.note{color:#555;font-size:12px}"""
+
+
+def relational_tables(details: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The related tables' sections (title, header, rows): each table's rows and copies, each
+    relationship's integrity, cardinality and inter-table trends. Empty for one table."""
+    rel = details.get("relational")
+    if not rel:
+        return []
+    tables = [
+        [
+            name + (" (entity)" if name == rel.get("entity") else ""),
+            _fmt(t["rows_train"]),
+            _fmt(t["rows_holdout"]),
+            _fmt(t["rows_synthetic"]),
+            _fmt(t.get("duplicate_key_share")),
+            "kept whole" if t.get("kept_whole") else _fmt(t.get("copies_train")),
+            "" if t.get("kept_whole") else _fmt(t.get("copies_holdout")),
+        ]
+        for name, t in rel["tables"].items()
+    ]
+    relationships = [
+        [
+            label,
+            _fmt(r["orphan_share_real"]),
+            _fmt(r["orphan_share_synthetic"]),
+            _fmt(r["cardinality_shape"]),
+            _fmt(r["cardinality_bounds"]),
+            _fmt(r["intertable_trends"]),
+        ]
+        for label, r in rel["relationships"].items()
+    ]
+    return [
+        (
+            "Related tables",
+            [
+                "table",
+                "train rows",
+                "holdout rows",
+                "synthetic rows",
+                "duplicate keys",
+                "copies of train",
+                "copies of holdout",
+            ],
+            tables,
+        ),
+        (
+            "Relationships",
+            [
+                "relationship",
+                "orphans (real)",
+                "orphans (synthetic)",
+                "cardinality shape",
+                "within real bounds",
+                "inter-table trends",
+            ],
+            relationships,
+        ),
+    ]
 
 
 def budget_lines(budget: dict[str, Any] | None) -> list[str]:
@@ -184,6 +251,12 @@ def render_html(
         for a, b, c in metric_rows(metrics, gate["thresholds"])
     ]
     h.append("</table>")
+    for title, header, rows in relational_tables(details):
+        h.append(f"<h2>{escape(title)}</h2><table><tr>")
+        h += [f"<th>{escape(c)}</th>" for c in header]
+        h.append("</tr>")
+        h += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows]
+        h.append("</table>")
     cs = details.get("column_shapes", {})
     if cs:
         th = _get(gate["thresholds"], "quality.min_column_shapes")
@@ -267,7 +340,9 @@ def render_reports(
     params: Params | None,
 ) -> None:
     candidate = candidate_line(metrics, params)
-    write_text_atomic(out_dir / "report.md", render_markdown(metrics, gate, params, candidate))
+    write_text_atomic(
+        out_dir / "report.md", render_markdown(metrics, gate, params, candidate, details)
+    )
     write_text_atomic(
         out_dir / "report.html", render_html(out_dir, metrics, details, gate, params, candidate)
     )

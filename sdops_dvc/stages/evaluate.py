@@ -115,13 +115,16 @@ def compute_metrics(
     *,
     target: str | None = None,
     progress: bool = False,
+    relational: Any = None,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, float]]:
     """(metrics, details, plot data, seconds per metric family): every registered family
-    in turn, metrics.json assembled in the metric table's order."""
+    in turn, metrics.json assembled in the metric table's order. ``relational``
+    (:class:`~sdops_dvc.metrics.relational.RelationalInputs`): related tables, whose entity
+    view the frames are."""
     from sdops_dvc.metrics.families import FAMILIES, Evaluation
     from sdops_dvc.metrics.plots import dcr_histogram, marginals
 
-    ev = Evaluation(train, holdout, synthetic, metadata, params, target)
+    ev = Evaluation(train, holdout, synthetic, metadata, params, target, relational)
     timer = _Timer(progress, len(FAMILIES))
     flat: dict[str, Any] = {}
     details: dict[str, Any] = {"samples": {}}
@@ -184,6 +187,20 @@ def write_plots(out_dir: Path, plots: dict[str, Any]) -> None:
     )
 
 
+def _write_outputs(
+    out_dir: Path,
+    metrics: dict[str, Any],
+    details: dict[str, Any],
+    plots: dict[str, Any],
+    seconds: dict[str, float],
+) -> EvaluateResult:
+    write_plots(out_dir, plots)
+    write_json_atomic(out_dir / "details.json", details)
+    path = out_dir / "metrics.json"
+    write_json_atomic(path, metrics)
+    return EvaluateResult(path, metrics, details, seconds)
+
+
 def run_evaluate(
     params: Params | None,
     root: Path,
@@ -197,6 +214,10 @@ def run_evaluate(
 ) -> EvaluateResult:
     import warnings
 
+    if params is not None and params.source.multi_table:
+        return run_evaluate_tables(
+            params, root, train_path, holdout_path, synthetic_path, out_dir, progress=progress
+        )
     train = read_table(train_path, what="train table")
     holdout = read_table(holdout_path, what="holdout table")
     synthetic = read_table(synthetic_path, what="synthetic table")
@@ -210,8 +231,61 @@ def run_evaluate(
         metrics, details, plots, seconds = compute_metrics(
             train, holdout, synthetic, metadata, params, target=target, progress=progress
         )
-    write_plots(out_dir, plots)
-    write_json_atomic(out_dir / "details.json", details)
-    path = out_dir / "metrics.json"
-    write_json_atomic(path, metrics)
-    return EvaluateResult(path, metrics, details, seconds)
+    return _write_outputs(out_dir, metrics, details, plots, seconds)
+
+
+def run_evaluate_tables(
+    params: Params,
+    root: Path,
+    train_dir: Path,
+    holdout_dir: Path,
+    synthetic_dir: Path,
+    out_dir: Path,
+    *,
+    progress: bool = False,
+) -> EvaluateResult:
+    """Related tables: the relational family on the table sets, every other family on the
+    entity view (:func:`sdops_dvc.relational.evaluation_view`: each entity with the
+    aggregates of its rows below and its parents' columns), where params' column names
+    (target, quasi-identifiers, subgroups) are read."""
+    import warnings
+
+    from sdops_dvc.layout import Layout
+    from sdops_dvc.metadata import check_against_tables, parse_datetimes
+    from sdops_dvc.metrics.relational import RelationalInputs
+    from sdops_dvc.relational import Relationship, entity_table, evaluation_view, view_metadata
+    from sdops_dvc.tableset import read_tables
+
+    layout = Layout(root)
+    names = list(params.source.tables)
+    meta_path = layout.path(params.source.metadata)
+    metadata = read_metadata(meta_path, tables=None)
+    sets = {
+        what: read_tables(layout.table_files(d, names, suffix), what)
+        for what, d, suffix in (
+            ("train", train_dir, "parquet"),
+            ("holdout", holdout_dir, "parquet"),
+            ("synthetic", synthetic_dir, params.output.format),
+        )
+    }
+    for tables in sets.values():
+        check_against_tables(metadata, tables, meta_path)
+        for name, df in tables.items():  # csv gives datetimes as strings
+            tables[name] = parse_datetimes(df, {"tables": {name: metadata["tables"][name]}})
+    rels = Relationship.all_of(metadata)
+    entity = entity_table(names, rels, params.split.entity)
+    views = {what: evaluation_view(t, rels, entity) for what, t in sets.items()}
+    require_columns(views["train"], params.named_columns(), f"the view of {entity}")
+    inputs = RelationalInputs(sets["train"], sets["holdout"], sets["synthetic"], metadata, entity)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        metrics, details, plots, seconds = compute_metrics(
+            views["train"],
+            views["holdout"],
+            views["synthetic"],
+            view_metadata(metadata, rels, entity),
+            params,
+            progress=progress,
+            relational=inputs,
+        )
+    return _write_outputs(out_dir, metrics, details, plots, seconds)

@@ -267,9 +267,31 @@ def _explain_detection(c: _Checks, details: dict[str, Any]) -> None:
         c.notes.append(f"quality: {drivers[0]['column']}: {drivers[0]['hint']}")
 
 
+def _naming_worst(key: str) -> Callable[[_Checks, dict[str, Any]], None]:
+    """A failed relational check names the relationship or table that decided it."""
+
+    def explain(c: _Checks, details: dict[str, Any]) -> None:
+        worst = ((details.get("relational") or {}).get("worst") or {}).get(key)
+        if worst:
+            c.failures[-1] += f"; worst: {worst}"
+
+    return explain
+
+
 # what a failed ``limit`` check adds to its reason
 EXPLAIN: dict[str, Callable[[_Checks, dict[str, Any]], None]] = {
     "quality.detection_auc": _explain_detection,
+    **{
+        f"relational.{k}": _naming_worst(k)
+        for k in (
+            "duplicate_key_share",
+            "orphan_excess",
+            "cardinality_bounds",
+            "cardinality",
+            "intertable_trends",
+            "table_copy_excess",
+        )
+    },
 }
 
 
@@ -281,7 +303,8 @@ def _judge(
     for m in gated_by(gate):
         assert m.threshold is not None
         if m.applies_if is not None and not get(metrics, m.applies_if[0]):
-            c.note(m.applies_if[1])
+            if m.applies_if[1]:
+                c.note(m.applies_if[1])
         elif m.threshold.rule == "own":
             RULES[m.key](c, m, cfg, details)
         elif not c.limit(m, _limit_of(m, cfg)) and m.key in EXPLAIN:

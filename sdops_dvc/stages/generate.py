@@ -14,6 +14,7 @@ from sdops_dvc.config import Params
 from sdops_dvc.fsutil import md5_file
 from sdops_dvc.layout import DP_FIT, Layout
 from sdops_dvc.metadata import check_against_table, read_metadata
+from sdops_dvc.synthesizers import FAMILIES
 from sdops_dvc.synthesizers.adapters import BudgetCheck, generator_for
 from sdops_dvc.tables import read_table, require_columns, write_table
 
@@ -42,7 +43,10 @@ def run_generate(
     """Fit and sample. ``budget_check(metadata)``: the problems a new DP measurement would
     cause against the privacy budget of every release so far (the registry knows them: the
     caller passes its check in); a DP measurement is drawn only when it finds none. None:
-    no budget to respect (non-DP callers)."""
+    no budget to respect (non-DP callers). Related tables: ``train_path`` and ``out`` are
+    directories (:func:`run_generate_tables`)."""
+    if params.source.multi_table:
+        return run_generate_tables(params, layout, train_path, out)
     train = read_table(train_path, what="train split")
     require_columns(train, params.named_columns(), "the train split")
     meta_path = layout.path(params.source.metadata)
@@ -59,3 +63,37 @@ def run_generate(
     )
     write_table(generated.data, out)
     return GenerateResult(out, len(generated.data), generated.sdv_class, generated.parameters)
+
+
+def run_generate_tables(
+    params: Params, layout: Layout, train_dir: Path, out_dir: Path
+) -> GenerateResult:
+    """Related tables with HMA (:mod:`sdops_dvc.synthesizers.multi_table`): fit on the train
+    tables, orphan foreign keys made null for the fit (HMA refuses them; the manifest counts
+    them), sample every table, and write one file per table, all or none."""
+    from sdops_dvc.metadata import check_against_tables
+    from sdops_dvc.relational import Relationship, entity_table, null_orphan_keys
+    from sdops_dvc.synthesizers.multi_table import generate_tables
+    from sdops_dvc.tableset import read_tables, write_tables
+
+    names = list(params.source.tables)
+    train = read_tables(layout.table_files(train_dir, names, "parquet"), "train split")
+    meta_path = layout.path(params.source.metadata)
+    metadata = read_metadata(meta_path, tables=None)
+    check_against_tables(metadata, train, meta_path)
+    rels = Relationship.all_of(metadata)
+    entity = entity_table(names, rels, params.split.entity)
+    fit_on, nulled = null_orphan_keys(train, rels)
+    for label, n in nulled.items():
+        if n:
+            log.info("%s: %d orphan key(s) made null for the fit", label, n)
+    g = params.generator
+    scale = g.num_rows / len(train[entity]) if g.num_rows else 1.0
+    sampled = generate_tables(
+        fit_on, metadata, g.seed, scale=scale, threads=g.torch_threads, parameters=g.parameters
+    )
+    files = layout.table_files(out_dir, names, params.output.format)
+    write_tables({n: sampled[n][list(train[n].columns)] for n in names}, files)
+    return GenerateResult(
+        out_dir, len(sampled[entity]), FAMILIES[g.family].sdv_class, dict(g.parameters)
+    )

@@ -73,12 +73,26 @@ def _rows(path: Path) -> int:
 
 def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> dict[str, Any]:
     from sdops_dvc.synthesizers.sdv_adapter import effective_parameters
-
-    source = layout.path(params.source.path)
-    src_rec = file_record(layout, source)
     from sdops_dvc.tables import read_table
 
-    src_df = read_table(source, what="source")
+    source = layout.path(params.source.path)
+    relational = None
+    if params.source.multi_table:
+        relational, files = _relational_block(params, layout, inputs)
+        entity = relational["entity"]
+        src_rec = _directory_record(layout, source, params, files)
+        src_df = read_table(files[entity]["source"], what="source")
+        inputs = ManifestInputs(
+            files[entity]["train"],
+            files[entity]["holdout"],
+            files[entity]["synthetic"],
+            inputs.metrics,
+            inputs.gate,
+            inputs.fit,
+        )
+    else:
+        src_rec = file_record(layout, source)
+        src_df = read_table(source, what="source")
     meta_path = layout.path(params.source.metadata)
     gate = json.loads(inputs.gate.read_text(encoding="utf-8")) if inputs.gate.exists() else None
     if gate is None:
@@ -107,7 +121,7 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         "split": {
             "ratio": params.split.ratio,
             "seed": params.split.seed,
-            "method": "random",
+            "method": "by_entity" if relational else "random",
             "train": file_record(layout, inputs.train, rows=n_train),
             "holdout": file_record(layout, inputs.holdout, rows=_rows(inputs.holdout)),
         },
@@ -149,9 +163,86 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         },
         "policy": params.policy.model_dump(mode="json"),
         "privacy": privacy_block(params, layout, inputs.fit),
+        **({"relational": relational} if relational else {}),
         "environment": environment(),
     }
     return seal(manifest)
+
+
+def _directory_record(
+    layout: Layout, source: Path, params: Params, files: dict[str, dict[str, Path]]
+) -> dict[str, Any]:
+    """The source directory of related tables: its pin is the digest of the tables' md5s
+    (as params.yaml's source.md5), its size their sum."""
+    from sdops_dvc.tableset import pins_digest
+
+    pins = {name: md5_file(f["source"]) for name, f in files.items()}
+    return {
+        "path": layout.rel(source),
+        "md5": pins_digest(pins),
+        "size": sum(f["source"].stat().st_size for f in files.values()),
+    }
+
+
+def _relational_block(
+    params: Params, layout: Layout, inputs: ManifestInputs
+) -> tuple[dict[str, Any], dict[str, dict[str, Path]]]:
+    """The manifest's ``relational`` block (the entity, the split rule, the tables kept
+    whole, rows dropped by the split, orphan keys made null for the fit, each table's
+    source, train, holdout and synthetic files) and those files."""
+    from sdops_dvc.metadata import read_metadata
+    from sdops_dvc.relational import (
+        Relationship,
+        below_or_at,
+        entity_table,
+        null_orphan_keys,
+        split_rule,
+    )
+    from sdops_dvc.tableset import read_tables, source_files
+
+    names = list(params.source.tables)
+    fmt = params.output.format
+    files = {
+        name: {
+            "source": src,
+            "train": inputs.train / f"{name}.parquet",
+            "holdout": inputs.holdout / f"{name}.parquet",
+            "synthetic": inputs.synthetic / f"{name}.{fmt}",
+        }
+        for name, src in source_files(params, layout).items()
+    }
+    metadata = read_metadata(layout.path(params.source.metadata), tables=None)
+    rels = Relationship.all_of(metadata)
+    entity = entity_table(names, rels, params.split.entity)
+    split = set(below_or_at(entity, rels))
+    train = read_tables({n: f["train"] for n, f in files.items()}, "train split")
+    rows = {n: {k: _rows(p) for k, p in f.items()} for n, f in files.items()}
+    _, nulled = null_orphan_keys(train, rels)
+    kept_whole = [n for n in names if n not in split]
+    block = {
+        "entity": entity,
+        "rule": split_rule(entity, kept_whole),
+        "kept_whole": kept_whole,
+        "relationships": [r.label for r in rels],
+        "orphan_keys_nulled_for_fit": nulled,
+        "dropped": {
+            n: r["source"] - r["train"] - r["holdout"]
+            for n, r in rows.items()
+            if n in split and r["source"] - r["train"] - r["holdout"] > 0
+        },
+        "tables": {
+            n: {
+                "source": file_record(layout, f["source"], rows=rows[n]["source"]),
+                "train": file_record(layout, f["train"], rows=rows[n]["train"]),
+                "holdout": file_record(layout, f["holdout"], rows=rows[n]["holdout"]),
+                "synthetic": file_record(
+                    layout, f["synthetic"], rows=rows[n]["synthetic"], fmt=fmt
+                ),
+            }
+            for n, f in files.items()
+        },
+    }
+    return block, files
 
 
 def environment() -> dict[str, str | None]:

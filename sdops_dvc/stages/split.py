@@ -23,6 +23,8 @@ class SplitResult:
     n_source: int
     n_train: int
     n_holdout: int
+    # related tables: rows per table on each side (the counts above are the entity table's)
+    tables: dict[str, tuple[int, int, int]] | None = None  # name -> (source, train, holdout)
 
 
 def verify_pin(source: Path, pinned_md5: str | None) -> str:
@@ -53,6 +55,10 @@ def verify_pin(source: Path, pinned_md5: str | None) -> str:
 
 
 def run_split(params: Params, layout: Layout, train_out: Path, holdout_out: Path) -> SplitResult:
+    """The seeded train/holdout split; for related tables, ``train_out`` and ``holdout_out``
+    are directories and the split is by entity (:func:`run_split_tables`)."""
+    if params.source.multi_table:
+        return run_split_tables(params, layout, train_out, holdout_out)
     import numpy as np
 
     source = layout.path(params.source.path)
@@ -83,3 +89,43 @@ def run_split(params: Params, layout: Layout, train_out: Path, holdout_out: Path
         ]
     )
     return SplitResult(train_out, holdout_out, n, len(train), len(holdout))
+
+
+def run_split_tables(
+    params: Params, layout: Layout, train_dir: Path, holdout_dir: Path
+) -> SplitResult:
+    """Related tables split by entity (:func:`sdops_dvc.relational.split_by_entity`): every
+    pin checked, the metadata checked against every table, one parquet file per table on
+    each side."""
+    from sdops_dvc.metadata import check_against_tables
+    from sdops_dvc.relational import Relationship, entity_table, split_by_entity
+    from sdops_dvc.tableset import read_tables, source_files, verify_table_pins, write_tables
+
+    verify_table_pins(params, layout)
+    tables = read_tables(source_files(params, layout), "source")
+    meta_path = layout.path(params.source.metadata)
+    metadata = read_metadata(meta_path, tables=None)
+    check_against_tables(metadata, tables, meta_path)
+    rels = Relationship.all_of(metadata)
+    entity = entity_table(list(tables), rels, params.split.entity)
+    split = split_by_entity(tables, rels, entity, params.split.ratio, params.split.seed)
+    names = list(tables)
+    write_tables(
+        {
+            **{f"train/{n}": split.train[n] for n in names},
+            **{f"holdout/{n}": split.holdout[n] for n in names},
+        },
+        {
+            **{f"train/{n}": train_dir / f"{n}.parquet" for n in names},
+            **{f"holdout/{n}": holdout_dir / f"{n}.parquet" for n in names},
+        },
+    )
+    counts = {n: (len(tables[n]), len(split.train[n]), len(split.holdout[n])) for n in names}
+    return SplitResult(
+        train_dir,
+        holdout_dir,
+        len(tables[entity]),
+        split.entities_train,
+        split.entities_holdout,
+        counts,
+    )

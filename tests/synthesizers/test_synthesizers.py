@@ -13,10 +13,10 @@ from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES
 
 @pytest.mark.parametrize("family", [f for f, s in FAMILIES.items() if not s.dp])
 def test_family_parameters_match_sdv(family: str) -> None:
-    from sdv import single_table
+    from sdv import multi_table, single_table
 
     spec = FAMILIES[family]
-    cls = getattr(single_table, spec.sdv_class)
+    cls = getattr(multi_table if spec.multi_table else single_table, spec.sdv_class)
     real = set(inspect.signature(cls.__init__).parameters) - {"self", "metadata"}
     assert set(spec.parameters) == real
 
