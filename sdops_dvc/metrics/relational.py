@@ -288,6 +288,21 @@ def _worst(values: dict[str, float], lowest: bool) -> tuple[str | None, float]:
     return key, kept[key]
 
 
+def _orphan_p_value(check: RelationshipCheck, n_synthetic: int) -> float:
+    """One-sided binomial test: this many synthetic orphans among ``n_synthetic`` rows, were
+    each row an orphan with the real tables' share (small: more orphans than the source's
+    own dirt explains)."""
+    from scipy.stats import binomtest
+
+    k = round(check.orphan_share_synthetic * n_synthetic)
+    if n_synthetic == 0 or k == 0:
+        return 1.0
+    p_real = min(max(check.orphan_share_real, 0.0), 1.0)
+    if p_real >= 1.0:
+        return 1.0
+    return float(binomtest(k, n_synthetic, p_real, alternative="greater").pvalue)
+
+
 def relational_metrics(
     inp: RelationalInputs, seed: int, max_rows: int | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -316,6 +331,9 @@ def relational_metrics(
         tr, ho, _ = equal_size_samples(train[name], inp.holdout[name], seed, max_rows)
         copies[name] = exact_copies(syn[name], tr, ho, columns)
     copy_excess = {n: c.train - c.holdout for n, c in copies.items()}
+    orphan_p = {
+        c.relationship.label: _orphan_p_value(c, len(syn[c.relationship.child])) for c in checks
+    }
     worst = {
         "duplicate_key_share": _worst(dup, lowest=False),
         "orphan_excess": _worst(excess, lowest=False),
@@ -363,6 +381,7 @@ def relational_metrics(
             c.relationship.label: {
                 "orphan_share_real": _round(c.orphan_share_real),
                 "orphan_share_synthetic": _round(c.orphan_share_synthetic),
+                "orphan_p_value": _round(orphan_p[c.relationship.label]),
                 "cardinality_shape": _round(c.cardinality_shape),
                 "cardinality_bounds": _round(c.cardinality_bounds),
                 "intertable_trends": _round(

@@ -245,6 +245,83 @@ def _attack(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) ->
     c.limit(m, limit)
 
 
+def _per_item(
+    c: _Checks,
+    m: Metric,
+    cfg: GateSection,
+    details: dict[str, Any],
+    *,
+    section: str,
+    excess: Callable[[dict[str, Any]], float | None],
+    p_value: str,
+    say: Callable[[str, dict[str, Any], float, float], str],
+) -> None:
+    """Each relationship or table of the relational details: its excess above the
+    threshold and significant at alpha (Bonferroni over the items) fails, named."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    items = ((details.get("relational") or {}).get(section)) or {}
+    if get(c.metrics, m.key) is None or not items:
+        c.failures.append(f"{c.gate}: {m.label} ({m.key}) could not be computed")
+        return
+    for name, item in items.items():
+        value, p = excess(item), item.get(p_value)
+        if value is None or p is None:
+            continue
+        if value > limit and p < alpha / len(items):
+            c.failures.append(say(name, item, value, p) + f" above the maximum {limit}")
+
+
+def _orphan_excess(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Synthetic orphans beyond the real tables' own share, per relationship, significant."""
+    _per_item(
+        c,
+        m,
+        cfg,
+        details,
+        section="relationships",
+        excess=lambda r: (
+            None
+            if r.get("orphan_share_synthetic") is None or r.get("orphan_share_real") is None
+            else r["orphan_share_synthetic"] - r["orphan_share_real"]
+        ),
+        p_value="orphan_p_value",
+        say=lambda name, r, v, p: (
+            f"schema: {name}: {r['orphan_share_synthetic']:.2%} of synthetic keys name no "
+            f"parent vs {r['orphan_share_real']:.2%} in the real tables (excess {v:.4f}, "
+            f"one-sided binomial p = {p:.2g})"
+        ),
+    )
+
+
+def _table_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Copies of a split table's train rows beyond its holdout rows, significant (McNemar)."""
+    _per_item(
+        c,
+        m,
+        cfg,
+        {
+            "relational": {
+                "tables": {
+                    n: t
+                    for n, t in ((details.get("relational") or {}).get("tables") or {}).items()
+                    if not t.get("kept_whole")
+                }
+            }
+        },
+        section="tables",
+        excess=lambda t: (
+            None
+            if t.get("copies_train") is None or t.get("copies_holdout") is None
+            else t["copies_train"] - t["copies_holdout"]
+        ),
+        p_value="copies_p_value",
+        say=lambda name, t, v, p: (
+            f"privacy: {name}: {t['copies_train']:.2%} of synthetic rows copy a train row vs "
+            f"{t['copies_holdout']:.2%} a holdout row (excess {v:.4f}, McNemar p = {p:.2g})"
+        ),
+    )
+
+
 RULES: dict[str, Rule] = {
     "schema.worst_out_of_range_share": _schema_share,
     "schema.worst_unknown_category_share": _schema_share,
@@ -255,6 +332,8 @@ RULES: dict[str, Rule] = {
     "privacy.singling_out_risk": _attack,
     "privacy.linkability_risk": _attack,
     "privacy.inference_risk": _attack,
+    "relational.orphan_excess": _orphan_excess,
+    "relational.table_copy_excess": _table_copies,
 }
 
 
@@ -285,22 +364,27 @@ EXPLAIN: dict[str, Callable[[_Checks, dict[str, Any]], None]] = {
         f"relational.{k}": _naming_worst(k)
         for k in (
             "duplicate_key_share",
-            "orphan_excess",
             "cardinality_bounds",
             "cardinality",
             "intertable_trends",
-            "table_copy_excess",
         )
     },
 }
 
 
 def _judge(
-    gate: str, cfg: GateSection, metrics: dict[str, Any], details: dict[str, Any]
+    gate: str,
+    cfg: GateSection,
+    metrics: dict[str, Any],
+    details: dict[str, Any],
+    family: str | None = None,
 ) -> _Checks:
-    """Every metric the table puts under ``gate``, in table order, each by its rule."""
+    """Every metric the table puts under ``gate`` (of one evaluation ``family``, when
+    given), in table order, each by its rule."""
     c = _Checks(gate, metrics)
     for m in gated_by(gate):
+        if family is not None and m.family != family:
+            continue
         assert m.threshold is not None
         if m.applies_if is not None and not get(metrics, m.applies_if[0]):
             if m.applies_if[1]:

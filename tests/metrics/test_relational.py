@@ -150,3 +150,86 @@ def test_entity_privacy_passes_unseen_flights_and_catches_one_airlines_copies(
     # 12% of synthetic flights are copies: the exact-copy test is decisive, and the DCR share
     # moves the same way, past the gate's default significance (alpha 0.01)
     assert bad.dcr.share > ok.dcr.share and bad.dcr.p_value < 0.01
+
+
+def _relational_verdict(
+    train: dict[str, pd.DataFrame],
+    holdout: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    meta: dict,  # type: ignore[type-arg]
+) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
+    """The relational family's metrics as evaluate computes them, and the failures of every
+    relational threshold at its default (schema, quality and privacy gates)."""
+    from sdops_dvc.config import GatesCfg
+    from sdops_dvc.metric_table import BY_KEY
+    from sdops_dvc.metrics.relational import RelationalInputs, relational_metrics
+    from sdops_dvc.stages.gate import _judge
+
+    flat, details = relational_metrics(
+        RelationalInputs(train, holdout, synthetic, meta, "flights"), 0
+    )
+    metrics = {"relational": {k.split(".", 1)[1]: v for k, v in flat.items()}}
+    gates = GatesCfg()
+    failures = []
+    for gate, cfg in (
+        ("schema", gates.schema_),
+        ("quality", gates.quality),
+        ("privacy", gates.privacy),
+    ):
+        failures += _judge(
+            gate, cfg, metrics, {"relational": details}, family="relational"
+        ).failures
+    assert {f"relational.{k}" for k in metrics["relational"]} <= set(BY_KEY)
+    return metrics["relational"], failures
+
+
+def test_relational_gates_pass_unseen_flights_and_fail_planted_cases(
+    flights: tuple,  # type: ignore[type-arg]
+) -> None:
+    """Real flights split by entity 40/20/40: the last 40%, flights no generator saw, stand
+    in for a synthetic release of the train's size and pass every relational gate at its
+    default; three planted defects on the same rows each fail the gate meant for it."""
+    from sdops_dvc.relational import split_by_entity
+
+    tables, meta = flights
+    rels = [Relationship(*r) for r in RELATIONSHIPS]
+    first = split_by_entity(tables, rels, "flights", 0.4, 0)
+    rest = split_by_entity(first.holdout, rels, "flights", 1 / 3, 1)
+    train, holdout, unseen = first.train, rest.train, rest.holdout
+    assert len(train["flights"]) == len(unseen["flights"]) == 1000
+
+    values, failures = _relational_verdict(train, holdout, unseen, meta)
+    assert failures == []
+    assert values["duplicate_key_share"] == 0.0 and values["table_copy_excess"] <= 0.01
+    assert values["cardinality"] > 0.9 and values["intertable_trends"] > 0.7
+
+    rng = np.random.default_rng(5)
+    f, tr = unseen["flights"], train["flights"]
+    # copies of one airline's training flights in place of its unseen ones: privacy fails
+    top = tr["carrier"].value_counts().index[0]
+    copied = pd.concat([f[f["carrier"] != top], tr[tr["carrier"] == top]], ignore_index=True)
+    values, failures = _relational_verdict(train, holdout, {**unseen, "flights": copied}, meta)
+    assert values["table_copy_excess"] > 0.05
+    assert [x for x in failures if x.startswith("privacy: flights:")] == failures != []
+
+    # a flood of destinations no airport has: schema fails on that relationship only
+    flooded = f.copy()
+    hit = rng.random(len(flooded)) < 0.1
+    flooded.loc[hit, "dest"] = [f"Q{i:03d}" for i in range(int(hit.sum()))]
+    values, failures = _relational_verdict(train, holdout, {**unseen, "flights": flooded}, meta)
+    assert values["orphan_excess"] > 0.05
+    assert len(failures) == 1 and failures[0].startswith("schema: flights.dest -> airports.faa")
+
+    # every foreign key drawn at random among the parents: cardinality and inter-table fail
+    shuffled = f.copy()
+    for col, (parent, key) in {
+        "carrier": ("airlines", "carrier"),
+        "tailnum": ("planes", "tailnum"),
+        "origin": ("airports", "faa"),
+        "dest": ("airports", "faa"),
+    }.items():
+        shuffled[col] = rng.choice(tables[parent][key].to_numpy(), len(shuffled))
+    values, failures = _relational_verdict(train, holdout, {**unseen, "flights": shuffled}, meta)
+    assert values["cardinality"] < 0.7 and values["intertable_trends"] < 0.6
+    assert {x.split(" ", 2)[1] for x in failures} >= {"cardinality", "inter-table"}
+    assert all(x.startswith("quality:") for x in failures)
