@@ -429,6 +429,9 @@ class MonitorCfg(_Model):
     utility_decay_warn: Num = 0.03  # recorded TSTR minus TSTR on fresh real data
     utility_decay_action: Num = 0.08
     min_group_size: Int = 50
+    # related tables: a relationship's orphan share in the fresh tables minus the release's
+    orphan_drift_warn: Num = 0.02
+    orphan_drift_action: Num = 0.05
 
     @model_validator(mode="after")
     def _ordered(self) -> MonitorCfg:

@@ -73,6 +73,15 @@ class _Inputs:
     synthetic: pd.DataFrame
     sdtypes: dict[str, str]
     top: Path
+    # related tables: the frames above are entity views; these are the tables themselves
+    tables: _Tables | None = None
+
+
+@dataclass(frozen=True)
+class _Tables:
+    base: dict[str, pd.DataFrame]
+    fresh: dict[str, pd.DataFrame]
+    metadata: dict[str, Any]
 
 
 def _grade(value: float | None, warn: float, action: float, what: str) -> Finding | None:
@@ -93,6 +102,8 @@ def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
     manifest = manifest_at(repo, rel.tag, top)
     if manifest is None:
         raise ReleaseUnavailable(f"{rel.tag} has no manifest")
+    if manifest.multi_table:
+        return _load_tables(repo, top, rel, manifest, fresh_path)
     base = _read_at(top, manifest.source.path, rel.tag)
     fresh = read_table(fresh_path, what="fresh snapshot")
     synthetic = read_dataframe(rel.tag, repo=top)
@@ -103,6 +114,97 @@ def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
         cols = next(iter(json.loads(meta_text)["tables"].values()))["columns"]
         sdtypes = {c: v.get("sdtype") for c, v in cols.items()}
     return _Inputs(rel, manifest, base, fresh, synthetic, sdtypes, top)
+
+
+def _load_tables(
+    repo: Any, top: Path, rel: Release, manifest: Manifest, fresh_dir: Path
+) -> _Inputs:
+    """Related tables: the release's source tables (through DVC at the tag), the fresh
+    tables (a directory holding a file of the same name per table), the synthetic tables,
+    and the entity views utility is scored on."""
+    from sdops_dvc.api import read_tables
+    from sdops_dvc.errors import DataError
+    from sdops_dvc.metadata import parse_datetimes
+    from sdops_dvc.registry.releases import _git_file
+    from sdops_dvc.relational import Relationship, evaluation_view
+    from sdops_dvc.tableset import read_tables as read_files
+
+    block = manifest.doc["relational"]
+    sources = {n: t["source"]["path"] for n, t in block["tables"].items()}
+    if not fresh_dir.is_dir():
+        raise DataError(
+            f"{rel.tag} releases related tables: --fresh must be a directory with "
+            f"{', '.join(Path(p).name for p in sources.values())}",
+            hint="point --fresh at the directory of the fresh snapshot's tables",
+        )
+    fresh = read_files({n: fresh_dir / Path(p).name for n, p in sources.items()}, "fresh")
+    base = {n: _read_at(top, p, rel.tag) for n, p in sources.items()}
+    meta = manifest.source.metadata
+    text = _git_file(repo.commit(rel.tag), meta.path) if meta else None
+    if not text:
+        raise ReleaseUnavailable(f"{rel.tag} has no metadata.json")
+    metadata = json.loads(text)
+    one = {n: {"tables": {n: metadata["tables"][n]}} for n in sources}
+    base = {n: parse_datetimes(df, one[n]) for n, df in base.items()}
+    fresh = {n: parse_datetimes(df, one[n]) for n, df in fresh.items()}
+    synthetic = {n: parse_datetimes(df, one[n]) for n, df in read_tables(rel.tag, repo=top).items()}
+    rels, entity = Relationship.all_of(metadata), str(block["entity"])
+    return _Inputs(
+        rel,
+        manifest,
+        evaluation_view(base, rels, entity),
+        evaluation_view(fresh, rels, entity),
+        evaluation_view(synthetic, rels, entity),
+        {},
+        top,
+        _Tables(base, fresh, metadata),
+    )
+
+
+def _table_findings(
+    tables: _Tables, cfg: MonitorCfg
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[Finding]]:
+    """Per table: schema and column drift (columns named ``table.column``); per
+    relationship: the orphan share in the fresh tables against the release's source."""
+    from sdops_dvc.metadata import column_sdtypes
+    from sdops_dvc.metrics.drift import column_drift
+    from sdops_dvc.metrics.relational import orphan_share
+    from sdops_dvc.relational import Relationship
+
+    drift: dict[str, dict[str, Any]] = {}
+    findings: list[Finding] = []
+    for name, base in tables.base.items():
+        fresh = tables.fresh[name]
+        findings += [
+            Finding(f.level, f.what.replace("schema changed:", f"schema changed in {name}:"))
+            for f in _schema_findings(base, fresh)
+        ]
+        sdtypes = column_sdtypes(tables.metadata, name)
+        keyless = {c: t for c, t in sdtypes.items() if t != "id"}
+        for col, d in column_drift(base, fresh, keyless).items():
+            drift[f"{name}.{col}"] = d
+    orphans: dict[str, Any] = {}
+    for rel in Relationship.all_of(tables.metadata):
+        before = orphan_share(
+            tables.base[rel.parent][rel.parent_key], tables.base[rel.child][rel.child_key]
+        )
+        after = orphan_share(
+            tables.fresh[rel.parent][rel.parent_key], tables.fresh[rel.child][rel.child_key]
+        )
+        orphans[rel.label] = {
+            "source": round(before, 6),
+            "fresh": round(after, 6),
+            "drift": round(after - before, 6),
+        }
+        f = _grade(
+            after - before,
+            cfg.orphan_drift_warn,
+            cfg.orphan_drift_action,
+            f"drift: {rel.label}: {after:.2%} of fresh keys name no parent vs {before:.2%} in "
+            "the release's source",
+        )
+        findings += [f] if f else []
+    return drift, orphans, findings
 
 
 def _schema_findings(base: pd.DataFrame, fresh: pd.DataFrame) -> list[Finding]:
@@ -281,13 +383,14 @@ def run_monitor(
 
     cfg = params.monitor if params is not None else MonitorCfg()
     inp = _load(root, ref, fresh_path)
-    drift = column_drift(inp.base, inp.fresh, inp.sdtypes)
+    orphans: dict[str, Any] | None = None
+    if inp.tables is not None:
+        drift, orphans, table_findings = _table_findings(inp.tables, cfg)
+    else:
+        drift, table_findings = column_drift(inp.base, inp.fresh, inp.sdtypes), []
+        table_findings = _schema_findings(inp.base, inp.fresh)
     decay = _utility_decay(inp, params, cfg)
-    findings = [
-        *_schema_findings(inp.base, inp.fresh),
-        *_drift_findings(drift, cfg),
-        *decay.findings,
-    ]
+    findings = [*table_findings, *_drift_findings(drift, cfg), *decay.findings]
     status, advice = _verdict(findings, inp.rel.tag)
     rel = inp.rel
     record = {
@@ -300,7 +403,18 @@ def run_monitor(
         "recommendation": advice,
         "fresh": {"path": str(fresh_path), "rows": len(inp.fresh)},
         "baseline_rows": len(inp.base),
+        **(
+            {
+                "tables": {
+                    n: {"baseline_rows": len(b), "fresh_rows": len(inp.tables.fresh[n])}
+                    for n, b in inp.tables.base.items()
+                }
+            }
+            if inp.tables is not None
+            else {}
+        ),
         "drift": drift,
+        **({"orphans": orphans} if orphans is not None else {}),
         "utility": decay.record,
         "subgroups": decay.groups,
         "findings": [{"level": f.level, "what": f.what} for f in findings],

@@ -59,7 +59,15 @@ def test_gates_block_is_valid_params_at_the_defaults() -> None:
 def test_nest_refuses_a_metric_the_table_does_not_declare_or_one_never_computed() -> None:
     samples = {"float": 0.5, "int": 1, "bool": True, "str": "y", "list": [], "dict": {}}
     flat = {m.key: samples[m.kind] for m in METRICS}
-    assert list(nest(flat)) == ["rows", "schema", "quality", "utility", "privacy", "subgroup"]
+    assert list(nest(flat)) == [
+        "rows",
+        "schema",
+        "quality",
+        "utility",
+        "privacy",
+        "subgroup",
+        "relational",
+    ]
     with pytest.raises(AssertionError, match=re.escape("not in the metric table: ['quality.new']")):
         nest({**flat, "quality.new": 0.5})
     with pytest.raises(AssertionError, match=re.escape("declared kind: ['schema.passed=0.5']")):

@@ -466,9 +466,10 @@ Examples:
 @click.option(
     "--fresh",
     "fresh",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     default=None,
-    help="A fresh snapshot of the real source.",
+    help="A fresh snapshot of the real source (related tables: a directory, one file per "
+    "table as in the release's source).",
 )
 @click.option(
     "--out",

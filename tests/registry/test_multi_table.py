@@ -247,3 +247,42 @@ def test_release_verify_get_and_read_tables(flights_world: dict[str, Path], tmp_
     assert str(tables["flights"]["origin"].dtype) == "category"
     with pytest.raises(ReleaseUnavailable, match="read_tables"):
         api.read_dataframe("flights@v1.0.0", repo=origin)
+
+
+def test_monitor_checks_every_table_and_orphan_drift(
+    flights_world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A fresh snapshot of the four tables where a tenth of the flights now fly to airports
+    missing from airports.csv: the orphan drift of that relationship needs action; the other
+    relationships and the unchanged tables raise nothing about orphans."""
+    import numpy as np
+
+    work, source = flights_world["work"], flights_world["source"]
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    for t in TABLES:
+        df = pd.read_csv(source / f"{t}.csv", low_memory=False)
+        if t == "flights":
+            hit = np.random.default_rng(1).random(len(df)) < 0.1
+            df.loc[hit, "dest"] = [f"Q{i:03d}" for i in range(int(hit.sum()))]
+        df.to_csv(fresh / f"{t}.csv", index=False)
+    proc = sdops(
+        "monitor", "flights@v1.0.0", "--fresh", str(fresh), "--out", "monitoring/t", "--json",
+        cwd=work,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    record = json.loads(proc.stdout)
+    assert set(record["tables"]) == set(TABLES)
+    assert record["tables"]["flights"]["fresh_rows"] == 300
+    orphans = record["orphans"]
+    assert orphans["flights.dest -> airports.faa"]["drift"] > 0.05
+    assert orphans["flights.tailnum -> planes.tailnum"]["drift"] == 0.0
+    worst = [f for f in record["findings"] if "name no parent" in f["what"]]
+    assert [f["level"] for f in worst] == ["action"] and "flights.dest" in worst[0]["what"]
+    assert "flights.arr_delay" in record["drift"] and "planes.year" in record["drift"]
+    assert (
+        record["utility"]["target"] == "arr_delay" and record["utility"]["fresh_tstr"] is not None
+    )
+    # a single table's path is refused with what to give instead
+    bad = sdops("monitor", "flights@v1.0.0", "--fresh", str(fresh / "flights.csv"), cwd=work)
+    assert bad.returncode == 4 and "must be a directory" in bad.stderr
