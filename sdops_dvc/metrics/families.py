@@ -152,15 +152,20 @@ def schema(ev: Evaluation) -> FamilyOutput:
     dp = p.generator.privacy if p is not None else None
     if dp is not None and p is not None and p.generator.num_rows is None:
         expected = None  # a DP model's row count is its noisy total, not the train size
-    report = check_schema(
-        pd.concat([ev.train, ev.holdout], ignore_index=True),
-        ev.synthetic,
-        ev.metadata,
-        expected,
-        list(p.generator.constraints) if p is not None else [],
-        declared_bounds=dict(dp.bounds) if dp else None,
-        declared_categories=dict(dp.categories) if dp else None,
-    )
+    if ev.relational is not None:  # each table against its own real rows
+        from sdops_dvc.metrics.relational import schema_of_tables
+
+        report = schema_of_tables(ev.relational)
+    else:
+        report = check_schema(
+            pd.concat([ev.train, ev.holdout], ignore_index=True),
+            ev.synthetic,
+            ev.metadata,
+            expected,
+            list(p.generator.constraints) if p is not None else [],
+            declared_bounds=dict(dp.bounds) if dp else None,
+            declared_categories=dict(dp.categories) if dp else None,
+        )
     rows = {"train": len(ev.train), "holdout": len(ev.holdout), "synthetic": len(ev.synthetic)}
     values = {k: r(v) if isinstance(v, float) else v for k, v in report.as_metrics().items()}
     return FamilyOutput(
@@ -275,7 +280,7 @@ def privacy(ev: Evaluation) -> FamilyOutput:
     copies = priv.exact_copies(ev.synthetic, tr_s, ho_s, ev.columns)
     em_full = priv.exact_match_rate(ev.synthetic, ev.train, ev.columns)
     d = ev.dcr
-    mia = priv.membership_inference(syn_q, tr_s, ho_s, ev.sdtypes, ev.seed)
+    mia = priv.membership_inference(syn_q, tr_s, ho_s, ev.sdtypes, ev.seed, ev.cfg.max_nn_queries)
     return FamilyOutput(
         metrics={
             "privacy.exact_match_train": r(copies.train),

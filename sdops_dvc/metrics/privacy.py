@@ -156,21 +156,25 @@ def membership_inference(
     holdout_sample: pd.DataFrame,
     sdtypes: dict[str, str],
     seed: int,
+    max_candidates: int | None = None,
 ) -> MiaResult:
     """No-box distance-ratio attack (DOMIAS-style density ratio, with nearest-neighbour
     distances as density proxies): score(x) = d(x, reference) / d(x, synthetic).
 
     The holdout is split into non-member candidates and a reference sample of the
     population the attacker is assumed to have; members are an equal number of train rows.
-    """
+    At most ``max_candidates`` candidates in all (``evaluation.max_nn_queries``): each is a
+    nearest-neighbour query, so the attack's cost stays bounded as tables grow."""
     import numpy as np
     from sklearn.metrics import roc_auc_score, roc_curve
 
     rng = np.random.default_rng(seed)
     h = rng.permutation(len(holdout_sample))
     half = len(h) // 2
-    non_members = holdout_sample.iloc[h[:half]]
     reference = holdout_sample.iloc[h[half:]]
+    if max_candidates is not None:
+        half = min(half, max_candidates // 2)
+    non_members = holdout_sample.iloc[h[:half]]
     members = train_sample.iloc[rng.permutation(len(train_sample))[:half]]
     candidates = np.concatenate([np.ones(len(members)), np.zeros(len(non_members))])
     import pandas as pd

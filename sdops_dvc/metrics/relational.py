@@ -392,3 +392,38 @@ def relational_metrics(
         },
     }
     return flat, details
+
+
+def schema_of_tables(inp: RelationalInputs) -> Any:
+    """The schema checks of each table (types, ranges, categories, nulls, keys) against the
+    real rows of the same table, merged into one report: checks hold when they hold for every
+    table, failures and columns named ``table: ...`` and ``table.column``. Foreign keys are
+    left to the relational measures: a real orphan's key is null in the synthetic tables."""
+    import pandas as pd
+
+    from sdops_dvc.metrics.schema import SchemaReport, check_schema
+    from sdops_dvc.relational import below_or_at
+
+    meta = inp.metadata
+    rels = Relationship.all_of(meta)
+    split = set(below_or_at(inp.entity, rels))
+    merged = SchemaReport()
+    for name, table in meta["tables"].items():
+        fks = [r.child_key for r in rels if r.child == name]
+        spec = {**table, "columns": {c: s for c, s in table["columns"].items() if c not in fks}}
+        real = inp.train[name]
+        if name in split:
+            real = pd.concat([real, inp.holdout[name]], ignore_index=True)
+        rep = check_schema(
+            real.drop(columns=fks),
+            inp.synthetic[name].drop(columns=[c for c in fks if c in inp.synthetic[name]]),
+            {"tables": {name: spec}},
+            None,
+        )
+        for check, ok in rep.checks.items():
+            merged.checks[check] = merged.checks.get(check, True) and ok
+        merged.failures += [f"{name}: {f}" for f in rep.failures]
+        for key, n in rep.counts.items():
+            merged.counts[key] = merged.counts.get(key, 0) + n
+        merged.columns.update({f"{name}.{c}": v for c, v in rep.columns.items()})
+    return merged
