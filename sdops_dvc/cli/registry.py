@@ -173,10 +173,13 @@ def show(ref: str, as_json: bool, location: str) -> None:
     if rel.revocation:
         info(f"  REVOKED ({rel.revocation.kind}): {rel.revocation.reason}")
     if manifest:
-        src, gen, syn = manifest.source, manifest.generator, manifest.synthetic
+        src, gen = manifest.source, manifest.generator
         info(f"  source: {src.snapshot_id} md5 {src.md5}")
         info(f"  generator: {gen.family} seed {gen.seed} (sdv {gen.sdv_version})")
-        info(f"  synthetic: {syn.path} md5 {syn.md5}")
+        for name, syn in manifest.tables.items():
+            label = f"synthetic {name}" if manifest.multi_table else "synthetic"
+            rows = f", {syn.rows} rows" if syn.rows is not None else ""
+            info(f"  {label}: {syn.path} md5 {syn.md5}{rows}")
         info(f"  manifest sha256 {manifest.digest}")
 
 
