@@ -233,3 +233,59 @@ def test_relational_gates_pass_unseen_flights_and_fail_planted_cases(
     assert values["cardinality"] < 0.7 and values["intertable_trends"] < 0.6
     assert {x.split(" ", 2)[1] for x in failures} >= {"cardinality", "inter-table"}
     assert all(x.startswith("quality:") for x in failures)
+
+
+def test_unseen_flights_pass_every_gate_on_the_entity_view(
+    flights: tuple,  # type: ignore[type-arg]
+) -> None:
+    """The whole evaluation of related tables, as `sdops evaluate` computes it (every family
+    on the entity view, schema per table, the relational family), with real flights the
+    generator never saw as the synthetic side: every gate approves at its defaults."""
+    import warnings
+
+    from sdops_dvc.config import GatesCfg, PolicyCfg, parse_params
+    from sdops_dvc.metrics.relational import RelationalInputs
+    from sdops_dvc.relational import evaluation_view, split_by_entity, view_metadata
+    from sdops_dvc.stages.evaluate import compute_metrics
+    from sdops_dvc.stages.gate import decide
+
+    tables, meta = flights
+    rels = [Relationship(*r) for r in RELATIONSHIPS]
+    first = split_by_entity(tables, rels, "flights", 0.4, 0)
+    rest = split_by_entity(first.holdout, rels, "flights", 1 / 3, 1)
+    train, holdout, unseen = first.train, rest.train, rest.holdout
+    params = parse_params(
+        {
+            "dataset": {"name": "flights", "target": "arr_delay"},
+            "source": {
+                "path": "data/source/flights",
+                "snapshot_id": "test",
+                "tables": {t: {"file": f"{t}.csv"} for t in tables},
+            },
+            "split": {"entity": "flights"},
+            "generator": {"family": "hma"},
+        },
+        Path("params.yaml"),
+    )
+    views = [evaluation_view(t, rels, "flights") for t in (train, holdout, unseen)]
+    assert "carrier.airlines.name" in views[0] and "dest" not in views[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        metrics, details, _, _ = compute_metrics(
+            *views,
+            view_metadata(meta, rels, "flights"),
+            params,
+            relational=RelationalInputs(train, holdout, unseen, meta, "flights"),
+        )
+    policy = PolicyCfg(
+        intended_use="tests",
+        audiences=["tests"],
+        access_classification="internal",
+        retention_days=30,
+        owner="tests",
+    )
+    verdict = decide(metrics, GatesCfg(), policy, details)
+    assert verdict.approved, verdict.failures
+    assert 0.4 < metrics["quality"]["detection_auc"] < 0.6
+    assert metrics["relational"]["tables"] == 4 and metrics["schema"]["passed"]
+    assert set(details["schema"]["columns"]) >= {"flights.arr_delay", "planes.year"}

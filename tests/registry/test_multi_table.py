@@ -226,7 +226,8 @@ def test_release_verify_get_and_read_tables(flights_world: dict[str, Path], tmp_
 
     work, origin = flights_world["work"], flights_world["origin"]
     manifest = json.loads((work / "release/manifest.json").read_text())
-    shown = sdops("show", "flights@v1.0.0", cwd=work, check=True).stderr
+    proc = sdops("show", "flights@v1.0.0", cwd=work, check=True)
+    shown = proc.stdout + proc.stderr
     for t in TABLES:
         rows = manifest["relational"]["tables"][t]["synthetic"]["rows"]
         assert f"synthetic {t}: data/synthetic/{t}.csv md5" in shown and f"{rows} rows" in shown
