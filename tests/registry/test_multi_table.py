@@ -108,6 +108,9 @@ def flights_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             # the relational gates have planted-case tests on real rows in
             # tests/metrics/test_relational.py
             "gates.quality.enabled": False,
+            # 30 member and 30 non-member flights: one flight more is 3 points of TPR at 1%
+            # FPR, so this tail figure is noise here (the AUC stays gated at its default)
+            "gates.privacy.max_mia_tpr_at_1pct_fpr": 0.2,
             "gates.schema.max_unknown_category_share": 0.5,
             "gates.schema.max_out_of_range_share": 0.5,
             "release.approvals.roles": {"privacy": ["ana@example.com"]},
@@ -291,3 +294,42 @@ def test_monitor_checks_every_table_and_orphan_drift(
     # a single table's path is refused with what to give instead
     bad = sdops("monitor", "flights@v1.0.0", "--fresh", str(fresh / "flights.csv"), cwd=work)
     assert bad.returncode == 4 and "must be a directory" in bad.stderr
+
+
+def test_a_second_release_diff_rollback_and_revoke(flights_world: dict[str, Path]) -> None:
+    """The lifecycle over every table: a new seed released as v1.1.0, `sdops diff` sees the
+    synthetic tables change, a rollback restores v1.0.0's four files, and a revoked release
+    is refused to every reader. Runs last: it changes the module's world."""
+    from sdops_dvc import api
+    from sdops_dvc.errors import ReleaseUnavailable
+
+    work = flights_world["work"]
+    git("checkout", "-q", "--", ".", cwd=work)
+    git("clean", "-qfd", "monitoring", cwd=work)
+    v1 = json.loads((work / "release/manifest.json").read_text())["relational"]["tables"]
+    set_params(work, {"generator.seed": 11})
+    dvc("repro", cwd=work)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "seed 11", cwd=work)
+    approve_release(work)
+    sdops("release", cwd=work, check=True)
+    v2 = json.loads((work / "release/manifest.json").read_text())["relational"]["tables"]
+    assert v2["flights"]["synthetic"]["md5"] != v1["flights"]["synthetic"]["md5"]
+    diff = json.loads(
+        sdops("diff", "flights@v1.0.0", "flights@v1.1.0", "--json", cwd=work, check=True).stdout
+    )
+    assert diff["synthetic_changed"] is True
+    assert [c["key"] for c in diff["params_changed"]] == ["generator.seed"]
+
+    sdops("rollback", "flights", "--to", "flights@v1.0.0", cwd=work, check=True)
+    for t in TABLES:
+        assert _md5(work / f"data/synthetic/{t}.csv") == v1[t]["synthetic"]["md5"]
+    assert str(api.resolve("flights@current", repo=work).version) == "v1.0.0"
+    git("reset", "-q", "--hard", cwd=work)
+
+    sdops("revoke", "flights@v1.1.0", "--kind", "privacy", "--reason", "test", cwd=work, check=True)
+    git("push", "-q", "origin", "--tags", cwd=work)
+    with pytest.raises(ReleaseUnavailable):
+        api.read_tables("flights@v1.1.0", repo=work)
+    refused = sdops("get", "flights@v1.1.0", "-o", str(work.parent / "x"), cwd=work)
+    assert refused.returncode != 0 and not (work.parent / "x").exists()
