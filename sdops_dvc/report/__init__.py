@@ -30,11 +30,13 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
 
 
 def metric_rows(metrics: dict[str, Any], thresholds: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(label, value, threshold) of every metric the metric table gates or summarises."""
+    """(label, value, threshold) of every metric the metric table gates or summarises; a
+    single table's report leaves out the related-tables metrics (they do not apply)."""
+    single = _get(metrics, "relational.tables") is None
     return [
         (m.label[0].upper() + m.label[1:], _fmt(_get(metrics, m.key)), _bound(m, thresholds))
         for m in METRICS
-        if m.shown
+        if m.shown and not (single and m.family == "relational")
     ]
 
 
