@@ -122,8 +122,18 @@ def test_summary_report_and_diff_follow_the_table() -> None:
     metrics = _metrics(**{"quality.column_shapes": 0.91, "privacy.dcr_share": 0.5})
     summary = _summary(metrics)
     assert list(summary) == summary_keys() and summary["quality.column_shapes"] == 0.91
-    rows = metric_rows(metrics, GatesCfg().model_dump(mode="json", by_alias=True))
-    assert len(rows) == sum(m.shown for m in METRICS)
+    thresholds = GatesCfg().model_dump(mode="json", by_alias=True)
+    rows = metric_rows(metrics, thresholds)
+    # a single table's report leaves out the related-tables metrics; related tables show all
+    assert len(rows) == sum(m.shown and m.family != "relational" for m in METRICS)
+    related = _metrics(**{"relational.tables": 4, "relational.orphan_excess": 0.0})
+    related_rows = metric_rows(related, thresholds)
+    assert len(related_rows) == sum(m.shown for m in METRICS) > len(rows)
+    assert (
+        "Worst relationship's orphan share beyond the real one",
+        "0.0000",
+        "<= 0.01",
+    ) in related_rows
     assert ("Column shapes", "0.9100", ">= 0.8") in rows
     assert ("DCR share (closer to train)", "0.5000", "<= 0.55") in rows
     assert movement("quality.detection_auc", 0.9, 0.8) == "better"
