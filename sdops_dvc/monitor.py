@@ -175,10 +175,7 @@ def _table_findings(
     findings: list[Finding] = []
     for name, base in tables.base.items():
         fresh = tables.fresh[name]
-        findings += [
-            Finding(f.level, f.what.replace("schema changed:", f"schema changed in {name}:"))
-            for f in _schema_findings(base, fresh)
-        ]
+        findings += _schema_findings(base, fresh, where=f" in {name}")
         sdtypes = column_sdtypes(tables.metadata, name)
         keyless = {c: t for c, t in sdtypes.items() if t != "id"}
         for col, d in column_drift(base, fresh, keyless).items():
@@ -207,7 +204,7 @@ def _table_findings(
     return drift, orphans, findings
 
 
-def _schema_findings(base: pd.DataFrame, fresh: pd.DataFrame) -> list[Finding]:
+def _schema_findings(base: pd.DataFrame, fresh: pd.DataFrame, where: str = "") -> list[Finding]:
     """Columns added, removed, or turned between numbers and not."""
     import pandas as pd
 
@@ -217,7 +214,8 @@ def _schema_findings(base: pd.DataFrame, fresh: pd.DataFrame) -> list[Finding]:
     if added or removed:
         found.append(
             Finding(
-                "action", f"schema changed: added {added or 'none'}, removed {removed or 'none'}"
+                "action",
+                f"schema changed{where}: added {added or 'none'}, removed {removed or 'none'}",
             )
         )
     numeric = pd.api.types.is_numeric_dtype
@@ -225,7 +223,7 @@ def _schema_findings(base: pd.DataFrame, fresh: pd.DataFrame) -> list[Finding]:
         c for c in base.columns if c in fresh.columns and numeric(base[c]) != numeric(fresh[c])
     ]
     if retyped:
-        found.append(Finding("action", f"schema changed: column types differ for {retyped}"))
+        found.append(Finding("action", f"schema changed{where}: column types differ for {retyped}"))
     return found
 
 
@@ -387,7 +385,7 @@ def run_monitor(
     if inp.tables is not None:
         drift, orphans, table_findings = _table_findings(inp.tables, cfg)
     else:
-        drift, table_findings = column_drift(inp.base, inp.fresh, inp.sdtypes), []
+        drift = column_drift(inp.base, inp.fresh, inp.sdtypes)
         table_findings = _schema_findings(inp.base, inp.fresh)
     decay = _utility_decay(inp, params, cfg)
     findings = [*table_findings, *_drift_findings(drift, cfg), *decay.findings]

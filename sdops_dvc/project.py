@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,29 +144,23 @@ def init_project(
     _ensure_repositories(root, actions)
     rel_source = _track_source(root, source, dest, inside, actions)
     source_md5 = md5_file(dest)
-    write_json_atomic(root / L.METADATA, metadata)
-    values: dict[str, object] = {
-        "name": name,
-        "target": target,
-        "source_path": rel_source,
-        "snapshot_id": snapshot_id or f"file://{rel_source}@{datetime.now(UTC).date().isoformat()}",
-        "source_md5": source_md5,
-        "family": family,
-        "decimals": decimals,
-        **(charter or Charter()).template_values(),
-    }
-    write_text_atomic(root / L.PARAMS, render_params(values))
+    values = _params_values(name, target, rel_source, snapshot_id, source_md5, family, charter)
+    created = _write_pipeline(
+        root,
+        force,
+        metadata=metadata,
+        params_text=render_params({**values, "decimals": decimals}),
+        dvc_yaml=read_template("dvc.yaml"),
+        ci_values={
+            "privacy_owners": privacy_owners,
+            "data_owners": data_owners,
+            "source_path": rel_source,
+            "name": name,
+        },
+        actions=actions,
+    )
     if FAMILIES[family].dp:
         _write_dp_placeholders(root / L.PARAMS, metadata)
-    write_text_atomic(root / L.DVC_YAML, read_template("dvc.yaml"))
-    _append_gitignore(root / ".gitignore", read_template("gitignore"))
-    created = [L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"]
-    owners = {"privacy_owners": privacy_owners, "data_owners": data_owners}
-    created += _write_ci_files(
-        root, force, {**owners, "source_path": rel_source, "name": name}, actions
-    )
-    created += _write_requirements(root, force, actions)
-    if FAMILIES[family].dp:
         actions.append(
             f"generator.privacy has {PLACEHOLDER} placeholders for the public bounds of the "
             "numerical columns: write them before `dvc repro` (never read them off the data)"
@@ -187,7 +182,7 @@ def init_tables_project(
     sources: list[Path],
     name: str,
     *,
-    relationships: list[str] = (),  # type: ignore[assignment]
+    relationships: Sequence[str] = (),
     entity: str | None = None,
     target: str | None = None,
     snapshot_id: str | None = None,
@@ -226,13 +221,12 @@ def init_tables_project(
         require_columns(tables[unit], {"--target": [target]}, f"the entity table {unit!r}")
     in_place = len(sources) == 1 and sources[0].is_dir() and _is_within(sources[0], root)
     dest = sources[0].resolve() if in_place else root / "data" / "source" / name
-    if not force:
-        _refuse_to_overwrite(root, dest, dest, True, force)
-        if not in_place and dest.exists():
-            raise WouldOverwrite(
-                f"refusing to overwrite existing {dest.relative_to(root)}",
-                hint="review it, then re-run with --force to replace it",
-            )
+    _refuse_to_overwrite(root, dest, dest, True, force)
+    if not force and not in_place and dest.exists():
+        raise WouldOverwrite(
+            f"refusing to overwrite existing {dest.relative_to(root)}",
+            hint="review it, then re-run with --force to replace it",
+        )
     actions = [f"metadata.json: {n}" for n in notes]
     for t, df in tables.items():
         one = {"tables": {t: metadata["tables"][t]}}
@@ -249,35 +243,32 @@ def init_tables_project(
         actions.append(f"copied {len(files)} tables to {dest.relative_to(root)}")
     rel_source = _track_source(root, dest, dest, True, actions)
     pins = {t: md5_file(dest / p.name) for t, p in files.items()}
-    write_json_atomic(root / L.METADATA, metadata)
     table_lines = "".join(
         f"    {t}:\n      file: {p.name}\n      md5: {pins[t]}\n" for t, p in files.items()
     )
-    values: dict[str, object] = {
-        "name": name,
-        "target": target,
-        "source_path": rel_source,
-        "snapshot_id": snapshot_id or f"file://{rel_source}@{datetime.now(UTC).date().isoformat()}",
-        "source_md5": pins_digest(pins),
-        "family": family,
-        "decimals": {},
-        **(charter or Charter()).template_values(),
-    }
+    values = _params_values(
+        name, target, rel_source, snapshot_id, pins_digest(pins), family, charter
+    )
     blocks = {
         "source_tables": "  tables:                         # one file per table in source.path; "
         "pins change only with `sdops snapshot`\n" + table_lines,
         "split_entity": f"  entity: {unit}                  # the privacy unit: its rows (people) "
         "go to train or holdout whole, with every row below them\n",
     }
-    write_text_atomic(root / L.PARAMS, render_params(values, blocks))
-    write_text_atomic(root / L.DVC_YAML, render_tables_pipeline(list(files), "csv"))
-    _append_gitignore(root / ".gitignore", read_template("gitignore"))
-    created = [L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"]
-    owners = {"privacy_owners": privacy_owners, "data_owners": data_owners}
-    created += _write_ci_files(
-        root, force, {**owners, "source_path": rel_source, "name": name}, actions
+    created = _write_pipeline(
+        root,
+        force,
+        metadata=metadata,
+        params_text=render_params({**values, "decimals": {}}, blocks),
+        dvc_yaml=render_tables_pipeline(list(files), "csv"),
+        ci_values={
+            "privacy_owners": privacy_owners,
+            "data_owners": data_owners,
+            "source_path": rel_source,
+            "name": name,
+        },
+        actions=actions,
     )
-    created += _write_requirements(root, force, actions)
     load_params(root / L.PARAMS)  # what we wrote must load
     return InitResult(
         root=root,
@@ -290,6 +281,51 @@ def init_tables_project(
             f"{t}.{c}" for t in tables for c in pii_columns({"tables": {t: metadata["tables"][t]}})
         ],
     )
+
+
+def _params_values(
+    name: str,
+    target: str | None,
+    rel_source: str,
+    snapshot_id: str | None,
+    source_md5: str,
+    family: str,
+    charter: Charter | None,
+) -> dict[str, object]:
+    """The params.yaml template's values (``decimals`` aside), the charter's included."""
+    today = datetime.now(UTC).date().isoformat()
+    return {
+        "name": name,
+        "target": target,
+        "source_path": rel_source,
+        "snapshot_id": snapshot_id or f"file://{rel_source}@{today}",
+        "source_md5": source_md5,
+        "family": family,
+        **(charter or Charter()).template_values(),
+    }
+
+
+def _write_pipeline(
+    root: Path,
+    force: bool,
+    *,
+    metadata: dict[str, Any],
+    params_text: str,
+    dvc_yaml: str,
+    ci_values: dict[str, str],
+    actions: list[str],
+) -> list[str]:
+    """metadata.json, params.yaml, dvc.yaml, .gitignore entries, the CI files and
+    requirements-sdops.txt (the last two kept when present, unless ``force``); returns what
+    was written. ``ci_values`` fill the CI templates (owners, source path, name)."""
+    write_json_atomic(root / L.METADATA, metadata)
+    write_text_atomic(root / L.PARAMS, params_text)
+    write_text_atomic(root / L.DVC_YAML, dvc_yaml)
+    _append_gitignore(root / ".gitignore", read_template("gitignore"))
+    created = [L.PARAMS, L.DVC_YAML, L.METADATA, ".gitignore"]
+    created += _write_ci_files(root, force, ci_values, actions)
+    created += _write_requirements(root, force, actions)
+    return created
 
 
 def _table_files(sources: list[Path]) -> dict[str, Path]:

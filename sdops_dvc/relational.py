@@ -272,26 +272,36 @@ def denormalize(
     to one table (flights.origin and flights.dest to airports) stay apart. Detection and
     train-on-synthetic utility read this view."""
     out = tables[table].copy()
-    frontier: list[tuple[str, str]] = [(table, "")]  # (table, prefix of its columns in out)
-    seen = 0
+    for prefix, rel, tag in parents_up(table, relationships):
+        parent = tables[rel.parent].add_prefix(tag)
+        out = out.merge(
+            parent,
+            how="left",
+            left_on=f"{prefix}{rel.child_key}",
+            right_on=f"{tag}{rel.parent_key}",
+            sort=False,
+        ).drop(columns=[f"{tag}{rel.parent_key}"])
+    return out
+
+
+def parents_up(
+    table: str, relationships: list[Relationship]
+) -> list[tuple[str, Relationship, str]]:
+    """Every foreign key followed up from ``table``, nearest first: (the prefix of the
+    child's columns in the denormalized view, the relationship, the prefix its parent's
+    columns get there, ``KEY.parent.``). Refuses a cycle."""
+    out: list[tuple[str, Relationship, str]] = []
+    frontier: list[tuple[str, str]] = [(table, "")]
     while frontier:
         name, prefix = frontier.pop(0)
         for rel in (r for r in relationships if r.child == name):
-            seen += 1
-            if seen > 64:
+            if len(out) >= 64:
                 raise DataError(
                     "the relationships form a cycle (a table refers back to itself)",
                     hint="check --relationship and metadata.json's relationships",
                 )
             tag = f"{prefix}{rel.child_key}.{rel.parent}."
-            parent = tables[rel.parent].add_prefix(tag)
-            out = out.merge(
-                parent,
-                how="left",
-                left_on=f"{prefix}{rel.child_key}",
-                right_on=f"{tag}{rel.parent_key}",
-                sort=False,
-            ).drop(columns=[f"{tag}{rel.parent_key}"])
+            out.append((prefix, rel, tag))
             frontier.append((rel.parent, tag))
     return out
 
@@ -310,16 +320,20 @@ def entity_view(
     for rel in keyed:
         child = tables[rel.child]
         groups = child.groupby(rel.child_key, dropna=True)
-        parts = {f"{rel.child}[{rel.child_key}].rows": groups.size()}
+        rows = _aggregate(rel, "rows")
+        parts = {rows: groups.size()}
         for col in child.columns:
             if col != rel.child_key and pd.api.types.is_numeric_dtype(child[col]):
-                parts[f"{rel.child}[{rel.child_key}].{col}.mean"] = groups[col].mean()
+                parts[_aggregate(rel, f"{col}.mean")] = groups[col].mean()
         agg = pd.DataFrame(parts)
         out = out.merge(agg, how="left", left_on=rel.parent_key, right_index=True, sort=False)
-        out[f"{rel.child}[{rel.child_key}].rows"] = (
-            out[f"{rel.child}[{rel.child_key}].rows"].fillna(0).astype(int)
-        )
+        out[rows] = out[rows].fillna(0).astype(int)
     return out.reset_index(drop=True)
+
+
+def _aggregate(rel: Relationship, what: str) -> str:
+    """An entity-view column aggregating the rows below: ``child[key].rows``, ``...col.mean``."""
+    return f"{rel.child}[{rel.child_key}].{what}"
 
 
 def evaluation_view(
@@ -339,14 +353,7 @@ def _view_foreign_keys(relationships: list[Relationship], entity: str) -> list[s
     their values are identifiers (new ones in synthetic tables), and a real orphan's key is
     null in the synthetic tables (see :func:`null_orphan_keys`). The relational family
     measures keys and integrity."""
-    keys: list[str] = []
-    frontier: list[tuple[str, str]] = [(entity, "")]
-    while frontier and len(keys) < 64:
-        name, prefix = frontier.pop(0)
-        for rel in (r for r in relationships if r.child == name):
-            keys.append(f"{prefix}{rel.child_key}")
-            frontier.append((rel.parent, f"{prefix}{rel.child_key}.{rel.parent}."))
-    return keys
+    return [f"{prefix}{rel.child_key}" for prefix, rel, _ in parents_up(entity, relationships)]
 
 
 def view_metadata(
@@ -358,23 +365,14 @@ def view_metadata(
     tables = metadata["tables"]
     columns: dict[str, Any] = dict(tables[entity]["columns"])
     for rel in (r for r in relationships if r.parent == entity):
-        columns[f"{rel.child}[{rel.child_key}].rows"] = {"sdtype": "numerical"}
+        columns[_aggregate(rel, "rows")] = {"sdtype": "numerical"}
         for col, spec in tables[rel.child]["columns"].items():
             if col != rel.child_key and spec.get("sdtype") == "numerical":
-                columns[f"{rel.child}[{rel.child_key}].{col}.mean"] = {"sdtype": "numerical"}
-    frontier: list[tuple[str, str]] = [(entity, "")]
-    seen = 0
-    while frontier:
-        name, prefix = frontier.pop(0)
-        for rel in (r for r in relationships if r.child == name):
-            seen += 1
-            if seen > 64:
-                raise DataError("the relationships form a cycle (a table refers back to itself)")
-            tag = f"{prefix}{rel.child_key}.{rel.parent}."
-            for col, spec in tables[rel.parent]["columns"].items():
-                if col != rel.parent_key:
-                    columns[f"{tag}{col}"] = dict(spec)
-            frontier.append((rel.parent, tag))
+                columns[_aggregate(rel, f"{col}.mean")] = {"sdtype": "numerical"}
+    for _, rel, tag in parents_up(entity, relationships):
+        for col, spec in tables[rel.parent]["columns"].items():
+            if col != rel.parent_key:
+                columns[f"{tag}{col}"] = dict(spec)
     for key in _view_foreign_keys(relationships, entity):
         columns.pop(key, None)
     extra = {k: v for k, v in metadata.items() if k not in ("tables", "relationships")}

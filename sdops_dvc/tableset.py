@@ -88,12 +88,11 @@ def read_tables(paths: dict[str, Path], what: str) -> dict[str, pd.DataFrame]:
     return {name: read_table(path, what=f"{what} table {name!r}") for name, path in paths.items()}
 
 
-def write_tables(frames: dict[str, pd.DataFrame], paths: dict[str, Path]) -> None:
-    """All tables or none: each written to a temporary file first, then all moved in."""
+def write_tables(frames: dict[Path, pd.DataFrame]) -> None:
+    """All tables or none, each to its path (format by suffix): written to temporary files
+    first, then all moved in."""
 
     def writer(df: pd.DataFrame, suffix: str) -> Any:
         return lambda p: write_table_to(df, p, suffix)
 
-    write_many_atomic(
-        [(paths[name], writer(df, paths[name].suffix.lower())) for name, df in frames.items()]
-    )
+    write_many_atomic([(path, writer(df, path.suffix.lower())) for path, df in frames.items()])

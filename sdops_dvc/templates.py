@@ -55,23 +55,19 @@ def render_params(values: dict[str, object], blocks: dict[str, str] | None = Non
 def render_tables_pipeline(tables: list[str], fmt: str) -> str:
     """dvc.yaml for related tables: every table's split and synthetic file a named output
     (so dvc.lock, ``sdops verify`` and the release check each file)."""
-    from sdops_dvc.layout import HOLDOUT_DIR, SYNTHETIC_DIR, TRAIN_DIR
+    from sdops_dvc.layout import split_outputs, synthetic_outputs
 
     def lines(paths: list[str]) -> str:
         return "".join(f"      - {p}\n" for p in paths)
 
-    train = [f"{TRAIN_DIR}/{t}.parquet" for t in tables]
-    holdout = [f"{HOLDOUT_DIR}/{t}.parquet" for t in tables]
-    synthetic = [f"{SYNTHETIC_DIR}/{t}.{fmt}" for t in tables]
+    split = split_outputs(tables)  # train files, then holdout files
     return render(
         "dvc-tables.yaml",
         {},
         blocks={
-            "split_outs": lines(train + holdout),
-            "train_deps": lines(train),
-            "split_deps": lines(train + holdout),
-            "synthetic_outs": lines(synthetic),
-            "synthetic_deps": lines(synthetic),
+            "split_files": lines(split),
+            "train_files": lines(split[: len(tables)]),
+            "synthetic_files": lines(synthetic_outputs(tables, fmt)),
         },
     )
 

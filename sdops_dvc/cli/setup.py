@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -138,7 +138,7 @@ def init(
     charter = Charter(intended_use, tuple(audiences), classification, retention_days, owner)
     if charter.missing() and sys.stdin.isatty() and sys.stdout.isatty():
         charter = _ask_charter(charter)
-    common = {
+    common: dict[str, Any] = {
         "target": target,
         "snapshot_id": snapshot_id,
         "force": force,
@@ -154,7 +154,7 @@ def init(
             relationships=list(relationships),
             entity=entity,
             family=family or "hma",
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     else:
         res = init_project(
@@ -162,7 +162,7 @@ def init(
             sources[0],
             name,
             family=family or "gaussian_copula",
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     actions = list(res.actions)
     if private_remote:

@@ -253,12 +253,28 @@ def entity_privacy(
     train, holdout, _ = equal_size_samples(views[1], views[2], seed)
     sdtypes = _view_sdtypes(views[0], metadata, split.entity)
     dcr = dcr_share(views[0], train, holdout, sdtypes)
-    copies = {}
-    for name in (n for n in synthetic if n not in split.kept_whole):
-        columns = [c for c, t in column_sdtypes(metadata, name).items() if t != "id"]
-        tr, ho, _ = equal_size_samples(split.train[name], split.holdout[name], seed)
-        copies[name] = exact_copies(synthetic[name], tr, ho, columns)
+    split_tables = [n for n in synthetic if n not in split.kept_whole]
+    copies = table_copies(split.train, split.holdout, synthetic, metadata, split_tables, seed)
     return EntityPrivacy(dcr, copies, len(train))
+
+
+def table_copies(
+    train: dict[str, pd.DataFrame],
+    holdout: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    metadata: dict[str, Any],
+    names: list[str],
+    seed: int,
+    max_rows: int | None = None,
+) -> dict[str, ExactCopies]:
+    """Exact copies per named table (its keys left out: a copied row with new keys is still a
+    copy), against equal-size train and holdout samples."""
+    copies = {}
+    for name in names:
+        columns = [c for c, t in column_sdtypes(metadata, name).items() if t != "id"]
+        tr, ho, _ = equal_size_samples(train[name], holdout[name], seed, max_rows)
+        copies[name] = exact_copies(synthetic[name], tr, ho, columns)
+    return copies
 
 
 # --- the pipeline's relational family -------------------------------------------------------
@@ -325,11 +341,9 @@ def relational_metrics(
     excess = {c.relationship.label: c.orphan_share_synthetic - c.orphan_share_real for c in checks}
     bounds = {c.relationship.label: c.cardinality_bounds for c in checks}
     quality = multi_table_quality(train, syn, meta)
-    copies: dict[str, ExactCopies] = {}
-    for name in below_or_at(inp.entity, rels):
-        columns = [c for c, t in column_sdtypes(meta, name).items() if t != "id"]
-        tr, ho, _ = equal_size_samples(train[name], inp.holdout[name], seed, max_rows)
-        copies[name] = exact_copies(syn[name], tr, ho, columns)
+    copies = table_copies(
+        train, inp.holdout, syn, meta, below_or_at(inp.entity, rels), seed, max_rows
+    )
     copy_excess = {n: c.train - c.holdout for n, c in copies.items()}
     orphan_p = {
         c.relationship.label: _orphan_p_value(c, len(syn[c.relationship.child])) for c in checks

@@ -249,26 +249,31 @@ def _per_item(
     c: _Checks,
     m: Metric,
     cfg: GateSection,
-    details: dict[str, Any],
+    items: dict[str, dict[str, Any]],
     *,
-    section: str,
-    excess: Callable[[dict[str, Any]], float | None],
+    excess: tuple[str, str],
     p_value: str,
     say: Callable[[str, dict[str, Any], float, float], str],
 ) -> None:
-    """Each relationship or table of the relational details: its excess above the
-    threshold and significant at alpha (Bonferroni over the items) fails, named."""
+    """Each relationship or table of the relational details: its excess (the first field
+    minus the second) above the threshold and significant at alpha (Bonferroni over the
+    items) fails, named."""
     limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
-    items = ((details.get("relational") or {}).get(section)) or {}
     if get(c.metrics, m.key) is None or not items:
         c.failures.append(f"{c.gate}: {m.label} ({m.key}) could not be computed")
         return
     for name, item in items.items():
-        value, p = excess(item), item.get(p_value)
-        if value is None or p is None:
+        a, b, p = item.get(excess[0]), item.get(excess[1]), item.get(p_value)
+        if a is None or b is None or p is None:
             continue
-        if value > limit and p < alpha / len(items):
-            c.failures.append(say(name, item, value, p) + f" above the maximum {limit}")
+        if a - b > limit and p < alpha / len(items):
+            c.failures.append(say(name, item, a - b, p) + f" above the maximum {limit}")
+
+
+def _relational(details: dict[str, Any], section: str) -> dict[str, Any]:
+    """A section of details.json's relational block (per relationship, table or worst)."""
+    found: dict[str, Any] = (details.get("relational") or {}).get(section) or {}
+    return found
 
 
 def _orphan_excess(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
@@ -277,13 +282,8 @@ def _orphan_excess(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, A
         c,
         m,
         cfg,
-        details,
-        section="relationships",
-        excess=lambda r: (
-            None
-            if r.get("orphan_share_synthetic") is None or r.get("orphan_share_real") is None
-            else r["orphan_share_synthetic"] - r["orphan_share_real"]
-        ),
+        _relational(details, "relationships"),
+        excess=("orphan_share_synthetic", "orphan_share_real"),
         p_value="orphan_p_value",
         say=lambda name, r, v, p: (
             f"schema: {name}: {r['orphan_share_synthetic']:.2%} of synthetic keys name no "
@@ -294,26 +294,15 @@ def _orphan_excess(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, A
 
 
 def _table_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
-    """Copies of a split table's train rows beyond its holdout rows, significant (McNemar)."""
+    """Copies of a split table's train rows beyond its holdout rows, significant (McNemar);
+    tables kept whole are reference data, not the unit's rows."""
+    tables = _relational(details, "tables")
     _per_item(
         c,
         m,
         cfg,
-        {
-            "relational": {
-                "tables": {
-                    n: t
-                    for n, t in ((details.get("relational") or {}).get("tables") or {}).items()
-                    if not t.get("kept_whole")
-                }
-            }
-        },
-        section="tables",
-        excess=lambda t: (
-            None
-            if t.get("copies_train") is None or t.get("copies_holdout") is None
-            else t["copies_train"] - t["copies_holdout"]
-        ),
+        {n: t for n, t in tables.items() if not t.get("kept_whole")},
+        excess=("copies_train", "copies_holdout"),
         p_value="copies_p_value",
         say=lambda name, t, v, p: (
             f"privacy: {name}: {t['copies_train']:.2%} of synthetic rows copy a train row vs "
@@ -350,7 +339,7 @@ def _naming_worst(key: str) -> Callable[[_Checks, dict[str, Any]], None]:
     """A failed relational check names the relationship or table that decided it."""
 
     def explain(c: _Checks, details: dict[str, Any]) -> None:
-        worst = ((details.get("relational") or {}).get("worst") or {}).get(key)
+        worst = _relational(details, "worst").get(key)
         if worst:
             c.failures[-1] += f"; worst: {worst}"
 

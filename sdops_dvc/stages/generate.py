@@ -93,7 +93,7 @@ def run_generate_tables(
         fit_on, metadata, g.seed, scale=scale, threads=g.torch_threads, parameters=g.parameters
     )
     files = layout.table_files(out_dir, names, params.output.format)
-    write_tables({n: sampled[n][list(train[n].columns)] for n in names}, files)
+    write_tables({files[n]: sampled[n][list(train[n].columns)] for n in names})
     return GenerateResult(
         out_dir, len(sampled[entity]), FAMILIES[g.family].sdv_class, dict(g.parameters)
     )

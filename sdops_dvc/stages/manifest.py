@@ -80,7 +80,7 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
     if params.source.multi_table:
         relational, files = _relational_block(params, layout, inputs)
         entity = relational["entity"]
-        src_rec = _directory_record(layout, source, params, files)
+        src_rec = _directory_record(layout, source, relational["tables"])
         src_df = read_table(files[entity]["source"], what="source")
         inputs = ManifestInputs(
             files[entity]["train"],
@@ -170,17 +170,17 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
 
 
 def _directory_record(
-    layout: Layout, source: Path, params: Params, files: dict[str, dict[str, Path]]
+    layout: Layout, source: Path, tables: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    """The source directory of related tables: its pin is the digest of the tables' md5s
-    (as params.yaml's source.md5), its size their sum."""
+    """The source directory of related tables, from its tables' records (the relational
+    block's): its pin is the digest of their md5s (as params.yaml's source.md5), its size
+    their sum."""
     from sdops_dvc.tableset import pins_digest
 
-    pins = {name: md5_file(f["source"]) for name, f in files.items()}
     return {
         "path": layout.rel(source),
-        "md5": pins_digest(pins),
-        "size": sum(f["source"].stat().st_size for f in files.values()),
+        "md5": pins_digest({name: t["source"]["md5"] for name, t in tables.items()}),
+        "size": sum(t["source"]["size"] for t in tables.values()),
     }
 
 

@@ -112,13 +112,9 @@ def run_split_tables(
     names = list(tables)
     write_tables(
         {
-            **{f"train/{n}": split.train[n] for n in names},
-            **{f"holdout/{n}": split.holdout[n] for n in names},
-        },
-        {
-            **{f"train/{n}": train_dir / f"{n}.parquet" for n in names},
-            **{f"holdout/{n}": holdout_dir / f"{n}.parquet" for n in names},
-        },
+            **{train_dir / f"{n}.parquet": split.train[n] for n in names},
+            **{holdout_dir / f"{n}.parquet": split.holdout[n] for n in names},
+        }
     )
     counts = {n: (len(tables[n]), len(split.train[n]), len(split.holdout[n])) for n in names}
     return SplitResult(

@@ -15,6 +15,7 @@ child process with ``PYTHONHASHSEED=0`` whenever this process hashes at random.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.seeding import deterministic
@@ -46,47 +47,43 @@ def generate_tables(
     fixed string hash when this one's is random; see the module's note)."""
     import sys
 
-    if sys.flags.hash_randomization:
-        return _in_fixed_hash_process(tables, metadata, seed, scale, threads, parameters)
-    return _fit_and_sample(tables, metadata, seed, scale, threads, parameters)
+    job = HmaJob(tables, metadata, seed, scale, threads, parameters or {})
+    return _in_fixed_hash_process(job) if sys.flags.hash_randomization else job.run()
 
 
-def _fit_and_sample(
-    tables: dict[str, pd.DataFrame],
-    metadata: dict[str, Any],
-    seed: int,
-    scale: float,
-    threads: int,
-    parameters: dict[str, Any] | None,
-) -> dict[str, pd.DataFrame]:
-    import warnings
+@dataclass(frozen=True)
+class HmaJob:
+    """One fit and sample: what :func:`generate_tables` was given."""
 
-    from sdv.metadata import Metadata
-    from sdv.multi_table import HMASynthesizer
+    tables: dict[str, pd.DataFrame]
+    metadata: dict[str, Any]
+    seed: int
+    scale: float
+    threads: int
+    parameters: dict[str, Any]
 
-    with deterministic(seed, threads), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        synthesizer = HMASynthesizer(
-            Metadata.load_from_dict(metadata), **{"verbose": False, **(parameters or {})}
-        )
-        synthesizer.fit(tables)
-        seed_hma(synthesizer, seed)
-        # SDV 2.0: `sample(num_rows, main_table_name)`; the scale of every table is
-        # `sample_scale(scale)`
-        sampled: dict[str, pd.DataFrame] = synthesizer.sample_scale(scale=scale)
-    return sampled
+    def run(self) -> dict[str, pd.DataFrame]:
+        import warnings
+
+        from sdv.metadata import Metadata
+        from sdv.multi_table import HMASynthesizer
+
+        with deterministic(self.seed, self.threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            synthesizer = HMASynthesizer(
+                Metadata.load_from_dict(self.metadata), **{"verbose": False, **self.parameters}
+            )
+            synthesizer.fit(self.tables)
+            seed_hma(synthesizer, self.seed)
+            # SDV 2.0: `sample(num_rows, main_table_name)`; the scale of every table is
+            # `sample_scale(scale)`
+            sampled: dict[str, pd.DataFrame] = synthesizer.sample_scale(scale=self.scale)
+        return sampled
 
 
-def _in_fixed_hash_process(
-    tables: dict[str, pd.DataFrame],
-    metadata: dict[str, Any],
-    seed: int,
-    scale: float,
-    threads: int,
-    parameters: dict[str, Any] | None,
-) -> dict[str, pd.DataFrame]:
-    """:func:`_fit_and_sample` in ``python -m sdops_dvc.synthesizers.multi_table`` with
-    ``PYTHONHASHSEED=0``; inputs and output through a private temporary directory."""
+def _in_fixed_hash_process(job: HmaJob) -> dict[str, pd.DataFrame]:
+    """``job.run()`` in ``python -m sdops_dvc.synthesizers.multi_table`` with
+    ``PYTHONHASHSEED=0``; the job and its output through a private temporary directory."""
     import os
     import pickle
     import subprocess
@@ -97,12 +94,11 @@ def _in_fixed_hash_process(
     from sdops_dvc.errors import DataError
 
     with tempfile.TemporaryDirectory(prefix="sdops-hma-") as tmp:
-        job, out = Path(tmp) / "job.pkl", Path(tmp) / "out.pkl"
-        job.write_bytes(pickle.dumps((tables, metadata, seed, scale, threads, parameters)))
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        job_path, out = Path(tmp) / "job.pkl", Path(tmp) / "out.pkl"
+        job_path.write_bytes(pickle.dumps(job))
         proc = subprocess.run(
-            [sys.executable, "-m", "sdops_dvc.synthesizers.multi_table", str(job), str(out)],
-            env=env,
+            [sys.executable, "-m", "sdops_dvc.synthesizers.multi_table", str(job_path), str(out)],
+            env={**os.environ, "PYTHONHASHSEED": "0"},
             capture_output=True,
             text=True,
             check=False,
@@ -117,13 +113,12 @@ def _in_fixed_hash_process(
         return result
 
 
-def _main(job: str, out: str) -> None:
+def _main(job_path: str, out: str) -> None:
     import pickle
     from pathlib import Path
 
-    tables, metadata, seed, scale, threads, parameters = pickle.loads(Path(job).read_bytes())
-    result = _fit_and_sample(tables, metadata, seed, scale, threads, parameters)
-    Path(out).write_bytes(pickle.dumps(result))
+    job: HmaJob = pickle.loads(Path(job_path).read_bytes())
+    Path(out).write_bytes(pickle.dumps(job.run()))
 
 
 if __name__ == "__main__":
