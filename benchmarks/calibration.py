@@ -102,6 +102,7 @@ def init_params(table: Table, tmp: Path) -> Any:
             "source_md5": "0" * 32,
             "family": "gaussian_copula",
             "decimals": {},
+            "discrete": [],
             **CHARTER,
         },
     )

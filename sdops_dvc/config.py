@@ -217,6 +217,11 @@ class GeneratorCfg(_Model):
     # decimals per float32-stored column (written by init): output is the float32 image of
     # the value rounded to them, as in the real table
     decimals: dict[str, Int] = Field(default_factory=dict)
+    # numeric columns generated on their own (pooled) values, in order (detected by init;
+    # synthesizers/columns.py): counts, codes, levels, grades
+    discrete: list[str] = Field(default_factory=list)
+    # written by `sdops tune`: how many candidates were tried and how the winner was chosen
+    tuning: dict[str, Any] | None = None
     privacy: DPCfg | None = None  # DP families only
 
     @field_validator("family")
@@ -261,6 +266,14 @@ class GeneratorCfg(_Model):
                 f"generator.privacy applies to the DP families ({dp}) only; "
                 f"{self.family} gives no formal guarantee"
             )
+        if spec.dp and self.discrete:
+            raise ValueError(
+                f"family {self.family} bins numerical columns between public bounds; "
+                "generator.discrete reads a column's values from the data, so it must be [] "
+                "(declare the values as generator.privacy.categories instead)"
+            )
+        if len(set(self.discrete)) != len(self.discrete):
+            raise ValueError("generator.discrete names a column twice")
         if spec.dp and self.constraints:
             raise ValueError(f"family {self.family} takes no constraints (they are SDV's)")
         return self
@@ -571,6 +584,8 @@ class Params(_Model):
         dists = self.generator.parameters.get("numerical_distributions")
         if isinstance(dists, dict) and dists:
             named["generator.parameters.numerical_distributions"] = [str(c) for c in dists]
+        if self.generator.discrete:
+            named["generator.discrete"] = list(self.generator.discrete)
         if ev.privacy.linkability_aux:
             named["evaluation.privacy.linkability_aux"] = [
                 c for part in ev.privacy.linkability_aux for c in part

@@ -113,19 +113,20 @@ def init_project(
     *,
     target: str | None = None,
     snapshot_id: str | None = None,
-    family: str = "gaussian_copula",
+    family: str | None = None,
     force: bool = False,
     privacy_owners: str = "@your-org/privacy-reviewers",
     data_owners: str = "@your-org/data-owners",
     charter: Charter | None = None,
 ) -> InitResult:
     """Set up a release pipeline for ``source`` in ``root``: every check first, then git and
-    DVC, the source tracked, metadata, params, the pipeline and the CI files."""
+    DVC, the source tracked, metadata, params, the pipeline and the CI files. ``family``
+    None: :func:`default_family`."""
     from sdops_dvc.metadata import detect, pii_columns
 
     root = root.resolve()
-    _check_arguments(name, family, charter)
-    if FAMILIES[family].multi_table:
+    _check_arguments(name, family or DEFAULT_FAMILY, charter)
+    if family is not None and FAMILIES[family].multi_table:
         raise ConfigError(
             f"--family {family} fits related tables, and {source} is one table",
             hint="give a directory of tables (or repeat --source), or pick a single-table family",
@@ -140,7 +141,11 @@ def init_project(
 
     metadata = detect(df, name)
     actions: list[str] = []
-    decimals = _model_notes(df, metadata, actions)
+    if family is None:
+        family = default_family(metadata, actions)
+    decimals, discrete = _model_notes(
+        df, metadata, actions, dp=FAMILIES[family].dp, cart=family == "cart"
+    )
     _ensure_repositories(root, actions)
     rel_source = _track_source(root, source, dest, inside, actions)
     source_md5 = md5_file(dest)
@@ -149,7 +154,7 @@ def init_project(
         root,
         force,
         metadata=metadata,
-        params_text=render_params({**values, "decimals": decimals}),
+        params_text=render_params({**values, "decimals": decimals, "discrete": discrete}),
         dvc_yaml=read_template("dvc.yaml"),
         ci_values={
             "privacy_owners": privacy_owners,
@@ -175,6 +180,29 @@ def init_project(
         actions=actions,
         pii_columns=pii_columns(metadata),
     )
+
+
+DEFAULT_FAMILY = "cart"
+
+
+def default_family(metadata: dict[str, Any], actions: list[str]) -> str:
+    """Sequential CART (measured the strongest family on the shared tables: README,
+    "Generators"), unless a column is an identifier or PII: cart draws every value from real
+    records, where SDV replaces such columns with fake values."""
+    from sdops_dvc.metadata import pii_columns
+
+    pii = pii_columns(metadata)
+    if pii:
+        actions.append(
+            "generator.family: gaussian_copula, as " + ", ".join(pii) + " look like "
+            "identifiers or PII (SDV fakes them; cart would draw real values)"
+        )
+        return "gaussian_copula"
+    actions.append(
+        f"generator.family: {DEFAULT_FAMILY} (sequential CART; leaf size chosen on the train "
+        "split); try others with `dvc exp run -S generator.family=...`"
+    )
+    return DEFAULT_FAMILY
 
 
 def init_tables_project(
@@ -259,7 +287,7 @@ def init_tables_project(
         root,
         force,
         metadata=metadata,
-        params_text=render_params({**values, "decimals": {}}, blocks),
+        params_text=render_params({**values, "decimals": {}, "discrete": []}, blocks),
         dvc_yaml=render_tables_pipeline(list(files), "csv"),
         ci_values={
             "privacy_owners": privacy_owners,
@@ -409,23 +437,38 @@ def _refuse_to_overwrite(root: Path, source: Path, dest: Path, inside: bool, for
         )
 
 
-def _model_notes(df: Any, metadata: dict[str, Any], actions: list[str]) -> dict[str, int]:
-    """Few-valued numeric columns made categorical in ``metadata`` and float32-stored
-    decimals, each said in ``actions``; returns the decimals for generator.decimals."""
-    from sdops_dvc.metadata import float32_decimals, model_discrete
+def _model_notes(
+    df: Any, metadata: dict[str, Any], actions: list[str], *, dp: bool, cart: bool
+) -> tuple[dict[str, int], list[str]]:
+    """How the generator will see the columns, each said in ``actions``: numeric columns
+    with few distinct values generated on their own values in order (generator.discrete;
+    integer ones for cart only; not for the DP families, which may not read values off the
+    data), the remaining
+    few-valued non-integer ones made categorical in ``metadata``, and float32-stored
+    decimals. Returns generator.decimals and generator.discrete."""
+    from sdops_dvc.metadata import column_sdtypes, float32_decimals, model_discrete
+    from sdops_dvc.synthesizers.columns import detect_discrete
 
-    discrete = model_discrete(df, metadata)
+    discrete = [] if dp else detect_discrete(df, column_sdtypes(metadata), integers=cart)
     if discrete:
         actions.append(
-            "metadata.json: categorical, as they take few distinct values: " + ", ".join(discrete)
+            "params.yaml generator.discrete: generated on their own values, in order, values "
+            "held by fewer than report.min_bin_count records pooled: " + ", ".join(discrete)
         )
-    decimals = float32_decimals(df, metadata)
+    made = model_discrete(df, metadata) if dp else []
+    if made:
+        actions.append(
+            "metadata.json: categorical, as they take few distinct values: " + ", ".join(made)
+        )
+    decimals = {
+        c: k for c, k in float32_decimals(df, metadata).items() if c not in discrete
+    }
     if decimals:
         actions.append(
             "params.yaml generator.decimals: float32-stored decimals in "
             + ", ".join(f"{c} ({k})" for c, k in decimals.items())
         )
-    return decimals
+    return decimals, discrete
 
 
 def _ensure_repositories(root: Path, actions: list[str]) -> None:

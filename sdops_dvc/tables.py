@@ -9,6 +9,7 @@ from sdops_dvc.errors import DataError
 from sdops_dvc.fsutil import atomic_path
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 READERS = (".csv", ".tsv", ".parquet", ".pq")
@@ -118,3 +119,22 @@ def require_columns(df: pd.DataFrame, named: dict[str, list[str]], where: str) -
             "params.yaml names columns the table lacks:\n" + "\n".join(problems),
             hint=f"fix the names in params.yaml; {where} has: {', '.join(have)}",
         )
+
+
+def row_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+    """A 64-bit hash per row, insensitive to int/float and csv/parquet dtype differences."""
+    import pandas as pd
+
+    canon = {}
+    df = df.reset_index(drop=True)  # the frame below is indexed 0..n-1: align to it
+    for c in columns:
+        col = df[c]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            canon[c] = col.astype("float64")
+        elif pd.api.types.is_datetime64_any_dtype(col):
+            canon[c] = col.astype("int64").astype("float64").where(col.notna())
+        else:
+            canon[c] = col.astype("string").fillna("\x00<null>")
+    frame = pd.DataFrame(canon, index=range(len(df)))
+    hashed: np.ndarray = pd.util.hash_pandas_object(frame, index=False).to_numpy()  # type: ignore[type-arg]
+    return hashed

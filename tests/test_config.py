@@ -126,6 +126,7 @@ def test_template_params_are_valid(tmp_path: Path) -> None:
             "source_md5": "0" * 32,
             "family": "ctgan",
             "decimals": {},
+            "discrete": [],
             **Charter().template_values(),
         },
     )

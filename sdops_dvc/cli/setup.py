@@ -60,8 +60,9 @@ Example:
 @click.option(
     "--family",
     default=None,
-    help="Generator family: gaussian_copula (default), ctgan, tvae, copula_gan, aim, mst; "
-    "related tables: hma (default).",
+    help="Generator family: cart, gaussian_copula, ctgan, tvae, copula_gan, aim, mst "
+    "(default: cart, or gaussian_copula when a column is an identifier or PII); related "
+    "tables: hma (default).",
 )
 @click.option(
     "--dir",
@@ -161,7 +162,7 @@ def init(
             directory,
             sources[0],
             name,
-            family=family or "gaussian_copula",
+            family=family,
             **common,
         )
     actions = list(res.actions)

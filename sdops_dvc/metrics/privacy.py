@@ -10,28 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.metrics.distance import encode_shared, nearest, value_range
+from sdops_dvc.tables import row_hashes
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
-
-
-def row_hashes(df: pd.DataFrame, columns: list[str]) -> np.ndarray:  # type: ignore[type-arg]
-    """A 64-bit hash per row, insensitive to int/float and csv/parquet dtype differences."""
-    import pandas as pd
-
-    canon = {}
-    for c in columns:
-        col = df[c]
-        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-            canon[c] = col.astype("float64")
-        elif pd.api.types.is_datetime64_any_dtype(col):
-            canon[c] = col.astype("int64").astype("float64").where(col.notna())
-        else:
-            canon[c] = col.astype("string").fillna("\x00<null>")
-    frame = pd.DataFrame(canon, index=range(len(df)))
-    hashed: np.ndarray = pd.util.hash_pandas_object(frame, index=False).to_numpy()  # type: ignore[type-arg]
-    return hashed
 
 
 def exact_match_rate(synthetic: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> float:

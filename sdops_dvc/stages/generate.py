@@ -8,15 +8,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.config import Params
+from sdops_dvc.errors import ConfigError
 from sdops_dvc.fsutil import md5_file
 from sdops_dvc.layout import DP_FIT, Layout
-from sdops_dvc.metadata import check_against_table, read_metadata
+from sdops_dvc.metadata import check_against_table, column_sdtypes, read_metadata
 from sdops_dvc.synthesizers import FAMILIES
 from sdops_dvc.synthesizers.adapters import BudgetCheck, generator_for
+from sdops_dvc.synthesizers.columns import (
+    DiscreteColumn,
+    apply_discrete,
+    plan_discrete,
+    restore_dtypes,
+)
 from sdops_dvc.tables import read_table, require_columns, write_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 __all__ = ["BudgetCheck", "GenerateResult", "run_generate"]
@@ -52,17 +62,35 @@ def run_generate(
     meta_path = layout.path(params.source.metadata)
     metadata = read_metadata(meta_path)
     check_against_table(metadata, train, meta_path)
+    plan = discrete_plan(params, train, metadata)
     generated = generator_for(params.generator.family).generate(
-        train,
+        apply_discrete(train, plan),
         md5_file(train_path),
         metadata,
         params.generator,
         fit_path or layout.path(DP_FIT),
         budget_check=budget_check,
         progress=progress,
+        discrete=tuple(c.name for c in plan),
     )
-    write_table(generated.data, out)
+    write_table(restore_dtypes(generated.data, train, plan), out)
     return GenerateResult(out, len(generated.data), generated.sdv_class, generated.parameters)
+
+
+def discrete_plan(
+    params: Params, train: pd.DataFrame, metadata: dict[str, Any]
+) -> list[DiscreteColumn]:
+    """generator.discrete as the train split dictates it (pools of at least
+    report.min_bin_count records); a column that is not numerical is refused."""
+    sdtypes = column_sdtypes(metadata)
+    wrong = [c for c in params.generator.discrete if sdtypes.get(c) != "numerical"]
+    if wrong:
+        raise ConfigError(
+            "generator.discrete names column(s) that are not numerical in the metadata: "
+            + ", ".join(f"{c} ({sdtypes.get(c, 'missing')})" for c in wrong),
+            hint="list only numerical columns there (categories are generated as categories)",
+        )
+    return plan_discrete(train, list(params.generator.discrete), params.report.min_bin_count)
 
 
 def run_generate_tables(

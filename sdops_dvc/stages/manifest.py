@@ -134,6 +134,8 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
             "seed": params.generator.seed,
             "num_rows": params.generator.num_rows or n_train,
             "torch_threads": params.generator.torch_threads,
+            **_columns(params, inputs.train),
+            **({"tuning": params.generator.tuning} if params.generator.tuning else {}),
         },
         "constraints": [c.model_dump(mode="json") for c in params.generator.constraints],
         "outputs": {
@@ -167,6 +169,22 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         "environment": environment(),
     }
     return seal(manifest)
+
+
+def _columns(params: Params, train: Path) -> dict[str, Any]:
+    """How the generator saw the columns (generator.discrete and .decimals), counts only."""
+    from sdops_dvc.synthesizers.columns import columns_record, plan_discrete
+    from sdops_dvc.tables import read_table
+
+    g = params.generator
+    if not g.discrete and not g.decimals:
+        return {}
+    plan = plan_discrete(
+        read_table(train, what="train split"),
+        list(g.discrete),
+        params.report.min_bin_count,
+    )
+    return {"columns": columns_record(plan, dict(g.decimals))}
 
 
 def _directory_record(

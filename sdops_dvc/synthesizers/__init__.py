@@ -89,6 +89,8 @@ FAMILIES: dict[str, FamilySpec] = {
         neural=False,
         dp=True,
     ),
+    # sequential CART synthesis (synthpop's method) on scikit-learn trees: ours, not SDV's
+    "cart": FamilySpec("cart", "CartSynthesizer", frozenset({"min_samples_leaf"}), neural=False),
     # related tables (issue 15): sdv.multi_table.HMASynthesizer
     "hma": FamilySpec(
         "hma", "HMASynthesizer", frozenset({"locales", "verbose"}), neural=False, multi_table=True
@@ -217,7 +219,11 @@ def check_parameters(family: str, params: dict[str, object], allow_large: bool) 
                 problems += [_distribution(f"{name}.{col}", d) for col, d in v.items()]
         elif key in ("measure_split", "oneway_split"):
             problems.append(_fraction(name, v))
-        elif key in ("rounds", "num_selections", "queries"):
+        elif (key == "min_samples_leaf" and v != "auto") or key in (
+            "rounds",
+            "num_selections",
+            "queries",
+        ):
             problems.append(_positive_int(name, v))
         elif key == "max_size":
             problems.append(_nonneg(name, v, strict=True))

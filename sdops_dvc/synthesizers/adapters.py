@@ -63,7 +63,12 @@ class Generator(Protocol):
         *,
         budget_check: BudgetCheck | None,
         progress: bool,
-    ) -> Generated: ...
+        discrete: tuple[str, ...] = (),
+    ) -> Generated:
+        """Fit on ``train`` and sample. ``discrete``: numeric columns whose values the
+        stage has already put on their disclosure-controlled support
+        (:mod:`sdops_dvc.synthesizers.columns`), to be generated as those values only."""
+        ...
 
     def measurement(self, fit_path: Path) -> Measurement | None:
         """The fit's spend; None for a family without formal guarantee."""
@@ -92,11 +97,14 @@ class SdvGenerator:
         *,
         budget_check: BudgetCheck | None,
         progress: bool,
+        discrete: tuple[str, ...] = (),
     ) -> Generated:
         from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals, synthesize
 
         _write_no_fit(fit_path, cfg.family)
-        result = synthesize(train, metadata, cfg, cfg.num_rows or len(train), progress=progress)
+        result = synthesize(
+            train, metadata, cfg, cfg.num_rows or len(train), progress=progress, discrete=discrete
+        )
         data = as_float32_decimals(result.data, cfg.decimals)
         return Generated(data, result.sdv_class, result.parameters)
 
@@ -109,6 +117,96 @@ class SdvGenerator:
             "formal_guarantee": False,
             "note": f"{self.spec.sdv_class} gives no formal (differential) privacy guarantee",
         }
+
+
+class CartGenerator:
+    """Sequential CART synthesis (:mod:`sdops_dvc.synthesizers.cart`): no formal privacy
+    guarantee; leaves of at least ``min_samples_leaf`` records and smoothed continuous
+    values keep it from copying rows, and the privacy gate judges what it makes."""
+
+    measures = False
+
+    def __init__(self, spec: FamilySpec) -> None:
+        self.spec = spec
+
+    def generate(
+        self,
+        train: pd.DataFrame,
+        train_md5: str,
+        metadata: dict[str, Any],
+        cfg: GeneratorCfg,
+        fit_path: Path,
+        *,
+        budget_check: BudgetCheck | None,
+        progress: bool,
+        discrete: tuple[str, ...] = (),
+    ) -> Generated:
+        from sdops_dvc.metadata import column_sdtypes, pii_columns
+        from sdops_dvc.synthesizers.cart import choose_leaf, fit_cart
+        from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals
+
+        pii = pii_columns(metadata)
+        if pii:
+            from sdops_dvc.errors import ConfigError
+
+            raise ConfigError(
+                f"family cart draws every value from real records, and {', '.join(pii)} "
+                "are identifiers or PII in metadata.json",
+                hint="drop those columns from the source, or use an SDV family (it replaces "
+                "them with fake values)",
+            )
+        parameters = self.parameters(cfg)
+        sdtypes = column_sdtypes(metadata)
+        numeric = {c for c, t in sdtypes.items() if t == "numerical"}
+        leaf = parameters["min_samples_leaf"]
+        selection: dict[str, Any] = {}
+        if leaf == "auto":
+            leaf, trials = choose_leaf(train, numeric, set(discrete), seed=cfg.seed)
+            selection = {
+                "min_samples_leaf": leaf,
+                "rule": "smallest leaf whose model, fitted on 80% of the train split, copies "
+                "those rows no more often than the other 20% (holdout never read)",
+                "trials": [t.as_json() for t in trials],
+            }
+        _write_cart_fit(fit_path, cfg.family, selection)
+        log.info("fitting sequential CART on %d rows, leaves of %d", len(train), leaf)
+        model = fit_cart(
+            train, numeric, set(discrete), min_samples_leaf=int(leaf), seed=cfg.seed,
+            progress=progress,
+        )
+        data = model.sample(cfg.num_rows or len(train), cfg.seed)
+        data = as_float32_decimals(data[list(train.columns)], cfg.decimals)
+        return Generated(data, self.spec.sdv_class, parameters)
+
+    @staticmethod
+    def parameters(cfg: GeneratorCfg) -> dict[str, Any]:
+        from sdops_dvc.synthesizers.sdv_adapter import effective_parameters
+
+        return effective_parameters(cfg, progress=False)
+
+    def measurement(self, fit_path: Path) -> Measurement | None:
+        return None
+
+    def privacy(self, fit_path: Path) -> dict[str, Any]:
+        return {
+            "mechanism": "none",
+            "formal_guarantee": False,
+            "note": (
+                "sequential CART synthesis gives no formal (differential) privacy guarantee; "
+                "leaves hold at least min_samples_leaf records and continuous values are "
+                "smoothed within them"
+            ),
+        }
+
+
+def _write_cart_fit(fit_path: Path, family: str, selection: dict[str, Any]) -> None:
+    """The stage's persistent output for cart: no measurement, the leaf selection record."""
+    import numpy as np
+
+    from sdops_dvc.synthesizers.dp_adapter import FIT_FORMAT, save_fit
+
+    header = {"format": FIT_FORMAT, "family": family, "dp": False, "selection": selection}
+    save_fit(fit_path, header, {"none": np.zeros(0)})
 
 
 def _write_no_fit(fit_path: Path, family: str) -> None:
@@ -146,6 +244,7 @@ class DpGenerator:
         *,
         budget_check: BudgetCheck | None,
         progress: bool,
+        discrete: tuple[str, ...] = (),
     ) -> Generated:
         from sdops_dvc.synthesizers import dp_adapter as dpa
 
@@ -254,4 +353,6 @@ def _refuse_over_budget(metadata: dict[str, Any], budget_check: BudgetCheck | No
 def generator_for(family: str) -> Generator:
     """The adapter of a registered family."""
     spec = FAMILIES[family]
-    return DpGenerator(spec) if spec.dp else SdvGenerator(spec)
+    if spec.dp:
+        return DpGenerator(spec)
+    return CartGenerator(spec) if family == "cart" else SdvGenerator(spec)

@@ -85,7 +85,9 @@ def columns_of(metadata: dict[str, Any]) -> dict[str, str]:
 
 def allocate(cfg: DPCfg, sdtypes: dict[str, str]) -> Allocation:
     """Split the release's (epsilon, delta) or rho between key discovery and conversion."""
-    discovery = [c for c, t in sdtypes.items() if t in ("categorical",) and c not in cfg.categories]
+    discovery = [
+        c for c, t in sdtypes.items() if t in ("categorical", "ordinal") and c not in cfg.categories
+    ]
     delta0 = cfg.delta / 2 if discovery else 0.0
     conv = cfg.delta - delta0
     if cfg.rho is not None:
@@ -127,7 +129,9 @@ def plan_columns(train: pd.DataFrame, metadata: dict[str, Any], cfg: DPCfg) -> l
             )
             labels = [str(i) for i in range(cfg.bins)]
             codes.append(ColumnCode(col, "numerical", labels, labels, edges, integer))
-        elif sdtype in ("categorical", "boolean"):
+        elif sdtype in ("categorical", "boolean", "ordinal"):
+            # ordinal: its order is the declared list's (generator.privacy.categories, public);
+            # undeclared, its values are discovered privately like a category's
             declared = cfg.categories.get(col)
             if declared is None and sdtype == "boolean":
                 declared = [False, True]
@@ -149,7 +153,7 @@ def plan_columns(train: pd.DataFrame, metadata: dict[str, Any], cfg: DPCfg) -> l
         else:
             problems.append(
                 f"{col}: sdtype {sdtype!r} is not supported by the DP families "
-                "(numerical, categorical, boolean and id are); drop the column or recode it"
+                "(numerical, categorical, ordinal, boolean and id are); drop the column or recode it"
             )
     for col in list(cfg.bounds) + list(cfg.categories):
         if col not in train.columns:

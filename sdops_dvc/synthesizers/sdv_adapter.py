@@ -36,6 +36,10 @@ def effective_parameters(cfg: GeneratorCfg, *, progress: bool) -> dict[str, Any]
         kwargs.setdefault("enable_gpu", False)
     if "verbose" in spec.parameters and "verbose" not in cfg.parameters:
         kwargs["verbose"] = progress
+    if "min_samples_leaf" in spec.parameters:
+        from sdops_dvc.synthesizers.cart import DEFAULT_MIN_LEAF
+
+        kwargs.setdefault("min_samples_leaf", DEFAULT_MIN_LEAF)
     return kwargs
 
 
@@ -46,7 +50,12 @@ def synthesize(
     num_rows: int,
     *,
     progress: bool = False,
+    discrete: tuple[str, ...] = (),
 ) -> FitResult:
+    """Fit and sample. ``discrete``: numeric columns generated on their own values, in order
+    (:mod:`sdops_dvc.synthesizers.columns`): categorical for SDV, and for the copula families
+    encoded by their ordered quantiles (``OrderedUniformEncoder``), so the copula keeps their
+    order and correlations while sampling only values the column holds."""
     from sdv import cag, single_table as st
     from sdv.metadata import Metadata
 
@@ -63,7 +72,7 @@ def synthesize(
     table = next(iter(metadata["tables"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        meta = Metadata.load_from_dict(metadata)
+        meta = Metadata.load_from_dict(_discrete_metadata(metadata, discrete))
         with deterministic(cfg.seed, cfg.torch_threads):
             synth = cls(meta, **kwargs)
             if cfg.constraints:
@@ -79,6 +88,7 @@ def synthesize(
                     raise ConfigError(f"generator.constraints: {exc}") from None
             log.info("fitting %s on %d rows", cls.__name__, len(train))
             try:
+                _ordered_encoders(synth, {table: train}, discrete, spec.name)
                 synth.fit({table: train})
             except Exception as exc:
                 name = type(exc).__name__
@@ -98,6 +108,35 @@ def synthesize(
         out = out[table]
     out = out[list(train.columns)].reset_index(drop=True)
     return FitResult(out, cls.__name__, kwargs)
+
+
+def _discrete_metadata(metadata: dict[str, Any], discrete: tuple[str, ...]) -> dict[str, Any]:
+    """The metadata the synthesizer is fitted with: discrete columns categorical (the
+    committed metadata.json keeps them numerical, as the evaluation reads them)."""
+    if not discrete:
+        return metadata
+    import copy
+
+    out = copy.deepcopy(metadata)
+    cols = next(iter(out["tables"].values()))["columns"]
+    for name in discrete:
+        cols[name] = {"sdtype": "categorical"}
+    return out
+
+
+COPULA_FAMILIES = ("gaussian_copula", "copula_gan")
+
+
+def _ordered_encoders(synth: Any, data: dict[str, Any], discrete: tuple[str, ...], family: str) -> None:
+    """Discrete columns of the copula families encoded in their numeric order: SDV's default
+    (UniformEncoder) orders categories by first appearance, which scrambles a count's order
+    and with it every correlation the copula learns."""
+    if not discrete or family not in COPULA_FAMILIES:
+        return
+    from rdt.transformers import OrderedUniformEncoder
+
+    synth.auto_assign_transformers(data)
+    synth.update_transformers({name: OrderedUniformEncoder() for name in discrete})
 
 
 def violations(train: pd.DataFrame, constraints: Any) -> list[str]:
