@@ -103,6 +103,7 @@ def init_params(table: Table, tmp: Path) -> Any:
             "family": "gaussian_copula",
             "decimals": {},
             "discrete": [],
+            "parameters": {},
             **CHARTER,
         },
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc import layout as L
 from sdops_dvc.config import NAME_RE, PLACEHOLDER, load_params
@@ -22,6 +22,9 @@ from sdops_dvc.scm import dvc_root, git_init, git_toplevel, git_tracks, run_dvc
 from sdops_dvc.synthesizers import FAMILIES
 from sdops_dvc.tables import read_table, require_columns
 from sdops_dvc.templates import read_template, render_params
+
+if TYPE_CHECKING:
+    from sdops_dvc.tune import Candidate
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +121,12 @@ def init_project(
     privacy_owners: str = "@your-org/privacy-reviewers",
     data_owners: str = "@your-org/data-owners",
     charter: Charter | None = None,
+    start: Candidate | None = None,
 ) -> InitResult:
     """Set up a release pipeline for ``source`` in ``root``: every check first, then git and
     DVC, the source tracked, metadata, params, the pipeline and the CI files. ``family``
-    None: :func:`default_family`."""
+    None: :func:`default_family`. ``start``: a reviewed tune library's winner (its family,
+    parameters and discrete columns)."""
     from sdops_dvc.metadata import detect, pii_columns
 
     root = root.resolve()
@@ -146,6 +151,12 @@ def init_project(
     decimals, discrete = _model_notes(
         df, metadata, actions, dp=FAMILIES[family].dp, cart=family == "cart"
     )
+    parameters: dict[str, Any] = {}
+    if start is not None:
+        parameters = dict(start.parameters)
+        if start.discrete is not None:
+            discrete = list(start.discrete)
+        actions.append(f"generator: {start.name}, from the reviewed tune library")
     _ensure_repositories(root, actions)
     rel_source = _track_source(root, source, dest, inside, actions)
     source_md5 = md5_file(dest)
@@ -154,7 +165,9 @@ def init_project(
         root,
         force,
         metadata=metadata,
-        params_text=render_params({**values, "decimals": decimals, "discrete": discrete}),
+        params_text=render_params(
+            {**values, "decimals": decimals, "discrete": discrete, "parameters": parameters}
+        ),
         dvc_yaml=read_template("dvc.yaml"),
         ci_values={
             "privacy_owners": privacy_owners,
@@ -287,7 +300,9 @@ def init_tables_project(
         root,
         force,
         metadata=metadata,
-        params_text=render_params({**values, "decimals": {}, "discrete": []}, blocks),
+        params_text=render_params(
+            {**values, "decimals": {}, "discrete": [], "parameters": {}}, blocks
+        ),
         dvc_yaml=render_tables_pipeline(list(files), "csv"),
         ci_values={
             "privacy_owners": privacy_owners,

@@ -127,6 +127,7 @@ def test_template_params_are_valid(tmp_path: Path) -> None:
             "family": "ctgan",
             "decimals": {},
             "discrete": [],
+            "parameters": {},
             **Charter().template_values(),
         },
     )

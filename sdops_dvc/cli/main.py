@@ -35,6 +35,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("sdops_dvc.cli.stages", "evaluate", "Stage: compute metrics.json."),
     "gate": ("sdops_dvc.cli.stages", "gate", "Stage: decide from metrics; exit 1 if a gate fails."),
     "manifest": ("sdops_dvc.cli.stages", "manifest", "Stage: write the manifest, or --check one."),
+    "tune": (
+        "sdops_dvc.cli.tune",
+        "tune",
+        "Search generator candidates on validation; apply the best approved one.",
+    ),
     "release": ("sdops_dvc.cli.registry", "release", "Tag HEAD as a release, after every check."),
     "list": ("sdops_dvc.cli.registry", "list_", "List releases and their status."),
     "show": ("sdops_dvc.cli.registry", "show", "Show a release's record and manifest."),

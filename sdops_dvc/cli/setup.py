@@ -107,6 +107,14 @@ Example:
     help="DVC remote for the real data (source, train, holdout); the default remote is the "
     "release remote consumers read, and real data is never pushed there.",
 )
+@click.option(
+    "--from-library",
+    "library",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="A reviewed `sdops tune` library (tune/library.yaml): start from its winner's family, "
+    "parameters and discrete columns.",
+)
 def init(
     sources: tuple[Path, ...],
     relationships: tuple[str, ...],
@@ -125,6 +133,7 @@ def init(
     classification: str | None,
     retention_days: int | None,
     owner: str | None,
+    library: Path | None,
 ) -> None:
     """Add a synthetic-data pipeline to a git + DVC repository (created if missing).
 
@@ -158,11 +167,22 @@ def init(
             **common,
         )
     else:
+        from sdops_dvc.tune import library_winner
+
+        start = library_winner(library) if library is not None else None
+        if start is not None and family is not None and family != start.family:
+            from sdops_dvc.errors import ConfigError
+
+            raise ConfigError(
+                f"--family {family} and --from-library ({start.family}) disagree",
+                hint="give one of them",
+            )
         res = init_project(
             directory,
             sources[0],
             name,
-            family=family,
+            family=start.family if start is not None else family,
+            start=start,
             **common,
         )
     actions = list(res.actions)

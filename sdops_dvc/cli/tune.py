@@ -1,0 +1,158 @@
+"""``sdops tune``: parse, call :mod:`sdops_dvc.tune`, render the leaderboard."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sdops_dvc.cli.setup import PARAMS_OPTION
+from sdops_dvc.output import JSON_OPTION, alert, info, result, status
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _line(i: int, total: int, trial: Any) -> str:
+    m = trial.metrics
+    verdict = "approved" if trial.approved else ("error" if trial.error else "blocked")
+    return (
+        f"  {i:>2}/{total} {trial.candidate.name:<42} {verdict:<8} "
+        f"detection {_fmt(m.get('quality.detection_auc'))}  "
+        f"shapes {_fmt(m.get('quality.column_shapes'))}  "
+        f"utility {_fmt(m.get('utility.ratio'))}  "
+        f"DCR {_fmt(m.get('privacy.dcr_share'))}  {trial.seconds:.0f} s"
+    )
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  sdops tune                                  # the built-in candidates
+  sdops tune --candidates tune.yaml --max-seconds 1200
+  sdops tune --objective utility.ratio --no-repro --json"""
+)
+@PARAMS_OPTION
+@click.option(
+    "--candidates",
+    "candidates_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="YAML list of {family, parameters, discrete}; default: the built-in ladder.",
+)
+@click.option(
+    "--objective",
+    default="quality.detection_auc",
+    show_default=True,
+    help="Metric that ranks approved candidates (its direction comes from the metric table).",
+)
+@click.option("--max-candidates", type=click.IntRange(min=1), default=None, help="Count budget.")
+@click.option("--max-seconds", type=click.FloatRange(min=1), default=None, help="Time budget.")
+@click.option(
+    "--library",
+    "library_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("tune/library.yaml"),
+    show_default=True,
+    help="Where every tried configuration and its reasons are written, for review.",
+)
+@click.option(
+    "--repro/--no-repro",
+    default=True,
+    show_default=True,
+    help="After applying the winner, run `dvc repro`: the release gate judges it once.",
+)
+@JSON_OPTION
+def tune(
+    params_path: Path,
+    candidates_path: Path | None,
+    objective: str,
+    max_candidates: int | None,
+    max_seconds: float | None,
+    library_path: Path,
+    repro: bool,
+    as_json: bool,
+) -> None:
+    """Search generator candidates on a validation part of the train split (the holdout is
+    never read), apply the best approved one to params.yaml with the number tried, and let
+    the release gate judge it once. Exit 1 when no candidate is approved on validation."""
+    from sdops_dvc.config import load_params
+    from sdops_dvc.errors import GateFailed
+    from sdops_dvc.layout import Layout
+    from sdops_dvc.tune import (
+        apply_winner,
+        default_candidates,
+        read_candidates,
+        run_tune,
+        write_library,
+    )
+
+    params = load_params(params_path)
+    layout = Layout.for_params(params_path)
+    candidates = (
+        read_candidates(candidates_path) if candidates_path else default_candidates(params)
+    )
+    total = min(len(candidates), max_candidates or len(candidates))
+    status(f"tune: {total} candidate(s), judged on a validation part of the train split")
+    seen: list[Any] = []
+
+    def on_trial(trial: Any) -> None:
+        seen.append(trial)
+        status(_line(len(seen), total, trial))
+
+    # each trial's stage logs (evaluating ..., took ...) would drown the leaderboard
+    noisy = [logging.getLogger(f"sdops_dvc.{n}") for n in ("stages", "metrics", "synthesizers")]
+    levels = [lg.level for lg in noisy]
+    for lg in noisy:
+        lg.setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="sdops-tune-") as tmp:
+        try:
+            res = run_tune(
+                params,
+                layout,
+                candidates,
+                objective=objective,
+                max_candidates=max_candidates,
+                max_seconds=max_seconds,
+                on_trial=on_trial,
+                work_dir=Path(tmp),
+            )
+        finally:
+            for lg, level in zip(noisy, levels, strict=True):
+                lg.setLevel(level)
+    library = layout.path(str(library_path))
+    write_library(library, params.dataset.name, res)
+    doc = res.as_json()
+    if res.stopped:
+        info(f"stopped early: {res.stopped}")
+    info(f"every trial and its reasons: {layout.rel(library)}")
+    if res.winner is None:
+        result(doc)
+        raise GateFailed(
+            f"none of the {len(res.trials)} candidate(s) was approved on validation",
+            hint=f"read the reasons in {layout.rel(library)}; add candidates with "
+            "--candidates FILE (thresholds stay as they are)",
+        )
+    apply_winner(params_path, res)
+    info(
+        f"applied {res.winner.candidate.name} to {params_path} "
+        f"(best {objective} of {len(res.trials)} tried; generator.tuning records it)"
+    )
+    if repro:
+        from sdops_dvc.scm import run_dvc
+        from sdops_dvc.stages.gate import check_gate_file
+
+        run_dvc(["repro"], cwd=layout.root)
+        approved, failures = check_gate_file(layout.path("reports/gate.json"))
+        doc["release_gate"] = {"approved": approved, "failures": failures}
+        if approved:
+            info("the release gate approved it on the holdout: review and commit the change")
+        else:
+            alert("RELEASE BLOCKED", "on the holdout: " + "; ".join(failures))
+    else:
+        info("run `dvc repro`: the release gate judges it once on the holdout")
+    result(doc)

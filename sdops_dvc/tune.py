@@ -1,0 +1,389 @@
+"""``sdops tune``: a bounded search over generator candidates that cannot cheat its gates.
+
+Choosing the best of N candidates by their gate on the holdout would spend the holdout N
+times: a leaky candidate that passes by luck at the gate's false-pass rate a would be picked
+with probability up to N x a. So the search never reads the holdout. The train split is
+divided (seeded) into a fitting part and a validation part; each candidate is fitted on the
+fitting part, evaluated against it and the validation part exactly as ``sdops evaluate``
+does, and judged by the release gate's own thresholds. The best candidate the validation
+gate approves, by the declared objective, is written into params.yaml with the number of
+candidates tried (``generator.tuning``, carried into the manifest and the report); the
+pipeline then fits it on the whole train split and the release gate judges it once on the
+untouched holdout, at its stated error rate.
+
+Differentially private families are refused: every fit spends privacy budget, and a search
+would spend it N times without the ledger counting the fits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdops_dvc.errors import ConfigError, DataError
+from sdops_dvc.metric_table import BY_KEY, Goal
+from sdops_dvc.synthesizers import FAMILIES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sdops_dvc.config import Params
+    from sdops_dvc.layout import Layout
+
+log = logging.getLogger(__name__)
+
+VALIDATION_SHARE = 0.2
+DEFAULT_OBJECTIVE = "quality.detection_auc"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One generator configuration: a family, its parameters and the discrete columns
+    (None: keep params.yaml's)."""
+
+    family: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    discrete: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in sorted(self.parameters.items()))
+        disc = "" if self.discrete is None else f" discrete={len(self.discrete)}"
+        return f"{self.family}" + (f"({extra})" if extra else "") + disc
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"family": self.family, "parameters": dict(self.parameters)}
+        if self.discrete is not None:
+            out["discrete"] = list(self.discrete)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> Candidate:
+        if not isinstance(data, dict) or "family" not in data:
+            raise ConfigError(f"{where}: a candidate is a mapping with a family, not {data!r}")
+        unknown = set(data) - {"family", "parameters", "discrete"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        disc = data.get("discrete")
+        return cls(
+            str(data["family"]),
+            dict(data.get("parameters") or {}),
+            None if disc is None else tuple(str(c) for c in disc),
+        )
+
+
+def default_candidates(params: Params) -> list[Candidate]:
+    """The built-in ladder: sequential CART at the chosen and at larger leaves, and the
+    Gaussian copula with and without init's column handling."""
+    return [
+        Candidate("cart", {"min_samples_leaf": "auto"}),
+        Candidate("cart", {"min_samples_leaf": 50}),
+        Candidate("cart", {"min_samples_leaf": 100}),
+        Candidate("cart", {"min_samples_leaf": 200}),
+        Candidate("gaussian_copula", {}, tuple(params.generator.discrete)),
+        Candidate("gaussian_copula", {}, ()),
+    ]
+
+
+@dataclass(frozen=True)
+class Trial:
+    candidate: Candidate
+    approved: bool
+    failures: list[str]
+    metrics: dict[str, float | None]  # the key metrics, on validation
+    objective: float | None
+    seconds: float
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "candidate": self.candidate.as_json(),
+            "name": self.candidate.name,
+            "approved_on_validation": self.approved,
+            "failures": self.failures,
+            "metrics": self.metrics,
+            "objective": self.objective,
+            "seconds": round(self.seconds, 1),
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    trials: list[Trial]
+    winner: Trial | None
+    objective: str
+    stopped: str | None  # why the search stopped before the last candidate
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "objective": self.objective,
+            "candidates_tried": len(self.trials),
+            "selection": "validation part of the train split; the holdout is never read",
+            "winner": None if self.winner is None else self.winner.candidate.name,
+            "stopped": self.stopped,
+            "trials": [t.as_json() for t in self.trials],
+        }
+
+
+KEY_METRICS = (
+    "quality.detection_auc",
+    "quality.column_shapes",
+    "quality.column_pair_trends",
+    "utility.ratio",
+    "privacy.dcr_share",
+    "privacy.exact_match_train",
+    "privacy.exact_match_holdout",
+)
+
+
+def _lookup(metrics: dict[str, Any], key: str) -> float | None:
+    node: Any = metrics
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return float(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else None
+
+
+def check_candidates(params: Params, candidates: list[Candidate], objective: str) -> None:
+    """Every problem with the search's declaration, before anything is fitted."""
+    from sdops_dvc.config import GeneratorCfg
+
+    if params.source.multi_table:
+        raise ConfigError(
+            "sdops tune searches single-table generators; this project has related tables",
+            hint="related tables are generated by hma",
+        )
+    if objective not in BY_KEY or BY_KEY[objective].goal is Goal.IGNORE:
+        ranked = [k for k, m in BY_KEY.items() if m.goal is not Goal.IGNORE]
+        raise ConfigError(
+            f"--objective {objective!r} is not a metric with a direction",
+            hint="one of " + ", ".join(ranked),
+        )
+    problems = []
+    for i, c in enumerate(candidates):
+        spec = FAMILIES.get(c.family)
+        if spec is None:
+            problems.append(f"candidate {i + 1}: unknown family {c.family!r}")
+            continue
+        if spec.dp:
+            problems.append(
+                f"candidate {i + 1}: {c.family} is differentially private: every fit spends "
+                "budget, and a search is not counted in the ledger"
+            )
+            continue
+        if spec.multi_table:
+            problems.append(f"candidate {i + 1}: {c.family} fits related tables")
+            continue
+        try:
+            GeneratorCfg.model_validate(_generator_values(params, c))
+        except ValueError as exc:
+            problems.append(f"candidate {i + 1} ({c.name}): {exc}")
+    if problems:
+        raise ConfigError(
+            "the tune candidates cannot run:\n" + "\n".join(f"  - {p}" for p in problems),
+            hint="fix them in the candidates file (sdops tune --candidates FILE)",
+        )
+
+
+def _generator_values(params: Params, c: Candidate) -> dict[str, Any]:
+    values = params.generator.model_dump(mode="python")
+    values.update(family=c.family, parameters=dict(c.parameters), tuning=None)
+    if c.discrete is not None:
+        values["discrete"] = list(c.discrete)
+    return values
+
+
+def validation_split(
+    train: pd.DataFrame, seed: int, share: float = VALIDATION_SHARE
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fitting part, validation part) of the train split, seeded."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(train))
+    cut = len(train) - round(len(train) * share)
+    return (
+        train.iloc[np.sort(order[:cut])].reset_index(drop=True),
+        train.iloc[np.sort(order[cut:])].reset_index(drop=True),
+    )
+
+
+def run_tune(
+    params: Params,
+    layout: Layout,
+    candidates: list[Candidate],
+    *,
+    objective: str = DEFAULT_OBJECTIVE,
+    max_candidates: int | None = None,
+    max_seconds: float | None = None,
+    on_trial: Callable[[Trial], None] | None = None,
+    work_dir: Path,
+) -> TuneResult:
+    """Fit, evaluate and judge each candidate on the validation split (see module doc), in
+    order, until the candidates, ``max_candidates`` or ``max_seconds`` run out (the running
+    one finishes). A candidate that fails to fit is a trial with its error, not a crash."""
+    import warnings
+
+    from sdops_dvc.config import GeneratorCfg
+    from sdops_dvc.metadata import check_against_table, read_metadata
+    from sdops_dvc.stages.evaluate import compute_metrics
+    from sdops_dvc.stages.gate import decide
+    from sdops_dvc.stages.generate import discrete_plan
+    from sdops_dvc.synthesizers.adapters import generator_for
+    from sdops_dvc.synthesizers.columns import apply_discrete, restore_dtypes
+    from sdops_dvc.tables import read_table
+
+    check_candidates(params, candidates, objective)
+    train_path = layout.train(False)
+    if not train_path.exists():
+        raise DataError(f"{layout.rel(train_path)} does not exist", hint="run `dvc repro split`")
+    train = read_table(train_path, what="train split")
+    meta_path = layout.path(params.source.metadata)
+    metadata = read_metadata(meta_path)
+    check_against_table(metadata, train, meta_path)
+    fit_part, validation = validation_split(train, params.split.seed)
+    goal = BY_KEY[objective].goal
+    trials: list[Trial] = []
+    stopped = None
+    start = time.perf_counter()
+    for i, cand in enumerate(candidates):
+        if max_candidates is not None and i >= max_candidates:
+            stopped = f"count budget: {max_candidates} candidate(s)"
+            break
+        if max_seconds is not None and time.perf_counter() - start >= max_seconds:
+            stopped = f"time budget: {max_seconds:.0f} s"
+            break
+        t0 = time.perf_counter()
+        cfg = GeneratorCfg.model_validate(_generator_values(params, cand))
+        tried = params.model_copy(update={"generator": cfg})
+        try:
+            plan = discrete_plan(tried, fit_part, metadata)
+            generated = generator_for(cand.family).generate(
+                apply_discrete(fit_part, plan),
+                "validation",
+                metadata,
+                cfg.model_copy(update={"num_rows": None}),
+                work_dir / f"fit-{i}.npz",
+                budget_check=None,
+                progress=False,
+                discrete=tuple(c.name for c in plan),
+            )
+            synthetic = restore_dtypes(generated.data, fit_part, plan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                metrics, details, _, _ = compute_metrics(
+                    fit_part, validation, synthetic, metadata, tried
+                )
+            verdict = decide(metrics, tried.gates, tried.policy, details)
+        except (ValueError, RuntimeError, ConfigError, DataError) as exc:
+            trial = Trial(cand, False, [], {}, None, time.perf_counter() - t0, str(exc)[:300])
+        else:
+            key = {k: _lookup(metrics, k) for k in KEY_METRICS}
+            score = _lookup(metrics, objective)
+            trial = Trial(
+                cand, verdict.approved, list(verdict.failures), key, score,
+                time.perf_counter() - t0,
+            )  # fmt: skip
+        trials.append(trial)
+        log.info("tune: %s -> %s", cand.name, "approved" if trial.approved else "blocked")
+        if on_trial is not None:
+            on_trial(trial)
+    approved = [t for t in trials if t.approved and t.objective is not None]
+    winner = None
+    if approved:
+        sign = 1.0 if goal is Goal.MINIMIZE else -1.0
+        winner = min(approved, key=lambda t: sign * float(t.objective or 0.0))
+    return TuneResult(trials, winner, objective, stopped)
+
+
+def apply_winner(params_path: Path, result: TuneResult) -> None:
+    """Write the winner into params.yaml (family, parameters, discrete columns) with the
+    record of the search (``generator.tuning``); comments and other keys kept."""
+    from sdops_dvc.fsutil import write_text_atomic
+    from sdops_dvc.yamlio import dump_round_trip, round_trip
+
+    if result.winner is None:
+        raise DataError("no candidate was approved on validation; params.yaml is unchanged")
+    cand = result.winner.candidate
+    text = params_path.read_text(encoding="utf-8")
+    doc = round_trip().load(text)
+    gen = doc["generator"]
+    gen["family"] = cand.family
+    gen["parameters"] = _flow(dict(cand.parameters))
+    if cand.discrete is not None:
+        gen["discrete"] = _flow(list(cand.discrete))
+    gen["tuning"] = _flow(
+        {
+            "candidates_tried": len(result.trials),
+            "selected": cand.name,
+            "objective": result.objective,
+            "selected_on": "validation part of the train split (holdout never read)",
+        }
+    )
+    write_text_atomic(params_path, dump_round_trip(doc))
+
+
+def _flow(value: Any) -> Any:
+    """A mapping or list written on one line, as init writes them."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    out: Any = CommentedMap(value) if isinstance(value, dict) else CommentedSeq(value)
+    out.fa.set_flow_style()
+    return out
+
+
+def read_candidates(path: Path) -> list[Candidate]:
+    """A candidates file: a YAML list of ``{family, parameters, discrete}``, or a library
+    file written by :func:`write_library` (its trials, in order)."""
+    from sdops_dvc.yamlio import load_file
+
+    data = load_file(path, what="candidates file")
+    if isinstance(data, dict) and isinstance(data.get("trials"), list):
+        data = [t.get("candidate") for t in data["trials"] if isinstance(t, dict)]
+    if not isinstance(data, list) or not data:
+        raise ConfigError(
+            f"{path} must hold a non-empty list of candidates",
+            hint="e.g. - {family: cart, parameters: {min_samples_leaf: 100}}",
+        )
+    return [Candidate.from_json(c, f"{path} item {i + 1}") for i, c in enumerate(data)]
+
+
+def write_library(path: Path, dataset: str, result: TuneResult) -> None:
+    """Every tried configuration with its verdict, reasons and key metrics on validation
+    (aggregates only, never rows), for the team to review and reuse (``sdops init
+    --from-library``, ``sdops tune --candidates``)."""
+    import yaml
+
+    from sdops_dvc.fsutil import write_text_atomic
+
+    doc = {"dataset": dataset, **result.as_json()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# sdops tune: every candidate tried on a validation part of the train split, with\n"
+        "# its verdict and reasons. Review it; `sdops init --from-library` and\n"
+        "# `sdops tune --candidates` read it.\n"
+    )
+    write_text_atomic(path, header + yaml.safe_dump(doc, sort_keys=False, width=100))
+
+
+def library_winner(path: Path) -> Candidate:
+    """The candidate a reviewed library file selected (init --from-library)."""
+    from sdops_dvc.yamlio import load_file
+
+    data = load_file(path, what="library file")
+    trials = data.get("trials") if isinstance(data, dict) else None
+    winner = data.get("winner") if isinstance(data, dict) else None
+    if not isinstance(trials, list) or winner is None:
+        raise ConfigError(
+            f"{path} is not a tune library with a winner",
+            hint="run `sdops tune` (it writes tune/library.yaml) and review it",
+        )
+    for t in trials:
+        if isinstance(t, dict) and t.get("name") == winner:
+            return Candidate.from_json(t.get("candidate"), f"{path} winner")
+    raise ConfigError(f"{path}: its winner {winner!r} is not among its trials")
