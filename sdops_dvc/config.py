@@ -222,6 +222,9 @@ class GeneratorCfg(_Model):
     discrete: list[str] = Field(default_factory=list)
     # written by `sdops tune`: how many candidates were tried and how the winner was chosen
     tuning: dict[str, Any] | None = None
+    # related tables: tables released as they are (public reference data, reviewed as such);
+    # a family that generates the entity table only (cart) needs every other table here
+    public_tables: list[str] = Field(default_factory=list)
     privacy: DPCfg | None = None  # DP families only
 
     @field_validator("family")
@@ -546,8 +549,8 @@ class Params(_Model):
     @model_validator(mode="after")
     def _tables_and_family(self) -> Params:
         multi, spec = self.source.multi_table, FAMILIES[self.generator.family]
-        if multi and not spec.multi_table:
-            fams = ", ".join(n for n, f in FAMILIES.items() if f.multi_table)
+        if multi and not spec.fits_tables:
+            fams = ", ".join(n for n, f in FAMILIES.items() if f.fits_tables)
             raise ValueError(
                 f"source.tables lists related tables, which generator.family "
                 f"{self.generator.family} cannot fit; use {fams}"
@@ -566,6 +569,11 @@ class Params(_Model):
             )
         if multi and self.generator.constraints:
             raise ValueError("generator.constraints apply to single tables only")
+        unknown = [t for t in self.generator.public_tables if t not in self.source.tables]
+        if unknown:
+            raise ValueError(
+                f"generator.public_tables names {', '.join(unknown)}, not among source.tables"
+            )
         return self
 
     def named_columns(self) -> dict[str, list[str]]:

@@ -6,6 +6,7 @@ overwritten) and only then touch git, DVC or files.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Sequence
@@ -239,15 +240,16 @@ def init_tables_project(
     overwritten), then git and DVC: the tables copied into one source directory (kept in
     place when a directory inside the repository is given) and tracked by DVC as one output,
     each table pinned in params.yaml, multi-table metadata with keys and relationships."""
-    from sdops_dvc.metadata import detect_tables, model_discrete, pii_columns
+    from sdops_dvc.metadata import column_sdtypes, detect_tables, model_discrete, pii_columns
     from sdops_dvc.relational import Relationship, entity_table
+    from sdops_dvc.synthesizers.columns import detect_discrete
     from sdops_dvc.tableset import pins_digest
     from sdops_dvc.templates import render_tables_pipeline
 
     root = root.resolve()
     _check_arguments(name, family, charter)
-    if not FAMILIES[family].multi_table:
-        multi = ", ".join(n for n, f in FAMILIES.items() if f.multi_table)
+    if not FAMILIES[family].fits_tables:
+        multi = ", ".join(n for n, f in FAMILIES.items() if f.fits_tables)
         raise ConfigError(
             f"--family {family} fits one table; related tables need {multi}",
             hint=f"use --family {multi}, or give one --source table",
@@ -260,6 +262,13 @@ def init_tables_project(
     unit = entity_table(list(tables), rels, entity)
     if target is not None:
         require_columns(tables[unit], {"--target": [target]}, f"the entity table {unit!r}")
+    below = sorted({r.child for r in rels if r.parent == unit})
+    if FAMILIES[family].entity_only and below:
+        raise ConfigError(
+            f"--family {family} generates the entity table {unit!r} only, and "
+            f"{', '.join(below)} sit below it",
+            hint="use --family hma, which generates every table",
+        )
     in_place = len(sources) == 1 and sources[0].is_dir() and _is_within(sources[0], root)
     dest = sources[0].resolve() if in_place else root / "data" / "source" / name
     _refuse_to_overwrite(root, dest, dest, True, force)
@@ -296,12 +305,26 @@ def init_tables_project(
         "split_entity": f"  entity: {unit}                  # the privacy unit: its rows (people) "
         "go to train or holdout whole, with every row below them\n",
     }
+    entity_discrete: list[str] = []
+    if FAMILIES[family].entity_only:
+        public = [t for t in tables if t != unit]
+        blocks["public_tables"] = (
+            f"  public_tables: {json.dumps(public)}  # released AS THEY ARE: public "
+            "reference data only (review)\n"
+        )
+        entity_discrete = detect_discrete(
+            tables[unit], column_sdtypes(metadata, unit), integers=True
+        )
+        actions.append(
+            f"generator.public_tables: {', '.join(public)} are released as they are, and only "
+            f"{unit} is generated ({family}): confirm they are public reference data"
+        )
     created = _write_pipeline(
         root,
         force,
         metadata=metadata,
         params_text=render_params(
-            {**values, "decimals": {}, "discrete": [], "parameters": {}}, blocks
+            {**values, "decimals": {}, "discrete": entity_discrete, "parameters": {}}, blocks
         ),
         dvc_yaml=render_tables_pipeline(list(files), "csv"),
         ci_values={

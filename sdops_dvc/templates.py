@@ -48,7 +48,7 @@ def render_params(values: dict[str, object], blocks: dict[str, str] | None = Non
     tables the ``source.tables`` pins and ``split.entity`` (``blocks``; absent: no line)."""
     from sdops_dvc.metric_table import gates_block
 
-    extra = {"source_tables": "", "split_entity": "", **(blocks or {})}
+    extra = {"source_tables": "", "split_entity": "", "public_tables": "", **(blocks or {})}
     return render("params.yaml", values, blocks={"gates": gates_block(), **extra})
 
 

@@ -77,6 +77,77 @@ def run_generate(
     return GenerateResult(out, len(generated.data), generated.sdv_class, generated.parameters)
 
 
+def _generate_entity(
+    params: Params,
+    layout: Layout,
+    train: dict[str, pd.DataFrame],
+    metadata: dict[str, Any],
+    rels: list[Any],
+    entity: str,
+    out_dir: Path,
+) -> GenerateResult:
+    """Related tables with a family that generates the entity table only (cart): the
+    entity's rows generated as one table, its foreign keys as categories drawn from the
+    keys real rows hold (orphans included, at their own rate), and every other table, which
+    params must declare public (generator.public_tables), released as the train split has
+    it (tables above the entity are kept whole there)."""
+    import tempfile
+
+    from sdops_dvc.tableset import write_tables
+
+    g = params.generator
+    names = list(params.source.tables)
+    below = sorted({r.child for r in rels if r.parent == entity})
+    private = [t for t in names if t != entity and t not in g.public_tables]
+    if below or private:
+        raise ConfigError(
+            f"family {g.family} generates the entity table {entity!r} only"
+            + (f"; {', '.join(below)} sit below it" if below else "")
+            + (f"; {', '.join(private)} are not declared public" if private else ""),
+            hint="list reference tables under generator.public_tables (they are released as "
+            "they are), or use family hma",
+        )
+    one = _entity_metadata(metadata, entity, rels)
+    rows = train[entity]
+    plan = discrete_plan(params, rows, one)
+    with tempfile.TemporaryDirectory(prefix="sdops-fit-") as tmp:
+        generated = generator_for(g.family).generate(
+            apply_discrete(rows, plan),
+            "entity",
+            one,
+            g,
+            Path(tmp) / "fit.npz",
+            budget_check=None,
+            progress=False,
+            discrete=tuple(c.name for c in plan),
+        )
+    out = {t: train[t] for t in names if t != entity}
+    out[entity] = restore_dtypes(generated.data, rows, plan)[list(rows.columns)]
+    files = layout.table_files(out_dir, names, params.output.format)
+    write_tables({files[n]: out[n] for n in names})
+    return GenerateResult(out_dir, len(out[entity]), generated.sdv_class, generated.parameters)
+
+
+def _entity_metadata(
+    metadata: dict[str, Any], entity: str, rels: list[Any]
+) -> dict[str, Any]:
+    """The entity table as single-table metadata: its foreign keys are categories (the keys
+    of public tables), its own primary key is refused (rows below it would need new keys)."""
+    import copy
+
+    table = copy.deepcopy(metadata["tables"][entity])
+    if table.get("primary_key"):
+        raise ConfigError(
+            f"the entity table {entity!r} has a primary key ({table['primary_key']}); cart "
+            "cannot mint keys for it",
+            hint="use family hma",
+        )
+    for r in rels:
+        if r.child == entity:
+            table["columns"][r.child_key] = {"sdtype": "categorical"}
+    return {"tables": {entity: table}}
+
+
 def discrete_plan(
     params: Params, train: pd.DataFrame, metadata: dict[str, Any]
 ) -> list[DiscreteColumn]:
@@ -111,6 +182,8 @@ def run_generate_tables(
     check_against_tables(metadata, train, meta_path)
     rels = Relationship.all_of(metadata)
     entity = entity_table(names, rels, params.split.entity)
+    if FAMILIES[params.generator.family].entity_only:
+        return _generate_entity(params, layout, train, metadata, rels, entity, out_dir)
     fit_on, nulled = null_orphan_keys(train, rels)
     for label, n in nulled.items():
         if n:

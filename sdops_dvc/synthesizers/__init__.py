@@ -18,6 +18,13 @@ class FamilySpec:
     neural: bool
     dp: bool = False  # differentially private (OpenDP); needs generator.privacy
     multi_table: bool = False  # fits related tables (source.tables), and only those
+    # also fits related tables: the entity table, every other table declared public
+    # (generator.public_tables) and released as it is
+    entity_only: bool = False
+
+    @property
+    def fits_tables(self) -> bool:
+        return self.multi_table or self.entity_only
 
 
 _COMMON = {"enforce_min_max_values", "enforce_rounding"}
@@ -90,7 +97,9 @@ FAMILIES: dict[str, FamilySpec] = {
         dp=True,
     ),
     # sequential CART synthesis (synthpop's method) on scikit-learn trees: ours, not SDV's
-    "cart": FamilySpec("cart", "CartSynthesizer", frozenset({"min_samples_leaf"}), neural=False),
+    "cart": FamilySpec(
+        "cart", "CartSynthesizer", frozenset({"min_samples_leaf"}), neural=False, entity_only=True
+    ),
     # related tables (issue 15): sdv.multi_table.HMASynthesizer
     "hma": FamilySpec(
         "hma", "HMASynthesizer", frozenset({"locales", "verbose"}), neural=False, multi_table=True
