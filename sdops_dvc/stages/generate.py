@@ -110,9 +110,16 @@ def _generate_entity(
     one = _entity_metadata(metadata, entity, rels)
     rows = train[entity]
     plan = discrete_plan(params, rows, one)
+    # the key into the smallest parent first: drawn with the train split's own counts, so
+    # each parent's number of children stays inside the real range (cardinality bounds)
+    keys = sorted(
+        (len(train[r.parent]), r.child_key) for r in rels if r.child == entity
+    )
+    first = [keys[0][1]] if keys else []
+    fit_rows = rows[first + [c for c in rows.columns if c not in first]]
     with tempfile.TemporaryDirectory(prefix="sdops-fit-") as tmp:
         generated = generator_for(g.family).generate(
-            apply_discrete(rows, plan),
+            apply_discrete(fit_rows, plan),
             "entity",
             one,
             g,

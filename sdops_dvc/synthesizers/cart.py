@@ -162,8 +162,7 @@ class CartModel:
         for j, (col, tree, d) in enumerate(zip(self.columns, self.trees, self.donors, strict=True)):
             leaves = np.zeros(n, dtype=np.int64) if tree is None else tree.apply(x[:, :j])
             pos = np.searchsorted(d.leaves, leaves)
-            pick = d.starts[pos] + np.floor(rng.random(n) * d.sizes[pos]).astype(np.int64)
-            v = d.values[pick]
+            v = d.values[_balanced_picks(pos, d, rng)]
             if col.smooth:
                 noise = rng.standard_normal(n) * d.bandwidth[pos]
                 with np.errstate(invalid="ignore"):
@@ -185,6 +184,25 @@ class CartModel:
                 codes = np.where(np.isnan(v), len(col.categories), v).astype(int)
                 out[col.name] = pd.Series(cats[codes], dtype=self.dtypes[col.name])
         return pd.DataFrame(out)
+
+
+def _balanced_picks(pos: Array, d: _Donors, rng: Any) -> Array:
+    """A donor for each row of leaf ``pos``: within a leaf, rows go through a random
+    permutation of its donors in turn (each donor drawn once before any twice), not
+    independently. The first column's counts then equal the train split's when as many rows
+    are drawn (a parent's number of children stays inside the real range, where independent
+    draws push the rarest and the commonest parent out half the time), and every leaf's mix
+    of values has less sampling noise."""
+    import numpy as np
+
+    donor_leaf = np.repeat(np.arange(len(d.sizes)), d.sizes)
+    permuted = np.lexsort((rng.random(len(donor_leaf)), donor_leaf))
+    order = np.lexsort((rng.random(len(pos)), pos))
+    counts = np.bincount(pos, minlength=len(d.sizes))
+    first = np.cumsum(counts) - counts
+    turn = np.empty(len(pos), dtype=np.int64)
+    turn[order] = np.arange(len(pos)) - first[pos[order]]
+    return permuted[d.starts[pos] + turn % d.sizes[pos]]
 
 
 def fit_cart(
