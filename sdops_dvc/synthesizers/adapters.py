@@ -119,15 +119,10 @@ class SdvGenerator:
         }
 
 
-class CartGenerator:
+class CartGenerator(SdvGenerator):
     """Sequential CART synthesis (:mod:`sdops_dvc.synthesizers.cart`): no formal privacy
-    guarantee; leaves of at least ``min_samples_leaf`` records and smoothed continuous
-    values keep it from copying rows, and the privacy gate judges what it makes."""
-
-    measures = False
-
-    def __init__(self, spec: FamilySpec) -> None:
-        self.spec = spec
+    guarantee, as SDV's; leaves of at least ``min_samples_leaf`` records and smoothed
+    continuous values keep it from copying rows, and the privacy gate judges what it makes."""
 
     def generate(
         self,
@@ -183,9 +178,6 @@ class CartGenerator:
         from sdops_dvc.synthesizers.sdv_adapter import effective_parameters
 
         return effective_parameters(cfg, progress=False)
-
-    def measurement(self, fit_path: Path) -> Measurement | None:
-        return None
 
     def privacy(self, fit_path: Path) -> dict[str, Any]:
         return {

@@ -18,20 +18,15 @@ from tests.conftest import dvc, git, lock_md5, sdops, sdops_in, set_params
 SYN = "data/synthetic/synthetic.csv"
 
 
-def test_cart_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
+def _init(repo: Path, source: Path, family: str) -> None:
     sdops_in(
-        "init",
-        "--source",
-        str(small_source),
-        "--name",
-        "credit",
-        "--target",
-        "card",
-        "--family",
-        "cart",
-        cwd=repo,
-        check=True,
-    )
+        "init", "--source", str(source), "--name", "credit", "--target", "card",
+        "--family", family, cwd=repo, check=True,
+    )  # fmt: skip
+
+
+def test_cart_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
+    _init(repo, small_source, "cart")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     assert params["generator"]["family"] == "cart"
     assert "income" not in params["generator"]["discrete"]
@@ -89,17 +84,7 @@ def test_cart_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
 
 
 def test_discrete_must_name_numerical_columns(repo: Path, small_source: Path) -> None:
-    sdops_in(
-        "init",
-        "--source",
-        str(small_source),
-        "--name",
-        "credit",
-        "--target",
-        "card",
-        cwd=repo,
-        check=True,
-    )
+    _init(repo, small_source, "gaussian_copula")
     set_params(repo, {"generator.discrete": ["owner"]})
     dvc("repro", "split", cwd=repo)
     proc = sdops("generate", "--params", "params.yaml", "--out", SYN, cwd=repo)
