@@ -82,7 +82,7 @@ def test_init_snapshot_and_a_changed_table(tmp_path: Path) -> None:
         ),
         (["--relationship", "airlines.carrier"], 3, "is not PARENT.KEY=CHILD.COLUMN"),
         (["--entity", "planes"], 3, "split.entity names 'planes'"),
-        (["--family", "gaussian_copula"], 3, "related tables need hma"),
+        (["--family", "gaussian_copula"], 3, "related tables need cart, hma"),
         (["--target", "arr_delay"], 4, "column 'arr_delay' is not in the entity table"),
     ],
 )
