@@ -131,7 +131,9 @@ def tune(
         info(f"stopped early: {res.stopped}")
     info(f"every trial and its reasons: {layout.rel(library)}")
     if res.winner is None:
-        result(doc)
+        if as_json:  # one document on stdout: the trials, then the gate's exit code
+            result(doc)
+            raise SystemExit(GateFailed.exit_code)
         raise GateFailed(
             f"none of the {len(res.trials)} candidate(s) was approved on validation",
             hint=f"read the reasons in {layout.rel(library)}; add candidates with "

@@ -86,17 +86,32 @@ def _generate_entity(
     entity: str,
     out_dir: Path,
 ) -> GenerateResult:
-    """Related tables with a family that generates the entity table only (cart): the
-    entity's rows generated as one table, its foreign keys as categories drawn from the
-    keys real rows hold (orphans included, at their own rate), and every other table, which
-    params must declare public (generator.public_tables), released as the train split has
-    it (tables above the entity are kept whole there)."""
-    import tempfile
-
+    """Related tables with a family that generates the entity table only (cart), written
+    one file per table (:func:`generate_entity_tables`)."""
     from sdops_dvc.tableset import write_tables
 
-    g = params.generator
     names = list(params.source.tables)
+    out, generated = generate_entity_tables(params, train, metadata, rels, entity)
+    files = layout.table_files(out_dir, names, params.output.format)
+    write_tables({files[n]: out[n] for n in names})
+    return GenerateResult(out_dir, len(out[entity]), generated.sdv_class, generated.parameters)
+
+
+def generate_entity_tables(
+    params: Params,
+    train: dict[str, pd.DataFrame],
+    metadata: dict[str, Any],
+    rels: list[Any],
+    entity: str,
+) -> tuple[dict[str, pd.DataFrame], Any]:
+    """The entity's rows generated as one table, its foreign keys as categories drawn from
+    the keys real rows hold (orphans included, at their own rate), and every other table,
+    which params must declare public (generator.public_tables), as ``train`` has it (tables
+    above the entity are kept whole there). Returns the tables and the family's result."""
+    import tempfile
+
+    g = params.generator
+    names = list(train)
     below = sorted({r.child for r in rels if r.parent == entity})
     private = [t for t in names if t != entity and t not in g.public_tables]
     if below or private:
@@ -112,9 +127,7 @@ def _generate_entity(
     plan = discrete_plan(params, rows, one)
     # the key into the smallest parent first: drawn with the train split's own counts, so
     # each parent's number of children stays inside the real range (cardinality bounds)
-    keys = sorted(
-        (len(train[r.parent]), r.child_key) for r in rels if r.child == entity
-    )
+    keys = sorted((len(train[r.parent]), r.child_key) for r in rels if r.child == entity)
     first = [keys[0][1]] if keys else []
     fit_rows = rows[first + [c for c in rows.columns if c not in first]]
     with tempfile.TemporaryDirectory(prefix="sdops-fit-") as tmp:
@@ -130,9 +143,7 @@ def _generate_entity(
         )
     out = {t: train[t] for t in names if t != entity}
     out[entity] = restore_dtypes(generated.data, rows, plan)[list(rows.columns)]
-    files = layout.table_files(out_dir, names, params.output.format)
-    write_tables({files[n]: out[n] for n in names})
-    return GenerateResult(out_dir, len(out[entity]), generated.sdv_class, generated.parameters)
+    return out, generated
 
 
 def _entity_metadata(

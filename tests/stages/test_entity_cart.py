@@ -95,3 +95,46 @@ def test_undeclared_tables_and_tables_below_the_entity_are_refused(tmp_path: Pat
     )  # fmt: skip
     assert proc.returncode == 3 and "flights sit below it" in proc.stderr
     assert not (other / "params.yaml").exists()
+
+
+def test_tune_searches_related_tables_without_the_holdout(tmp_path: Path) -> None:
+    """`sdops tune` on related tables: the train tables split again by entity, each cart
+    candidate generating the flights and judged on the entity view with the relational
+    family; the holdout directory is gone while it runs."""
+    import shutil
+
+    source = write_slice(tmp_path / "incoming" / "nycflights13", n_flights=1500)
+    work = tmp_path / "work"
+    work.mkdir()
+    _init(work, source)
+    set_params(work, {"evaluation.privacy.n_attacks": 100})
+    dvc("repro", "split", cwd=work)
+    shutil.move(work / "data/split/holdout", tmp_path / "holdout")
+    cands = tmp_path / "candidates.yaml"
+    cands.write_text(
+        yaml.safe_dump(
+            [
+                {"family": "cart", "parameters": {"min_samples_leaf": 20}},
+                {"family": "cart", "parameters": {"min_samples_leaf": 100}},
+            ]
+        )
+    )
+    proc = sdops("tune", "--candidates", str(cands), "--no-repro", "--json", cwd=work)
+    assert proc.returncode in (0, 1), proc.stderr  # approved on validation, or not
+    doc = json.loads(proc.stdout)
+    assert doc["candidates_tried"] == 2
+    for trial in doc["trials"]:
+        assert "error" not in trial, trial
+        assert trial["metrics"]["quality.detection_auc"] is not None
+        # judged with the relational family, as the release gate judges related tables
+        assert trial["metrics"]["relational.intertable_trends"] is not None
+        assert trial["approved_on_validation"] == (trial["failures"] == [])
+    leaves = [t["metrics"]["quality.detection_auc"] for t in doc["trials"]]
+    assert leaves[0] != leaves[1]  # two fits, not one result twice
+    library = yaml.safe_load((work / "tune/library.yaml").read_text())
+    assert len(library["trials"]) == 2
+    # a single-table family is refused for related tables, before any fit
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump([{"family": "gaussian_copula"}]))
+    proc = sdops("tune", "--candidates", str(bad), cwd=work)
+    assert proc.returncode == 3 and "fits one table, not related tables" in proc.stderr
