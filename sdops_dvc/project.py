@@ -241,7 +241,7 @@ def init_tables_project(
     place when a directory inside the repository is given) and tracked by DVC as one output,
     each table pinned in params.yaml, multi-table metadata with keys and relationships."""
     from sdops_dvc.metadata import column_sdtypes, detect_tables, model_discrete, pii_columns
-    from sdops_dvc.relational import Relationship, entity_table
+    from sdops_dvc.relational import Relationship, entity_table, tables_below
     from sdops_dvc.synthesizers.columns import detect_discrete
     from sdops_dvc.tableset import pins_digest
     from sdops_dvc.templates import render_tables_pipeline
@@ -262,7 +262,7 @@ def init_tables_project(
     unit = entity_table(list(tables), rels, entity)
     if target is not None:
         require_columns(tables[unit], {"--target": [target]}, f"the entity table {unit!r}")
-    below = sorted({r.child for r in rels if r.parent == unit})
+    below = tables_below(unit, rels)
     if FAMILIES[family].entity_only and below:
         raise ConfigError(
             f"--family {family} generates the entity table {unit!r} only, and "
@@ -481,9 +481,8 @@ def _model_notes(
     """How the generator will see the columns, each said in ``actions``: numeric columns
     with few distinct values generated on their own values in order (generator.discrete;
     integer ones for cart only; not for the DP families, which may not read values off the
-    data), the remaining
-    few-valued non-integer ones made categorical in ``metadata``, and float32-stored
-    decimals. Returns generator.decimals and generator.discrete."""
+    data: for them few-valued non-integer columns are made categorical in ``metadata``),
+    and float32-stored decimals. Returns generator.decimals and generator.discrete."""
     from sdops_dvc.metadata import column_sdtypes, float32_decimals, model_discrete
     from sdops_dvc.synthesizers.columns import detect_discrete
 

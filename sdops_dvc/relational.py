@@ -152,6 +152,11 @@ def roots(tables: list[str], relationships: list[Relationship]) -> list[str]:
     return [t for t in tables if t not in children]
 
 
+def tables_below(entity: str, relationships: list[Relationship]) -> list[str]:
+    """The tables whose rows refer to ``entity``'s rows (its children), sorted."""
+    return sorted({r.child for r in relationships if r.parent == entity})
+
+
 def entity_table(tables: list[str], relationships: list[Relationship], declared: str | None) -> str:
     """The privacy unit's table: ``split.entity`` when set, else the single root."""
     if declared is not None:

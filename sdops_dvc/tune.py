@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.errors import ConfigError, DataError
-from sdops_dvc.metric_table import BY_KEY, Goal
+from sdops_dvc.metric_table import BY_KEY, Goal, get as metric_get
 from sdops_dvc.synthesizers import FAMILIES
 
 if TYPE_CHECKING:
@@ -82,10 +82,7 @@ def default_candidates(params: Params) -> list[Candidate]:
     if params.source.multi_table:
         return [Candidate("cart", {"min_samples_leaf": leaf}) for leaf in ("auto", 50, 100)]
     return [
-        Candidate("cart", {"min_samples_leaf": "auto"}),
-        Candidate("cart", {"min_samples_leaf": 50}),
-        Candidate("cart", {"min_samples_leaf": 100}),
-        Candidate("cart", {"min_samples_leaf": 200}),
+        *(Candidate("cart", {"min_samples_leaf": leaf}) for leaf in ("auto", 50, 100, 200)),
         Candidate("gaussian_copula", {}, tuple(params.generator.discrete)),
         Candidate("gaussian_copula", {}, ()),
     ]
@@ -145,12 +142,9 @@ KEY_METRICS = (
 
 
 def _lookup(metrics: dict[str, Any], key: str) -> float | None:
-    node: Any = metrics
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return float(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else None
+    """A number of metrics.json, or None (absent, or not a number)."""
+    value = metric_get(metrics, key)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def check_candidates(params: Params, candidates: list[Candidate], objective: str) -> None:
@@ -227,9 +221,7 @@ def _table_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
 
     from sdops_dvc.metadata import check_against_table, read_metadata
     from sdops_dvc.stages.evaluate import compute_metrics
-    from sdops_dvc.stages.generate import discrete_plan
-    from sdops_dvc.synthesizers.adapters import generator_for
-    from sdops_dvc.synthesizers.columns import apply_discrete, restore_dtypes
+    from sdops_dvc.stages.generate import generate_table
     from sdops_dvc.tables import read_table
 
     train_path = layout.train(False)
@@ -242,23 +234,20 @@ def _table_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
     fit_part, validation = validation_split(train, params.split.seed)
 
     def judge(tried: Params, i: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        cfg = tried.generator
-        plan = discrete_plan(tried, fit_part, metadata)
-        generated = generator_for(cfg.family).generate(
-            apply_discrete(fit_part, plan),
+        # as many rows as the fitting part, whatever generator.num_rows says
+        as_many = tried.generator.model_copy(update={"num_rows": None})
+        generated = generate_table(
+            tried.model_copy(update={"generator": as_many}),
+            fit_part,
             "validation",
             metadata,
-            cfg.model_copy(update={"num_rows": None}),
             work_dir / f"fit-{i}.npz",
             budget_check=None,
-            progress=False,
-            discrete=tuple(c.name for c in plan),
         )
-        synthetic = restore_dtypes(generated.data, fit_part, plan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             metrics, details, _, _ = compute_metrics(
-                fit_part, validation, synthetic, metadata, tried
+                fit_part, validation, generated.data, metadata, tried
             )
         return metrics, details
 
@@ -267,20 +256,11 @@ def _table_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
 
 def _related_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
     """Related tables: the train tables split again by entity (80/20, the split's own rule),
-    a candidate generating the entity table on the larger part, evaluated on the entity view
-    with the relational family, as ``sdops evaluate`` does for related tables."""
-    import warnings
-
-    from sdops_dvc.metadata import check_against_tables, parse_datetimes, read_metadata
-    from sdops_dvc.metrics.relational import RelationalInputs
-    from sdops_dvc.relational import (
-        Relationship,
-        entity_table,
-        evaluation_view,
-        split_by_entity,
-        view_metadata,
-    )
-    from sdops_dvc.stages.evaluate import compute_metrics
+    a candidate generating the entity table on the larger part, evaluated as ``sdops
+    evaluate`` evaluates related tables (:func:`compute_table_set_metrics`)."""
+    from sdops_dvc.metadata import check_against_tables, read_metadata
+    from sdops_dvc.relational import Relationship, entity_table, split_by_entity
+    from sdops_dvc.stages.evaluate import compute_table_set_metrics
     from sdops_dvc.stages.generate import generate_entity_tables
     from sdops_dvc.tableset import read_tables
 
@@ -295,31 +275,12 @@ def _related_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
     rels = Relationship.all_of(metadata)
     entity = entity_table(names, rels, params.split.entity)
     parts = split_by_entity(train, rels, entity, 1 - VALIDATION_SHARE, params.split.seed)
-    view_meta = view_metadata(metadata, rels, entity)
-
-    def parsed(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-        """Datetimes as datetimes, as evaluate reads every set."""
-        return {
-            n: parse_datetimes(df, {"tables": {n: metadata["tables"][n]}})
-            for n, df in tables.items()
-        }
-
-    fit_part, validation = parsed(parts.train), parsed(parts.holdout)
 
     def judge(tried: Params, i: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        generated, _ = generate_entity_tables(tried, parts.train, metadata, rels, entity)
-        synthetic = parsed(generated)
-        inputs = RelationalInputs(fit_part, validation, synthetic, metadata, entity)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            metrics, details, _, _ = compute_metrics(
-                evaluation_view(fit_part, rels, entity),
-                evaluation_view(validation, rels, entity),
-                evaluation_view(synthetic, rels, entity),
-                view_meta,
-                tried,
-                relational=inputs,
-            )
+        synthetic, _ = generate_entity_tables(tried, parts.train, metadata, rels, entity)
+        metrics, details, _, _ = compute_table_set_metrics(
+            tried, parts.train, parts.holdout, synthetic, metadata
+        )
         return metrics, details
 
     return judge

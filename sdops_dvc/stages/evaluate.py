@@ -248,12 +248,8 @@ def run_evaluate_tables(
     entity view (:func:`sdops_dvc.relational.evaluation_view`: each entity with the
     aggregates of its rows below and its parents' columns), where params' column names
     (target, quasi-identifiers, subgroups) are read."""
-    import warnings
-
     from sdops_dvc.layout import Layout
-    from sdops_dvc.metadata import check_against_tables, parse_datetimes
-    from sdops_dvc.metrics.relational import RelationalInputs
-    from sdops_dvc.relational import Relationship, entity_table, evaluation_view, view_metadata
+    from sdops_dvc.metadata import check_against_tables
     from sdops_dvc.tableset import read_tables
 
     layout = Layout(root)
@@ -270,16 +266,45 @@ def run_evaluate_tables(
     }
     for tables in sets.values():
         check_against_tables(metadata, tables, meta_path)
-        for name, df in tables.items():  # csv gives datetimes as strings
-            tables[name] = parse_datetimes(df, {"tables": {name: metadata["tables"][name]}})
+    metrics, details, plots, seconds = compute_table_set_metrics(
+        params, sets["train"], sets["holdout"], sets["synthetic"], metadata, progress=progress
+    )
+    return _write_outputs(out_dir, metrics, details, plots, seconds)
+
+
+def compute_table_set_metrics(
+    params: Params,
+    train: dict[str, Any],
+    holdout: dict[str, Any],
+    synthetic: dict[str, Any],
+    metadata: dict[str, Any],
+    *,
+    progress: bool = False,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, float]]:
+    """:func:`compute_metrics` for related tables: datetimes parsed in every set (csv gives
+    strings), the relational family on the table sets, every other family on the entity
+    view, where params' column names are read. ``evaluate`` and ``sdops tune`` share it."""
+    import warnings
+
+    from sdops_dvc.metadata import parse_datetimes
+    from sdops_dvc.metrics.relational import RelationalInputs
+    from sdops_dvc.relational import Relationship, entity_table, evaluation_view, view_metadata
+
+    sets = {
+        what: {
+            n: parse_datetimes(df, {"tables": {n: metadata["tables"][n]}})
+            for n, df in tables.items()
+        }
+        for what, tables in (("train", train), ("holdout", holdout), ("synthetic", synthetic))
+    }
     rels = Relationship.all_of(metadata)
-    entity = entity_table(names, rels, params.split.entity)
+    entity = entity_table(list(params.source.tables), rels, params.split.entity)
     views = {what: evaluation_view(t, rels, entity) for what, t in sets.items()}
     require_columns(views["train"], params.named_columns(), f"the view of {entity}")
     inputs = RelationalInputs(sets["train"], sets["holdout"], sets["synthetic"], metadata, entity)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        metrics, details, plots, seconds = compute_metrics(
+        return compute_metrics(
             views["train"],
             views["holdout"],
             views["synthetic"],
@@ -288,4 +313,3 @@ def run_evaluate_tables(
             progress=progress,
             relational=inputs,
         )
-    return _write_outputs(out_dir, metrics, details, plots, seconds)

@@ -6,7 +6,7 @@ differentially private family the measurement and its budget check."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from sdops_dvc.fsutil import md5_file
 from sdops_dvc.layout import DP_FIT, Layout
 from sdops_dvc.metadata import check_against_table, column_sdtypes, read_metadata
 from sdops_dvc.synthesizers import FAMILIES
-from sdops_dvc.synthesizers.adapters import BudgetCheck, generator_for
+from sdops_dvc.synthesizers.adapters import BudgetCheck, Generated, generator_for
 from sdops_dvc.synthesizers.columns import (
     DiscreteColumn,
     apply_discrete,
@@ -62,19 +62,45 @@ def run_generate(
     meta_path = layout.path(params.source.metadata)
     metadata = read_metadata(meta_path)
     check_against_table(metadata, train, meta_path)
+    generated = generate_table(
+        params,
+        train,
+        md5_file(train_path),
+        metadata,
+        fit_path or layout.path(DP_FIT),
+        budget_check=budget_check,
+        progress=progress,
+    )
+    write_table(generated.data, out)
+    return GenerateResult(out, len(generated.data), generated.sdv_class, generated.parameters)
+
+
+def generate_table(
+    params: Params,
+    train: pd.DataFrame,
+    train_md5: str,
+    metadata: dict[str, Any],
+    fit_path: Path,
+    *,
+    budget_check: BudgetCheck | None,
+    progress: bool = False,
+) -> Generated:
+    """One table through the family's adapter, with the column handling around it: the
+    train rows put on generator.discrete's pooled support, the family told which columns
+    those are, the sampled columns back in the train split's dtypes. The generate stage,
+    cart's entity table and ``sdops tune`` all generate through here."""
     plan = discrete_plan(params, train, metadata)
     generated = generator_for(params.generator.family).generate(
         apply_discrete(train, plan),
-        md5_file(train_path),
+        train_md5,
         metadata,
         params.generator,
-        fit_path or layout.path(DP_FIT),
+        fit_path,
         budget_check=budget_check,
         progress=progress,
         discrete=tuple(c.name for c in plan),
     )
-    write_table(restore_dtypes(generated.data, train, plan), out)
-    return GenerateResult(out, len(generated.data), generated.sdv_class, generated.parameters)
+    return replace(generated, data=restore_dtypes(generated.data, train, plan))
 
 
 def _generate_entity(
@@ -103,7 +129,7 @@ def generate_entity_tables(
     metadata: dict[str, Any],
     rels: list[Any],
     entity: str,
-) -> tuple[dict[str, pd.DataFrame], Any]:
+) -> tuple[dict[str, pd.DataFrame], Generated]:
     """The entity's rows generated as one table, its foreign keys as categories drawn from
     the keys real rows hold (orphans included, at their own rate), and every other table,
     which params must declare public (generator.public_tables), as ``train`` has it (tables
@@ -112,7 +138,9 @@ def generate_entity_tables(
 
     g = params.generator
     names = list(train)
-    below = sorted({r.child for r in rels if r.parent == entity})
+    from sdops_dvc.relational import tables_below
+
+    below = tables_below(entity, rels)
     private = [t for t in names if t != entity and t not in g.public_tables]
     if below or private:
         raise ConfigError(
@@ -122,27 +150,23 @@ def generate_entity_tables(
             hint="list reference tables under generator.public_tables (they are released as "
             "they are), or use family hma",
         )
-    one = _entity_metadata(metadata, entity, rels)
     rows = train[entity]
-    plan = discrete_plan(params, rows, one)
     # the key into the smallest parent first: drawn with the train split's own counts, so
     # each parent's number of children stays inside the real range (cardinality bounds)
     keys = sorted((len(train[r.parent]), r.child_key) for r in rels if r.child == entity)
     first = [keys[0][1]] if keys else []
     fit_rows = rows[first + [c for c in rows.columns if c not in first]]
     with tempfile.TemporaryDirectory(prefix="sdops-fit-") as tmp:
-        generated = generator_for(g.family).generate(
-            apply_discrete(fit_rows, plan),
+        generated = generate_table(
+            params,
+            fit_rows,
             "entity",
-            one,
-            g,
+            _entity_metadata(metadata, entity, rels),
             Path(tmp) / "fit.npz",
             budget_check=None,
-            progress=False,
-            discrete=tuple(c.name for c in plan),
         )
     out = {t: train[t] for t in names if t != entity}
-    out[entity] = restore_dtypes(generated.data, rows, plan)[list(rows.columns)]
+    out[entity] = generated.data[list(rows.columns)]
     return out, generated
 
 

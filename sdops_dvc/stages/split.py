@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sdops_dvc.config import Params
 from sdops_dvc.errors import DataError, SnapshotMismatch
@@ -55,21 +54,12 @@ def verify_pin(source: Path, pinned_md5: str | None) -> str:
     return actual
 
 
-def split_indices(n: int, ratio: float, seed: int) -> tuple[Any, Any]:
-    """Row positions of train and holdout, each ascending: the split's one rule (the monitor
-    recomputes a release's holdout with it)."""
-    import numpy as np
-
-    n_train = round(ratio * n)
-    perm = np.random.default_rng(seed).permutation(n)
-    return np.sort(perm[:n_train]), np.sort(perm[n_train:])
-
-
 def run_split(params: Params, layout: Layout, train_out: Path, holdout_out: Path) -> SplitResult:
     """The seeded train/holdout split; for related tables, ``train_out`` and ``holdout_out``
     are directories and the split is by entity (:func:`run_split_tables`)."""
     if params.source.multi_table:
         return run_split_tables(params, layout, train_out, holdout_out)
+    import numpy as np
 
     source = layout.path(params.source.path)
     verify_pin(source, params.source.md5)
@@ -86,7 +76,10 @@ def run_split(params: Params, layout: Layout, train_out: Path, holdout_out: Path
             f"{'train' if n_train < 1 else 'holdout'} set",
             hint="use a larger table or a ratio that leaves rows on both sides",
         )
-    train_idx, hold_idx = split_indices(n, params.split.ratio, params.split.seed)
+    rng = np.random.default_rng(params.split.seed)
+    perm = rng.permutation(n)
+    train_idx = np.sort(perm[:n_train])
+    hold_idx = np.sort(perm[n_train:])
     train = df.iloc[train_idx].reset_index(drop=True)
     holdout = df.iloc[hold_idx].reset_index(drop=True)
     write_many_atomic(

@@ -138,7 +138,7 @@ class CartGenerator(SdvGenerator):
     ) -> Generated:
         from sdops_dvc.metadata import column_sdtypes, pii_columns
         from sdops_dvc.synthesizers.cart import choose_leaf, fit_cart
-        from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals
+        from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals, effective_parameters
 
         pii = pii_columns(metadata)
         if pii:
@@ -150,7 +150,7 @@ class CartGenerator(SdvGenerator):
                 hint="drop those columns from the source, or use an SDV family (it replaces "
                 "them with fake values)",
             )
-        parameters = self.parameters(cfg)
+        parameters = effective_parameters(cfg, progress=False)
         sdtypes = column_sdtypes(metadata)
         numeric = {c for c, t in sdtypes.items() if t == "numerical"}
         leaf = parameters["min_samples_leaf"]
@@ -163,7 +163,7 @@ class CartGenerator(SdvGenerator):
                 "those rows no more often than the other 20% (holdout never read)",
                 "trials": [t.as_json() for t in trials],
             }
-        _write_cart_fit(fit_path, cfg.family, selection)
+        _write_no_fit(fit_path, cfg.family, selection)
         log.info("fitting sequential CART on %d rows, leaves of %d", len(train), leaf)
         model = fit_cart(
             train, numeric, set(discrete), min_samples_leaf=int(leaf), seed=cfg.seed,
@@ -172,12 +172,6 @@ class CartGenerator(SdvGenerator):
         data = model.sample(cfg.num_rows or len(train), cfg.seed)
         data = as_float32_decimals(data[list(train.columns)], cfg.decimals)
         return Generated(data, self.spec.sdv_class, parameters)
-
-    @staticmethod
-    def parameters(cfg: GeneratorCfg) -> dict[str, Any]:
-        from sdops_dvc.synthesizers.sdv_adapter import effective_parameters
-
-        return effective_parameters(cfg, progress=False)
 
     def privacy(self, fit_path: Path) -> dict[str, Any]:
         return {
@@ -191,23 +185,18 @@ class CartGenerator(SdvGenerator):
         }
 
 
-def _write_cart_fit(fit_path: Path, family: str, selection: dict[str, Any]) -> None:
-    """The stage's persistent output for cart: no measurement, the leaf selection record."""
-    import numpy as np
-
-    from sdops_dvc.synthesizers.dp_adapter import FIT_FORMAT, save_fit
-
-    header = {"format": FIT_FORMAT, "family": family, "dp": False, "selection": selection}
-    save_fit(fit_path, header, {"none": np.zeros(0)})
-
-
-def _write_no_fit(fit_path: Path, family: str) -> None:
-    """Non-DP families measure nothing; the stage's persistent output records that."""
+def _write_no_fit(
+    fit_path: Path, family: str, selection: dict[str, Any] | None = None
+) -> None:
+    """Non-DP families measure nothing; the stage's persistent output records that (and,
+    for cart, how its leaf size was chosen)."""
     import numpy as np
 
     from sdops_dvc.synthesizers.dp_adapter import FIT_FORMAT, load_fit, save_fit
 
-    header = {"format": FIT_FORMAT, "family": family, "dp": False}
+    header: dict[str, Any] = {"format": FIT_FORMAT, "family": family, "dp": False}
+    if selection is not None:
+        header["selection"] = selection
     if fit_path.exists():
         try:
             if load_fit(fit_path)[0] == header:

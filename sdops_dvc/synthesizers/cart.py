@@ -8,12 +8,13 @@ destination) and point masses (zero expenditure) come out as the data has them, 
 copula smooths them away.
 
 What keeps it from copying rows:
-- every leaf holds at least ``min_samples_leaf`` real records (default 20), so a generated
-  value is one of at least that many records' values given what came before it;
+- every leaf holds at least ``min_samples_leaf`` real records (``auto``, the default:
+  chosen on the train split by :func:`choose_leaf`), so a generated value is one of at least
+  that many records' values given what came before it;
 - continuous columns (numeric and not in ``generator.discrete``) are smoothed within the
   leaf: a Gaussian kernel of Silverman's bandwidth over the leaf's values, clipped to their
   range and rounded to the column's own decimals (synthpop's ``smoothing = "density"``), so
-  a continuous value is never a real record's value by construction;
+  a continuous value is a real record's value only where the rounding lands on one;
 - discrete columns come from their disclosure-controlled support
   (:mod:`sdops_dvc.synthesizers.columns`); categories are the table's own.
 The privacy gate still judges the output like any other (copies, DCR, MIA, attacks).
@@ -282,8 +283,9 @@ def choose_leaf(
     way the privacy gate judges the release: the train split is divided 80/20 (seeded), a
     model is fitted on the larger part per leaf size, and its rows are matched against
     equal-size samples of both parts (exact-copy excess at most :data:`MAX_COPY_EXCESS`, half
-    the gate's default). The holdout is never read, so the
-    release gate that follows judges the chosen model once, at its stated error rate.
+    the gate's default). The holdout is never read, so the release gate that follows judges
+    the chosen model once, at its stated error rate. When no size passes, the largest the
+    table allows (at most a tenth of the fitted rows per leaf) is used.
 
     Measured (README, "Generators"): low-entropy tables whose real rows often repeat need
     larger leaves (health_insurance: a copy excess of 0.025 at 20 records, none at 100);
@@ -299,24 +301,23 @@ def choose_leaf(
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(train))
-    half = int(len(train) * VALIDATION_FIT_SHARE)
-    fit_part = train.iloc[order[:half]].reset_index(drop=True)
-    unseen = train.iloc[order[half:]].reset_index(drop=True)
-    # equal-size samples of both parts, as the gate draws train and holdout
+    n_fit = int(len(train) * VALIDATION_FIT_SHARE)
+    fit_part = train.iloc[order[:n_fit]].reset_index(drop=True)
+    unseen = train.iloc[order[n_fit:]].reset_index(drop=True)
+    # equal-size samples of both parts, as the gate draws train and holdout; hashed once
     n_ref = min(len(unseen), 5000)
-    seen_s = fit_part.iloc[rng.permutation(len(fit_part))[:n_ref]].reset_index(drop=True)
-    unseen_s = unseen.iloc[:n_ref]
     cols = list(train.columns)
+    seen_ref = row_hashes(fit_part.iloc[rng.permutation(len(fit_part))[:n_ref]], cols)
+    unseen_ref = row_hashes(unseen.iloc[:n_ref], cols)
     trials: list[LeafTrial] = []
-    ladder = [leaf for leaf in LEAF_LADDER if leaf <= max(LEAF_LADDER[0], half // 10)]
+    ladder = [leaf for leaf in LEAF_LADDER if leaf <= max(LEAF_LADDER[0], n_fit // 10)]
     for leaf in ladder:
         model = fit_cart(fit_part, numeric, discrete, min_samples_leaf=leaf, seed=seed)
-        rows = model.sample(min(half, VALIDATION_QUERIES), seed)
+        rows = model.sample(min(n_fit, VALIDATION_QUERIES), seed)
         hashed = row_hashes(rows, cols)
-        seen = np.isin(hashed, row_hashes(seen_s, cols))
-        other = np.isin(hashed, row_hashes(unseen_s, cols))
-        b, c, n = int((seen & ~other).sum()), int((~seen & other).sum()), len(rows)
-        excess = (b - c) / n
+        # copies of fitted rows beyond copies of unseen ones (rows copying both cancel)
+        seen, other = np.isin(hashed, seen_ref), np.isin(hashed, unseen_ref)
+        excess = (int(seen.sum()) - int(other.sum())) / len(rows)
         ok = excess <= MAX_COPY_EXCESS
         trials.append(LeafTrial(leaf, excess, ok))
         log.info("cart: leaf %d on validation: copy excess %.4f", leaf, excess)
