@@ -11,6 +11,8 @@ charter filled in):
   copies    the train rows themselves                       privacy must FAIL
   noisy     train rows, numbers moved by 1% of a std         privacy must FAIL
   shuffled  unseen rows, each column permuted on its own     quality must FAIL
+  holdout   the holdout rows (real rows passed off as        privacy must FAIL
+            synthetic)
 
 Targets: unseen passes in >= 95% of seeds on every table; the planted cases fail in 100%.
 
@@ -49,6 +51,7 @@ CASES: dict[str, tuple[str, ...]] = {
     "copies": ("privacy",),
     "noisy": ("privacy",),
     "shuffled": ("quality",),
+    "holdout": ("privacy",),
 }
 GATES = ("schema", "quality", "privacy", "subgroup", "policy")
 CHARTER = {
@@ -141,7 +144,13 @@ def cases(real: Any, seed: int, sdtypes: dict[str, str]) -> tuple[Any, Any, dict
     return (
         train,
         holdout,
-        {"unseen": unseen, "copies": copies, "noisy": noisy, "shuffled": shuffled},
+        {
+            "unseen": unseen,
+            "copies": copies,
+            "noisy": noisy,
+            "shuffled": shuffled,
+            "holdout": holdout,
+        },
     )
 
 

@@ -219,8 +219,30 @@ METRICS: tuple[Metric, ...] = (
         ),
         summary=True,
     ),
-    Metric("privacy.exact_match_holdout", "exact copies of holdout rows", "privacy", summary=True),
     Metric("privacy.exact_match_p_value", "exact copies: p-value", "privacy"),
+    Metric(
+        "privacy.exact_match_holdout",
+        "exact copies of holdout rows",
+        "privacy",
+        _LOW,
+        threshold=Threshold(
+            "privacy",
+            "max_real_match_excess",
+            0.01,
+            "copies of holdout rows minus holdout rows' own duplicates in train (real rows "
+            "passed off as synthetic)",
+            rule="own",
+            of_metric=False,
+        ),
+        summary=True,
+    ),
+    Metric(
+        "privacy.exact_match_real_baseline",
+        "holdout rows that duplicate a train row",
+        "privacy",
+        summary=True,
+    ),
+    Metric("privacy.exact_match_holdout_p_value", "copies of holdout rows: p-value", "privacy"),
     Metric("privacy.exact_match_train_full", "exact copies of any train row", "privacy", _LOW),
     Metric(
         "privacy.dcr_share",

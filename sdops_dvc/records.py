@@ -63,12 +63,16 @@ class GateOutcome:
     approved: bool = True
     recomputed: bool = True
     reevaluated: bool = False
+    # the release re-ran split and generate from the pinned inputs and got the same bytes
+    # (False: released with --no-regenerate, or before sdops proved releases: unproven)
+    regenerated: bool = False
 
     def as_json(self) -> JSON:
         return {
             "approved": self.approved,
             "recomputed": self.recomputed,
             "reevaluated": self.reevaluated,
+            "regenerated": self.regenerated,
             "gates": dict(self.gates),
         }
 
@@ -81,6 +85,7 @@ class GateOutcome:
             bool(d.get("approved")),
             bool(d.get("recomputed")),
             bool(d.get("reevaluated")),
+            bool(d.get("regenerated")),
         )
 
 

@@ -39,8 +39,15 @@ Example:
 @click.option(
     "--reevaluate",
     is_flag=True,
-    help="Re-run evaluate from the pinned data in a temporary worktree and require the "
-    "committed metrics byte for byte (the CI templates use it on merge).",
+    help="Also re-run evaluate from the pinned data and require the committed metrics byte "
+    "for byte (the CI templates use it on merge).",
+)
+@click.option(
+    "--no-regenerate",
+    is_flag=True,
+    help="Skip re-running split and generate before tagging (by default the release requires "
+    "the synthetic bytes the pinned inputs make). Recorded in the tag; the release is shown "
+    "as unproven everywhere.",
 )
 @click.option(
     "--dry-run",
@@ -53,11 +60,13 @@ def release(
     bump: str,
     budget_exception: str | None,
     reevaluate: bool,
+    no_regenerate: bool,
     dry_run: bool,
 ) -> None:
     """Tag HEAD as a release NAME@vX.Y.Z (GTO format), after checking everything.
 
-    Refuses, listing every reason, unless the work tree and `dvc status` are clean; the gate
+    Refuses, listing every reason, unless the work tree and `dvc status` are clean; split and
+    generate, re-run from the pinned inputs in a temporary worktree, give the committed bytes; the gate
     decision recomputed from the committed metrics and params.yaml approves and agrees with
     gate.json; the metrics are the ones dvc.lock records for the pinned data; the manifest's
     digest is intact; real data goes to a private DVC remote only; the verified approvals
@@ -67,7 +76,7 @@ def release(
     """
     from sdops_dvc.config import load_params
     from sdops_dvc.output import warn
-    from sdops_dvc.registry.releases import release as do_release
+    from sdops_dvc.registry.releases import Proof, release as do_release
 
     params = load_params(params_path)
     res = do_release(
@@ -76,7 +85,7 @@ def release(
         name,
         bump,
         budget_exception,
-        reevaluate=reevaluate,
+        proof=Proof(regenerate=not no_regenerate, reevaluate=reevaluate),
         dry_run=dry_run,
     )
     for line in res.repairs:
@@ -87,6 +96,13 @@ def release(
         info(f"released {res.tag} at {res.record.commit[:10]}")
     for line in res.warnings:
         warn(line)
+    if not res.record.gate.regenerated:
+        warn(
+            "UNPROVEN: released without regenerating the candidate (--no-regenerate); "
+            "recorded in the tag, shown as unproven by `sdops list` and `show`"
+        )
+    elif not res.dry_run:
+        info("  regenerated from the pinned inputs: the same bytes")
     after = res.record.budget.after if res.record.budget else None
     if after:
         info(
@@ -146,7 +162,8 @@ def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None
     for r in rows:
         approved = "approved" if r.record.gate.approved else "?"
         when = r.record.released_at or "?"
-        info(f"{r.tag:<40} {r.status:<9} {when:<21} gate {approved}  {r.commit[:10]}")
+        proven = "" if r.record.gate.regenerated else "  UNPROVEN (not regenerated)"
+        info(f"{r.tag:<40} {r.status:<9} {when:<21} gate {approved}  {r.commit[:10]}{proven}")
     for b in rejected:
         info(f"{b.tag:<40} NOT A RELEASE: {b.reason}  {b.commit[:10]}")
 
@@ -168,6 +185,11 @@ def show(ref: str, as_json: bool, location: str) -> None:
         return
     info(f"{rel.tag}  [{rel.status}]  commit {rel.commit[:10]}  released {rel.record.released_at}")
     info(f"  releaser: {rel.record.releaser}")
+    info(
+        "  bytes: regenerated from the pinned inputs at release"
+        if rel.record.gate.regenerated
+        else "  bytes: UNPROVEN (released without regeneration; `sdops verify` re-runs it)"
+    )
     for a in rel.record.approvals:
         info(f"  approved by {a.by} ({a.role})")
     if rel.revocation:

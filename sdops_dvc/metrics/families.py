@@ -286,6 +286,8 @@ def privacy(ev: Evaluation) -> FamilyOutput:
             "privacy.exact_match_train": r(copies.train),
             "privacy.exact_match_holdout": r(copies.holdout),
             "privacy.exact_match_p_value": r(copies.p_value),
+            "privacy.exact_match_real_baseline": r(copies.real_baseline),
+            "privacy.exact_match_holdout_p_value": r(copies.holdout_p_value),
             "privacy.exact_match_train_full": r(em_full),
             "privacy.dcr_share": r(d.share),
             "privacy.dcr_p_value": r(d.p_value),

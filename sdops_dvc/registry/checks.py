@@ -54,12 +54,22 @@ class Committed:
         return hashlib.md5(raw).hexdigest() if raw is not None else None
 
     def lock(self) -> dict[str, Any]:
-        raw = self.files.get(L.DVC_LOCK)
-        try:
-            data = yaml.safe_load(raw.decode("utf-8")) if raw else None
-        except (UnicodeDecodeError, yaml.YAMLError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return parse_lock(self.files.get(L.DVC_LOCK))
+
+
+def parse_lock(raw: bytes | None) -> dict[str, Any]:
+    """A ``dvc.lock``'s content ({} when missing or unreadable)."""
+    try:
+        data = yaml.safe_load(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def lock_in(root: Path) -> dict[str, Any]:
+    """The ``dvc.lock`` of the pipeline in the work tree ``root`` (one a re-run just wrote)."""
+    path = root / L.DVC_LOCK
+    return parse_lock(path.read_bytes() if path.is_file() else None)
 
 
 DETAILS = "reports/details.json"
@@ -75,7 +85,7 @@ def committed(repo: GitRepo, rev: str, prefix: str) -> Committed:
     return Committed(prefix, files)
 
 
-def _outs(lock: dict[str, Any], stage: str, key: str = "outs") -> dict[str, str]:
+def outs(lock: dict[str, Any], stage: str, key: str = "outs") -> dict[str, str]:
     entries = ((lock.get("stages") or {}).get(stage) or {}).get(key) or []
     return {
         str(e["path"]): str(e.get("md5")) for e in entries if isinstance(e, dict) and "path" in e
@@ -88,9 +98,9 @@ def lock_problems(c: Committed, synthetic: list[str], split: list[str]) -> list[
     if not lock:
         return [f"no readable {L.DVC_LOCK} committed at HEAD: run `dvc repro` and commit it"]
     problems: list[str] = []
-    ev_out, ev_dep = _outs(lock, "evaluate"), _outs(lock, "evaluate", "deps")
-    gen_out, split_out = _outs(lock, "generate"), _outs(lock, "split")
-    gate_dep = _outs(lock, "gate", "deps")
+    ev_out, ev_dep = outs(lock, "evaluate"), outs(lock, "evaluate", "deps")
+    gen_out, split_out = outs(lock, "generate"), outs(lock, "split")
+    gate_dep = outs(lock, "gate", "deps")
     for rel in (L.METRICS, DETAILS):
         got, recorded = c.md5(rel), ev_out.get(rel)
         if got is None:

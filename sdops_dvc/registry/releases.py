@@ -87,6 +87,16 @@ def dvc_remotes(root: Path) -> tuple[dict[str, str], str | None]:
 
 
 @dataclass(frozen=True)
+class Proof:
+    """How much of the candidate ``sdops release`` re-runs before it tags: by default split and
+    generate (the released bytes are what the pinned inputs make); ``reevaluate`` also the
+    evaluation; ``regenerate=False`` nothing (recorded in the tag, shown as unproven)."""
+
+    regenerate: bool = True
+    reevaluate: bool = False
+
+
+@dataclass(frozen=True)
 class ReleaseResult:
     tag: str
     version: Version
@@ -221,7 +231,7 @@ def _check_remotes(root: Path, params: Params, f: _Findings) -> str | None:
 
 
 def _check_candidate(
-    repo: GitRepo, root: Path, params: Params, name: str, reevaluate: bool, f: _Findings
+    repo: GitRepo, root: Path, params: Params, name: str, proof: Proof, f: _Findings
 ) -> _Candidate:
     """HEAD's committed gate, lock, decision and manifest."""
     from sdops_dvc.manifest import validate
@@ -250,9 +260,12 @@ def _check_candidate(
         )
     ]
     f.problems += [f"integrity: {p}" for p in checks.decision_problems(committed, params)]
-    if reevaluate and not f.problems:
+    if (proof.regenerate or proof.reevaluate) and not f.problems:
         f.problems += [
-            f"re-evaluation: {p}" for p in reevaluate_problems(repo, prefix, params, committed)
+            f"regeneration: {p}"
+            for p in reproduce_problems(
+                repo, prefix, params, committed, reevaluate=proof.reevaluate
+            )
         ]
     doc = committed.json(L.MANIFEST)
     manifest = None
@@ -352,7 +365,7 @@ def plan_release(
     bump: str,
     budget_exception: str | None = None,
     *,
-    reevaluate: bool = False,
+    proof: Proof = Proof(),
 ) -> Plan:
     """Check everything a release needs; raise ReleaseRefused listing every reason."""
     from sdops_dvc.registry.providers import collect
@@ -361,7 +374,7 @@ def plan_release(
     _check_origin(repo, f)
     _check_work_tree(repo, root, f)
     default_remote = _check_remotes(root, params, f)
-    cand = _check_candidate(repo, root, params, name, reevaluate, f)
+    cand = _check_candidate(repo, root, params, name, proof, f)
     known = releases(repo, name)
     _check_not_released(repo, known, f)
     last = known[-1] if known else None
@@ -382,7 +395,7 @@ def plan_release(
         )
     version = _next_version(repo, name, known, bump)
     record = _release_record(
-        repo, params, name, version, cand, approvals, budget, reevaluate, default_remote
+        repo, params, name, version, cand, approvals, budget, proof, default_remote
     )
     if not cfg.required:
         f.warnings.append("released WITHOUT APPROVALS (release.approvals.required: false)")
@@ -397,7 +410,7 @@ def _release_record(
     cand: _Candidate,
     approvals: Collected,
     budget: _Budget,
-    reevaluate: bool,
+    proof: Proof,
     dvc_remote: str | None,
 ) -> ReleaseRecord:
     """The record the release tag carries."""
@@ -412,7 +425,8 @@ def _release_record(
         manifest_digest=cand.manifest.digest,
         gate=GateOutcome(
             {k: v.get("passed") for k, v in cand.gate.get("gates", {}).items()},
-            reevaluated=reevaluate,
+            reevaluated=proof.reevaluate,
+            regenerated=proof.regenerate or proof.reevaluate,
         ),
         approvals=tuple(approvals.approvals),
         approvals_required=params.release.approvals.required,
@@ -435,36 +449,49 @@ def _release_record(
     )
 
 
-def reevaluate_problems(
-    repo: GitRepo, prefix: str, params: Params, committed: Committed
+REPRODUCED = ("split", "generate")  # the stages whose outputs a release proves by regeneration
+
+
+def reproduce_problems(
+    repo: GitRepo, prefix: str, params: Params, committed: Committed, *, reevaluate: bool
 ) -> list[str]:
-    """Re-run evaluate from the pinned data in a temporary worktree at HEAD; the metrics must
-    come out byte-identical to the ``committed`` ones (pipeline at ``prefix`` in the repo)."""
-    from sdops_dvc.fsutil import md5_file
+    """Re-run the pipeline from its pinned inputs in a temporary worktree at HEAD: split and
+    generate (a DP family reuses its saved measurement: measuring again would draw new noise
+    and spend new budget), and evaluate with ``reevaluate``. The outputs must come out
+    byte-identical to the ones ``dvc.lock`` records at HEAD (pipeline at ``prefix``), so a
+    synthetic table that the pinned source, params and code do not make is refused."""
     from sdops_dvc.registry import checks
     from sdops_dvc.scm import release_worktree, run_dvc
 
-    problems: list[str] = []
+    recorded = committed.lock()
+    stages = [*REPRODUCED, "evaluate"] if reevaluate else list(REPRODUCED)
     with release_worktree(repo, "HEAD", shared_cache=True) as wt:  # nothing is pushed yet
         proot = wt / prefix if prefix else wt
-        tables = list(params.source.tables)
-        run_dvc(
-            [
-                "pull",
-                "-q",
-                *L.split_outputs(tables),
-                *L.synthetic_outputs(tables, params.output.format),
-            ],
-            cwd=proot,
-        )
-        run_dvc(["repro", "-f", "-s", "-q", "evaluate"], cwd=proot)
-        for rel in (L.METRICS, checks.DETAILS):
-            got = md5_file(proot / rel)
-            if got != committed.md5(rel):
-                problems.append(
-                    f"{rel} re-computed from the pinned data has md5 {got}, the committed one "
-                    f"{committed.md5(rel)}: the committed metrics are not what the data gives"
-                )
+        sources = [
+            p.relative_to(proot).as_posix()
+            for p in proot.rglob("*.dvc")
+            if p.is_file() and ".dvc" not in p.relative_to(proot).parts[:-1]
+        ]
+        fit = checks.outs(recorded, "generate").get(L.DP_FIT)
+        try:
+            if sources:
+                run_dvc(["pull", "-q", *sources], cwd=proot)
+            if fit is not None:
+                run_dvc(["pull", "-q", L.DP_FIT], cwd=proot)
+            run_dvc(["repro", "-f", "-q", stages[-1]], cwd=proot)
+        except RepoError as exc:
+            return [f"the candidate could not be regenerated from its pinned inputs: {exc.message}"]
+        redone = checks.lock_in(proot)
+        problems: list[str] = []
+        for stage in stages:
+            want, got = checks.outs(recorded, stage), checks.outs(redone, stage)
+            for rel in sorted(want):
+                if got.get(rel) != want[rel]:
+                    problems.append(
+                        f"{rel} regenerated from the pinned source, params and code has md5 "
+                        f"{got.get(rel)}, but dvc.lock at HEAD records {want[rel]}: the "
+                        "committed output is not what the pipeline makes"
+                    )
     return problems
 
 
@@ -538,7 +565,7 @@ def release(
     bump: str = "minor",
     budget_exception: str | None = None,
     *,
-    reevaluate: bool = False,
+    proof: Proof = Proof(),
     dry_run: bool = False,
 ) -> ReleaseResult:
     """Check everything, then publish: data to the DVC remotes, the tag and the budget
@@ -551,7 +578,7 @@ def release(
     name = name or params.dataset.name
     repairs = repair_leftovers(repo, name, apply=not dry_run)
     try:
-        plan = plan_release(repo, root, params, name, bump, budget_exception, reevaluate=reevaluate)
+        plan = plan_release(repo, root, params, name, bump, budget_exception, proof=proof)
     except ReleaseRefused as exc:
         if repairs:
             exc.message += "\n" + "\n".join(f"  (repaired: {r})" for r in repairs)

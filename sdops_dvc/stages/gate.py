@@ -217,6 +217,24 @@ def _exact_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
         )
 
 
+def _real_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Copies of holdout rows beyond what real rows duplicate one another (real rows passed
+    off as synthetic: the generator never saw the holdout), and significant (Fisher)."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    em_h = get(c.metrics, m.key)
+    base = get(c.metrics, "privacy.exact_match_real_baseline")
+    pval = get(c.metrics, "privacy.exact_match_holdout_p_value")
+    if em_h is None or base is None:
+        c.failures.append("privacy: copies of real rows could not be computed")
+    elif em_h - base > limit and (pval is None or pval < alpha):
+        c.failures.append(
+            f"privacy: {em_h:.2%} of synthetic rows are exact copies of holdout rows, which "
+            f"the generator never saw, while only {base:.2%} of holdout rows duplicate a train "
+            f"row (excess {em_h - base:.4f} above the maximum {limit}, one-sided Fisher "
+            f"p = {pval:.2g}): the table holds real rows passed off as synthetic"
+        )
+
+
 def _dcr_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Above the share and significant (one-sided binomial)."""
     limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
@@ -317,6 +335,7 @@ RULES: dict[str, Rule] = {
     "quality.column_shapes_min": _column_shape_each,
     "quality.column_pair_trends": _pair_trends,
     "privacy.exact_match_train": _exact_copies,
+    "privacy.exact_match_holdout": _real_copies,
     "privacy.dcr_share": _dcr_share,
     "privacy.singling_out_risk": _attack,
     "privacy.linkability_risk": _attack,

@@ -77,7 +77,7 @@ def test_edited_metrics_are_caught_by_reevaluation(world: dict[str, Path]) -> No
     approve_release(work)
     proc = sdops("release", "--reevaluate", cwd=work)
     assert proc.returncode == 9, proc.stdout
-    assert "re-evaluation: reports/metrics.json re-computed from the pinned data" in proc.stderr
+    assert "regeneration: reports/metrics.json regenerated from the pinned source" in proc.stderr
     assert tags(work) == []
     # released without --reevaluate, `sdops verify` finds the bytes the pipeline does not make
     sdops("release", cwd=work, check=True)
@@ -87,6 +87,46 @@ def test_edited_metrics_are_caught_by_reevaluation(world: dict[str, Path]) -> No
     assert error["type"] == "NotReproduced" and error["exit_code"] == 1
     assert "credit@v1.0.0 is NOT reproduced" in error["message"]
     assert "  - reports/metrics.json: md5 " in error["message"]
+
+
+def test_real_rows_released_as_synthetic_are_refused(world: dict[str, Path]) -> None:
+    """Issue 25, reproduction 1: the synthetic table replaced by holdout rows, `dvc commit -f
+    generate`, the rest of the pipeline run honestly. The privacy gate blocks real rows passed
+    off as synthetic; with that gate's verdict forged away too, the release's regeneration
+    finds the bytes the pinned inputs do not make."""
+    import pandas as pd
+
+    work, origin = world["work"], world["origin"]
+    holdout = pd.read_parquet(work / "data/split/holdout.parquet")
+    train_rows = len(pd.read_parquet(work / "data/split/train.parquet"))
+    rows = pd.concat([holdout] * (train_rows // len(holdout) + 1), ignore_index=True)
+    rows.head(train_rows).to_csv(work / "data/synthetic/synthetic.csv", index=False)
+    dvc("commit", "-f", "-q", "generate", cwd=work)
+    dvc("repro", cwd=work, check=False)
+    gate = json.loads((work / "reports/gate.json").read_text())
+    assert gate["approved"] is False
+    assert any("real rows passed off as synthetic" in f for f in gate["failures"]), gate
+    # the honest gate blocks it; a releaser who also loosens the thresholds gets past it
+    set_params(
+        work,
+        {"gates.privacy.max_real_match_excess": 1.0, "gates.quality.max_detection_auc": 1.0},
+    )
+    dvc("repro", cwd=work)
+    gate = json.loads((work / "reports/gate.json").read_text())
+    assert gate["approved"] is True, gate["failures"]
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "Synthetic table", cwd=work)
+    approve_release(work)
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9, proc.stdout
+    assert "regeneration: data/synthetic/synthetic.csv regenerated from the pinned" in proc.stderr
+    assert tags(work) == [] and remote_tags(origin) == []
+    # skipping the proof is possible, and says so in the tag and in every listing
+    sdops("release", "--no-regenerate", cwd=work, check=True)
+    listed = sdops("list", cwd=work, check=True).stdout
+    assert "UNPROVEN" in listed
+    record = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)[0]
+    assert record["gate"]["regenerated"] is False
 
 
 def test_metrics_not_from_the_lock_are_refused(world: dict[str, Path]) -> None:

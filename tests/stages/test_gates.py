@@ -66,7 +66,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     train.to_parquet(root / "train.parquet")
     holdout.to_parquet(root / "holdout.parquet")
     params = parse_params(PARAMS, Path("params.yaml"))
-    return {"root": root, "train": train, "unseen": unseen, "params": params}
+    return {"root": root, "train": train, "holdout": holdout, "unseen": unseen, "params": params}
 
 
 def _gate(world: dict[str, object], name: str, synthetic: pd.DataFrame) -> tuple[GateResult, dict]:  # type: ignore[type-arg]
@@ -108,6 +108,27 @@ def test_copies_of_training_rows_fail_privacy(world: dict[str, object]) -> None:
         and "membership-inference AUC" in reasons
     )
     assert metrics["privacy"]["exact_match_train"] > 0.5 > metrics["privacy"]["exact_match_holdout"]
+
+
+def test_real_rows_passed_off_as_synthetic_fail_privacy(world: dict[str, object]) -> None:
+    """Holdout rows released as synthetic: every holdout-based gate is calibrated so that
+    unseen real rows pass it, so only their copies of the holdout give them away; half train
+    and half holdout rows balance the train-vs-holdout excess and fail the same way."""
+    holdout, train, unseen = world["holdout"], world["train"], world["unseen"]
+    assert isinstance(holdout, pd.DataFrame) and isinstance(train, pd.DataFrame)
+    assert isinstance(unseen, pd.DataFrame)
+    result, metrics = _gate(world, "holdout_rows", holdout)
+    reasons = " ".join(result.gates["privacy"].failures)
+    assert "real rows passed off as synthetic" in reasons, result.failures
+    assert metrics["privacy"]["exact_match_holdout"] > 0.9
+    assert metrics["privacy"]["exact_match_real_baseline"] < 0.2
+    mixed = pd.concat([train.head(N_SYN // 2), holdout.head(N_SYN // 2)], ignore_index=True)
+    result, metrics = _gate(world, "mixed_rows", mixed)
+    assert "real rows passed off as synthetic" in " ".join(result.gates["privacy"].failures)
+    # the unseen rows (the other side of the calibration) stay under the baseline's noise
+    _, clean = _gate(world, "unseen_again", unseen)
+    excess = clean["privacy"]["exact_match_holdout"] - clean["privacy"]["exact_match_real_baseline"]
+    assert abs(excess) < 0.01
 
 
 def test_training_rows_with_tiny_noise_fail_privacy(world: dict[str, object]) -> None:
