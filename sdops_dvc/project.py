@@ -497,9 +497,7 @@ def _model_notes(
         actions.append(
             "metadata.json: categorical, as they take few distinct values: " + ", ".join(made)
         )
-    decimals = {
-        c: k for c, k in float32_decimals(df, metadata).items() if c not in discrete
-    }
+    decimals = {c: k for c, k in float32_decimals(df, metadata).items() if c not in discrete}
     if decimals:
         actions.append(
             "params.yaml generator.decimals: float32-stored decimals in "
@@ -714,7 +712,9 @@ def set_private_remote(root: Path, url: str, name: str = "private") -> list[str]
 
     if not NAME_RE.match(name):
         raise ConfigError(f"remote name {name!r} is not valid", hint="use letters, digits, - or _")
-    params = load_params(root / L.PARAMS)
+    # read as written, not validated: a DP project's params hold placeholders for the public
+    # bounds until the user writes them, and the real data must be protected before that
+    source_path = _written_source_path(root / L.PARAMS)
     ry = round_trip()
     edits: list[tuple[Path, str]] = []
     dvc_yaml = root / L.DVC_YAML
@@ -731,7 +731,7 @@ def set_private_remote(root: Path, url: str, name: str = "private") -> list[str]
                 o[path] = o[path] or CommentedMap()
                 o[path]["remote"] = name
     edits.append((dvc_yaml, dump_round_trip(doc)))
-    source = root / params.source.path
+    source = root / source_path
     pointer = source.with_name(source.name + ".dvc")
     if pointer.is_file():
         pdoc = ry.load(pointer.read_text(encoding="utf-8"))
@@ -744,3 +744,18 @@ def set_private_remote(root: Path, url: str, name: str = "private") -> list[str]
         write_text_atomic(path, text)
         done.append(f"real-data outputs in {path.relative_to(root)} go to remote {name!r}")
     return done
+
+
+def _written_source_path(params_path: Path) -> str:
+    """``source.path`` as params.yaml writes it (a file that does not validate yet still
+    names its source)."""
+    from sdops_dvc.yamlio import load_file
+
+    data = load_file(params_path, what="params file") if params_path.is_file() else None
+    source = data.get("source") if isinstance(data, dict) else None
+    path = source.get("path") if isinstance(source, dict) else None
+    if not isinstance(path, str) or not path:
+        raise ConfigError(
+            f"{params_path}: no source.path", hint="run `sdops init --source PATH --name NAME`"
+        )
+    return path

@@ -219,6 +219,10 @@ class ReleaseRecord:
     pushed_to_origin: bool
     budget: BudgetRecord | None
     budget_exception: BudgetException | None = None
+    # whose rules judged it: {"basis": the release they came from (null: the repository's
+    # first release, trust on first use), "first_use", "changes": governing settings changed
+    # since the basis, each loosened / tightened / changed, with the approvals covering it}
+    governance: JSON | None = None
 
     def as_json(self) -> JSON:
         out: JSON = {
@@ -239,6 +243,8 @@ class ReleaseRecord:
             out["budget"] = self.budget.as_json()
         if self.budget_exception is not None:
             out["budget_exception"] = self.budget_exception.as_json()
+        if self.governance is not None:
+            out["governance"] = self.governance
         return out
 
     @classmethod
@@ -263,6 +269,7 @@ class ReleaseRecord:
             pushed_to_origin=bool(published.get("origin")),
             budget=BudgetRecord.from_json(d["budget"]) if d.get("budget") else None,
             budget_exception=BudgetException.from_json(d.get("budget_exception")),
+            governance=d["governance"] if isinstance(d.get("governance"), dict) else None,
         )
 
 

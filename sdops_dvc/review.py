@@ -1,8 +1,10 @@
 """What reviewers must notice: gate thresholds changed together with the data, and a
 changed privacy-budget cap.
 
-Compares ``params.yaml`` in the work tree with its version at the merge base of HEAD and
-the main branch. Changing thresholds and data (source pin, split, generator) in one change
+Compares ``params.yaml`` in the work tree with its version at the last release of the dataset
+that HEAD descends from (its ``NAME@vX.Y.Z`` tag: a loosening in any commit since then is
+named, not only one in the branch under review), else at the merge base of HEAD and the main
+branch. Changing thresholds and data (source pin, split, generator) in one change
 is allowed but is said prominently, with every loosened threshold named. Raising the budget
 cap is meant to be its own change: a raise is said prominently, and more so when the same
 change touches anything else in params.yaml.
@@ -68,41 +70,68 @@ def threshold_change(key: str, old: Any, new: Any) -> str | None:
     return "loosened" if (new > old) == up_loosens else "tightened"
 
 
-def base_params(root: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """params.yaml at the merge base of HEAD and the main branch, and the base's sha."""
+def _params_at(repo: Any, commit: Any, root: Path) -> dict[str, Any]:
+    from sdops_dvc.scm import repo_path
+
+    try:
+        blob = commit.tree / repo_path(repo, root / "params.yaml")
+    except KeyError:
+        return {}
+    data = yaml.safe_load(blob.data_stream.read().decode("utf-8")) or {}
+    return data if isinstance(data, dict) else {}
+
+
+def _last_release(repo: Any, name: str) -> Any:
+    """The newest ``NAME@vX.Y.Z`` tag HEAD descends from (its validity is the registry's
+    business: this only chooses what reviewers compare against)."""
+    import git
+
+    try:
+        out = repo.git.tag("--merged", "HEAD", "--list", f"{name}@v*", "--sort=-v:refname")
+    except git.GitCommandError:
+        return None
+    for tag in out.splitlines():
+        if "!" not in tag and "#" not in tag:
+            return repo.commit(tag.strip()), tag.strip()
+    return None
+
+
+def base_params(
+    root: Path, name: str | None = None
+) -> tuple[dict[str, Any] | None, str | None, str]:
+    """params.yaml at the last release of ``name`` HEAD descends from, else at the merge base
+    of HEAD and the main branch; its sha; and what it is ("release NAME@vX.Y.Z", "merge base
+    SHA with main")."""
     import git
 
     from sdops_dvc.scm import find_repo
 
     repo = find_repo(root)
     if repo is None:
-        return None, None
+        return None, None, ""
     try:
         head = repo.head.commit
     except ValueError:  # no commit yet
-        return None, None
-    for name in MAIN_CANDIDATES:
+        return None, None, ""
+    released = _last_release(repo, name) if name else None
+    if released is not None:
+        commit, tag = released
+        return _params_at(repo, commit, root), commit.hexsha, f"release {tag}"
+    for main in MAIN_CANDIDATES:
         try:
-            other = repo.commit(name)
+            other = repo.commit(main)
         except (git.BadName, ValueError, git.GitCommandError):
             continue
         bases = repo.merge_base(head, other)
         if not bases:
             continue
         base = bases[0]
-        from sdops_dvc.scm import repo_path
-
-        try:
-            blob = base.tree / repo_path(repo, root / "params.yaml")
-        except KeyError:
-            return {}, base.hexsha
-        data = yaml.safe_load(blob.data_stream.read().decode("utf-8")) or {}
-        return (data if isinstance(data, dict) else {}), base.hexsha
-    return None, None
+        return _params_at(repo, base, root), base.hexsha, f"merge base {base.hexsha[:10]} with main"
+    return None, None, ""
 
 
 def review_notes(root: Path, params: Params) -> list[str]:
-    base, sha = base_params(root)
+    base, sha, against = base_params(root, params.dataset.name)
     if base is None or sha is None:
         return []
     now = params_dict(params)
@@ -112,9 +141,9 @@ def review_notes(root: Path, params: Params) -> list[str]:
         raw = None
     written = raw if isinstance(raw, dict) else now
     return (
-        _threshold_notes(base, now, sha[:10], written)
-        + _budget_notes(base, written, sha[:10])
-        + _scope_notes(base, written, sha[:10])
+        _threshold_notes(base, now, against, written)
+        + _budget_notes(base, written, against)
+        + _scope_notes(base, written, against)
     )
 
 
@@ -127,7 +156,7 @@ def _scope_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[
     if old == new:
         return []
     return [
-        f"PRIVACY BUDGET SCOPE CHANGED (against merge base {short} with main): budget.scope "
+        f"PRIVACY BUDGET SCOPE CHANGED (against {short}): budget.scope "
         f"{old!r} -> {new!r}. Spends of this source still count (they follow its lineage); "
         "reviewers: the budget's owner must approve the change."
     ]
@@ -142,7 +171,7 @@ def _budget_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list
         return []
     desc = f"budget.epsilon {old[0]} -> {new[0]}, budget.delta {old[1]} -> {new[1]}"
     if not cap_raised(old, new):
-        return [f"Privacy budget cap changed against merge base {short} with main: {desc}."]
+        return [f"Privacy budget cap changed against {short}: {desc}."]
     others = sorted(
         k
         for k in set(base) | set(now)
@@ -150,12 +179,12 @@ def _budget_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list
     )
     if others:
         return [
-            f"PRIVACY BUDGET CAP RAISED IN ONE CHANGE WITH OTHER PARAMS (against merge base "
-            f"{short} with main): {desc}; also changed: {', '.join(others)}. Reviewers: a cap "
+            f"PRIVACY BUDGET CAP RAISED IN ONE CHANGE WITH OTHER PARAMS (against {short}): "
+            f"{desc}; also changed: {', '.join(others)}. Reviewers: a cap "
             "raise should be its own pull request, approved by the budget's owner."
         ]
     return [
-        f"PRIVACY BUDGET CAP RAISED (against merge base {short} with main): {desc}, as its own "
+        f"PRIVACY BUDGET CAP RAISED (against {short}): {desc}, as its own "
         "change. Reviewers: the budget's owner must approve it."
     ]
 
@@ -184,8 +213,8 @@ def _threshold_notes(
     )
     if data_changed:
         return [
-            f"THRESHOLDS AND DATA CHANGED TOGETHER (against merge base {short} with main): "
+            f"THRESHOLDS AND DATA CHANGED TOGETHER (against {short}): "
             f"{desc}; data sections changed: {', '.join(data_changed)}. Reviewers: confirm the "
             "thresholds were not moved to let this data pass."
         ]
-    return [f"Gate thresholds changed against merge base {short} with main: {desc}."]
+    return [f"Gate thresholds changed against {short}: {desc}."]

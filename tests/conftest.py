@@ -19,6 +19,7 @@ import yaml
 TESTS = Path(__file__).resolve().parent
 CREDIT = TESTS / "data" / "credit_card.csv"
 BIN = Path(sys.executable).parent
+TEST_EMAIL = "test@example.invalid"  # the suite's own git identity (the change author)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -31,10 +32,21 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def _set_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text(
-        "[user]\n\tname = sdops test\n\temail = test@example.invalid\n"
-        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+    # every commit the suite makes is signed by the test identity's SSH key, as a team that
+    # enforces four eyes with the git provider signs its commits (issue 25: authorship is
+    # proven by signature, not by the self-declared author field)
+    key = home / "id_test"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", TEST_EMAIL, "-f", str(key)],
+        check=True,
+        capture_output=True,
     )
+    gitconfig.write_text(
+        f"[user]\n\tname = sdops test\n\temail = {TEST_EMAIL}\n\tsigningkey = {key}\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = true\n"
+        "[gpg]\n\tformat = ssh\n"
+    )
+    monkeypatch.setenv("SDOPS_TEST_SIGNER", f"{TEST_EMAIL} {key.with_suffix('.pub').read_text().strip()}\n")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
@@ -279,7 +291,8 @@ def trust(cwd: Path, *approvers: Approver) -> None:
     """Write .sdops/allowed_signers with the approvers' public keys (committed by the caller)."""
     path = cwd / ".sdops" / "allowed_signers"
     path.parent.mkdir(exist_ok=True)
-    path.write_text("".join(a.signer_line for a in approvers))
+    # the change author's key too: with four eyes, who made a change is read from its signature
+    path.write_text(os.environ["SDOPS_TEST_SIGNER"] + "".join(a.signer_line for a in approvers))
 
 
 TRAILER = "Approved-by: Ana Privacy <ana@example.com>"

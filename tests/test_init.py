@@ -335,3 +335,18 @@ def test_the_ci_files_init_writes_pass_the_linters(tmp_path: Path, small_source:
     for dist in ("torch", "sdv", "pandas", "numpy", "pyarrow", "dvc"):
         assert pins[dist] == md.version(dist).split("+", 1)[0], dist
     assert "sdops-dvc" in pins and shutil.which("node")
+
+
+def test_a_dp_init_sends_the_real_data_to_the_private_remote(
+    repo: Path, small_source: Path, tmp_path: Path
+) -> None:
+    """Issue 25's third bug: a DP family's params hold placeholders for the public bounds
+    until the user writes them; `--private-remote` must still reach the source's .dvc file."""
+    private = tmp_path / "private-store"
+    sdops_in("init", "--source", str(small_source), "--name", "credit", "--family", "mst",
+             "--private-remote", str(private), cwd=repo, check=True)  # fmt: skip
+    pointer = yaml.safe_load((repo / "data/source/credit.csv.dvc").read_text())
+    assert [o.get("remote") for o in pointer["outs"]] == ["private"]
+    split = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]["split"]["outs"]
+    assert all(next(iter(o.values()))["remote"] == "private" for o in split)
+    assert "TODO" in (repo / "params.yaml").read_text()  # the bounds are still the user's to write

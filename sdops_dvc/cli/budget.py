@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -42,12 +43,7 @@ def budget(name: str | None, params_path: Path, as_json: bool, offline: bool) ->
     if not report["entries"]:
         info("  no releases in this scope yet")
     for e in report["entries"]:
-        spend = (
-            f"rho {e['rho']:.4g}  delta0 {e['delta0']:.3g}  (epsilon {e['epsilon']:.4g} at delta "
-            f"{e['delta']:g} alone)"
-            if e["formal_guarantee"]
-            else "no formal guarantee" + (" (approved exception)" if e["budget_exception"] else "")
-        )
+        spend = _spend_text(e)
         counted = "" if e["counted"] else "  [same measurement as an earlier release: not counted]"
         info(f"  {e['tag']:<32} {e['status']:<9} {e['mechanism']:<10} {spend}{counted}")
     t = report["total"]
@@ -62,3 +58,13 @@ def budget(name: str | None, params_path: Path, as_json: bool, offline: bool) ->
         )
     for c in report["cap_changes"]:
         info(f"  {c['date'][:10]}  {c['summary']}")
+
+
+def _spend_text(e: dict[str, Any]) -> str:
+    """One entry's spend; an entry only the ledger holds (its tag gone) has no epsilon."""
+    if not e["formal_guarantee"]:
+        return "no formal guarantee" + (" (approved exception)" if e["budget_exception"] else "")
+    text = f"rho {e['rho']:.4g}  delta0 {e['delta0']:.3g}"
+    if e["epsilon"] is not None and e["delta"] is not None:
+        text += f"  (epsilon {e['epsilon']:.4g} at delta {e['delta']:g} alone)"
+    return text

@@ -111,7 +111,19 @@ def release(
         )
     for a in res.record.approvals:
         how = "verified" if a.verified else "UNVERIFIED"
+        how = "not verified" if "first use" in (a.method or "") else how
         info(f"  approved by {a.by} ({a.role}, {a.method}, {how})")
+    gov = res.record.governance or {}
+    basis = gov.get("basis")
+    info(
+        f"  judged by the rules of {basis}"
+        if basis
+        else "  the repository's first release: judged by HEAD's rules (trust on first use)"
+    )
+    for c in gov.get("changes") or []:
+        mark = " LOOSENED" if c["change"] == "loosened" else ""
+        by = ", ".join(c["approved_by"]) or "no approval needed (the rules require none)"
+        info(f"  changed since {basis}:{mark} {c['key']}: {c['old']!r} -> {c['new']!r}; by {by}")
     if res.dry_run:
         info("  nothing was pushed, tagged or recorded (--dry-run)")
     else:

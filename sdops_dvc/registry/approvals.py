@@ -4,14 +4,18 @@ With the ``git`` provider an approval is a commit carrying an ``Approved-by:`` (
 ``Reviewed-by:``) trailer. It counts as **verified** when that commit is signed with an SSH
 key that the repository's allowed-signers file (git's ``gpg.ssh.allowedSignersFile``
 format, committed and owned in CODEOWNERS) gives to the approver named in the trailer. The
-file is read as it was at the previous release, so a change cannot add the key that approves
-it; the first release trusts the file at HEAD and says so. Unsigned trailers are listed as
-unverified and count only with ``allow_unverified: true``.
+policy and the file are the last release's (:class:`Basis`), so a change cannot add the key
+that approves it nor rewrite the rules it is judged by; only a repository's first release
+trusts the file at HEAD, and records its approvals as trust on first use, never as verified.
+Unsigned trailers are listed as unverified and count only with ``allow_unverified: true``.
 
 An approval binds to content: it approves the tree of its own commit (or of the commit an
 ``Approves: SHA`` trailer names). Any later change before the release voids it, naming the
 changed files. With ``forbid_self_approval`` (the default) an approver who authored any of the
-approved changes does not count: four eyes. Forge providers (github, gitlab) apply the same
+approved changes does not count: four eyes. Who made a change is read from its signature, not
+from the self-declared author field: with four eyes enforced (and ``allow_unverified`` off),
+every change commit must be signed by a key in the allowed-signers file, and an approver who
+authored, committed or signed any of them does not count. Forge providers (github, gitlab) apply the same
 two rules to reviews: the review must be of the pull request's final commit, by someone
 other than its author (:mod:`sdops_dvc.registry.hosted`).
 """
@@ -23,7 +27,7 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.config import ApprovalsCfg
 from sdops_dvc.records import ApprovalRecord
@@ -35,6 +39,23 @@ if TYPE_CHECKING:
 APPROVAL_TRAILERS = ("approved-by", "reviewed-by")
 SHA = re.compile(r"[0-9a-f]{7,40}", re.IGNORECASE)  # what an `Approves:` trailer names
 GOOD_SIG = re.compile(r'Good "git" signature for (\S+) with')
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a release's approvals are judged by (issue 25: nothing the releaser writes in the
+    candidate commit decides whether it is trusted)."""
+
+    cfg: ApprovalsCfg  # the approvals policy in force: the last release's (HEAD's at first use)
+    since: str | None  # approvals count from the commit after this one (the last release)
+    since_tag: str | None
+    signers_rev: str | None  # where the allowed-signers file is read; None: HEAD, first use
+    signers_tag: str | None  # the release that commit is
+
+    @property
+    def first_use(self) -> bool:
+        """The repository's first release: nothing earlier can vouch for the signers file."""
+        return self.signers_rev is None
 
 
 @dataclass(frozen=True)
@@ -54,7 +75,7 @@ def parse_identity(text: str) -> tuple[str, str]:
     return (m.group(1).strip(), m.group(2).strip()) if m else (a, a)
 
 
-def _matches(holder: str, approver: str) -> bool:
+def matches(holder: str, approver: str) -> bool:
     h = holder.strip().lower()
     name, email = parse_identity(approver)
     return h in (approver.strip().lower(), name, email)
@@ -106,43 +127,63 @@ def _changed(repo: GitRepo, a: str, b: str) -> list[str]:
     return [line for line in out.splitlines() if line.strip()]
 
 
-def _signers(
-    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
-) -> tuple[str | None, list[str]]:
-    notes: list[str] = []
-    at_head = _file_at(repo, "HEAD", cfg.allowed_signers)
-    if since is not None:
-        before = _file_at(repo, since, cfg.allowed_signers)
-        if before is not None:
-            if at_head != before:
-                notes.append(
-                    f"{cfg.allowed_signers} changed since {since_tag}: approvals were verified "
-                    f"against its version at {since_tag} (a change cannot add the key that approves it)"
-                )
-            return before, notes
-    if at_head is not None:
-        notes.append(
-            f"approvals verified against {cfg.allowed_signers} at HEAD (no earlier release holds it: "
-            "trust on first use)"
-        )
-    return at_head, notes
+def signers_of(repo: GitRepo, basis: Basis) -> tuple[str | None, list[str]]:
+    """The allowed-signers text that verifies this release's signatures, and notes for the
+    record: the file at the basis release, or at HEAD on a repository's first release."""
+    path = basis.cfg.allowed_signers
+    if basis.signers_rev is not None:
+        text = _file_at(repo, basis.signers_rev, path)
+        notes = [
+            f"signatures verified against {path} as it was at {basis.signers_tag} (a change "
+            "cannot add the key that approves it)"
+        ]
+        if text is not None and _file_at(repo, "HEAD", path) != text:
+            notes.append(
+                f"{path} changed since {basis.signers_tag}: the change takes effect "
+                "at the next release"
+            )
+        return text, notes
+    text = _file_at(repo, "HEAD", path)
+    if text is None:
+        return None, []
+    return text, [
+        f"the repository's first release: signatures checked against {path} at HEAD, which "
+        "nothing earlier vouches for (trust on first use, recorded as not verified)"
+    ]
 
 
-def collect_git(
-    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
-) -> Collected:
-    cwd = git_cwd(repo)
-    head = repo.head.commit
-    commits = list(repo.iter_commits(f"{since}..HEAD" if since else "HEAD"))
-    signers, notes = _signers(repo, cfg, since, since_tag)
-    # who authored the changes being approved (commits that change the tree; merges excluded)
+def _change_authors(
+    cwd: str, commits: list[Any], signers: str | None
+) -> tuple[dict[str, str], list[str]]:
+    """Who made the changes being approved (commits that change the tree; merges excluded):
+    identity -> a commit of theirs, from the author, the committer and the signing key; and
+    the change commits no allowed key signed."""
     authors: dict[str, str] = {}
+    unsigned: list[str] = []
     for c in commits:
         if len(c.parents) > 1:
             continue
         parent_tree = c.parents[0].tree.hexsha if c.parents else None
-        if parent_tree != c.tree.hexsha:
-            authors.setdefault((c.author.email or "").lower(), c.hexsha)
+        if parent_tree == c.tree.hexsha:
+            continue
+        for who in ((c.author.email or "").lower(), (c.committer.email or "").lower()):
+            authors.setdefault(who, c.hexsha)
+        principal = signer_of(cwd, c.hexsha, signers)
+        if principal is None:
+            unsigned.append(c.hexsha)
+        else:
+            authors.setdefault(principal, c.hexsha)
+    return authors, unsigned
+
+
+def collect_git(repo: GitRepo, basis: Basis) -> Collected:
+    cfg, since = basis.cfg, basis.since
+    cwd = git_cwd(repo)
+    head = repo.head.commit
+    commits = list(repo.iter_commits(f"{since}..HEAD" if since else "HEAD"))
+    signers, notes = signers_of(repo, basis)
+    authors, unsigned = _change_authors(cwd, commits, signers)
+    four_eyes = cfg.forbid_self_approval and not cfg.allow_unverified
     found: list[ApprovalRecord] = []
     ignored: list[str] = []
     for commit in commits:
@@ -166,7 +207,7 @@ def collect_git(
         )
         for approver in approvers:
             roles = [
-                r for r, holders in cfg.roles.items() if any(_matches(h, approver) for h in holders)
+                r for r, holders in cfg.roles.items() if any(matches(h, approver) for h in holders)
             ]
             if not roles:
                 continue
@@ -188,23 +229,36 @@ def collect_git(
             identity = principal if verified else email
             if cfg.forbid_self_approval and identity in authors:
                 ignored.append(
-                    f"{who}: self-approval, they authored {authors[identity][:10]} "
-                    "(forbid_self_approval)"
+                    f"{who}: self-approval, they authored, committed or signed "
+                    f"{authors[identity][:10]} (forbid_self_approval)"
                 )
                 continue
             method = "ssh-signature" if verified else "trailer (unverified)"
+            if verified and basis.first_use:
+                method, verified = "ssh-signature (trust on first use)", False
             found += [
                 ApprovalRecord(role, approver, commit.hexsha, verified, method) for role in roles
             ]
     problems = [
         f"approvals: no counted approval from the {role!r} role ({', '.join(holders)}) on the "
-        f"{len(commits)} commit(s) since {since_tag or 'the first commit'}"
+        f"{len(commits)} commit(s) since {basis.since_tag or 'the first commit'}"
         for role, holders in cfg.roles.items()
         if not any(a.role == role for a in found)
     ]
-    if problems and not signers and not cfg.allow_unverified:
+    if four_eyes and unsigned:
+        shown = ", ".join(sha[:10] for sha in unsigned[:5]) + (" ..." if len(unsigned) > 5 else "")
         problems.append(
-            f"approvals: {cfg.allowed_signers} does not exist, so no signature can be verified: "
-            "commit it (one line per approver: EMAIL ssh-ed25519 KEY) and own it in CODEOWNERS"
+            f"approvals: {len(unsigned)} change commit(s) are not signed by a key in "
+            f"{cfg.allowed_signers} ({shown}): with forbid_self_approval the git provider "
+            "knows who made a change only by its signature (the author field is self-declared). "
+            "Sign commits (`git config commit.gpgsign true`, gpg.format ssh) with a key listed "
+            "there, or use a forge provider (release.approvals.provider: github or gitlab)"
+        )
+    if problems and not signers and not cfg.allow_unverified:
+        where = f"at {basis.signers_tag}" if basis.signers_tag else "at HEAD"
+        problems.append(
+            f"approvals: {cfg.allowed_signers} does not exist {where}, so no signature can be "
+            "verified: commit it (one line per signer: EMAIL ssh-ed25519 KEY) and own it in "
+            "CODEOWNERS"
         )
     return collected(found, problems, ignored, notes)

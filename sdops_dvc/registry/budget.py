@@ -28,7 +28,7 @@ from sdops_dvc.accounting import (
     cap_raised,
     scope_value,
 )
-from sdops_dvc.config import ApprovalsCfg, Params
+from sdops_dvc.config import Params
 from sdops_dvc.layout import Layout
 from sdops_dvc.ledger import (  # the pure core, re-exported for callers
     EXCEPTION_TRAILER as EXCEPTION_TRAILER,
@@ -50,6 +50,8 @@ from sdops_dvc.scm import Refs, find_repo, git_cwd, message, trailers
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
+
+    from sdops_dvc.registry.approvals import Basis
 
 
 def read_ledger(repo: GitRepo, root: Path, scope: str, lineage: str | None = None) -> Ledger:
@@ -109,23 +111,26 @@ def recorded_spends(cwd: str) -> list[dict[str, Any]]:
 
 
 def exception_approvals(
-    repo: GitRepo, approvers: list[str], since: str | None, cfg: ApprovalsCfg
+    repo: GitRepo, approvers: list[str], basis: Basis
 ) -> list[ExceptionApproval]:
     """``Budget-exception-approved-by:`` trailers by a listed approver since the last release,
     counted like approvals: signed by the approver's key in the allowed-signers file (read as
     at the last release), or unverified only with ``allow_unverified``."""
-    from sdops_dvc.registry.approvals import _matches, _signers, parse_identity, signer_of
+    from sdops_dvc.registry.approvals import matches, parse_identity, signer_of, signers_of
 
-    rev = f"{since}..HEAD" if since else "HEAD"
-    signers, _ = _signers(repo, cfg, since, since)
+    cfg = basis.cfg
+    rev = f"{basis.since}..HEAD" if basis.since else "HEAD"
+    signers, _ = signers_of(repo, basis)
     found = []
     for commit in repo.iter_commits(rev):
         for _, who in trailers(message(commit), EXCEPTION_TRAILER):
-            if not any(_matches(h, who) for h in approvers):
+            if not any(matches(h, who) for h in approvers):
                 continue
             principal = signer_of(git_cwd(repo), commit.hexsha, signers)
             verified = principal is not None and principal == parse_identity(who)[1]
             if verified or cfg.allow_unverified:
+                # a repository's first release: counted, recorded as trust on first use
+                verified = verified and not basis.first_use
                 found.append(ExceptionApproval(who, commit.hexsha, verified))
     return found
 

@@ -194,16 +194,32 @@ def real_data_outputs(root: Path, params: Params) -> list[RealDataOutput]:
     return out
 
 
+def remote_location(root: Path, url: str) -> str:
+    """Where a DVC remote's URL points, comparable across names: a local path resolved as DVC
+    resolves it (relative to ``.dvc/``), without a trailing slash; other URLs as written."""
+    import os
+
+    url = url.strip()
+    if "://" in url:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme.lower()}://{rest.rstrip('/')}"
+    return os.path.normpath(os.path.join(root / ".dvc", os.path.expanduser(url)))
+
+
 def remote_problems(
     root: Path, params: Params, remotes: dict[str, str], default: str | None
 ) -> list[str]:
-    """Real data must never be pushed to the release remote (the default remote)."""
+    """Real data must never be pushed to the release remote (the default remote), under its
+    name or under another name for the same location."""
     if default is None:
         return []
+    release_url = remote_location(root, remotes.get(default, ""))
     leaking = [
         o.path
         for o in real_data_outputs(root, params)
-        if (o.remote or default) == default or (o.remote and o.remote not in remotes)
+        if (o.remote or default) == default
+        or (o.remote and o.remote not in remotes)
+        or (o.remote and remote_location(root, remotes[o.remote]) == release_url)
     ]
     if not leaking:
         return []

@@ -9,39 +9,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from sdops_dvc.config import ApprovalsCfg
 from sdops_dvc.registry import hosted
-from sdops_dvc.registry.approvals import Collected, collect_git
+from sdops_dvc.registry.approvals import Basis, Collected, collect_git
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
 
 
 class Provider(Protocol):
-    def __call__(
-        self, repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
-    ) -> Collected: ...
+    def __call__(self, repo: GitRepo, basis: Basis) -> Collected: ...
 
 
-def _github(
-    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
-) -> Collected:
-    return hosted.github(repo, cfg, repo.head.commit.hexsha)
+def _github(repo: GitRepo, basis: Basis) -> Collected:
+    return hosted.github(repo, basis.cfg, repo.head.commit.hexsha)
 
 
-def _gitlab(
-    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
-) -> Collected:
-    return hosted.gitlab(repo, cfg, repo.head.commit.hexsha)
+def _gitlab(repo: GitRepo, basis: Basis) -> Collected:
+    return hosted.gitlab(repo, basis.cfg, repo.head.commit.hexsha)
 
 
 PROVIDERS: dict[str, Provider] = {"git": collect_git, "github": _github, "gitlab": _gitlab}
 
 
-def collect(
-    repo: GitRepo, cfg: ApprovalsCfg, since: str | None, since_tag: str | None
-) -> Collected:
-    """Approvals of HEAD: each configured role needs one counted approval."""
+def collect(repo: GitRepo, basis: Basis) -> Collected:
+    """Approvals of HEAD under the policy in force (the last release's): each of its roles
+    needs one counted approval."""
+    cfg = basis.cfg
     if not cfg.roles:
         if cfg.required:
             return Collected(
@@ -53,4 +46,4 @@ def collect(
                 ]
             )
         return Collected(notes=["approvals not required (release.approvals.required: false)"])
-    return PROVIDERS[cfg.provider](repo, cfg, since, since_tag)
+    return PROVIDERS[cfg.provider](repo, basis)

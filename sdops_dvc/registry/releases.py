@@ -54,6 +54,7 @@ from sdops_dvc.registry.catalog import (  # the read side, re-exported for calle
     resolve as resolve,
     scan as scan,
 )
+from sdops_dvc.registry.governance import Governance, approve_changes, governing
 from sdops_dvc.registry.tags import (
     Version,
     deregister_tag,
@@ -66,7 +67,7 @@ from sdops_dvc.scm import ZERO, Pushed, Refs, git_cwd, repo_at, repo_path, work_
 if TYPE_CHECKING:
     from git import Repo as GitRepo
 
-    from sdops_dvc.registry.approvals import Collected
+    from sdops_dvc.registry.approvals import Basis, Collected
     from sdops_dvc.registry.checks import Committed
 
 
@@ -231,7 +232,7 @@ def _check_remotes(root: Path, params: Params, f: _Findings) -> str | None:
 
 
 def _check_candidate(
-    repo: GitRepo, root: Path, params: Params, name: str, proof: Proof, f: _Findings
+    repo: GitRepo, root: Path, params: Params, name: str, f: _Findings
 ) -> _Candidate:
     """HEAD's committed gate, lock, decision and manifest."""
     from sdops_dvc.manifest import validate
@@ -260,13 +261,6 @@ def _check_candidate(
         )
     ]
     f.problems += [f"integrity: {p}" for p in checks.decision_problems(committed, params)]
-    if (proof.regenerate or proof.reevaluate) and not f.problems:
-        f.problems += [
-            f"regeneration: {p}"
-            for p in reproduce_problems(
-                repo, prefix, params, committed, reevaluate=proof.reevaluate
-            )
-        ]
     doc = committed.json(L.MANIFEST)
     manifest = None
     if doc is None:
@@ -298,7 +292,7 @@ def _check_budget(
     name: str,
     manifest: Manifest | None,
     budget_exception: str | None,
-    since: str | None,
+    basis: Basis,
     f: _Findings,
 ) -> _Budget:
     """The release's spend against the ledger of its scope, and any exception to the cap."""
@@ -312,14 +306,14 @@ def _check_budget(
     entry = B.entry_for("(new)", name, "", "candidate", None, privacy)
     exception = None
     if budget_exception is not None:
-        exception = _budget_exception(repo, params, entry, budget_exception, since, f)
+        exception = _budget_exception(repo, params, entry, budget_exception, basis, f)
     if budget_exception is None or exception is not None:
         f.problems += B.budget_problems(ledger, entry, params.budget, exception)
     return _Budget(scope, lineage, ledger, entry, exception)
 
 
 def _budget_exception(
-    repo: GitRepo, params: Params, entry: Entry, reason: str, since: str | None, f: _Findings
+    repo: GitRepo, params: Params, entry: Entry, reason: str, basis: Basis, f: _Findings
 ) -> BudgetException | None:
     """``--budget-exception``: a reason, and an approval by a budget exception approver;
     None (with the problem said) when it cannot stand."""
@@ -333,8 +327,7 @@ def _budget_exception(
         f.problems.append("--budget-exception given, but no budget cap is set (budget.epsilon)")
     else:
         approvers = params.budget.exception_approvers
-        cfg = params.release.approvals
-        found = B.exception_approvals(repo, approvers, since, cfg) if approvers else []
+        found = B.exception_approvals(repo, approvers, basis) if approvers else []
         if not found:
             f.problems.append(
                 "budget exception not approved: a commit since the last release needs a "
@@ -374,20 +367,23 @@ def plan_release(
     _check_origin(repo, f)
     _check_work_tree(repo, root, f)
     default_remote = _check_remotes(root, params, f)
-    cand = _check_candidate(repo, root, params, name, proof, f)
-    known = releases(repo, name)
+    cand = _check_candidate(repo, root, params, name, f)
+    every = releases(repo)
+    known = [r for r in every if r.name == name]
     _check_not_released(repo, known, f)
-    last = known[-1] if known else None
-    head = repo.head.commit.hexsha
-    since = (
-        last.commit
-        if last and repo.is_ancestor(repo.commit(last.commit), repo.commit(head))
-        else None
-    )
-    cfg = params.release.approvals
-    approvals = collect(repo, cfg, since, last.tag if since and last else None)
-    f.problems += approvals.problems
-    budget = _check_budget(repo, root, params, name, cand.manifest, budget_exception, since, f)
+    gov = governing(repo, params, known, every)
+    approvals = collect(repo, gov.basis)
+    gov = approve_changes(gov, approvals.approvals)
+    f.problems += approvals.problems + gov.problems
+    budget = _check_budget(repo, root, params, name, cand.manifest, budget_exception, gov.basis, f)
+    if (proof.regenerate or proof.reevaluate) and not f.problems:  # the costly check last
+        prefix = cand.committed.prefix
+        f.problems += [
+            f"regeneration: {p}"
+            for p in reproduce_problems(
+                repo, prefix, params, cand.committed, reevaluate=proof.reevaluate
+            )
+        ]
     if f.problems:
         raise ReleaseRefused(
             f"release of {name} refused:\n" + "\n".join(f"  - {p}" for p in f.problems),
@@ -395,9 +391,9 @@ def plan_release(
         )
     version = _next_version(repo, name, known, bump)
     record = _release_record(
-        repo, params, name, version, cand, approvals, budget, proof, default_remote
+        repo, params, name, version, cand, approvals, gov, budget, proof, default_remote
     )
-    if not cfg.required:
+    if not gov.basis.cfg.required:
         f.warnings.append("released WITHOUT APPROVALS (release.approvals.required: false)")
     return Plan(version, record, budget.ledger, budget.entry, f.warnings, default_remote)
 
@@ -409,6 +405,7 @@ def _release_record(
     version: Version,
     cand: _Candidate,
     approvals: Collected,
+    gov: Governance,
     budget: _Budget,
     proof: Proof,
     dvc_remote: str | None,
@@ -429,7 +426,8 @@ def _release_record(
             regenerated=proof.regenerate or proof.reevaluate,
         ),
         approvals=tuple(approvals.approvals),
-        approvals_required=params.release.approvals.required,
+        approvals_required=gov.basis.cfg.required,
+        governance=gov.as_json(),
         approval_notes=tuple(approvals.notes),
         releaser=_actor(repo),
         released_at=utc_stamp(),

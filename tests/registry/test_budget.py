@@ -261,6 +261,9 @@ def test_spent_stays_spent(world: dict[str, Path]) -> None:
     after = budget_json(a)
     assert after["total"]["rho"] == pytest.approx(before["total"]["rho"], rel=1e-12)
     assert {e["tag"]: e["status"] for e in after["entries"]}[gone] == "tag gone, spend kept"
+    shown = sdops("budget", cwd=a)  # the text view renders an entry only the ledger holds
+    assert shown.returncode == 0, shown.stderr
+    assert gone in shown.stdout and "tag gone, spend kept" in shown.stdout
 
     # a renamed scope is a new name for the same people: the spends still count, and the
     # rename is listed beside the cap changes

@@ -11,6 +11,7 @@ import pytest
 
 from sdops_dvc.config import Params, parse_params
 from sdops_dvc.records import BudgetException
+from sdops_dvc.registry.approvals import Basis
 from sdops_dvc.registry.budget import EXCEPTION_TRAILER, Entry, Spend
 from sdops_dvc.registry.releases import _budget_exception, _Findings
 from tests.conftest import Approver, git, trust
@@ -59,7 +60,9 @@ def repo(tmp_path: Path) -> tuple[gitpython.Repo, Approver]:
 
 def _problems(repo: Any, params: Params, entry: Entry, reason: str) -> tuple[Any, list[str]]:
     f = _Findings()
-    return _budget_exception(repo, params, entry, reason, None, f), f.problems
+    # no release yet: the repository's first release, whose signers file nothing vouches for
+    basis = Basis(params.release.approvals, None, None, None, None)
+    return _budget_exception(repo, params, entry, reason, basis, f), f.problems
 
 
 def test_an_exception_needs_a_reason_and_a_cap_and_is_for_non_dp_only(
@@ -100,10 +103,11 @@ def test_a_signed_trailer_by_a_listed_approver_grants_it(
     assert problems == []
     assert exception is not None and exception.reason == "regulator deadline"
     [grant] = exception.approved_by
-    assert grant.by == BEA and grant.verified is True
+    # counted, and recorded as trust on first use: not verified
+    assert grant.by == BEA and grant.verified is False
     assert grant.commit == r.head.commit.hexsha
     assert exception.as_json()["approved_by"] == [
-        {"by": BEA, "commit": r.head.commit.hexsha, "verified": True}
+        {"by": BEA, "commit": r.head.commit.hexsha, "verified": False}
     ]
 
 

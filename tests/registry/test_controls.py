@@ -26,6 +26,11 @@ from tests.conftest import (
 )
 
 
+def _tag_record(work: Path, tag: str) -> dict:  # type: ignore[type-arg]
+    body = git("tag", "-l", "--format=%(contents)", tag, cwd=work).stdout
+    return json.loads(body.split("\n\n", 1)[1].split("-----BEGIN", 1)[0])  # type: ignore[no-any-return]
+
+
 def _block_the_gate(work: Path) -> None:
     """A stricter threshold the synthetic data cannot meet: `dvc repro` stops at the gate."""
     set_params(work, {"gates.quality.min_column_shapes": 0.999})
@@ -164,7 +169,8 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     assert proc.returncode == 9
     assert "void, the content changed after it" in proc.stderr and "params.yaml" in proc.stderr
 
-    # someone else's change, approved by Ana's signed commit: released, recorded as verified
+    # someone else's change, approved by Ana's signed commit: released; the repository's
+    # first release has nothing earlier to vouch for the signers file: trust on first use
     git("checkout", "-q", "HEAD~1", "--", ".", cwd=work)  # back to the approved pipeline state
     dvc("checkout", "-q", "--force", cwd=work)
     (work / "NOTES.md").write_text("how to use this release\n")
@@ -172,14 +178,22 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     git("commit", "-qm", "Back to seed 7; usage notes", cwd=work)
     ana.approve(work)
     proc = sdops("release", cwd=work, check=True)
-    assert "(privacy, ssh-signature, verified)" in proc.stdout
-    record = json.loads(
-        git("tag", "-l", "--format=%(contents)", "credit@v1.0.0", cwd=work).stdout.split("\n\n", 1)[
-            1
-        ]
-    )
-    assert record["approvals"][0]["verified"] is True and record["approvals_required"] is True
+    assert "(privacy, ssh-signature (trust on first use), not verified)" in proc.stdout
+    record = _tag_record(work, "credit@v1.0.0")
+    assert record["approvals"][0]["verified"] is False and record["approvals_required"] is True
+    assert record["governance"] == {"basis": None, "first_use": True, "changes": []}
     assert "credit@v1.0.0" in remote_tags(origin)
+
+    # the next release is verified against the signers file of credit@v1.0.0
+    (work / "NOTES.md").write_text("how to use this release, v2\n")
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "Usage notes", cwd=work)
+    ana.approve(work)
+    proc = sdops("release", "--bump", "patch", cwd=work, check=True)
+    assert "(privacy, ssh-signature, verified)" in proc.stdout
+    record = _tag_record(work, "credit@v1.0.1")
+    assert record["approvals"][0]["verified"] is True
+    assert record["governance"]["basis"] == "credit@v1.0.0"
 
     # Ana cannot approve a release holding her own change (four eyes)
     (work / "NOTES.md").write_text("how to use this release, by Ana\n")
@@ -189,7 +203,8 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     proc = sdops("release", cwd=work)
     assert proc.returncode == 9 and "self-approval, they authored" in proc.stderr
 
-    # a change that adds Mallory's key to the allowed signers cannot be approved by Mallory
+    # a change that adds Mallory to the role and her key to the allowed signers cannot be
+    # approved by Mallory: the roles and signers of credit@v1.0.1 judge it
     set_params(
         work, {"release.approvals.roles": {"privacy": ["ana@example.com", "mallory@example.com"]}}
     )
@@ -199,7 +214,8 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     mallory.approve(work)
     proc = sdops("release", cwd=work)
     assert proc.returncode == 9, proc.stdout
-    assert "mallory@example.com> in" in proc.stderr and "unverified" in proc.stderr
+    assert "no counted approval from the 'privacy' role (ana@example.com)" in proc.stderr
+    assert "governance: release.approvals.roles" in proc.stderr
 
 
 def test_approvals_are_required_unless_declared_otherwise(world: dict[str, Path]) -> None:
@@ -239,7 +255,15 @@ def test_real_data_never_reaches_the_release_remote(world: dict[str, Path], tmp_
     assert "real data would be pushed to the release remote 'store'" in proc.stderr
     assert "data/split/train.parquet" in proc.stderr
     dvc_yaml.write_text(original)
-    git("commit", "-qam", "Split back to the private remote", cwd=work)
+    # another name for the release remote's location is the release remote all the same
+    dvc("remote", "modify", "private", "url", str(store) + "/", cwd=work)
+    git("commit", "-qam", "Split back to a private remote", cwd=work)
+    approve_release(work)
+    proc = sdops("release", cwd=work)
+    assert proc.returncode == 9
+    assert "real data would be pushed to the release remote 'store'" in proc.stderr
+    dvc("remote", "modify", "private", "url", str(private), cwd=work)
+    git("commit", "-qam", "The private remote is private", cwd=work)
     approve_release(work)
     sdops("release", cwd=work, check=True)
 

@@ -20,6 +20,7 @@ import git as gitpython
 import pytest
 
 from sdops_dvc.config import ApprovalsCfg
+from sdops_dvc.registry.approvals import Basis
 from sdops_dvc.registry.providers import collect
 from tests.conftest import git
 
@@ -106,7 +107,7 @@ def test_github_reviews_and_team_roles(
         repository="acme/claims",
         roles={"privacy": ["@acme/privacy"], "data-owner": ["bo", "cy"]},
     )
-    c = collect(repo, cfg, None, None)
+    c = collect(repo, Basis(cfg, None, None, None, None))
     found, problems = c.approvals, c.problems
     assert [(a.role, a.by, a.commit) for a in found] == [("privacy", "ana", "acme/claims#7")]
     assert found[0].verified and found[0].method == "github review"
@@ -120,20 +121,20 @@ def test_github_reviews_and_team_roles(
     routes["/repos/acme/claims/pulls/7/reviews"].append(
         review("bo", "APPROVED", "2026-11-20T09:50:00Z", commit="0ld")
     )
-    c = collect(repo, cfg, None, None)
+    c = collect(repo, Basis(cfg, None, None, None, None))
     assert any("bo: void, the review is of 0ld" in p for p in c.problems)
     # the pull request's author cannot approve it
     cfg_dev = cfg.model_copy(update={"roles": {"data-owner": ["dev"]}})
     routes["/repos/acme/claims/pulls/7/reviews"].append(
         review("dev", "APPROVED", "2026-11-20T09:55:00Z")
     )
-    c = collect(repo, cfg_dev, None, None)
+    c = collect(repo, Basis(cfg_dev, None, None, None, None))
     assert c.approvals == [] and any("dev: self-approval" in p for p in c.problems)
 
     routes["/repos/acme/claims/pulls/7/reviews"].append(
         review("bo", "APPROVED", "2026-11-20T10:00:00Z")
     )
-    c = collect(repo, cfg, None, None)
+    c = collect(repo, Basis(cfg, None, None, None, None))
     assert c.problems == [] and {a.role for a in c.approvals} == {"privacy", "data-owner"}
 
 
@@ -158,7 +159,7 @@ def test_gitlab_merge_request_approvals(
         repository="data/claims",
         roles={"privacy": ["ana"], "data-owner": ["bo"]},
     )
-    c = collect(repo, cfg, None, None)
+    c = collect(repo, Basis(cfg, None, None, None, None))
     assert [(a.role, a.by, a.commit) for a in c.approvals] == [("privacy", "ana", "data/claims!12")]
     # bo wrote the merge request: his approval of it is self-approval
     assert c.problems == [
@@ -174,11 +175,11 @@ def test_missing_token_or_pull_request_is_a_clear_reason(
     repo, _ = merged
     cfg = ApprovalsCfg(provider="github", repository="acme/claims", roles={"privacy": ["ana"]})
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    assert collect(repo, cfg, None, None).problems == [
+    assert collect(repo, Basis(cfg, None, None, None, None)).problems == [
         "approvals: GITHUB_TOKEN is not set (provider github needs it to read reviews)"
     ]
     monkeypatch.setenv("GITHUB_TOKEN", "t")
-    problems = collect(repo, cfg, None, None).problems
+    problems = collect(repo, Basis(cfg, None, None, None, None)).problems
     assert len(problems) == 1 and "no pull request on acme/claims contains" in problems[0]
 
 
@@ -209,7 +210,7 @@ def test_a_forge_http_error_is_a_reason_naming_the_status(
     )
     forge["routes"][path] = status
     cfg = ApprovalsCfg(provider=provider, repository="acme/claims", roles={"privacy": ["ana"]})
-    collected = collect(repo, cfg, None, None)
+    collected = collect(repo, Basis(cfg, None, None, None, None))
     assert collected.approvals == []
     [problem] = collected.problems
     assert f"HTTP {status.value} {status.phrase}" in problem, problem
@@ -229,5 +230,5 @@ def test_an_unreachable_forge_is_a_reason_not_a_crash(
     monkeypatch.setenv("GITHUB_TOKEN", "t")
     repo, _ = merged
     cfg = ApprovalsCfg(provider="github", repository="acme/claims", roles={"privacy": ["ana"]})
-    [problem] = collect(repo, cfg, None, None).problems
+    [problem] = collect(repo, Basis(cfg, None, None, None, None)).problems
     assert "Connection refused" in problem, problem

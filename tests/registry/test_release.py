@@ -30,7 +30,7 @@ def test_refused_releases_leave_nothing_behind(world: dict[str, Path]) -> None:
     assert proc.returncode == 9
     assert "no counted approval from the 'privacy' role" in proc.stderr
     # an unsigned trailer proves nothing: anyone can type it
-    git("commit", "-q", "--allow-empty", "-m", f"Approve\n\n{TRAILER}", cwd=work)
+    git("commit", "-q", "--no-gpg-sign", "--allow-empty", "-m", f"Approve\n\n{TRAILER}", cwd=work)
     proc = sdops("release", cwd=work)
     assert proc.returncode == 9 and "unverified (the commit is not signed" in proc.stderr
     _approve(work)

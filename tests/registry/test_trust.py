@@ -1,0 +1,149 @@
+"""Trust the releaser cannot rewrite (issue 25): each reproduction of the issue on a real
+release repository (bare origin, release and private DVC remotes, real SSH signatures), ending
+refused with a reason that names the cause. The suite's own identity signs every commit it
+makes (tests/conftest.py), as a team enforcing four eyes with the git provider does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Approver, approve_release, dvc, git, sdops, set_params
+
+
+def _tag_record(work: Path, tag: str) -> dict:  # type: ignore[type-arg]
+    body = git("tag", "-l", "--format=%(contents)", tag, cwd=work).stdout
+    return json.loads(body.split("\n\n", 1)[1].split("-----BEGIN", 1)[0])  # type: ignore[no-any-return]
+
+
+def _released(work: Path) -> str:
+    """A first release (credit@v1.0.0), whose rules judge the next; returns HEAD after it."""
+    approve_release(work)
+    sdops("release", cwd=work, check=True)
+    return git("rev-parse", "HEAD", cwd=work).stdout.strip()
+
+
+def _commit_all(work: Path, message: str) -> None:
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", message, cwd=work)
+
+
+def _refused(work: Path, *causes: str) -> str:
+    proc = sdops("release", "--no-regenerate", cwd=work)
+    assert proc.returncode == 9, proc.stdout + proc.stderr
+    for cause in causes:
+        assert cause in proc.stderr, proc.stderr
+    assert "credit@v1.1.0" not in git("tag", "--list", cwd=work).stdout
+    return proc.stderr
+
+
+def test_four_eyes_reads_who_made_a_change_from_its_signature(
+    world: dict[str, Path], ana: Approver
+) -> None:
+    """Reproduction 2: a change committed under someone else's address, approved by the
+    person who made it."""
+    work = world["work"]
+    base = _released(work)
+    (work / "NOTES.md").write_text("usage notes\n")
+    git("add", "-A", cwd=work)
+    # Ana signs her change with her key but writes another author into it
+    git(
+        "-c", "gpg.format=ssh", "-c", f"user.signingkey={ana.key}",
+        "-c", "user.name=Someone Else", "-c", "user.email=someone-else@example.com",
+        "commit", "-q", "-S", "-m", "Usage notes", cwd=work,
+    )  # fmt: skip
+    ana.approve(work)
+    _refused(work, "self-approval, they authored, committed or signed")
+    # unsigned, the change cannot be attributed: refused, saying how to fix it
+    git("reset", "-q", "--hard", base, cwd=work)
+    (work / "NOTES.md").write_text("usage notes\n")
+    git("add", "-A", cwd=work)
+    git(
+        "-c", "user.email=someone-else@example.com", "commit", "-q", "--no-gpg-sign",
+        "-m", "Usage notes", cwd=work,
+    )  # fmt: skip
+    ana.approve(work)
+    _refused(work, "change commit(s) are not signed by a key in .sdops/allowed_signers")
+
+
+def test_a_new_signers_file_cannot_approve_itself(
+    world: dict[str, Path], ana: Approver, tmp_path: Path
+) -> None:
+    """Reproduction 3: the candidate points the policy at a new signers file mapping the
+    approver's address to the releaser's key."""
+    work = world["work"]
+    _released(work)
+    mallory = Approver(tmp_path, "Mallory", "mallory@example.com")
+    current = (work / ".sdops/allowed_signers").read_text()
+    forged = mallory.signer_line.replace("mallory@example.com", "ana@example.com", 1)
+    (work / ".sdops/new_signers").write_text(current + forged)
+    set_params(work, {"release.approvals.allowed_signers": ".sdops/new_signers"})
+    _commit_all(work, "Signers file")
+    mallory.commit(
+        work, "--allow-empty", "-m", "Approve\n\nApproved-by: Ana Privacy <ana@example.com>"
+    )
+    err = _refused(
+        work,
+        "Ana Privacy <ana@example.com> in",
+        "unverified",
+        "governance: release.approvals.allowed_signers: '.sdops/allowed_signers' -> "
+        "'.sdops/new_signers' changed since credit@v1.0.0",
+    )
+    assert "signatures verified against .sdops/allowed_signers" not in err  # a note, not a reason
+
+
+def test_the_policy_is_the_last_releases(world: dict[str, Path], tmp_path: Path) -> None:
+    """Reproduction 4: the candidate rewrites the approvals policy it is judged by."""
+    work = world["work"]
+    base = _released(work)
+    mallory = Approver(tmp_path, "Mallory", "mallory@example.com")
+    # unsigned trailers declared good enough, in the candidate itself
+    set_params(work, {"release.approvals.allow_unverified": True})
+    _commit_all(work, "Allow unverified")
+    git("commit", "-q", "--no-gpg-sign", "--allow-empty", "-m",
+        "Approve\n\nApproved-by: Ana Privacy <ana@example.com>", cwd=work)  # fmt: skip
+    _refused(
+        work,
+        "unverified (the commit is not signed by a key of theirs",
+        "governance: release.approvals.allow_unverified: False -> True changed since credit@v1.0.0",
+        "needs a verified (signed) approval from the 'privacy' role",
+    )
+    # the privacy role handed to oneself
+    git("reset", "-q", "--hard", base, cwd=work)
+    set_params(work, {"release.approvals.roles": {"privacy": ["mallory@example.com"]}})
+    _commit_all(work, "Roles")
+    mallory.approve(work)
+    _refused(work, "no counted approval from the 'privacy' role (ana@example.com)")
+    # approvals switched off
+    git("reset", "-q", "--hard", base, cwd=work)
+    set_params(work, {"release.approvals.roles": {}, "release.approvals.required": False})
+    _commit_all(work, "No approvals")
+    _refused(work, "governance: release.approvals.required: True -> False")
+
+
+def test_loosenings_are_named_against_the_last_release(
+    world: dict[str, Path], ana: Approver
+) -> None:
+    """Reproduction 5: a threshold loosened in one commit, the seed changed in the next."""
+    work = world["work"]
+    _released(work)
+    set_params(work, {"gates.quality.min_utility_ratio": 0.3})
+    dvc("repro", cwd=work)
+    _commit_all(work, "Utility threshold")
+    set_params(work, {"generator.seed": 8})
+    dvc("repro", cwd=work)
+    _commit_all(work, "Seed 8")
+    gate = json.loads((work / "reports/gate.json").read_text())
+    assert any(
+        "against release credit@v1.0.0" in n and "min_utility_ratio: 0.5 -> 0.3 (LOOSENED)" in n
+        for n in gate["review_notes"]
+    ), gate["review_notes"]
+    # without Ana's approval the loosening cannot go out
+    _refused(work, "governance: gates.quality.min_utility_ratio: 0.5 -> 0.3 (LOOSENED)")
+    ana.approve(work)
+    proc = sdops("release", cwd=work, check=True)
+    assert "LOOSENED gates.quality.min_utility_ratio: 0.5 -> 0.3" in proc.stdout
+    changes = _tag_record(work, "credit@v1.1.0")["governance"]["changes"]
+    loose = [c for c in changes if c["change"] == "loosened"]
+    assert [c["key"] for c in loose] == ["gates.quality.min_utility_ratio"]
+    assert loose[0]["approved_by"] == ["Ana Privacy <ana@example.com> (privacy)"]
