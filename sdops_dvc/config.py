@@ -510,6 +510,9 @@ class ApprovalsCfg(_Model):
 
 class ReleaseCfg(_Model):
     approvals: ApprovalsCfg = Field(default_factory=ApprovalsCfg)
+    # release tags are signed with git's signing key (user.signingkey, gpg.format); false: an
+    # explicit, recorded choice, and readers list such releases as unverified
+    sign_tags: Bool = True
 
 
 class BudgetCfg(_Model):

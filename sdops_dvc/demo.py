@@ -2,7 +2,9 @@
 
 Layout of the demo directory: ``repo/`` (the project), ``origin.git`` (its bare git origin),
 ``release-store/`` (the release DVC remote consumers read), ``private-store/`` (the private
-DVC remote for real rows) and ``consumer/`` (an empty directory a consumer works from).
+DVC remote for real rows), ``consumer/`` (an empty directory a consumer works from) and
+``keys/`` (throwaway SSH keys: the author's signs commits and the release tag, the
+reviewer's signs her approval; both listed in the committed allowed-signers file).
 Steps, each a commit where it changes the project: init (with the charter), remotes and
 approval roles, ``dvc repro``, a reviewer's approval, ``sdops release``; then, as a consumer
 with nothing but origin's path: list, show and get.
@@ -76,6 +78,11 @@ def run_demo(
         charter=CHARTER,
     )
     _identity(repo, *AUTHOR)
+    keys = _keys(top / "keys", repo)
+    if keys is not None:
+        _run(repo, "config", "gpg.format", "ssh")
+        _run(repo, "config", "user.signingkey", str(keys["author"]))
+        _run(repo, "config", "commit.gpgsign", "true")
     commits = [_commit(repo, "sdops init: pipeline on the bundled HealthInsurance table")]
 
     step("remotes: a bare git origin, a release DVC remote, a private one for real rows")
@@ -83,7 +90,7 @@ def run_demo(
     _run(repo, "remote", "add", "origin", str(origin))
     run_dvc(["remote", "add", "-d", "release", str(store)], cwd=repo)
     set_private_remote(repo, str(private))
-    _approval_roles(repo / L.PARAMS)
+    _approval_roles(repo / L.PARAMS, signed=keys is not None)
     commits.append(_commit(repo, "Remotes and approval roles (privacy: Dana)"))
 
     step("dvc repro: split, generate, evaluate, gate, manifest")
@@ -96,9 +103,10 @@ def run_demo(
     if gate.get("approved"):
         step("review: Dana approves the candidate in a commit with an Approved-by trailer")
         message = f"Approve the release\n\nApproved-by: {REVIEWER[0]} <{REVIEWER[1]}>"
+        signing = ["-c", f"user.signingkey={keys['reviewer']}"] if keys is not None else []
         _run(
             repo,
-            "-c", f"user.name={REVIEWER[0]}", "-c", f"user.email={REVIEWER[1]}",
+            "-c", f"user.name={REVIEWER[0]}", "-c", f"user.email={REVIEWER[1]}", *signing,
             "commit", "-q", "--allow-empty", "-m", message,
         )  # fmt: skip
         commits.append(_head(repo))
@@ -197,15 +205,43 @@ def _head(repo: Path) -> str:
     return _run(repo, "rev-parse", "HEAD").strip()
 
 
-def _approval_roles(params_path: Path) -> None:
-    """The privacy role, held by Dana. Her approval is an unsigned trailer, which counts only
-    with ``allow_unverified`` (recorded as unverified in the tag): a real project signs it
-    (see README, the trust model)."""
+def _keys(directory: Path, repo: Path) -> dict[str, Path] | None:
+    """Throwaway SSH keys for the author (commits, release tag) and the reviewer, listed in
+    the repository's allowed-signers file; None when ssh-keygen is not installed."""
+    import subprocess
+
+    if shutil.which("ssh-keygen") is None:
+        return None
+    directory.mkdir()
+    keys: dict[str, Path] = {}
+    lines = []
+    for who, (_, email) in (("author", AUTHOR), ("reviewer", REVIEWER)):
+        key = directory / f"id_{who}"
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", email, "-f", str(key)],
+            check=True,
+            capture_output=True,
+        )
+        keys[who] = key
+        lines.append(f"{email} {key.with_suffix('.pub').read_text(encoding='utf-8').strip()}\n")
+    signers = repo / ".sdops" / "allowed_signers"
+    signers.parent.mkdir(exist_ok=True)
+    signers.write_text("".join(lines), encoding="utf-8")
+    return keys
+
+
+def _approval_roles(params_path: Path, *, signed: bool) -> None:
+    """The privacy role, held by Dana, who signs her approval with her key (the repository's
+    first release: trust on first use, recorded as such). Without ssh-keygen her approval is
+    an unsigned trailer, counted only with ``allow_unverified``, and the release tag is not
+    signed (``release.sign_tags: false``): both recorded in the tag."""
     from sdops_dvc.fsutil import write_text_atomic
     from sdops_dvc.yamlio import dump_round_trip, round_trip
 
     doc = round_trip().load(params_path.read_text(encoding="utf-8"))
     approvals = doc["release"]["approvals"]
     approvals["roles"] = {"privacy": [REVIEWER[1]]}
-    approvals["allow_unverified"] = True
+    if not signed:
+        approvals["allow_unverified"] = True
+        doc["release"]["sign_tags"] = False
     write_text_atomic(params_path, dump_round_trip(doc))

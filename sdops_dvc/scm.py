@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,8 +108,11 @@ class Refs:
             raise RepoError(f"git commit-tree failed: {proc.stderr.strip()}")
         return proc.stdout.strip()
 
-    def tag_object(self, tag: str, commit: str, message: str) -> str:
-        """An annotated tag object for ``commit`` in the object store, with no ref yet."""
+    def tag_object(
+        self, tag: str, commit: str, message: str, sign: Callable[[str], str] | None = None
+    ) -> str:
+        """An annotated tag object for ``commit`` in the object store, with no ref yet;
+        ``sign`` turns the payload into the armored signature a signed tag carries last."""
         ident = self._git("var", "GIT_COMMITTER_IDENT")
         if ident.returncode != 0:
             raise RepoError(
@@ -118,6 +121,8 @@ class Refs:
             )
         tagger = ident.stdout.strip()
         body = f"object {commit}\ntype commit\ntag {tag}\ntagger {tagger}\n\n{message}"
+        if sign is not None:
+            body += sign(body)
         proc = self._git("mktag", stdin=body)
         if proc.returncode != 0:
             raise RepoError(f"git mktag failed: {proc.stderr.strip()}")

@@ -42,6 +42,12 @@ def test_demo_runs_the_whole_flow(tmp_path: Path) -> None:
     assert "as the consumer lists it: health-insurance@v1.0.0 [current]" in proc.stdout
     assert "as the consumer shows it: gaussian_copula" in proc.stdout
     assert "health-insurance@v1.0.0" in git("tag", cwd=target / "origin.git").stdout
+    tag = git("cat-file", "tag", "health-insurance@v1.0.0", cwd=target / "origin.git").stdout
+    assert "-----BEGIN SSH SIGNATURE-----" in tag  # signed by the demo author's key
+    record = json.loads(tag.split("\n\n", 1)[1].split("\n\n", 1)[1].split("-----BEGIN", 1)[0])
+    assert record["approvals"][0]["method"] == "ssh-signature (trust on first use)"
+    listed = json.loads(sdops("list", "--json", cwd=repo, check=True).stdout)
+    assert listed[0]["verified"] is True and listed[0]["status"] == "current"
     got = target / "consumer" / "synthetic.csv"
     assert hashlib.md5(got.read_bytes()).hexdigest() == manifest["outputs"]["synthetic"]["md5"]
     # real rows went to the private remote only

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sdops_dvc.templates import demo_table
-from tests.conftest import dvc, git, sdops, sdops_in, set_params
+from tests.conftest import dvc, git, sdops, sdops_in, set_params, trust
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "release.approvals.required": False,  # monitoring is tested here, not approvals
         },
     )
+    trust(repo)  # the release tag is signed by the suite's key, listed here
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "pipeline", cwd=repo)
     dvc("repro", cwd=repo)

@@ -175,6 +175,7 @@ def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None
         approved = "approved" if r.record.gate.approved else "?"
         when = r.record.released_at or "?"
         proven = "" if r.record.gate.regenerated else "  UNPROVEN (not regenerated)"
+        proven += "" if r.verified else "  UNVERIFIED (unsigned tag or approvals not re-checkable)"
         info(f"{r.tag:<40} {r.status:<9} {when:<21} gate {approved}  {r.commit[:10]}{proven}")
     for b in rejected:
         info(f"{b.tag:<40} NOT A RELEASE: {b.reason}  {b.commit[:10]}")

@@ -8,7 +8,7 @@ the privacy-budget ledger (:mod:`sdops_dvc.registry.budget`) reads its spends fr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +58,10 @@ class Release:
     record: ReleaseRecord
     revocation: RevocationRecord | None = None
     time: int = 0  # when the tag was made (seconds since the epoch; the tagger's date)
+    # a signed tag whose signature and recorded approvals verify; False: unsigned by a
+    # declared choice (release.sign_tags: false) or made before sdops signed releases, or its
+    # approvals cannot be re-checked: listed as unverified, never served as current or latest
+    verified: bool = True
 
     @property
     def live(self) -> bool:
@@ -75,6 +79,7 @@ class Release:
             "manifest_digest": self.record.manifest_digest,
             "approvals": [a.as_json() for a in self.record.approvals],
             "releaser": self.record.releaser,
+            "verified": self.verified,
             "revocation": self.revocation.as_json() if self.revocation else None,
         }
 
@@ -102,12 +107,16 @@ class NotRelease:
         return {"tag": self.tag, "commit": self.commit, "reason": self.reason}
 
 
-def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag) -> ReleaseRecord | str:
-    """The release record of a ``NAME@vX.Y.Z`` tag, or why the tag is not a release.
+def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag) -> tuple[ReleaseRecord, bool] | str:
+    """The release record of a ``NAME@vX.Y.Z`` tag and whether it verifies, or why the tag is
+    not a release.
 
     A release is an annotated tag carrying the release record, whose record names the tag's
     own commit, name and version, and whose manifest digest equals the digest of the manifest
-    committed at that commit (recomputed, so an edited manifest does not match either)."""
+    committed at that commit (recomputed, so an edited manifest does not match either); that
+    manifest records an approved gate; the tag is signed by a key in the allowed signers at
+    its commit; and the approvals it records verify again. An unsigned tag is a release only
+    where ``release.sign_tags: false`` declared it (or an earlier sdops made it), unverified."""
     from sdops_dvc.manifest import compute_digest
 
     if ref.tag is None:
@@ -135,7 +144,65 @@ def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag) -> ReleaseRecord |
         return "the manifest at its commit was edited after it was sealed"
     if record.manifest_digest != actual:
         return "its record's manifest digest differs from the manifest at its commit"
-    return record
+    if (manifest.doc.get("gates") or {}).get("approved") is not True:
+        return "the manifest at its commit records a blocked gate: nothing there was released"
+    checked = _approvals_verify(repo, ref, record)
+    if isinstance(checked, str):
+        return checked
+    if any(marker in (ref.tag.message or "") for marker in SIGNATURES):
+        return record, checked
+    legacy = record.governance is None  # made before sdops signed its release tags
+    if legacy or _declared_unsigned(ref.commit, p.name):
+        return record, False
+    return (
+        "the tag is not signed: `sdops release` signs release tags with a key in the allowed "
+        "signers (release.sign_tags)"
+    )
+
+
+def _approvals_verify(repo: GitRepo, ref: Any, record: ReleaseRecord) -> bool | str:
+    """Re-check the signed approvals the record lists, against the allowed signers they were
+    verified with at release (the basis release's; at first use, the tagged commit's). True:
+    all verify; False: they cannot be re-checked (the basis release's tag is gone); a string:
+    one does not verify."""
+    from sdops_dvc.registry.approvals import parse_identity, signer_of
+
+    signed = [a for a in record.approvals if (a.method or "").startswith("ssh-signature")]
+    if not signed:
+        return True
+    basis = (record.governance or {}).get("basis")
+    at = ref.commit
+    if basis:
+        try:
+            at = repo.commit(str(basis))
+        except Exception:  # the basis release's tag is gone: nothing to re-check against
+            return False
+    signers = _git_file(at, ALLOWED_SIGNERS)
+    for a in signed:
+        if not a.commit or signer_of(git_cwd(repo), a.commit, signers) != parse_identity(a.by)[1]:
+            return (
+                f"its recorded approval by {a.by} ({(a.commit or '?')[:10]}) does not verify against "
+                f"the allowed signers it was checked with"
+            )
+    return True
+
+
+def _declared_unsigned(commit: Any, name: str) -> bool:
+    """The params.yaml of release ``name`` at ``commit`` declares ``release.sign_tags: false``."""
+    from sdops_dvc.errors import ConfigError
+    from sdops_dvc.yamlio import loads
+
+    for rel in _manifest_paths(commit):
+        top = rel.rsplit("/", 2)[0] if rel.count("/") >= 2 else ""
+        text = _git_file(commit, f"{top}/params.yaml" if top else "params.yaml")
+        try:
+            data = loads(text, "params.yaml") if text else None
+        except ConfigError:
+            continue
+        if not isinstance(data, dict) or (data.get("dataset") or {}).get("name") != name:
+            continue
+        return (data.get("release") or {}).get("sign_tags") is False
+    return False
 
 
 ALLOWED_SIGNERS = str(ApprovalsCfg.model_fields["allowed_signers"].default)
@@ -181,10 +248,11 @@ def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[No
     for ref, p in parsed:
         if p.action != "register" or p.version is None:
             continue
-        record = _validate_register(repo, ref, p)
-        if isinstance(record, str):
-            rejected.append(NotRelease(ref.name, ref.commit.hexsha, record))
+        checked = _validate_register(repo, ref, p)
+        if isinstance(checked, str):
+            rejected.append(NotRelease(ref.name, ref.commit.hexsha, checked))
             continue
+        record, verified = checked
         status = Status.REVOKED if (p.name, p.version) in revoked else Status.RELEASED
         if (p.name, ref.commit.hexsha) in retired_at:
             status = Status.RETIRED
@@ -198,6 +266,7 @@ def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[No
                 record,
                 revoked.get((p.name, p.version)),
                 int(ref.tag.tagged_date),
+                verified,
             )
         )
     out.sort(key=lambda r: (r.name, r.version))
@@ -217,12 +286,7 @@ def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[No
         kept.append(r)
     out = kept
     current = _current(out, parsed, rejected)
-    rels = [
-        Release(r.name, r.version, r.tag, r.commit, Status.CURRENT, r.record, r.revocation, r.time)
-        if current.get(r.name) is r
-        else r
-        for r in out
-    ]
+    rels = [replace(r, status=Status.CURRENT) if current.get(r.name) is r else r for r in out]
     return rels, rejected
 
 
@@ -243,7 +307,7 @@ def _current(
             rejected.append(NotRelease(ref.name, ref.commit.hexsha, "a lightweight assignment tag"))
             continue
         events.append((int(ref.tag.tagged_date), 1, p.counter, p.name, ref.commit.hexsha))
-    live = {(r.name, r.commit): r for r in out if r.status == Status.RELEASED}
+    live = {(r.name, r.commit): r for r in out if r.status == Status.RELEASED and r.verified}
     current: dict[str, Release] = {}
     for _, _, _, name, commit in sorted(events, reverse=True):
         if name not in current and (name, commit) in live:
@@ -290,9 +354,16 @@ def resolve(repo: GitRepo, ref: str, *, live_only: bool = True) -> Release:
         live = [r for r in known if r.live]
         if not live:
             raise ReleaseUnavailable(f"every release of {name!r} is revoked or retired")
+        trusted = [r for r in live if r.verified]
+        if not trusted:
+            raise ReleaseUnavailable(
+                f"no release of {name!r} verifies (unsigned or unverifiable tags are never "
+                "served as current or latest)",
+                hint="name a version to fetch an unverified release on purpose; see `sdops list`",
+            )
         if which == "latest":
-            return live[-1]
-        return next(r for r in live if r.status == Status.CURRENT)
+            return trusted[-1]
+        return next(r for r in trusted if r.status == Status.CURRENT)
     wanted = Version.parse(which)
     for r in known:
         if r.version == wanted:
@@ -359,14 +430,18 @@ def release_manifest(repo: GitRepo, rel: Release, root: Path | None = None) -> M
 def _manifest_at_commit(repo: GitRepo, commit: Any, name: str) -> Manifest | None:
     """The manifest of release ``name`` committed at ``commit``, wherever its pipeline sits
     in the repository (the top, or a subdirectory; several pipelines may share a repo)."""
-    try:
-        commit.tree / L.MANIFEST
-        paths = [L.MANIFEST]
-    except KeyError:
-        names = repo.git.ls_tree("-r", "--name-only", commit.hexsha).splitlines()
-        paths = sorted(n for n in names if n.endswith("/" + L.MANIFEST))
-    for rel in paths:
+    for rel in _manifest_paths(commit):
         found = _manifest(_git_file(commit, rel))
         if found is not None and found.name == name:
             return found
     return None
+
+
+def _manifest_paths(commit: Any) -> list[str]:
+    """Where manifests sit in ``commit``: the top pipeline's, else every pipeline's below."""
+    try:
+        commit.tree / L.MANIFEST
+        return [L.MANIFEST]
+    except KeyError:
+        names = [b.path for b in commit.tree.traverse() if getattr(b, "type", "") == "blob"]
+        return sorted(n for n in names if n.endswith("/" + L.MANIFEST))

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from git import Repo as GitRepo
 
 PRIVACY_ROLE = "privacy"
-SECTIONS = ("gates", "budget", "release.approvals")  # what governs a release
+SECTIONS = ("gates", "budget", "release.approvals", "release.sign_tags")  # what governs a release
 
 
 @dataclass(frozen=True)
@@ -112,19 +112,16 @@ def _owners(key: str, roles: list[str]) -> tuple[str, ...]:
 def changes_between(old: Params, new: Params, sections: tuple[str, ...]) -> list[Change]:
     """Governing settings that differ (validated values, so a default written out or left out
     is no change), each with the roles of the old policy that own it."""
-    a, b = params_dict(old), params_dict(new)
+    fa, fb = flatten(params_dict(old)), flatten(params_dict(new))
     roles = sorted(old.release.approvals.roles)
     out: list[Change] = []
-    for section in sections:
-        pa, pb = a, b
-        for part in section.split("."):
-            pa, pb = (pa or {}).get(part) or {}, (pb or {}).get(part) or {}
-        fa, fb = flatten(pa, section), flatten(pb, section)
-        for key in sorted(set(fa) | set(fb)):
-            if fa.get(key) == fb.get(key) or key.endswith(".require_signed"):
-                continue
-            kind = threshold_change(key, fa.get(key), fb.get(key)) or "changed"
-            out.append(Change(key, fa.get(key), fb.get(key), kind, _owners(key, roles)))
+    for key in sorted(set(fa) | set(fb)):
+        if not any(key == s or key.startswith(s + ".") for s in sections):
+            continue
+        if fa.get(key) == fb.get(key) or key.endswith(".require_signed"):
+            continue
+        kind = threshold_change(key, fa.get(key), fb.get(key)) or "changed"
+        out.append(Change(key, fa.get(key), fb.get(key), kind, _owners(key, roles)))
     return out
 
 
@@ -154,7 +151,7 @@ def governing(
             ],
         )
     # another dataset's release vouches for the approvals policy and signers, not thresholds
-    sections = SECTIONS if own is not None else ("release.approvals",)
+    sections = SECTIONS if own is not None else ("release.approvals", "release.sign_tags")
     changes = tuple(changes_between(old, params, sections))
     basis = Basis(old.release.approvals, since, since_tag, basis_rel.commit, basis_rel.tag)
     return Governance(basis, basis_rel.tag, changes)

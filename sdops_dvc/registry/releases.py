@@ -55,6 +55,7 @@ from sdops_dvc.registry.catalog import (  # the read side, re-exported for calle
     scan as scan,
 )
 from sdops_dvc.registry.governance import Governance, approve_changes, governing
+from sdops_dvc.registry.signing import NO_KEY_HINT, Signer, release_signer, sign
 from sdops_dvc.registry.tags import (
     Version,
     deregister_tag,
@@ -117,6 +118,7 @@ class Plan:
     entry: Entry  # this release's (tag filled in by release())
     warnings: list[str] = field(default_factory=list)
     dvc_remote: str | None = None
+    signer: Signer | None = None  # the key the release tag is signed with (None: unsigned)
 
 
 def _has_origin(repo: GitRepo) -> bool:
@@ -339,6 +341,21 @@ def _budget_exception(
     return None
 
 
+def _check_signer(repo: GitRepo, params: Params, f: _Findings) -> Signer | None:
+    """The key the release tag is signed with; a release without one is refused unless
+    ``release.sign_tags: false`` declares it (recorded, and listed as unverified)."""
+    if not params.release.sign_tags:
+        f.warnings.append(
+            "release tag NOT SIGNED (release.sign_tags: false): readers list it as unverified "
+            "and never serve it as current"
+        )
+        return None
+    signer = release_signer(git_cwd(repo))
+    if signer is None:
+        f.problems.append(f"no key to sign the release tag with: {NO_KEY_HINT}")
+    return signer
+
+
 def _next_version(repo: GitRepo, name: str, known: list[Release], bump: str) -> Version:
     """The bumped version, past any tag that holds a version's name without being a release."""
     taken = {
@@ -375,6 +392,7 @@ def plan_release(
     approvals = collect(repo, gov.basis)
     gov = approve_changes(gov, approvals.approvals)
     f.problems += approvals.problems + gov.problems
+    signer = _check_signer(repo, params, f)
     budget = _check_budget(repo, root, params, name, cand.manifest, budget_exception, gov.basis, f)
     if (proof.regenerate or proof.reevaluate) and not f.problems:  # the costly check last
         prefix = cand.committed.prefix
@@ -395,7 +413,7 @@ def plan_release(
     )
     if not gov.basis.cfg.required:
         f.warnings.append("released WITHOUT APPROVALS (release.approvals.required: false)")
-    return Plan(version, record, budget.ledger, budget.entry, f.warnings, default_remote)
+    return Plan(version, record, budget.ledger, budget.entry, f.warnings, default_remote, signer)
 
 
 def _release_record(
@@ -499,12 +517,15 @@ def publish_tag(
     commit: str,
     message: str,
     ledger: tuple[str, str, str | None] | None = None,
+    signer: Signer | None = None,
 ) -> bool:
     """Publish an annotated tag: origin accepts it (with the ledger ref, atomically) before
     any local ref exists, so an interrupted or refused push leaves no local tag. Returns
     whether it was pushed. ``ledger`` is (ref, new commit, value read before planning)."""
     refs = Refs(repo)
-    obj = refs.tag_object(tag, commit, message)
+    obj = refs.tag_object(tag, commit, message, (lambda b: sign(signer, b)) if signer else None)
+    if signer is not None:
+        _check_tag_signature(repo, obj, commit)
     pushed = False
     if _has_origin(repo):
         refspecs = [f"{obj}:refs/tags/{tag}"]
@@ -534,6 +555,22 @@ def publish_tag(
             hint=f"run `git fetch origin tag {tag}`",
         )
     return pushed
+
+
+def _check_tag_signature(repo: GitRepo, obj: str, commit: str) -> None:
+    """A signed release tag must verify as readers will verify it: against the allowed
+    signers committed at the tagged commit. Checked before anything is pushed."""
+    from sdops_dvc.registry.approvals import verify_signed
+
+    signers = _git_file(repo.commit(commit), ALLOWED_SIGNERS) or ""
+    proc = verify_signed(git_cwd(repo), signers, "verify-tag", obj)
+    if proc.returncode != 0:
+        raise ReleaseRefused(
+            f"the release tag is signed with a key that {ALLOWED_SIGNERS} at the released "
+            "commit does not list, so no reader could verify it; nothing was pushed or tagged",
+            hint="add the release key's public half to the allowed signers (a reviewed change), "
+            "or sign with a key listed there",
+        )
 
 
 def _push_refused(
@@ -604,7 +641,7 @@ def release(
         git_cwd(repo), plan.ledger.with_entry(entry), old, tag, record.budget.lineage
     )
     message = f"{summary}\n\n{json.dumps(record.as_json(), indent=2, sort_keys=True)}\n"
-    pushed_tag = publish_tag(repo, tag, record.commit, message, (ref, new, old))
+    pushed_tag = publish_tag(repo, tag, record.commit, message, (ref, new, old), plan.signer)
     return ReleaseResult(tag, version, record, pushed_data, pushed_tag, plan.warnings, repairs)
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from sdops_dvc.accounting import zcdp_epsilon
-from tests.conftest import dvc, git, sdops, sdops_in, set_params
+from tests.conftest import dvc, git, sdops, sdops_in, set_params, trust
 from tests.test_accounting import opendp_epsilon  # OpenDP's own conversion, independent of ours
 
 pytestmark = pytest.mark.slow
@@ -115,6 +115,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     git("remote", "add", "origin", str(origin), cwd=a)
     dvc("remote", "add", "-d", "store", str(store), cwd=a)
     sdops("private-remote", str(base / "private"), cwd=a, check=True)
+    trust(a)  # the release tags are signed by the suite's key, listed here
     dvc("repro", cwd=a)
     commit_all(a, "MST pipeline under a budget cap")
     dvc("push", "-q", cwd=a)

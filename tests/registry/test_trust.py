@@ -147,3 +147,58 @@ def test_loosenings_are_named_against_the_last_release(
     loose = [c for c in changes if c["change"] == "loosened"]
     assert [c["key"] for c in loose] == ["gates.quality.min_utility_ratio"]
     assert loose[0]["approved_by"] == ["Ana Privacy <ana@example.com> (privacy)"]
+
+
+def test_a_hand_made_tag_is_not_a_release(world: dict[str, Path]) -> None:
+    """Reproduction 7: a release record copied onto an annotated tag at an unreleased commit
+    the gate blocked, signed or not: not a release, never current."""
+    work = world["work"]
+    _released(work)
+    record = _tag_record(work, "credit@v1.0.0")
+    set_params(work, {"gates.quality.min_column_shapes": 0.999})
+    dvc("repro", cwd=work, check=False)
+    _commit_all(work, "Blocked candidate")
+    blocked = json.loads((work / "release/manifest.json").read_text())
+    assert blocked["gates"]["approved"] is False
+    head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    for tag, signed in (("credit@v1.1.0", True), ("credit@v1.2.0", False)):
+        forged = {**record, "version": record["version"].replace("1.0.0", tag.split("@v")[1]), "commit": head,
+                  "manifest_digest": blocked["digest"]["value"]}  # fmt: skip
+        body = f"Release {tag}\n\n{json.dumps(forged, indent=2, sort_keys=True)}\n"
+        git("tag", "-a", "-s" if signed else "--no-sign", "-m", body, tag, cwd=work)
+    listed = sdops("list", cwd=work, check=True).stdout
+    assert (
+        "credit@v1.1.0" in listed
+        and "NOT A RELEASE: the manifest at its commit records a blocked gate" in listed
+    )
+    assert "credit@v1.0.0" in listed.split("credit@v1.1.0")[0] and "current" in listed
+    shown = json.loads(sdops("show", "credit@current", "--json", cwd=work, check=True).stdout)
+    assert shown["release"]["tag"] == "credit@v1.0.0"
+    # an unsigned copy at the released commit itself is refused too
+    git("tag", "-a", "--no-sign", "-m", f"Release credit@v1.3.0\n\n{json.dumps({**record, 'version': record['version'].replace('1.0.0', '1.3.0')})}\n",
+        "credit@v1.3.0", base := record["commit"], cwd=work)  # fmt: skip
+    del base
+    rows = {r["tag"]: r for r in json.loads(sdops("list", "--json", cwd=work, check=True).stdout)}
+    assert rows["credit@v1.3.0"]["status"] == "not a release"
+
+
+def test_unsigned_release_tags_are_a_declared_choice(world: dict[str, Path]) -> None:
+    """`release.sign_tags: false`: released, recorded, listed as unverified, never current."""
+    work = world["work"]
+    set_params(work, {"release.sign_tags": False})
+    _commit_all(work, "Unsigned release tags")
+    approve_release(work)
+    proc = sdops("release", "--no-regenerate", cwd=work, check=True)
+    assert "release tag NOT SIGNED" in proc.stderr
+    [row] = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
+    assert row["verified"] is False and row["status"] != "current"
+    assert "UNVERIFIED" in sdops("list", cwd=work, check=True).stdout
+    proc = sdops("show", "credit@current", cwd=work)
+    assert proc.returncode != 0 and "no release of 'credit' verifies" in proc.stderr
+    # a signing key git cannot find is refused before anything is tagged
+    set_params(work, {"release.sign_tags": True})
+    _commit_all(work, "Signed release tags")
+    approve_release(work)
+    git("config", "user.signingkey", str(work / "no-such-key"), cwd=work)
+    proc = sdops("release", "--no-regenerate", cwd=work)
+    assert proc.returncode == 9 and "no key to sign the release tag with" in proc.stderr
