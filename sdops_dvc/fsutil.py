@@ -81,3 +81,21 @@ def write_many_atomic(items: list[tuple[Path, Callable[[Path], None]]]) -> None:
         for tmp_path, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 tmp_path.unlink()
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A value safe to write into a CSV someone may open in a spreadsheet: text that a
+    spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+``, ``@``, a ``-`` that is not
+    a number) gets a leading apostrophe (OWASP's CSV-injection rule). Numbers pass as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    if value.startswith(("-", "+")):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            pass
+    return "'" + value

@@ -69,3 +69,26 @@ def lineage_of(params: Params, layout: Layout) -> str:
         body = {"kind": "path", "path": rel}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     return f"sha256:{digest}"
+
+
+def source_digests(params: Params, layout: Layout) -> frozenset[str]:
+    """Every content digest (md5) the source has had: params.yaml's pin and each version of
+    its ``.dvc`` file in git history, followed across renames. Spends of a release whose
+    source was any of them count against this budget, wherever the file now sits."""
+    import subprocess
+
+    digests = {params.source.md5} if params.source.md5 else set()
+    source = layout.path(params.source.path)
+    pointer = source.with_name(source.name + ".dvc")
+    proc = subprocess.run(
+        ["git", "log", "--follow", "-p", "--format=", "--", pointer.name],
+        cwd=pointer.parent if pointer.parent.is_dir() else layout.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in proc.stdout.splitlines():
+        text = line[1:].strip() if line[:1] in "+- " else ""
+        if text.startswith(("md5:", "- md5:")):
+            digests.add(text.split("md5:", 1)[1].strip())
+    return frozenset(d for d in digests if d)

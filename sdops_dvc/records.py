@@ -171,9 +171,12 @@ class BudgetRecord:
     measurement_id: str | None
     cap: dict[str, float | None]
     after: JSON | None  # the standing after this release (ledger.standing_json)
+    # the ledger commit this release appended: every later release requires origin's ledger
+    # to descend from it, so deleting or rewinding the ledger cannot refund a spend
+    ledger_tip: str | None = None
 
     def as_json(self) -> JSON:
-        return {
+        out: JSON = {
             "scope": self.scope,
             "lineage": self.lineage,
             "ledger_ref": self.ledger_ref,
@@ -182,6 +185,9 @@ class BudgetRecord:
             "cap": dict(self.cap),
             "after": self.after,
         }
+        if self.ledger_tip is not None:
+            out["ledger_tip"] = self.ledger_tip
+        return out
 
     @classmethod
     def from_json(cls, data: Any) -> BudgetRecord:
@@ -198,6 +204,7 @@ class BudgetRecord:
             _opt_str(d, "measurement_id"),
             {str(k): _opt_float(v) for k, v in cap.items()},
             dict(after) if isinstance(after, Mapping) else None,
+            _opt_str(d, "ledger_tip"),
         )
 
 

@@ -140,6 +140,10 @@ class Refs:
                 out[ref.removeprefix("refs/tags/")] = sha
         return out
 
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """``older`` is ``newer`` or one of its ancestors (False when either is unknown)."""
+        return self._git("merge-base", "--is-ancestor", older, newer).returncode == 0
+
     def remote_value(self, remote: str, ref: str) -> str | None:
         words = self._git("ls-remote", remote, ref).stdout.split()
         return words[0] if words else None

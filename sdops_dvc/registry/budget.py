@@ -43,7 +43,7 @@ from sdops_dvc.ledger import (  # the pure core, re-exported for callers
     spend_of as spend_of,
     standing_json as standing_json,
 )
-from sdops_dvc.lineage import lineage_of, scope_of
+from sdops_dvc.lineage import lineage_of, scope_of, source_digests
 from sdops_dvc.records import ExceptionApproval, PrivacyInfo
 from sdops_dvc.registry.catalog import manifest_at, releases
 from sdops_dvc.scm import Refs, find_repo, git_cwd, message, trailers
@@ -54,15 +54,27 @@ if TYPE_CHECKING:
     from sdops_dvc.registry.approvals import Basis
 
 
-def read_ledger(repo: GitRepo, root: Path, scope: str, lineage: str | None = None) -> Ledger:
-    """Every spend in ``scope`` (or of the same source ``lineage``), oldest first: the releases
-    whose manifest names it, plus every spend the append-only ledger refs recorded whose tag is
-    gone or was moved ("tag gone, spend kept"). Spent stays spent."""
+def read_ledger(
+    repo: GitRepo,
+    root: Path,
+    scope: str,
+    lineage: str | None = None,
+    digests: frozenset[str] = frozenset(),
+) -> Ledger:
+    """Every spend in ``scope`` (or of the same source ``lineage``, or of a source whose
+    content digest is one of ``digests``: moving the file starts no fresh budget), oldest
+    first: the releases whose manifest names it, plus every spend the append-only ledger refs
+    recorded whose tag is gone or was moved ("tag gone, spend kept"). Spent stays spent."""
     entries = []
     for r in releases(repo):
         manifest = manifest_at(repo, r.commit, root)
         p = manifest.privacy if manifest is not None else PrivacyInfo.from_json(None)
-        if p.budget_scope != scope and (lineage is None or p.source_lineage != lineage):
+        same_source = manifest is not None and manifest.source.md5 in digests
+        if (
+            p.budget_scope != scope
+            and (lineage is None or p.source_lineage != lineage)
+            and not same_source
+        ):
             continue
         entries.append(entry_for(r.tag, r.name, str(r.version), r.status, r.record, p))
     present = {(e.tag, round(e.spend.rho, 15)) for e in entries}
@@ -166,7 +178,10 @@ def gate_summary(root: Path, params: Params) -> dict[str, Any]:
     entry = this_run_entry(params, layout)
     repo = find_repo(root)
     lineage = lineage_of(params, layout)
-    ledger = read_ledger(repo, root, scope, lineage) if repo is not None else Ledger(scope, [])
+    digests = source_digests(params, layout)
+    ledger = (
+        read_ledger(repo, root, scope, lineage, digests) if repo is not None else Ledger(scope, [])
+    )
     cfg = params.budget
     after = ledger.with_entry(entry)
     notes: list[str] = []
@@ -358,7 +373,10 @@ def ledger_report(
         if own:
             manifest = manifest_at(repo, own[-1].commit, root)
             scope = (manifest.privacy.budget_scope if manifest else None) or scope
-    ledger = read_ledger(repo, root, scope, lineage_of(params, Layout(root)))
+    layout = Layout(root)
+    ledger = read_ledger(
+        repo, root, scope, lineage_of(params, layout), source_digests(params, layout)
+    )
     cfg = params.budget
     st = ledger.standing(cfg)
     total: dict[str, Any] = {"rho": ledger.spent.rho, "delta0": ledger.spent.delta0}
@@ -408,7 +426,9 @@ def measure_problems(params: Params, layout: Layout, metadata: dict[str, Any]) -
     repo = find_repo(layout.root)
     scope = scope_of(params, layout)
     ledger = (
-        read_ledger(repo, layout.root, scope, lineage_of(params, layout))
+        read_ledger(
+            repo, layout.root, scope, lineage_of(params, layout), source_digests(params, layout)
+        )
         if repo is not None
         else Ledger(scope, [])
     )

@@ -17,7 +17,7 @@ from sdops_dvc import layout as L
 from sdops_dvc.config import Params
 from sdops_dvc.errors import ReleaseRefused, RepoError
 from sdops_dvc.ledger import Entry, Ledger
-from sdops_dvc.lineage import lineage_of, scope_of
+from sdops_dvc.lineage import lineage_of, scope_of, source_digests
 from sdops_dvc.records import (
     JSON,
     BudgetException,
@@ -304,7 +304,9 @@ def _check_budget(
     privacy = manifest.privacy if manifest is not None else PrivacyInfo.from_json(None)
     scope = privacy.budget_scope or scope_of(params, layout)
     lineage = lineage_of(params, layout)
-    ledger = B.read_ledger(repo, root, scope, lineage)
+    ledger = B.read_ledger(repo, root, scope, lineage, source_digests(params, layout))
+    mine = {e.tag for e in ledger.entries}
+    f.problems += ledger_anchor_problems(repo, [r for r in releases(repo) if r.tag in mine])
     entry = B.entry_for("(new)", name, "", "candidate", None, privacy)
     exception = None
     if budget_exception is not None:
@@ -640,9 +642,42 @@ def release(
     new = B.ledger_commit(
         git_cwd(repo), plan.ledger.with_entry(entry), old, tag, record.budget.lineage
     )
+    record = replace(record, budget=replace(record.budget, ledger_tip=new))
     message = f"{summary}\n\n{json.dumps(record.as_json(), indent=2, sort_keys=True)}\n"
     pushed_tag = publish_tag(repo, tag, record.commit, message, (ref, new, old), plan.signer)
     return ReleaseResult(tag, version, record, pushed_data, pushed_tag, plan.warnings, repairs)
+
+
+def ledger_anchor_problems(repo: GitRepo, spent: list[Release]) -> list[str]:
+    """Every release of this budget (``spent``) records the ledger commit it appended; the
+    ledger now (origin's, when there is one) must still hold each of them. A ledger deleted or rewound
+    on origin, also seen from a fresh clone, is refused: it would refund spends."""
+    refs = Refs(repo)
+    problems: list[str] = []
+    for r in spent:
+        b = r.record.budget
+        if b is None or b.ledger_tip is None:
+            continue
+        now = (
+            refs.remote_value("origin", b.ledger_ref)
+            if _has_origin(repo)
+            else refs.value(b.ledger_ref)
+        )
+        if now is None:
+            problems.append(
+                f"the budget ledger {b.ledger_ref} is missing, but {r.tag} recorded spends up to "
+                f"ledger commit {b.ledger_tip[:12]}: it was deleted. Restore it from any clone "
+                f"that has it (`git push origin {b.ledger_tip}:{b.ledger_ref}`); releasing past "
+                "it would refund the spends"
+            )
+        elif now != b.ledger_tip and not refs.is_ancestor(b.ledger_tip, now):
+            problems.append(
+                f"the budget ledger {b.ledger_ref} no longer descends from ledger commit "
+                f"{b.ledger_tip[:12]} that {r.tag} recorded: it was rewound. Restore it "
+                f"(`git push --force origin {b.ledger_tip}:{b.ledger_ref}` from a clone that "
+                "has the newest ledger)"
+            )
+    return problems
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,14 @@ def candidate_line(metrics: dict[str, Any], params: Params | None) -> str:
     return "; ".join(parts)
 
 
+def md(text: object) -> str:
+    """A value from the data or the params, safe inside Markdown text and table cells: HTML
+    markup becomes entities (category values such as ``<script>`` render as text, also where
+    a forge allows inline HTML) and a cell separator is escaped."""
+    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return out.replace("|", "\\|").replace("\n", " ")
+
+
 def render_markdown(
     metrics: dict[str, Any],
     gate: dict[str, Any],
@@ -80,13 +88,13 @@ def render_markdown(
     details: dict[str, Any] | None = None,
 ) -> str:
     details = details or {}
-    name = params.dataset.name if params else "synthetic table"
+    name = md(params.dataset.name if params else "synthetic table")
     verdict = "APPROVED" if gate["approved"] else "BLOCKED"
     lines = [f"## sdops-dvc gate: {name} — **{verdict}**", ""]
     if candidate:
-        lines += [f"Candidate: {candidate}.", ""]
+        lines += [f"Candidate: {md(candidate)}.", ""]
     for note in gate.get("review_notes", []):
-        lines += [f"> **Review:** {note}", ""]
+        lines += [f"> **Review:** {md(note)}", ""]
     lines.append("| gate | result |")
     lines.append("| --- | --- |")
     for g, o in gate["gates"].items():
@@ -94,16 +102,17 @@ def render_markdown(
         lines.append(f"| {g} | {state} |")
     if gate["failures"]:
         lines += ["", "**Why it is blocked:**", ""]
-        lines += [f"- {f}" for f in gate["failures"][:20]]
+        lines += [f"- {md(f)}" for f in gate["failures"][:20]]
         if len(gate["failures"]) > 20:
             lines.append(f"- ... and {len(gate['failures']) - 20} more (see gate.json)")
     lines += budget_lines(gate.get("budget"))
     lines += ["", "| metric | value | threshold |", "| --- | --- | --- |"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in metric_rows(metrics, gate["thresholds"])]
+    rows_ = metric_rows(metrics, gate["thresholds"])
+    lines += [f"| {md(a)} | {md(b)} | {md(c)} |" for a, b, c in rows_]
     for title, header, rows in relational_tables(details):
-        lines += ["", f"**{title}**", "", "| " + " | ".join(header) + " |"]
+        lines += ["", f"**{md(title)}**", "", "| " + " | ".join(md(h) for h in header) + " |"]
         lines += ["| " + " | ".join("---" for _ in header) + " |"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
     r = metrics.get("rows", {})
     lines += [
         "",

@@ -10,13 +10,15 @@ from sdops_dvc.config import MonitorCfg
 
 def markdown(r: dict[str, Any]) -> str:
     """A short summary for a pull-request or issue comment."""
+    from sdops_dvc.report import md
+
     lines = [
-        f"## sdops monitor: {r['release']} — **{r['status'].upper()}**",
+        f"## sdops monitor: {md(r['release'])} — **{r['status'].upper()}**",
         "",
-        r["recommendation"],
+        md(r["recommendation"]),
         "",
     ]
-    lines += [f"- {f['level']}: {f['what']}" for f in r["findings"]] or ["- no findings"]
+    lines += [f"- {f['level']}: {md(f['what'])}" for f in r["findings"]] or ["- no findings"]
     u = r["utility"]
     if u.get("fresh_tstr") is not None:
         lines += [

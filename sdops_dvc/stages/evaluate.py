@@ -152,14 +152,14 @@ def write_plots(out_dir: Path, plots: dict[str, Any]) -> None:
     import io
     import shutil
 
-    from sdops_dvc.fsutil import write_text_atomic
+    from sdops_dvc.fsutil import csv_cell, write_text_atomic
 
     def to_csv(rows: list[dict[str, Any]]) -> str:
         buf = io.StringIO()
         if rows:
             w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
             w.writeheader()
-            w.writerows(rows)
+            w.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
         return buf.getvalue()
 
     marg = out_dir / "plots" / "marginals"

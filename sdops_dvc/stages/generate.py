@@ -170,9 +170,7 @@ def generate_entity_tables(
     return out, generated
 
 
-def _entity_metadata(
-    metadata: dict[str, Any], entity: str, rels: list[Any]
-) -> dict[str, Any]:
+def _entity_metadata(metadata: dict[str, Any], entity: str, rels: list[Any]) -> dict[str, Any]:
     """The entity table as single-table metadata: its foreign keys are categories (the keys
     of public tables), its own primary key is refused (rows below it would need new keys)."""
     import copy

@@ -166,7 +166,11 @@ class CartGenerator(SdvGenerator):
         _write_no_fit(fit_path, cfg.family, selection)
         log.info("fitting sequential CART on %d rows, leaves of %d", len(train), leaf)
         model = fit_cart(
-            train, numeric, set(discrete), min_samples_leaf=int(leaf), seed=cfg.seed,
+            train,
+            numeric,
+            set(discrete),
+            min_samples_leaf=int(leaf),
+            seed=cfg.seed,
             progress=progress,
         )
         data = model.sample(cfg.num_rows or len(train), cfg.seed)
@@ -185,9 +189,7 @@ class CartGenerator(SdvGenerator):
         }
 
 
-def _write_no_fit(
-    fit_path: Path, family: str, selection: dict[str, Any] | None = None
-) -> None:
+def _write_no_fit(fit_path: Path, family: str, selection: dict[str, Any] | None = None) -> None:
     """Non-DP families measure nothing; the stage's persistent output records that (and,
     for cart, how its leaf size was chosen)."""
     import numpy as np

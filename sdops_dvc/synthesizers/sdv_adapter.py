@@ -127,7 +127,9 @@ def _discrete_metadata(metadata: dict[str, Any], discrete: tuple[str, ...]) -> d
 COPULA_FAMILIES = ("gaussian_copula", "copula_gan")
 
 
-def _ordered_encoders(synth: Any, data: dict[str, Any], discrete: tuple[str, ...], family: str) -> None:
+def _ordered_encoders(
+    synth: Any, data: dict[str, Any], discrete: tuple[str, ...], family: str
+) -> None:
     """Discrete columns of the copula families encoded in their numeric order: SDV's default
     (UniformEncoder) orders categories by first appearance, which scrambles a count's order
     and with it every correlation the copula learns."""

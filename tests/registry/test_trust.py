@@ -202,3 +202,38 @@ def test_unsigned_release_tags_are_a_declared_choice(world: dict[str, Path]) -> 
     git("config", "user.signingkey", str(work / "no-such-key"), cwd=work)
     proc = sdops("release", "--no-regenerate", cwd=work)
     assert proc.returncode == 9 and "no key to sign the release tag with" in proc.stderr
+
+
+def test_a_deleted_ledger_or_a_moved_source_refunds_nothing(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Reproduction 6: the budget ledger deleted on origin (seen from this clone and from a
+    fresh one), and the source moved to another path (same content): the tags anchor the
+    ledger, and the budget follows the source's content digests."""
+    work, origin = world["work"], world["origin"]
+    _released(work)
+    budget = _tag_record(work, "credit@v1.0.0")["budget"]
+    ref, tip = budget["ledger_ref"], budget["ledger_tip"]
+    assert git("rev-parse", ref, cwd=work).stdout.strip() == tip
+    git("push", "-q", "origin", f":{ref}", cwd=work)
+    fresh = tmp_path / "fresh"
+    git("clone", "-q", str(origin), str(fresh), cwd=tmp_path)
+    dvc("pull", "-q", cwd=fresh)
+    for clone in (work, fresh):
+        (clone / "NOTES.md").write_text(f"notes in {clone.name}\n")
+        _commit_all(clone, "Usage notes")
+        approve_release(clone)
+        _refused(clone, f"the budget ledger {ref} is missing, but credit@v1.0.0 recorded spends")
+    git("push", "-q", "origin", f"{tip}:{ref}", cwd=work)  # the fix the refusal names
+    sdops("release", "--no-regenerate", cwd=work, check=True)
+
+    # the source moved, same bytes: its spends still count against this budget
+    before = json.loads(sdops("budget", "--json", "--offline", cwd=work, check=True).stdout)
+    git("mv", "data/source/credit.csv.dvc", "credit.csv.dvc", cwd=work)
+    (work / "data/source/credit.csv").rename(work / "credit.csv")
+    set_params(work, {"source.path": "credit.csv"})
+    after = json.loads(sdops("budget", "--json", "--offline", cwd=work, check=True).stdout)
+    assert before["scope"] != after["scope"]  # the path-based fingerprint moved...
+    tags_before = {e["tag"] for e in before["entries"]}
+    assert tags_before == {"credit@v1.0.0", "credit@v1.1.0"}
+    assert {e["tag"] for e in after["entries"]} == tags_before  # ...the spends did not

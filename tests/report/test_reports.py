@@ -199,3 +199,35 @@ def test_numeric_bins_hold_k_on_every_real_table() -> None:
             counts = np.histogram(v, [-np.inf, *edges, np.inf])[0]
             assert (counts >= 10).all(), (path.name, col, counts.min())
             assert v.min() not in edges and v.max() not in edges
+
+
+MARKUP = "<script>alert(1)</script>"
+FORMULA = '=HYPERLINK("http://x.invalid","click")'
+
+
+def test_markup_and_formulas_in_category_values_reach_no_report_unescaped(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Issue 25: category values are data, not markup: the HTML and Markdown reports show
+    them as text, and the plot CSVs a spreadsheet may open do not run them as formulas."""
+    import pandas as pd
+
+    from tests.conftest import CREDIT, make_pipeline
+
+    df = pd.read_csv(CREDIT).head(400)
+    df["owner"] = df["owner"].map({"yes": MARKUP, "no": FORMULA})
+    src = tmp_path / "incoming" / "credit.csv"
+    src.parent.mkdir(parents=True)
+    df.to_csv(src, index=False)
+    root = make_pipeline(repo, src)
+    dvc("repro", cwd=root, check=False)
+    html = (root / "reports/report.html").read_text()
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in (root / "reports/report.md").read_text()
+    cells = [
+        line.split(",", 1)[0]
+        for f in (root / "reports/plots").rglob("*.csv")
+        for line in f.read_text().splitlines()
+    ]
+    assert any("HYPERLINK" in c for c in cells)  # the value is plotted...
+    assert not any(c.startswith(("=", '"=')) for c in cells)  # ...as text, not a formula
