@@ -136,6 +136,15 @@ def repair_leftovers(repo: GitRepo, name: str, *, apply: bool = True) -> list[st
     if remote is None:
         return []  # the release's own fetch reports the remote's problem
     done = []
+    local = {t.name for t in repo.tags}
+    for missing in sorted(set(remote) - local):
+        p = parse_tag(missing)
+        if p and p.action == "register" and p.name == name:
+            verb = "fetched" if apply else "would fetch"
+            done.append(
+                f"{verb} {missing} from origin, where an interrupted release published it "
+                "(its local tag was never made)"
+            )
     for ref in list(repo.tags):
         p = parse_tag(ref.name)
         if not (p and p.action == "register" and p.name == name):
@@ -513,6 +522,19 @@ def reproduce_problems(
     return problems
 
 
+FAULT_POINTS = ("planned", "tag-object", "pushed", "ledger-ref")
+
+
+def fault_point(name: str) -> None:
+    """The crash harness's hook (tests/registry/test_crash.py): with ``SDOPS_FAULT=NAME`` the
+    process kills itself here with SIGKILL, as a lost machine or ``kill -9`` would."""
+    import os
+    import signal
+
+    if os.environ.get("SDOPS_FAULT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def publish_tag(
     repo: GitRepo,
     tag: str,
@@ -528,6 +550,7 @@ def publish_tag(
     obj = refs.tag_object(tag, commit, message, (lambda b: sign(signer, b)) if signer else None)
     if signer is not None:
         _check_tag_signature(repo, obj, commit)
+    fault_point("tag-object")
     pushed = False
     if _has_origin(repo):
         refspecs = [f"{obj}:refs/tags/{tag}"]
@@ -540,8 +563,10 @@ def publish_tag(
         if not push.ok:
             _push_refused(refs, tag, push, ledger)
         pushed = True
+        fault_point("pushed")
         if ledger is not None:
             refs.set(ledger[0], ledger[1])
+            fault_point("ledger-ref")
     elif ledger is not None:
         ref, new, old = ledger
         if refs.set(ref, new, old or ZERO) is not None:
@@ -622,6 +647,7 @@ def release(
         raise
     version, record = plan.version, plan.record
     tag = register_tag(name, version)
+    fault_point("planned")
     if dry_run:
         return ReleaseResult(tag, version, record, False, False, plan.warnings, repairs, True)
     pushed_data = False
