@@ -76,7 +76,7 @@ def md(text: object) -> str:
     """A value from the data or the params, safe inside Markdown text and table cells: HTML
     markup becomes entities (category values such as ``<script>`` render as text, also where
     a forge allows inline HTML) and a cell separator is escaped."""
-    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = str(text).replace("&", "&amp;").replace("<", "&lt;")  # no tag can open without "<"
     return out.replace("|", "\\|").replace("\n", " ")
 
 

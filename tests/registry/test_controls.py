@@ -27,8 +27,8 @@ from tests.conftest import (
 
 
 def _tag_record(work: Path, tag: str) -> dict:  # type: ignore[type-arg]
-    body = git("tag", "-l", "--format=%(contents)", tag, cwd=work).stdout
-    return json.loads(body.split("\n\n", 1)[1].split("-----BEGIN", 1)[0])  # type: ignore[no-any-return]
+    body = git("tag", "-l", "--format=%(contents:body)", tag, cwd=work).stdout
+    return json.loads(body)  # type: ignore[no-any-return]
 
 
 def _block_the_gate(work: Path) -> None:
@@ -315,7 +315,9 @@ def test_only_real_release_tags_count(world: dict[str, Path], tmp_path: Path) ->
     approve_release(work)
     sdops("release", cwd=work, check=True)
     git("tag", "credit@v9.9.9", "HEAD", cwd=work)  # lightweight, of the right shape
+    # the record of credit@v1.0.0, without its signature (which signs that tag only)
     message = git("tag", "-l", "--format=%(contents)", "credit@v1.0.0", cwd=work).stdout
+    message = message.split("-----BEGIN", 1)[0]
     git("commit", "-q", "--allow-empty", "-m", "later", cwd=work)
     git("tag", "-a", "credit@v9.9.8", "-m", message, "HEAD", cwd=work)  # a copied record
     # a well-formed record for another version at the released commit, signed by a key the
@@ -324,7 +326,7 @@ def test_only_real_release_tags_count(world: dict[str, Path], tmp_path: Path) ->
     forged = message.replace('"version": "v1.0.0"', '"version": "v1.0.1"')
     git("-c", "gpg.format=ssh", "-c", f"user.signingkey={mallory.key}", "tag", "-s",
         "credit@v1.0.1", "-m", forged, "credit@v1.0.0^{commit}", cwd=work)  # fmt: skip
-    # the same copy, unsigned: a commit is released once
+    # the same copy, unsigned: not a release (and a commit is released once)
     copied = message.replace('"version": "v1.0.0"', '"version": "v1.0.2"')
     git("tag", "-a", "credit@v1.0.2", "-m", copied, "credit@v1.0.0^{commit}", cwd=work)
     listed = json.loads(sdops("list", "--json", cwd=work, check=True).stdout)
@@ -335,7 +337,7 @@ def test_only_real_release_tags_count(world: dict[str, Path], tmp_path: Path) ->
     reasons = {r["tag"]: r.get("reason", "") for r in listed}
     assert "lightweight" in reasons["credit@v9.9.9"] and "names commit" in reasons["credit@v9.9.8"]
     assert "signature does not verify" in reasons["credit@v1.0.1"]
-    assert "already released as credit@v1.0.0" in reasons["credit@v1.0.2"]
+    assert "the tag is not signed" in reasons["credit@v1.0.2"]
     text = sdops("list", cwd=work, check=True).stdout
     assert "credit@v9.9.9" in text and "NOT A RELEASE" in text
     shown = json.loads(sdops("show", "credit@latest", "--json", cwd=work, check=True).stdout)

@@ -12,8 +12,8 @@ from tests.conftest import Approver, approve_release, dvc, git, sdops, set_param
 
 
 def _tag_record(work: Path, tag: str) -> dict:  # type: ignore[type-arg]
-    body = git("tag", "-l", "--format=%(contents)", tag, cwd=work).stdout
-    return json.loads(body.split("\n\n", 1)[1].split("-----BEGIN", 1)[0])  # type: ignore[no-any-return]
+    body = git("tag", "-l", "--format=%(contents:body)", tag, cwd=work).stdout
+    return json.loads(body)  # type: ignore[no-any-return]
 
 
 def _released(work: Path) -> str:
