@@ -136,8 +136,8 @@ def repair_leftovers(repo: GitRepo, name: str, *, apply: bool = True) -> list[st
     if remote is None:
         return []  # the release's own fetch reports the remote's problem
     done = []
-    local = {t.name for t in repo.tags}
-    for missing in sorted(set(remote) - local):
+    have = {t.name for t in repo.tags}
+    for missing in sorted(set(remote) - have):
         p = parse_tag(missing)
         if p and p.action == "register" and p.name == name:
             verb = "fetched" if apply else "would fetch"
