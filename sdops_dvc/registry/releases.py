@@ -140,9 +140,9 @@ def repair_leftovers(repo: GitRepo, name: str, *, apply: bool = True) -> list[st
     for missing in sorted(set(remote) - have):
         p = parse_tag(missing)
         if p and p.action == "register" and p.name == name:
-            verb = "fetched" if apply else "would fetch"
+            fetched = "fetched" if apply else "would fetch"
             done.append(
-                f"{verb} {missing} from origin, where an interrupted release published it "
+                f"{fetched} {missing} from origin, where an interrupted release published it "
                 "(its local tag was never made)"
             )
     for ref in list(repo.tags):
