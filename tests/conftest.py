@@ -46,7 +46,9 @@ def _set_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = true\n"
         "[gpg]\n\tformat = ssh\n"
     )
-    monkeypatch.setenv("SDOPS_TEST_SIGNER", f"{TEST_EMAIL} {key.with_suffix('.pub').read_text().strip()}\n")
+    monkeypatch.setenv(
+        "SDOPS_TEST_SIGNER", f"{TEST_EMAIL} {key.with_suffix('.pub').read_text().strip()}\n"
+    )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
@@ -296,6 +298,14 @@ def trust(cwd: Path, *approvers: Approver) -> None:
 
 
 TRAILER = "Approved-by: Ana Privacy <ana@example.com>"
+
+
+def tag_record(cwd: Path, tag: str) -> dict:  # type: ignore[type-arg]
+    """The release record a tag carries (its annotation's body, without any signature)."""
+    import json
+
+    body = git("tag", "-l", "--format=%(contents:body)", tag, cwd=cwd).stdout
+    return json.loads(body)  # type: ignore[no-any-return]
 
 
 def tags(cwd: Path) -> list[str]:

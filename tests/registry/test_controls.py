@@ -21,14 +21,10 @@ from tests.conftest import (
     sdops,
     sdops_in,
     set_params,
+    tag_record,
     tags,
     trust,
 )
-
-
-def _tag_record(work: Path, tag: str) -> dict:  # type: ignore[type-arg]
-    body = git("tag", "-l", "--format=%(contents:body)", tag, cwd=work).stdout
-    return json.loads(body)  # type: ignore[no-any-return]
 
 
 def _block_the_gate(work: Path) -> None:
@@ -179,7 +175,7 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     ana.approve(work)
     proc = sdops("release", cwd=work, check=True)
     assert "(privacy, ssh-signature (trust on first use), not verified)" in proc.stdout
-    record = _tag_record(work, "credit@v1.0.0")
+    record = tag_record(work, "credit@v1.0.0")
     assert record["approvals"][0]["verified"] is False and record["approvals_required"] is True
     assert record["governance"] == {"basis": None, "first_use": True, "changes": []}
     assert "credit@v1.0.0" in remote_tags(origin)
@@ -191,7 +187,7 @@ def test_approvals_prove_who_approved_and_what(world: dict[str, Path], tmp_path:
     ana.approve(work)
     proc = sdops("release", "--bump", "patch", cwd=work, check=True)
     assert "(privacy, ssh-signature, verified)" in proc.stdout
-    record = _tag_record(work, "credit@v1.0.1")
+    record = tag_record(work, "credit@v1.0.1")
     assert record["approvals"][0]["verified"] is True
     assert record["governance"]["basis"] == "credit@v1.0.0"
 

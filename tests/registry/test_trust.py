@@ -8,12 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Approver, approve_release, dvc, git, sdops, set_params
-
-
-def _tag_record(work: Path, tag: str) -> dict:  # type: ignore[type-arg]
-    body = git("tag", "-l", "--format=%(contents:body)", tag, cwd=work).stdout
-    return json.loads(body)  # type: ignore[no-any-return]
+from tests.conftest import Approver, approve_release, dvc, git, sdops, set_params, tag_record
 
 
 def _released(work: Path) -> str:
@@ -143,7 +138,7 @@ def test_loosenings_are_named_against_the_last_release(
     ana.approve(work)
     proc = sdops("release", cwd=work, check=True)
     assert "LOOSENED gates.quality.min_utility_ratio: 0.5 -> 0.3" in proc.stdout
-    changes = _tag_record(work, "credit@v1.1.0")["governance"]["changes"]
+    changes = tag_record(work, "credit@v1.1.0")["governance"]["changes"]
     loose = [c for c in changes if c["change"] == "loosened"]
     assert [c["key"] for c in loose] == ["gates.quality.min_utility_ratio"]
     assert loose[0]["approved_by"] == ["Ana Privacy <ana@example.com> (privacy)"]
@@ -154,7 +149,7 @@ def test_a_hand_made_tag_is_not_a_release(world: dict[str, Path]) -> None:
     the gate blocked, signed or not: not a release, never current."""
     work = world["work"]
     _released(work)
-    record = _tag_record(work, "credit@v1.0.0")
+    record = tag_record(work, "credit@v1.0.0")
     set_params(work, {"gates.quality.min_column_shapes": 0.999})
     dvc("repro", cwd=work, check=False)
     _commit_all(work, "Blocked candidate")
@@ -212,7 +207,7 @@ def test_a_deleted_ledger_or_a_moved_source_refunds_nothing(
     ledger, and the budget follows the source's content digests."""
     work, origin = world["work"], world["origin"]
     _released(work)
-    budget = _tag_record(work, "credit@v1.0.0")["budget"]
+    budget = tag_record(work, "credit@v1.0.0")["budget"]
     ref, tip = budget["ledger_ref"], budget["ledger_tip"]
     assert git("rev-parse", ref, cwd=work).stdout.strip() == tip
     git("push", "-q", "origin", f":{ref}", cwd=work)
