@@ -316,6 +316,8 @@ def _check_budget(
     ledger = B.read_ledger(repo, root, scope, lineage, source_digests(params, layout))
     mine = {e.tag for e in ledger.entries}
     f.problems += ledger_anchor_problems(repo, [r for r in releases(repo) if r.tag in mine])
+    digests = source_digests(params, layout)
+    f.problems += published_spend_problems(repo, root, ledger, privacy, lineage, digests)
     entry = B.entry_for("(new)", name, "", "candidate", None, privacy)
     exception = None
     if budget_exception is not None:
@@ -672,6 +674,65 @@ def release(
     message = f"{summary}\n\n{json.dumps(record.as_json(), indent=2, sort_keys=True)}\n"
     pushed_tag = publish_tag(repo, tag, record.commit, message, (ref, new, old), plan.signer)
     return ReleaseResult(tag, version, record, pushed_data, pushed_tag, plan.warnings, repairs)
+
+
+def _published(root: Path, md5: str) -> bool | None:
+    """Whether the release DVC remote (the default remote) holds the object ``md5``; None
+    when there is no default remote or it cannot be asked."""
+    from sdops_dvc.registry.checks import remote_location
+    from sdops_dvc.scm import run_dvc
+
+    remotes, default = dvc_remotes(root)
+    if default is None:
+        return None
+    url = remote_location(root, remotes[default])
+    rel = f"files/md5/{md5[:2]}/{md5[2:]}"
+    if "://" not in url:
+        return (Path(url) / rel).is_file()
+    try:
+        run_dvc(["ls-url", f"{url}/{rel}"], cwd=root)
+    except RepoError:
+        return False
+    return True
+
+
+def published_spend_problems(
+    repo: GitRepo,
+    root: Path,
+    ledger: Ledger,
+    privacy: PrivacyInfo,
+    lineage: str,
+    digests: frozenset[str],
+    limit: int = 200,
+) -> list[str]:
+    """A DP measurement of this source recorded in a manifest in HEAD's history, whose
+    synthetic table the release remote holds (published: ``sdops release`` pushed it), must be
+    in the ledger. With the release tags *and* the ledger deleted on origin, this is what a
+    fresh clone still sees: the released manifests on main and the released bytes."""
+    spent = {e.measurement_id for e in ledger.entries if e.measurement_id}
+    rel = repo_path(repo, root / L.MANIFEST)
+    problems: list[str] = []
+    seen: set[str] = set()
+    for commit in repo.iter_commits("HEAD", paths=rel, max_count=limit):
+        m = manifest_at(repo, commit.hexsha, root)
+        p = m.privacy if m is not None else None
+        if m is None or p is None or not p.formal_guarantee or not p.measurement_id:
+            continue
+        mid = p.measurement_id
+        if mid in spent or mid == privacy.measurement_id or mid in seen:
+            continue
+        if p.source_lineage != lineage and m.source.md5 not in digests:
+            continue
+        seen.add(mid)
+        if any(_published(root, t.md5) for t in m.tables.values()):
+            problems.append(
+                f"commit {commit.hexsha[:10]} records DP measurement {mid[:12]} of this source "
+                f"(epsilon {p.epsilon}), and its synthetic table is in the release remote "
+                "(published), but the budget ledger holds no such spend: the ledger and the "
+                "release tag were deleted or never pushed. Restore them from a clone that has "
+                "them; releasing past it would refund the spend"
+            )
+    return problems
 
 
 def ledger_anchor_problems(repo: GitRepo, spent: list[Release]) -> list[str]:

@@ -284,3 +284,33 @@ def test_spent_stays_spent(world: dict[str, Path]) -> None:
     assert "no DP measurement was drawn" in proc.stderr and "over by epsilon" in proc.stderr
     assert md5(fit) == fit_md5
     git("checkout", "-q", "--", "params.yaml", cwd=a)
+
+
+def test_deleted_tags_and_ledger_are_found_in_the_released_bytes(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Issue 25, reproduction 6a: the release tags *and* the ledger deleted on origin, a
+    release from a fresh clone. The released manifest on main and its synthetic table in the
+    release remote still record the spend: refused."""
+    a, origin = world["a"], world["origin"]
+    git("fetch", "-q", "origin", "refs/tags/*:refs/tags/*", cwd=a)
+    released = [t for t in remote_tags(origin) if "@v" in t and "!" not in t]
+    assert released
+    # main carries a released commit, as when releases are cut on merge to main
+    git("push", "-q", "-f", "origin", f"{released[0]}^{{commit}}:refs/heads/main", cwd=a)
+    refs = git("ls-remote", str(origin), cwd=a).stdout.split()
+    doomed = [r for r in refs if r.startswith(("refs/tags/", "refs/sdops/budget/"))]
+    git("push", "-q", "origin", *[f":{r}" for r in doomed if not r.endswith("^{}")], cwd=a)
+    assert remote_tags(origin) == [] and remote_ledger(origin) == (None, None)
+    fresh = tmp_path / "fresh"
+    git("clone", "-q", str(origin), str(fresh), cwd=tmp_path)
+    # the source and split come; an earlier release's DP measurement may not (not needed:
+    # the candidate measures afresh)
+    dvc("pull", "-q", cwd=fresh, check=False)
+    set_params(fresh, {"generator.privacy.bins": 9})  # a new measurement: a new spend
+    dvc("repro", cwd=fresh)
+    commit_all(fresh, "Measure again")
+    proc = sdops("release", "--no-regenerate", cwd=fresh)
+    assert proc.returncode == 9, proc.stdout + proc.stderr
+    assert "its synthetic table is in the release remote (published)" in proc.stderr
+    assert "the budget ledger holds no such spend" in proc.stderr
