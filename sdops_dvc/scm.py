@@ -222,6 +222,16 @@ def dvc_root(path: Path) -> Path | None:
     return None
 
 
+def dvc_pointers(root: Path) -> list[str]:
+    """The ``.dvc`` files under ``root`` (the pinned sources), relative to it; none inside a
+    ``.dvc`` directory."""
+    return [
+        p.relative_to(root).as_posix()
+        for p in sorted(root.rglob("*.dvc"))
+        if p.is_file() and ".dvc" not in p.relative_to(root).parts[:-1]
+    ]
+
+
 def run_dvc(args: list[str], cwd: Path, *, capture: bool = True) -> str:
     """Run ``dvc ARGS`` with this interpreter's DVC; RepoError carries DVC's message.
 

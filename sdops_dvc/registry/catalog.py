@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc import layout as L
@@ -187,16 +187,31 @@ def _approvals_verify(repo: GitRepo, ref: Any, record: ReleaseRecord) -> bool | 
     return True
 
 
+def params_beside_manifests(commit: Any) -> list[tuple[str, str]]:
+    """(path, text) of the params.yaml beside each manifest committed at ``commit`` (as
+    :func:`_manifest_at_commit` finds manifests): the rules a release was made under."""
+    out = []
+    for rel in _manifest_paths(commit):
+        top = str(PurePosixPath(rel).parent.parent)
+        path = "params.yaml" if top == "." else f"{top}/params.yaml"
+        raw = blob_at(commit, path)
+        try:
+            text = raw.decode("utf-8") if raw is not None else None
+        except UnicodeDecodeError:
+            continue  # not a params file sdops wrote: no rules to read from it
+        if text is not None:
+            out.append((path, text))
+    return out
+
+
 def _declared_unsigned(commit: Any, name: str) -> bool:
     """The params.yaml of release ``name`` at ``commit`` declares ``release.sign_tags: false``."""
     from sdops_dvc.errors import ConfigError
     from sdops_dvc.yamlio import loads
 
-    for rel in _manifest_paths(commit):
-        top = rel.rsplit("/", 2)[0] if rel.count("/") >= 2 else ""
-        text = _git_file(commit, f"{top}/params.yaml" if top else "params.yaml")
+    for path, text in params_beside_manifests(commit):
         try:
-            data = loads(text, "params.yaml") if text else None
+            data = loads(text, path)
         except ConfigError:
             continue
         if not isinstance(data, dict) or (data.get("dataset") or {}).get("name") != name:
@@ -211,16 +226,22 @@ ALLOWED_SIGNERS = str(ApprovalsCfg.model_fields["allowed_signers"].default)
 def _signature_problem(repo: GitRepo, ref: Any) -> str | None:
     """A signed tag must verify: SSH signatures against the allowed-signers file committed at
     the tagged commit, PGP ones against the keyring git uses. Unsigned tags pass here."""
-    from sdops_dvc.registry.approvals import verify_signed
-
     message = ref.tag.message or ""
     if not any(marker in message for marker in SIGNATURES):
         return None
-    signers = _git_file(ref.commit, ALLOWED_SIGNERS) or ""
-    proc = verify_signed(git_cwd(repo), signers, "verify-tag", ref.name)
-    if proc.returncode == 0:
+    if tag_verifies(repo, ref.name, ref.commit):
         return None
     return "the tag is signed, but its signature does not verify against the allowed signers"
+
+
+def tag_verifies(repo: GitRepo, tag: str, commit: Any) -> bool:
+    """``git verify-tag TAG`` (a name or an object id) against the allowed signers committed
+    at ``commit``, the tagged commit: how readers check a release tag, and how ``sdops
+    release`` checks its own before pushing it."""
+    from sdops_dvc.registry.approvals import verify_signed
+
+    signers = _git_file(commit, ALLOWED_SIGNERS) or ""
+    return verify_signed(git_cwd(repo), signers, "verify-tag", tag).returncode == 0
 
 
 def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[NotRelease]]:

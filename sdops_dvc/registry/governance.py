@@ -13,18 +13,16 @@ repository's first release trusts what HEAD says, and is recorded as trust on fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc import layout as L
 from sdops_dvc.config import Params, params_dict, parse_params
 from sdops_dvc.errors import ConfigError
 from sdops_dvc.records import ApprovalRecord
 from sdops_dvc.registry.approvals import Basis
-from sdops_dvc.registry.catalog import Release
+from sdops_dvc.registry.catalog import Release, params_beside_manifests
 from sdops_dvc.review import flatten, threshold_change
-from sdops_dvc.scm import blob_at
 from sdops_dvc.yamlio import loads
 
 if TYPE_CHECKING:
@@ -84,19 +82,12 @@ def _newest(rels: list[Release]) -> Release | None:
 def pipeline_params(repo: GitRepo, rel: Release) -> tuple[str | None, Params | None, str]:
     """(path, params, why not) of the params.yaml beside release ``rel``'s manifest at its
     commit, wherever its pipeline sits in the repository."""
-    commit = repo.commit(rel.commit)
-    names = repo.git.ls_tree("-r", "--name-only", commit.hexsha).splitlines()
-    for manifest in sorted(n for n in names if n == L.MANIFEST or n.endswith("/" + L.MANIFEST)):
-        top = PurePosixPath(manifest).parent.parent
-        path = str(top / "params.yaml") if str(top) != "." else "params.yaml"
-        raw = blob_at(commit, path)
-        if raw is None:
-            continue
+    for path, text in params_beside_manifests(repo.commit(rel.commit)):
         where = f"{path} at {rel.tag}"
         try:
-            params = parse_params(loads(raw.decode("utf-8"), where), Path(where))
-        except (ConfigError, UnicodeDecodeError) as exc:
-            return path, None, exc.message if isinstance(exc, ConfigError) else str(exc)
+            params = parse_params(loads(text, where), Path(where))
+        except ConfigError as exc:
+            return path, None, exc.message
         if params.dataset.name == rel.name:
             return path, params, ""
     return None, None, f"no params.yaml of {rel.name} is committed at {rel.tag}"
@@ -168,7 +159,7 @@ def approve_changes(gov: Governance, approvals: list[ApprovalRecord]) -> Governa
         by = tuple(
             sorted({f"{a.by} ({a.role})" for a in approvals if a.verified and a.role in c.owners})
         )
-        done.append(Change(c.key, c.old, c.new, c.change, c.owners, by))
+        done.append(replace(c, approved_by=by))
         missing = [r for r in c.owners if not any(a.verified and a.role == r for a in approvals)]
         if cfg.required and cfg.roles and missing:
             problems.append(
@@ -176,4 +167,4 @@ def approve_changes(gov: Governance, approvals: list[ApprovalRecord]) -> Governa
                 f"this release; the change needs a verified (signed) approval from the "
                 f"{', '.join(repr(r) for r in missing)} role under those rules, and has none"
             )
-    return Governance(gov.basis, gov.basis_tag, tuple(done), problems)
+    return replace(gov, changes=tuple(done), problems=problems)

@@ -14,7 +14,7 @@ from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
 from sdops_dvc.fsutil import md5_file
 from sdops_dvc.registry.releases import PROD, Release, publish_tag, releases, resolve
 from sdops_dvc.registry.tags import assign_tag, next_counter
-from sdops_dvc.scm import release_worktree, repo_at, run_dvc, work_tree
+from sdops_dvc.scm import dvc_pointers, release_worktree, repo_at, run_dvc, work_tree
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
@@ -126,11 +126,7 @@ def verify(root: Path, ref: str) -> VerifyResult:
     }
     with release_worktree(repo, rel.tag) as wt:
         stored, stored_problems = _check_stored(wt, top, cached)
-        dvc_files = [
-            str(p.relative_to(wt))
-            for p in wt.rglob("*.dvc")
-            if p.is_file() and ".dvc" not in p.parts[:-1]
-        ]
+        dvc_files = dvc_pointers(wt)
         if dvc_files:
             run_dvc(["pull", "-q", *dvc_files], cwd=wt)
         if L.DP_FIT in expected:

@@ -53,6 +53,7 @@ from sdops_dvc.registry.catalog import (  # the read side, re-exported for calle
     releases as releases,
     resolve as resolve,
     scan as scan,
+    tag_verifies,
 )
 from sdops_dvc.registry.governance import Governance, approve_changes, governing
 from sdops_dvc.registry.signing import NO_KEY_HINT, Signer, release_signer, sign
@@ -304,6 +305,7 @@ def _check_budget(
     manifest: Manifest | None,
     budget_exception: str | None,
     basis: Basis,
+    every: list[Release],
     f: _Findings,
 ) -> _Budget:
     """The release's spend against the ledger of its scope, and any exception to the cap."""
@@ -313,10 +315,10 @@ def _check_budget(
     privacy = manifest.privacy if manifest is not None else PrivacyInfo.from_json(None)
     scope = privacy.budget_scope or scope_of(params, layout)
     lineage = lineage_of(params, layout)
-    ledger = B.read_ledger(repo, root, scope, lineage, source_digests(params, layout))
-    mine = {e.tag for e in ledger.entries}
-    f.problems += ledger_anchor_problems(repo, [r for r in releases(repo) if r.tag in mine])
     digests = source_digests(params, layout)
+    ledger = B.read_ledger(repo, root, scope, lineage, digests)
+    mine = {e.tag for e in ledger.entries}
+    f.problems += ledger_anchor_problems(repo, [r for r in every if r.tag in mine])
     f.problems += published_spend_problems(repo, root, ledger, privacy, lineage, digests)
     entry = B.entry_for("(new)", name, "", "candidate", None, privacy)
     exception = None
@@ -406,7 +408,9 @@ def plan_release(
     gov = approve_changes(gov, approvals.approvals)
     f.problems += approvals.problems + gov.problems
     signer = _check_signer(repo, params, f)
-    budget = _check_budget(repo, root, params, name, cand.manifest, budget_exception, gov.basis, f)
+    budget = _check_budget(
+        repo, root, params, name, cand.manifest, budget_exception, gov.basis, every, f
+    )
     if (proof.regenerate or proof.reevaluate) and not f.problems:  # the costly check last
         prefix = cand.committed.prefix
         f.problems += [
@@ -490,17 +494,13 @@ def reproduce_problems(
     byte-identical to the ones ``dvc.lock`` records at HEAD (pipeline at ``prefix``), so a
     synthetic table that the pinned source, params and code do not make is refused."""
     from sdops_dvc.registry import checks
-    from sdops_dvc.scm import release_worktree, run_dvc
+    from sdops_dvc.scm import dvc_pointers, release_worktree, run_dvc
 
     recorded = committed.lock()
     stages = [*REPRODUCED, "evaluate"] if reevaluate else list(REPRODUCED)
     with release_worktree(repo, "HEAD", shared_cache=True) as wt:  # nothing is pushed yet
         proot = wt / prefix if prefix else wt
-        sources = [
-            p.relative_to(proot).as_posix()
-            for p in proot.rglob("*.dvc")
-            if p.is_file() and ".dvc" not in p.relative_to(proot).parts[:-1]
-        ]
+        sources = dvc_pointers(proot)
         fit = checks.outs(recorded, "generate").get(L.DP_FIT)
         try:
             if sources:
@@ -589,11 +589,7 @@ def publish_tag(
 def _check_tag_signature(repo: GitRepo, obj: str, commit: str) -> None:
     """A signed release tag must verify as readers will verify it: against the allowed
     signers committed at the tagged commit. Checked before anything is pushed."""
-    from sdops_dvc.registry.approvals import verify_signed
-
-    signers = _git_file(repo.commit(commit), ALLOWED_SIGNERS) or ""
-    proc = verify_signed(git_cwd(repo), signers, "verify-tag", obj)
-    if proc.returncode != 0:
+    if not tag_verifies(repo, obj, repo.commit(commit)):
         raise ReleaseRefused(
             f"the release tag is signed with a key that {ALLOWED_SIGNERS} at the released "
             "commit does not list, so no reader could verify it; nothing was pushed or tagged",
