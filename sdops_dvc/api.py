@@ -129,6 +129,43 @@ def read_tables(ref: str, repo: str | Path = ".") -> dict[str, pd.DataFrame]:
     return out
 
 
+def read_release_files(
+    ref: str, repo: str | Path = "."
+) -> tuple[Release, dict[str, tuple[str, bytes]], dict[str, bytes]]:
+    """A release's tables (as :func:`read_table_bytes`) and its evidence: the Croissant card,
+    the provenance statement and the datasheet, made again from what the tag pins and
+    checked against the digests in the signed tag record (IntegrityError if they differ;
+    ReleaseUnavailable for a release made before evidence existed)."""
+    import tempfile
+
+    from sdops_dvc.registry.evidence import digests, gather, render
+    from sdops_dvc.registry.remote import open_location
+
+    rel, tables = read_table_bytes(ref, repo)
+    if rel.record.evidence is None:
+        raise ReleaseUnavailable(
+            f"{rel.tag} was released before sdops-dvc made data cards and provenance "
+            "statements; its tag pins none",
+            hint="read its data without --card; a new release carries both",
+        )
+    git_repo, _ = open_location(repo)
+    with tempfile.TemporaryDirectory(prefix="sdops-card-") as tmp:
+        local = {}
+        for i, (path, data) in enumerate(tables.values()):
+            local[path] = Path(tmp) / f"{i}-{Path(path).name}"
+            local[path].write_bytes(data)
+        files = render(gather(git_repo, rel.tag, rel.record, local))
+    made = digests(files)
+    for name, want in sorted(rel.record.evidence.items()):
+        if made.get(name, {}).get("sha256") != want.get("sha256"):
+            raise IntegrityError(
+                f"{name} of {rel.tag}, made again from what the tag pins, does not match the "
+                "digest in the signed tag record; nothing was written",
+                hint=f"run `sdops verify {rel.tag} --signature` and report it to the owner",
+            )
+    return rel, tables, files
+
+
 def _frame(path: str, data: bytes) -> pd.DataFrame:
     import pandas as pd
 

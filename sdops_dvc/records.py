@@ -230,6 +230,10 @@ class ReleaseRecord:
     # first release, trust on first use), "first_use", "changes": governing settings changed
     # since the basis, each loosened / tightened / changed, with the approvals covering it}
     governance: JSON | None = None
+    origin_url: str | None = None  # where the release was published (the card's url)
+    # evidence file name -> {"md5", "sha256"}: the card, provenance statement and datasheet
+    # (sdops_dvc.registry.evidence), stored in the release remote; None before they existed
+    evidence: dict[str, dict[str, str]] | None = None
 
     def as_json(self) -> JSON:
         out: JSON = {
@@ -252,6 +256,10 @@ class ReleaseRecord:
             out["budget_exception"] = self.budget_exception.as_json()
         if self.governance is not None:
             out["governance"] = self.governance
+        if self.origin_url is not None:
+            out["published"]["origin_url"] = self.origin_url
+        if self.evidence is not None:
+            out["evidence"] = self.evidence
         return out
 
     @classmethod
@@ -277,7 +285,18 @@ class ReleaseRecord:
             budget=BudgetRecord.from_json(d["budget"]) if d.get("budget") else None,
             budget_exception=BudgetException.from_json(d.get("budget_exception")),
             governance=d["governance"] if isinstance(d.get("governance"), dict) else None,
+            origin_url=_opt_str(published, "origin_url"),
+            evidence=_evidence(d.get("evidence")),
         )
+
+
+def _evidence(data: Any) -> dict[str, dict[str, str]] | None:
+    if not isinstance(data, Mapping):
+        return None
+    return {
+        str(name): {str(k): str(v) for k, v in _obj(d, f"evidence {name!r}").items()}
+        for name, d in data.items()
+    }
 
 
 # --- revocation record ----------------------------------------------------------------------

@@ -266,7 +266,8 @@ def revoke(ref: str, reason: str, kind: str, purge: bool) -> None:
     epilog="""\b
 Examples:
   sdops get health-insurance@current -o synthetic.csv
-  sdops get flights@v1.0.0 -o flights-synthetic/     # related tables: one file per table"""
+  sdops get flights@v1.0.0 -o flights-synthetic/     # related tables: one file per table
+  sdops get health-insurance@current --card -o hi/   # with croissant.json, provenance, datasheet"""
 )
 @click.argument("ref")
 @click.option(
@@ -274,31 +275,46 @@ Examples:
     "--out",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output file; for related tables, a new directory (one file per table).",
+    help="Output file; for related tables or --card, a new directory (one file per table).",
+)
+@click.option(
+    "--card",
+    is_flag=True,
+    help="Also write the release's Croissant card (croissant.json), provenance statement "
+    "(provenance.intoto.json) and datasheet (datasheet.md) beside the data, each checked "
+    "against the signed tag record.",
 )
 @REPO_OPTION
-def get(ref: str, out: Path | None, location: str) -> None:
+def get(ref: str, out: Path | None, card: bool, location: str) -> None:
     """Download a release's synthetic table (or all its related tables); revoked releases
     are refused. Every file is verified against the manifest before any is written."""
-    from sdops_dvc.api import read_table_bytes
+    from sdops_dvc.api import read_release_files, read_table_bytes
     from sdops_dvc.errors import WouldOverwrite
     from sdops_dvc.fsutil import write_many_atomic
 
     if out is not None and out.exists() and not (out.is_dir() and not any(out.iterdir())):
         raise WouldOverwrite(f"{out} exists", hint="choose another -o path or remove it")
-    rel, tables = read_table_bytes(ref, location)  # verified against the manifest's md5
-    if len(tables) == 1:
+    evidence: dict[str, bytes] = {}
+    if card:
+        rel, tables, evidence = read_release_files(ref, location)
+    else:
+        rel, tables = read_table_bytes(ref, location)  # verified against the manifest's md5
+    if len(tables) == 1 and not card:
         path, data = next(iter(tables.values()))
         targets = {out or Path(Path(path).name): data}
     else:
         base = out or Path(rel.name)
         targets = {base / Path(path).name: data for path, data in tables.values()}
+        targets |= {base / name: data for name, data in evidence.items()}
     taken = [str(t) for t in targets if t.exists()]
     if taken:
         raise WouldOverwrite(f"{', '.join(taken)} exist(s)", hint="choose another -o path")
     write_many_atomic([(t, lambda p, d=d: p.write_bytes(d)) for t, d in targets.items()])  # type: ignore[misc]
     shown = str(out or next(iter(targets)).parent) if len(targets) > 1 else str(next(iter(targets)))
-    info(f"{rel.tag} -> {shown} ({len(targets)} file(s), md5 verified against the manifest)")
+    checked = "md5 verified against the manifest" + (
+        "; card and provenance checked against the signed tag" if card else ""
+    )
+    info(f"{rel.tag} -> {shown} ({len(targets)} file(s), {checked})")
     result(
         {
             "release": rel.as_json(),
@@ -374,19 +390,49 @@ def lineage(ref: str, as_json: bool, location: str) -> None:
         info(f"  approved by {a.by} ({a.role}) in {(a.commit or '')[:10]}")
 
 
-@click.command(epilog="Example:\n\n  sdops verify health-insurance@v1.0.0")
+@click.command(
+    epilog="""\b
+Examples:
+  sdops verify health-insurance@v1.0.0               # re-run the pipeline, compare bytes
+  sdops verify health-insurance@v1.0.0 --signature   # signature and digests, no re-run"""
+)
 @click.argument("ref")
-def verify(ref: str) -> None:
+@click.option(
+    "--signature",
+    is_flag=True,
+    help="Check the tag's signature against the allowed signers at the tagged commit and "
+    "every digest it pins (tables in the release remote, card, provenance statement) "
+    "instead of re-running the pipeline.",
+)
+def verify(ref: str, signature: bool) -> None:
     """Re-run a release from its inputs in a temporary worktree; exit 0 only when every
-    output is byte-identical to the release (otherwise list what differs)."""
-    from sdops_dvc.errors import NotReproduced
-    from sdops_dvc.registry.operations import verify as do_verify
+    output is byte-identical to the release and its card and provenance statement are made
+    again byte for byte (otherwise list what differs). With --signature: check what the
+    signed tag pins, without re-running."""
+    from sdops_dvc.errors import IntegrityError, NotReproduced
+    from sdops_dvc.registry.operations import verify as do_verify, verify_signature
 
+    if signature:
+        sig = verify_signature(Path.cwd(), ref)
+        info(f"  signature: {sig.signature}")
+        for what in sig.checked:
+            info(f"  checked: {what}")
+        if sig.problems:
+            raise IntegrityError(
+                f"{sig.release.tag} does NOT verify:\n"
+                + "\n".join(f"  - {p}" for p in sig.problems),
+                hint="do not use this release; report it to its owner (`sdops revoke`)",
+            )
+        info(f"{sig.release.tag}: signature and every digest verify")
+        result({"release": sig.release.tag, "signature": sig.signature, "checked": sig.checked})
+        return
     res = do_verify(Path.cwd(), ref)
     for where in res.stored:
         info(f"  stored object checked: {where}")
     for path, md5 in res.compared.items():
         info(f"  {path:<40} {md5}")
+    for what in res.evidence:
+        info(f"  evidence checked: {what}")
     if res.skipped:
         info(
             f"  not compared (they embed package versions or review state): {', '.join(res.skipped)}"
@@ -405,6 +451,7 @@ def verify(ref: str) -> None:
             "compared": res.compared,
             "skipped": res.skipped,
             "stored_checked": res.stored,
+            "evidence_checked": res.evidence,
         }
     )
 

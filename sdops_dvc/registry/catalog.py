@@ -451,10 +451,18 @@ def release_manifest(repo: GitRepo, rel: Release, root: Path | None = None) -> M
 def _manifest_at_commit(repo: GitRepo, commit: Any, name: str) -> Manifest | None:
     """The manifest of release ``name`` committed at ``commit``, wherever its pipeline sits
     in the repository (the top, or a subdirectory; several pipelines may share a repo)."""
+    found = pipeline_at(commit, name)
+    return found[1] if found else None
+
+
+def pipeline_at(commit: Any, name: str) -> tuple[str, Manifest] | None:
+    """(the pipeline's directory in the repository, "" for the top; its manifest) of release
+    ``name`` at ``commit``."""
     for rel in _manifest_paths(commit):
         found = _manifest(_git_file(commit, rel))
         if found is not None and found.name == name:
-            return found
+            top = str(PurePosixPath(rel).parent.parent)
+            return ("" if top == "." else top), found
     return None
 
 

@@ -7,7 +7,7 @@ remote): objects that HEAD or another live release records are always kept.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -62,3 +62,52 @@ def delete_objects(top: Path, oids: list[str], *, local_cache: bool, what: str) 
                     odb.delete(oid)
     except Exception as exc:
         raise RepoError(f"deleting the data of {what} failed: {exc}") from None
+
+
+def _stores(top: Path, *, local_cache: bool) -> list[Any]:
+    from dvc.repo import Repo as DvcRepo
+
+    from sdops_dvc.scm import run_dvc
+
+    dvc = DvcRepo(str(top))
+    odbs: list[Any] = [dvc.cache.local] if local_cache else []
+    if run_dvc(["remote", "list"], cwd=top).strip():
+        odbs.append(dvc.cloud.get_remote_odb(None, "push"))
+    return odbs
+
+
+def store_files(top: Path, files: dict[str, bytes]) -> None:
+    """Store each file by its md5, as DVC stores data, in this clone's cache and the default
+    (release) remote: how a release's evidence (card, provenance statement, datasheet) is
+    published beside its data. RepoError when a store refuses; nothing is tagged then."""
+    import hashlib
+    import tempfile
+
+    from dvc_objects.fs.local import LocalFileSystem
+
+    try:
+        odbs = _stores(top, local_cache=True)
+        with tempfile.TemporaryDirectory(prefix="sdops-evidence-") as tmp:
+            for name, data in sorted(files.items()):
+                path = Path(tmp) / name
+                path.write_bytes(data)
+                md5 = hashlib.md5(data).hexdigest()
+                for odb in odbs:
+                    odb.add(str(path), LocalFileSystem(), md5)
+    except Exception as exc:
+        raise RepoError(f"storing the release's evidence failed: {exc}") from None
+
+
+def read_stored(top: Path, md5: str) -> bytes | None:
+    """The bytes the default (release) remote holds under ``md5``, as served (None when it
+    holds none). Not checked here: the caller compares them with what the release pins."""
+    try:
+        odbs = _stores(top, local_cache=False)
+        if not odbs or not odbs[0].exists(md5):
+            return None
+        odb = odbs[0]
+        with odb.fs.open(odb.oid_to_path(md5), "rb") as fh:
+            data: bytes = fh.read()
+        return data
+    except Exception as exc:
+        raise RepoError(f"reading {md5} from the release remote failed: {exc}") from None

@@ -12,7 +12,14 @@ import yaml
 from sdops_dvc import layout as L
 from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
 from sdops_dvc.fsutil import md5_file
-from sdops_dvc.registry.releases import PROD, Release, publish_tag, releases, resolve
+from sdops_dvc.registry.releases import (
+    PROD,
+    Release,
+    publish_tag,
+    release_manifest,
+    releases,
+    resolve,
+)
 from sdops_dvc.registry.tags import assign_tag, next_counter
 from sdops_dvc.scm import dvc_pointers, release_worktree, repo_at, run_dvc, work_tree
 
@@ -36,6 +43,7 @@ class VerifyResult:
     differences: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     stored: list[str] = field(default_factory=list)  # stored objects checked, where
+    evidence: list[str] = field(default_factory=list)  # evidence files checked
 
     @property
     def identical(self) -> bool:
@@ -158,9 +166,116 @@ def verify(root: Path, ref: str) -> VerifyResult:
             compared[path] = got
             if got != md5:
                 differences.append(f"{path}: md5 {got}, released {md5}")
+        tables = {p: _fetched(wt, top, md5) or wt / p for p, md5 in cached.items()}
+        checked, ev_problems = evidence_problems(repo, rel, tables, top)
         if differences:
             differences += environment_differences(repo, rel.tag)
-        return VerifyResult(rel, compared, differences, skipped, stored)
+        return VerifyResult(rel, compared, differences + ev_problems, skipped, stored, checked)
+
+
+def _fetched(wt: Path, top: Path, md5: str) -> Path | None:
+    """The object :func:`_check_stored` fetched from the remote (else the clone's cache)."""
+    for cache in (wt.parent / "objects", top / ".dvc" / "cache"):
+        obj = _object(cache, md5)
+        if obj.is_file():
+            return obj
+    return None
+
+
+def evidence_problems(
+    repo: GitRepo, rel: Release, tables: dict[str, Path], top: Path
+) -> tuple[list[str], list[str]]:
+    """Make the release's card, provenance statement and datasheet again from what its tag
+    pins (``tables``: each released table's bytes, by manifest path) and compare them, and
+    the copies the release remote serves, with the digests in the signed tag record.
+    Returns (what was checked, problems naming the file)."""
+    import hashlib
+
+    from sdops_dvc.errors import IntegrityError
+    from sdops_dvc.registry.evidence import gather, render
+    from sdops_dvc.registry.objects import read_stored
+
+    pinned = rel.record.evidence
+    if pinned is None:
+        return [], []  # released before evidence existed: nothing pinned to compare
+    try:
+        made = render(gather(repo, rel.tag, rel.record, tables))
+    except IntegrityError as exc:
+        return [], [exc.message]
+    checked, problems = [], []
+    for name, want in sorted(pinned.items()):
+        data = made.get(name)
+        got = hashlib.sha256(data).hexdigest() if data is not None else None
+        if got != want.get("sha256"):
+            problems.append(
+                f"{name}: made again from the release it has sha256 {got}, but the signed tag "
+                f"record pins {want.get('sha256')}"
+            )
+        checked.append(f"{name} (made again)")
+        stored = read_stored(top, want.get("md5", ""))
+        if stored is None:
+            problems.append(f"{name}: the release remote does not hold it (md5 {want.get('md5')})")
+            continue
+        checked.append(f"{name} (release remote)")
+        if hashlib.sha256(stored).hexdigest() != want.get("sha256"):
+            problems.append(
+                f"{name}: the release remote's copy is altered (sha256 "
+                f"{hashlib.sha256(stored).hexdigest()}, signed {want.get('sha256')})"
+            )
+    return checked, problems
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    release: Release
+    signature: str  # what verified the tag
+    checked: list[str]
+    problems: list[str]
+
+
+def verify_signature(root: Path, ref: str) -> SignatureCheck:
+    """What an outsider checks without re-running anything: the tag's signature against the
+    allowed signers committed at the tagged commit, the manifest digest the tag pins, every
+    released table's bytes as the release remote serves them, and the card, statement and
+    datasheet (made again, and as stored) against the signed digests."""
+    from sdops_dvc.errors import IntegrityError
+    from sdops_dvc.registry.catalog import ALLOWED_SIGNERS, SIGNATURES, tag_verifies
+
+    repo = repo_at(root)
+    try:
+        rel = resolve(repo, ref, live_only=False)
+    except ReleaseUnavailable as exc:
+        if "is not a release" in exc.message:
+            raise IntegrityError(exc.message, hint="the tag cannot be trusted") from None
+        raise
+    commit = repo.commit(rel.tag)
+    problems: list[str] = []
+    tag_object = repo.tags[rel.tag].tag
+    message = (tag_object.message if tag_object is not None else "") or ""
+    if not any(marker in message for marker in SIGNATURES):
+        problems.append(f"{rel.tag}: the tag is not signed")
+        signature = "none"
+    elif not tag_verifies(repo, rel.tag, commit):
+        problems.append(f"{rel.tag}: the tag signature does not verify against {ALLOWED_SIGNERS}")
+        signature = "invalid"
+    else:
+        signature = f"verified against {ALLOWED_SIGNERS} at {commit.hexsha[:10]}"
+    if rel.record.evidence is None:
+        problems.append(f"{rel.tag}: its record pins no card or provenance statement")
+    manifest = release_manifest(repo, rel, None)
+    assert manifest is not None  # a release's manifest reads (scan checked it)
+    cached = {a.path: a.md5 for a in manifest.tables.values()}
+    top = work_tree(repo)
+    with release_worktree(repo, rel.tag) as wt:
+        stored, stored_problems = _check_stored(wt, top, cached)
+        problems += stored_problems
+        checked: list[str] = []
+        if not stored_problems:  # else the evidence would only repeat what is missing
+            tables = {p: _fetched(wt, top, md5) or wt / p for p, md5 in cached.items()}
+            checked, ev_problems = evidence_problems(repo, rel, tables, top)
+            problems += ev_problems
+    checked = [f"manifest sha256 {rel.record.manifest_digest[:12]} (tag record)", *stored, *checked]
+    return SignatureCheck(rel, signature, checked, problems)
 
 
 def environment_differences(repo: GitRepo, tag: str) -> list[str]:

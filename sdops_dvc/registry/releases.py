@@ -55,7 +55,9 @@ from sdops_dvc.registry.catalog import (  # the read side, re-exported for calle
     scan as scan,
     tag_verifies,
 )
+from sdops_dvc.registry.evidence import digests
 from sdops_dvc.registry.governance import Governance, approve_changes, governing
+from sdops_dvc.registry.objects import store_files
 from sdops_dvc.registry.signing import NO_KEY_HINT, Signer, release_signer, sign
 from sdops_dvc.registry.tags import (
     Version,
@@ -468,6 +470,7 @@ def _release_record(
         released_at=utc_stamp(),
         dvc_remote=dvc_remote,
         pushed_to_origin=_has_origin(repo),
+        origin_url=_origin_url(repo),
         budget=BudgetRecord(
             scope=budget.scope,
             lineage=budget.lineage,
@@ -480,6 +483,30 @@ def _release_record(
         ),
         budget_exception=budget.exception,
     )
+
+
+def _origin_url(repo: GitRepo) -> str | None:
+    """origin's URL without any credentials in it (it is published in the release's card)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not _has_origin(repo):
+        return None
+    url = str(repo.remotes.origin.url)
+    parts = urlsplit(url)
+    if parts.scheme and "@" in parts.netloc:
+        url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return url
+
+
+def make_evidence(repo: GitRepo, root: Path, tag: str, record: ReleaseRecord) -> dict[str, bytes]:
+    """The release's card, provenance statement and datasheet, made from the work tree's
+    released tables (each checked against the manifest's md5 first)."""
+    from sdops_dvc.registry import evidence
+
+    manifest = manifest_at(repo, "HEAD", root)
+    assert manifest is not None  # plan_release checked the candidate's manifest
+    local = {art.path: Path(root) / art.path for art in manifest.tables.values()}
+    return evidence.render(evidence.gather(repo, tag, record, local))
 
 
 REPRODUCED = ("split", "generate")  # the stages whose outputs a release proves by regeneration
@@ -646,6 +673,8 @@ def release(
     version, record = plan.version, plan.record
     tag = register_tag(name, version)
     fault_point("planned")
+    files = make_evidence(repo, root, tag, record)
+    record = replace(record, evidence=digests(files))
     if dry_run:
         return ReleaseResult(tag, version, record, False, False, plan.warnings, repairs, True)
     pushed_data = False
@@ -658,6 +687,7 @@ def release(
                 hint="fix the DVC remote and run the command again",
             ) from None
         pushed_data = True
+    store_files(root, files)  # RepoError: nothing tagged
     summary = f"Release {tag} (manifest sha256 {record.manifest_digest[:12]})"
     assert record.budget is not None  # every record plan_release makes has one
     ref = record.budget.ledger_ref
