@@ -430,6 +430,9 @@ class PolicyCfg(_Model):
     access_classification: str | None = None
     retention_days: Int | None = None
     owner: str | None = None
+    # the terms the release is shared under (SPDX id or URL), shown in its data card; null:
+    # the card says it is not openly licensed, under the access classification
+    license: str | None = None
 
 
 class MonitorCfg(_Model):

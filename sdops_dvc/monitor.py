@@ -429,10 +429,6 @@ def run_monitor(
 
 def history(root: Path, name: str) -> list[dict[str, Any]]:
     """Every committed monitor record of NAME, oldest first."""
-    folder = root / "monitoring" / name
-    records = (
-        [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
-        if folder.exists()
-        else []
-    )
-    return sorted(records, key=lambda r: r["checked_at"])
+    from sdops_dvc.records import monitor_history
+
+    return monitor_history(root, name)

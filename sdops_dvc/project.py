@@ -37,6 +37,8 @@ WORKFLOW_FILES = {
     ".gitlab-ci.yml": "gitlab-ci.yml",
     ".github/workflows/sdops-monitor.yml": "github/workflows/sdops-monitor.yml",
     ".gitlab-ci-monitor.yml": "gitlab-ci-monitor.yml",
+    ".github/workflows/sdops-catalog.yml": "github/workflows/sdops-catalog.yml",
+    ".gitlab-ci-catalog.yml": "gitlab-ci-catalog.yml",
     "monitoring/dvc.yaml": "monitoring/dvc.yaml",
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 JSON = dict[str, Any]  # a JSON object at a read or write edge
@@ -547,3 +548,17 @@ class Manifest:
             metrics={str(k): _opt_float(v) for k, v in (d.get("metrics") or {}).items()},
             retention_days=int(retention) if isinstance(retention, int) else None,
         )
+
+
+def monitor_history(root: Path, name: str) -> list[JSON]:
+    """Every monitor record of NAME committed under ``monitoring/NAME/`` (written by
+    ``sdops monitor``), oldest first."""
+    import json
+
+    folder = root / "monitoring" / name
+    records = (
+        [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+        if folder.exists()
+        else []
+    )
+    return sorted(records, key=lambda r: str(r.get("checked_at")))

@@ -307,14 +307,14 @@ def test_the_ci_files_init_writes_pass_the_linters(tmp_path: Path, small_source:
     )
     assert init.returncode == 0, init.stderr
     workflows = sorted((root / ".github/workflows").glob("*.yml"))
-    assert len(workflows) == 2
+    assert len(workflows) == 3  # pull requests, monitoring, the catalog on Pages
     lint = _actionlint(*workflows)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     broken = tmp_path / "broken.yml"  # the linter is real: it finds a typo
     broken.write_text(workflows[0].read_text().replace("runs-on:", "runs-onn:"))
     assert _actionlint(broken).returncode == 1
     check = str(Path(sys.executable).parent / "check-jsonschema")
-    for name in (".gitlab-ci.yml", ".gitlab-ci-monitor.yml"):
+    for name in (".gitlab-ci.yml", ".gitlab-ci-monitor.yml", ".gitlab-ci-catalog.yml"):
         proc = subprocess.run(
             [check, "--builtin-schema", "vendor.gitlab-ci", str(root / name)],
             capture_output=True,
@@ -322,7 +322,10 @@ def test_the_ci_files_init_writes_pass_the_linters(tmp_path: Path, small_source:
             check=False,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
-    for path in [*workflows, root / ".gitlab-ci.yml", root / ".gitlab-ci-monitor.yml"]:
+    for path in [
+        *workflows,
+        *(root / n for n in (".gitlab-ci.yml", ".gitlab-ci-monitor.yml", ".gitlab-ci-catalog.yml")),
+    ]:
         text = path.read_text()
         assert (
             "pip install -r requirements-sdops.txt" in text and "pip install sdops-dvc" not in text

@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "retire": ("sdops_dvc.cli.registry", "retire", "Retire a release and delete its data."),
     "monitor": ("sdops_dvc.cli.registry", "monitor", "Check a release against fresh real data."),
     "budget": ("sdops_dvc.cli.budget", "budget", "Privacy budget: spend per release, remaining."),
+    "catalog": ("sdops_dvc.cli.catalog", "catalog", "Write the release catalog as a static site."),
 }
 
 
@@ -116,7 +117,8 @@ Example:
   dvc repro
 Exit codes: 0 ok, 1 gate failed, 2 usage, 3 bad params, 4 bad data,
 5 source changed, 6 git/DVC, 7 would overwrite, 8 invalid manifest,
-9 release refused, 10 release revoked or missing.""",
+9 release refused, 10 release revoked or missing, 11 budget exceeded,
+12 integrity (bytes or signature differ from the release).""",
 )
 @click.version_option(__version__, prog_name="sdops")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")

@@ -47,16 +47,8 @@ def own_objects(repo: GitRepo, rev: str, keep_revs: list[str]) -> tuple[list[str
 def delete_objects(top: Path, oids: list[str], *, local_cache: bool, what: str) -> None:
     """Delete objects from the default (release) DVC remote and, with ``local_cache``, from
     this clone's cache; RepoError when a store refuses."""
-    from dvc.repo import Repo as DvcRepo
-
-    from sdops_dvc.scm import run_dvc
-
     try:
-        dvc = DvcRepo(str(top))
-        odbs = [dvc.cache.local] if local_cache else []
-        if run_dvc(["remote", "list"], cwd=top).strip():
-            odbs.append(dvc.cloud.get_remote_odb(None, "purge"))
-        for odb in odbs:
+        for odb in _stores(top, local_cache=local_cache):
             for oid in oids:
                 if odb.exists(oid):
                     odb.delete(oid)
@@ -65,13 +57,12 @@ def delete_objects(top: Path, oids: list[str], *, local_cache: bool, what: str) 
 
 
 def _stores(top: Path, *, local_cache: bool) -> list[Any]:
+    """This clone's cache (with ``local_cache``) and the default (release) remote, if any."""
     from dvc.repo import Repo as DvcRepo
-
-    from sdops_dvc.scm import run_dvc
 
     dvc = DvcRepo(str(top))
     odbs: list[Any] = [dvc.cache.local] if local_cache else []
-    if run_dvc(["remote", "list"], cwd=top).strip():
+    if dvc.config["core"].get("remote"):
         odbs.append(dvc.cloud.get_remote_odb(None, "push"))
     return odbs
 

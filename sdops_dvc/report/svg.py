@@ -81,3 +81,63 @@ def hbars(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def trend(
+    title: str,
+    points: list[tuple[str, float | None, bool]],
+    threshold: float | None = None,
+    width: int = 300,
+    height: int = 140,
+) -> str:
+    """One metric across releases: a line through the versions (``(label, value, live)``;
+    revoked or retired releases drawn hollow), with the gate's threshold dashed."""
+    pad_l, pad_r, top, bottom = 34, 22, 20, 22
+    values = [v for _, v, _ in points if v is not None] + (
+        [threshold] if threshold is not None else []
+    )
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.05, hi + 0.05
+    lo, hi = lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)
+    plot_w, plot_h = width - pad_l - pad_r, height - top - bottom
+    step = plot_w / max(1, len(points) - 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = pad_l + (i * step if len(points) > 1 else plot_w / 2)
+        return x, top + plot_h * (1 - (v - lo) / (hi - lo))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'class="trend"><title>{escape(title)}</title>',
+        f'<text x="4" y="12" font-size="11" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{pad_l - 3}" y="{top + 8}" font-size="8" text-anchor="end">{hi:.3g}</text>',
+        f'<text x="{pad_l - 3}" y="{top + plot_h}" font-size="8" text-anchor="end">{lo:.3g}</text>',
+        f'<line x1="{pad_l}" x2="{pad_l}" y1="{top}" y2="{top + plot_h}" stroke="#999"/>',
+    ]
+    if threshold is not None:
+        _, y = xy(0, threshold)
+        parts.append(
+            f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y:.1f}" y2="{y:.1f}" stroke="#c00" '
+            f'stroke-dasharray="3,2"><title>threshold {threshold:g}</title></line>'
+        )
+    line = [xy(i, v) for i, (_, v, _) in enumerate(points) if v is not None]
+    if len(line) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in line)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{REAL}"/>')
+    for i, (label, v, live) in enumerate(points):
+        x = xy(i, lo)[0]
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 6}" font-size="8" text-anchor="middle">'
+            f"{escape(label)[:10]}</text>"
+        )
+        if v is None:
+            continue
+        _, y = xy(i, v)
+        fill = REAL if live else "white"
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{fill}" stroke="{REAL}">'
+            f"<title>{escape(label)}: {v:.4g}</title></circle>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

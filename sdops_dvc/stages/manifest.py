@@ -163,7 +163,10 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
             "seed": params.evaluation.seed,
             "samples": _samples(inputs.metrics.parent / "details.json"),
         },
-        "policy": params.policy.model_dump(mode="json"),
+        # license only when set: manifests made before it existed keep their bytes
+        "policy": params.policy.model_dump(
+            mode="json", exclude={"license"} if params.policy.license is None else None
+        ),
         "privacy": privacy_block(params, layout, inputs.fit),
         **({"relational": relational} if relational else {}),
         "environment": environment(),

@@ -247,6 +247,30 @@ def test_release_verify_get_and_read_tables(flights_world: dict[str, Path], tmp_
         assert _md5(out / f"{t}.csv") == manifest["relational"]["tables"][t]["synthetic"]["md5"]
     again = sdops("get", "flights@current", "-o", str(out), "--repo", str(origin), cwd=tmp_path)
     assert again.returncode != 0 and "exist" in again.stderr
+    assert "croissant.json (made again)" in verified["evidence_checked"]
+    # the card describes every related table: a record set each, loadable from the files
+    carded = tmp_path / "carded"
+    sdops(
+        "get",
+        "flights@current",
+        "--card",
+        "-o",
+        str(carded),
+        "--repo",
+        str(origin),
+        cwd=tmp_path,
+        check=True,
+    )
+    card = json.loads((carded / "croissant.json").read_text())
+    assert sorted(r["name"] for r in card["recordSet"]) == sorted(TABLES)
+    import mlcroissant as mlc
+
+    ds = mlc.Dataset(jsonld=str(carded / "croissant.json"))
+    for t in TABLES:
+        rows = manifest["relational"]["tables"][t]["synthetic"]["rows"]
+        assert sum(1 for _ in ds.records(record_set=t)) == rows
+    sig = sdops("verify", "flights@v1.0.0", "--signature", cwd=work)
+    assert sig.returncode == 0, sig.stderr
     tables = api.read_tables("flights@v1.0.0", repo=origin)
     assert sorted(tables) == list(TABLES)
     assert (
