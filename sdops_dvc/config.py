@@ -344,11 +344,13 @@ if TYPE_CHECKING:  # for the type checker a section is its base; thresholds via 
     QualityGateCfg = GateSection
     PrivacyGateCfg = _TestedGateCfg
     SubgroupGateCfg = _TestedGateCfg
+    FairnessGateCfg = _TestedGateCfg
 else:
     SchemaGateCfg = _gate_section("schema")
     QualityGateCfg = _gate_section("quality")
     PrivacyGateCfg = _gate_section("privacy")
     SubgroupGateCfg = _gate_section("subgroup")
+    FairnessGateCfg = _gate_section("fairness")
 
 
 class PolicyGateCfg(GateSection):
@@ -360,6 +362,7 @@ class GatesCfg(_Model):
     quality: QualityGateCfg = Field(default_factory=QualityGateCfg)
     privacy: PrivacyGateCfg = Field(default_factory=PrivacyGateCfg)
     subgroup: SubgroupGateCfg = Field(default_factory=SubgroupGateCfg)
+    fairness: FairnessGateCfg = Field(default_factory=FairnessGateCfg)
     policy: PolicyGateCfg = Field(default_factory=PolicyGateCfg)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -392,6 +395,26 @@ class SubgroupEvalCfg(_Model):
     min_size: Int = 50
 
 
+class FairnessEvalCfg(_Model):
+    """``evaluation.fairness``: protected columns whose groups a model trained on the release
+    must not treat less fairly than one trained on real data (see metrics/fairness.py)."""
+
+    columns: list[str] = Field(default_factory=list)
+    intersections: Bool = False  # also the groups of all declared columns together
+    min_size: Int = 50  # smaller groups (holdout rows) are reported, not gated
+    positive_label: str | None = None  # binary target: the favourable outcome (default: the
+    #                                    second class in sorted order)
+    bootstrap: Int = 200  # paired resamples of the holdout rows for the standard error
+
+    @model_validator(mode="after")
+    def _valid(self) -> FairnessEvalCfg:
+        if self.min_size < 2:
+            raise ValueError("min_size must be at least 2")
+        if not 20 <= self.bootstrap <= 10_000:
+            raise ValueError("bootstrap must be between 20 and 10000")
+        return self
+
+
 class EvaluationCfg(_Model):
     seed: Seed = 0  # every subsample and model is seeded from this
     max_nn_queries: Int = 10_000  # synthetic rows used as nearest-neighbour queries
@@ -403,6 +426,7 @@ class EvaluationCfg(_Model):
     threads: Int | None = None
     privacy: PrivacyEvalCfg = Field(default_factory=PrivacyEvalCfg)
     subgroups: SubgroupEvalCfg = Field(default_factory=SubgroupEvalCfg)
+    fairness: FairnessEvalCfg = Field(default_factory=FairnessEvalCfg)
 
     def thread_count(self) -> int:
         """``threads``, or the cores this process may run on that other processes leave
@@ -630,10 +654,12 @@ _SECTION_FIELDS: dict[str, type[BaseModel]] = {
     "gates.quality": QualityGateCfg,
     "gates.privacy": PrivacyGateCfg,
     "gates.subgroup": SubgroupGateCfg,
+    "gates.fairness": FairnessGateCfg,
     "gates.policy": PolicyGateCfg,
     "evaluation": EvaluationCfg,
     "evaluation.privacy": PrivacyEvalCfg,
     "evaluation.subgroups": SubgroupEvalCfg,
+    "evaluation.fairness": FairnessEvalCfg,
     "policy": PolicyCfg,
     "release": ReleaseCfg,
     "monitor": MonitorCfg,

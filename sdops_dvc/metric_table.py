@@ -86,6 +86,10 @@ _NO_GROUPS = (
     "subgroup.groups_reported",
     "subgroup: no subgroup columns declared (evaluation.subgroups.columns)",
 )
+_NO_FAIRNESS = (
+    "fairness.comparisons",
+    "fairness: no protected column measured (evaluation.fairness.columns)",
+)
 _SINGLE = ("relational.tables", "")  # a single table: nothing to note
 # which way is better: lower (gated by a max_ threshold) or higher (by a min_ threshold)
 _LOW, _HIGH, _COUNT = Goal.MINIMIZE, Goal.MAXIMIZE, None
@@ -366,6 +370,58 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("subgroup.groups_gated", "groups gated", "subgroups", bounds=_COUNT, kind="int"),
     Metric("subgroup.groups_reported", "groups reported", "subgroups", bounds=_COUNT, kind="int"),
+    # fairness: a model trained on the release against one trained on real rows
+    Metric(
+        "fairness.worst_demographic_parity_increase",
+        "worst demographic-parity increase",
+        "fairness",
+        _LOW,
+        bounds=(-1.0, 1.0),
+        threshold=Threshold(
+            "fairness",
+            "max_demographic_parity_increase",
+            0.05,
+            "per protected column: model on synthetic minus on real (binary target)",
+            rule="own",
+        ),
+        summary=True,
+        applies_if=_NO_FAIRNESS,
+    ),
+    Metric(
+        "fairness.worst_equalized_odds_increase",
+        "worst equalized-odds increase",
+        "fairness",
+        _LOW,
+        bounds=(-1.0, 1.0),
+        threshold=Threshold(
+            "fairness",
+            "max_equalized_odds_increase",
+            0.05,
+            "per protected column: model on synthetic minus on real (binary target)",
+            rule="own",
+        ),
+        summary=True,
+        applies_if=_NO_FAIRNESS,
+    ),
+    Metric(
+        "fairness.worst_error_gap_increase",
+        "worst group error-gap increase",
+        "fairness",
+        _LOW,
+        bounds=None,
+        threshold=Threshold(
+            "fairness",
+            "max_error_gap_increase",
+            0.10,
+            "per protected column: range of group MAE / overall MAE, synthetic minus real",
+            rule="own",
+        ),
+        summary=True,
+        applies_if=_NO_FAIRNESS,
+    ),
+    Metric(
+        "fairness.comparisons", "fairness comparisons gated", "fairness", bounds=_COUNT, kind="int"
+    ),
     # related tables (source.tables): keys, integrity, cardinality, the multi-table report
     Metric("relational.tables", "related tables", "relational", bounds=_COUNT, kind="int"),
     Metric("relational.relationships", "relationships", "relational", bounds=_COUNT, kind="int"),
@@ -480,7 +536,14 @@ METRICS: tuple[Metric, ...] = (
 
 BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
 THRESHOLDS: dict[str, Metric] = {m.threshold.key: m for m in METRICS if m.threshold}
-GATES = ("schema", "quality", "privacy", "subgroup", "policy")  # in the order they decide
+GATES = (
+    "schema",
+    "quality",
+    "privacy",
+    "subgroup",
+    "fairness",
+    "policy",
+)  # in the order they decide
 
 
 def thresholds_of(gate: str) -> list[Threshold]:
@@ -497,6 +560,7 @@ ALPHA_AFTER = {  # gates whose findings fail only when significant: where alpha 
     "schema": "max_unknown_category_share",
     "privacy": "max_dcr_share",
     "subgroup": "max_representation_gap",
+    "fairness": "max_error_gap_increase",
 }
 ALPHA_DOC = "a finding fails only when also significant at alpha (Bonferroni)"
 

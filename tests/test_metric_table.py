@@ -66,6 +66,7 @@ def test_nest_refuses_a_metric_the_table_does_not_declare_or_one_never_computed(
         "utility",
         "privacy",
         "subgroup",
+        "fairness",
         "relational",
     ]
     with pytest.raises(AssertionError, match=re.escape("not in the metric table: ['quality.new']")):

@@ -505,6 +505,54 @@ def relational(ev: Evaluation) -> FamilyOutput:
     return FamilyOutput(flat, {"relational": details})
 
 
+def fairness(ev: Evaluation) -> FamilyOutput:
+    """Per protected column: the utility model trained on synthetic rows against the one
+    trained on real rows, on the holdout (metrics/fairness.py)."""
+    from sdops_dvc.metrics import fairness as fair
+
+    cfg = ev.cfg.fairness
+    if not cfg.columns:
+        none = ("demographic_parity", "equalized_odds", "error_gap")
+        return FamilyOutput(
+            metrics={f"fairness.worst_{m}_increase": None for m in none}
+            | {"fairness.comparisons": 0}
+        )
+    res = fair.fairness(
+        ev.utility,
+        ev.holdout,
+        list(cfg.columns),
+        min_size=cfg.min_size,
+        intersections=cfg.intersections,
+        positive_label=cfg.positive_label,
+        bootstrap=cfg.bootstrap,
+        seed=ev.seed,
+    )
+
+    def worst(measure: str) -> float | None:
+        found = res.worst(measure)
+        return r(found.increase) if found is not None else None
+
+    return FamilyOutput(
+        metrics={
+            "fairness.worst_demographic_parity_increase": worst("demographic_parity"),
+            "fairness.worst_equalized_odds_increase": worst("equalized_odds"),
+            "fairness.worst_error_gap_increase": worst("error_gap"),
+            "fairness.comparisons": sum(1 for c in res.comparisons if c.p_value is not None),
+        },
+        details={
+            "fairness": {
+                "task": res.task,
+                "positive_label": res.positive,
+                "min_size": cfg.min_size,
+                "bootstrap": cfg.bootstrap,
+                "comparisons": [c.as_json() for c in res.comparisons],
+                "groups": {col: [g.as_json() for g in gs] for col, gs in res.groups.items()},
+                "notes": res.notes,
+            }
+        },
+    )
+
+
 FAMILIES: dict[str, MetricFamily] = {
     "schema": schema,
     "quality": quality,
@@ -512,5 +560,6 @@ FAMILIES: dict[str, MetricFamily] = {
     "privacy": privacy,
     "anonymity": anonymity,
     "subgroups": subgroups,
+    "fairness": fairness,
     "relational": relational,
 }

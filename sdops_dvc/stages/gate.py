@@ -329,6 +329,34 @@ def _table_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
     )
 
 
+def _fairness(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Each protected column's increase above the threshold fails when also significant at
+    alpha over the number of comparisons made (Bonferroni); otherwise it is a note."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    block = details.get("fairness") or {}
+    measure = m.name.removeprefix("worst_").removesuffix("_increase")
+    rows = block.get("comparisons") or []
+    tested = [row for row in rows if row.get("p_value") is not None]
+    if not rows:  # no details: judge the worst figure as it stands
+        c.limit(m, limit)
+        return
+    level = alpha / max(1, len(tested))
+    for row in rows:
+        inc = row.get("increase")
+        if row.get("measure") != measure or inc is None or inc <= limit:
+            continue
+        found = (
+            f"fairness: {row['column']}: {m.label.removeprefix('worst ')} {inc:.4f} above the "
+            f"maximum {limit} (model trained on synthetic {row['synthetic_model']:.4f}, on "
+            f"real {row['real_model']:.4f})"
+        )
+        p = row.get("p_value")
+        if p is not None and p >= level:
+            c.notes.append(f"{found}, within chance (p = {p:.2g} >= {level:.2g})")
+        else:
+            c.failures.append(f"{found}; one-sided bootstrap p = {p if p is not None else 0:.2g}")
+
+
 RULES: dict[str, Rule] = {
     "schema.worst_out_of_range_share": _schema_share,
     "schema.worst_unknown_category_share": _schema_share,
@@ -340,6 +368,9 @@ RULES: dict[str, Rule] = {
     "privacy.singling_out_risk": _attack,
     "privacy.linkability_risk": _attack,
     "privacy.inference_risk": _attack,
+    "fairness.worst_demographic_parity_increase": _fairness,
+    "fairness.worst_equalized_odds_increase": _fairness,
+    "fairness.worst_error_gap_increase": _fairness,
     "relational.orphan_excess": _orphan_excess,
     "relational.table_copy_excess": _table_copies,
 }
@@ -442,6 +473,13 @@ def _subgroup(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any])
     return c.outcome(gates.subgroup.enabled)
 
 
+def _fair(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateOutcome:
+    c = _judge("fairness", gates.fairness, metrics, details)
+    declared = (details.get("fairness") or {}).get("notes") or []
+    c.notes += [n for n in declared if n not in c.notes]
+    return c.outcome(gates.fairness.enabled)
+
+
 def _policy(gates: GatesCfg, metrics: dict[str, Any], policy: PolicyCfg | None) -> GateOutcome:
     from sdops_dvc.metrics.policy import policy_failures
 
@@ -470,6 +508,7 @@ def decide(
         "quality": quality.outcome(gates.quality.enabled),
         "privacy": _privacy(gates, metrics, details, budget),
         "subgroup": _subgroup(gates, metrics, details),
+        "fairness": _fair(gates, metrics, details),
         "policy": _policy(gates, metrics, policy),
     }
     failures = [f for g in out.values() for f in g.failures]

@@ -42,6 +42,7 @@ PARAMS = {
             "sensitive": ["health", "limit"],
         },
         "subgroups": {"columns": ["gender", "ethnicity", "region"]},
+        "fairness": {"columns": ["gender"]},
     },
     "policy": {
         "intended_use": "tests",
@@ -159,6 +160,26 @@ def test_one_distorted_subgroup_fails_the_subgroup_gate_and_nothing_else(
     assert any("ethnicity=afam" in f for f in result.gates["subgroup"].failures)
 
 
+def test_a_release_that_teaches_a_model_to_discriminate_fails_fairness(
+    world: dict[str, object],
+) -> None:
+    """Unseen real rows in which gender was made to predict the target: a model trained on
+    them treats men and women differently where one trained on real rows does not."""
+    unseen = world["unseen"]
+    assert isinstance(unseen, pd.DataFrame)
+    biased = unseen.copy()
+    rng = np.random.default_rng(5)
+    lean = rng.random(len(biased)) < 0.85
+    yes = biased["insurance"] == "yes"
+    biased.loc[lean & yes, "gender"] = "male"
+    biased.loc[lean & ~yes, "gender"] = "female"
+    result, metrics = _gate(world, "biased", biased)
+    assert "fairness" in _failed(result), result.failures
+    reasons = " ".join(result.gates["fairness"].failures)
+    assert "fairness: gender: demographic-parity increase" in reasons
+    assert metrics["fairness"]["worst_demographic_parity_increase"] > 0.1
+
+
 def test_independently_shuffled_columns_fail_quality(world: dict[str, object]) -> None:
     unseen = world["unseen"]
     assert isinstance(unseen, pd.DataFrame)
@@ -258,7 +279,7 @@ def test_stand_alone_commands_on_any_generators_output(
     assert proc.returncode == 1 and "no policy is stated" in proc.stderr
     gate = json.loads((out / "gate.json").read_text())
     assert gate["approved"] is False and gate["gates"]["policy"]["passed"] is False
-    assert set(gate["gates"]) == {"schema", "quality", "privacy", "subgroup", "policy"}
+    assert set(gate["gates"]) == {"schema", "quality", "privacy", "subgroup", "fairness", "policy"}
     # with params (thresholds and policy), the same data is approved
     params = dict(PARAMS)
     params["generator"] = {"num_rows": len(unseen)}
