@@ -374,6 +374,25 @@ class PrivacyEvalCfg(_Model):
     n_attacks: Int = 500
     max_column_sets: Int = 200  # singling out: column triples tried (sampled when more)
     linkability_aux: list[list[str]] | None = None  # two column lists; default: QI halves
+    # rare combinations: a numeric quasi-identifier is known to an attacker in bins of this
+    # width (public, not read from the data); without one, its exact value
+    qi_bins: dict[str, float] = Field(default_factory=dict)
+    rare_k: Int = 1  # a combination held by at most this many real records is rare
+
+    @field_validator("qi_bins")
+    @classmethod
+    def _bins(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [c for c, w in v.items() if not w > 0]
+        if bad:
+            raise ValueError(f"bin widths must be positive: {', '.join(bad)}")
+        return v
+
+    @field_validator("rare_k")
+    @classmethod
+    def _k(cls, v: int) -> int:
+        if not 1 <= v <= 100:
+            raise ValueError("must be between 1 and 100")
+        return v
 
     @field_validator("n_attacks")
     @classmethod

@@ -249,6 +249,28 @@ METRICS: tuple[Metric, ...] = (
     Metric("privacy.exact_match_holdout_p_value", "copies of holdout rows: p-value", "privacy"),
     Metric("privacy.exact_match_train_full", "exact copies of any train row", "privacy", _LOW),
     Metric(
+        "privacy.rare_match_train",
+        "rows reproducing a rare train quasi-identifier combination",
+        "privacy",
+        _LOW,
+        threshold=Threshold(
+            "privacy",
+            "max_rare_match_excess",
+            0.01,
+            "rows whose QI combination <= k train records hold, minus the same for holdout",
+            rule="own",
+            of_metric=False,
+        ),
+        summary=True,
+    ),
+    Metric(
+        "privacy.rare_match_holdout",
+        "rows reproducing a rare holdout quasi-identifier combination",
+        "privacy",
+        summary=True,
+    ),
+    Metric("privacy.rare_match_p_value", "rare combinations: p-value", "privacy"),
+    Metric(
         "privacy.dcr_share",
         "DCR share (closer to train)",
         "privacy",

@@ -278,6 +278,9 @@ def privacy(ev: Evaluation) -> FamilyOutput:
 
     tr_s, ho_s, syn_q, sample_info = ev.privacy_samples
     copies = priv.exact_copies(ev.synthetic, tr_s, ho_s, ev.columns)
+    qi, _, _ = privacy_columns(ev.cfg, ev.columns, ev.target)
+    pc = ev.cfg.privacy
+    rare = priv.rare_matches(ev.synthetic, tr_s, ho_s, qi, dict(pc.qi_bins), pc.rare_k)
     em_full = priv.exact_match_rate(ev.synthetic, ev.train, ev.columns)
     d = ev.dcr
     mia = priv.membership_inference(syn_q, tr_s, ho_s, ev.sdtypes, ev.seed, ev.cfg.max_nn_queries)
@@ -289,6 +292,9 @@ def privacy(ev: Evaluation) -> FamilyOutput:
             "privacy.exact_match_real_baseline": r(copies.real_baseline),
             "privacy.exact_match_holdout_p_value": r(copies.holdout_p_value),
             "privacy.exact_match_train_full": r(em_full),
+            "privacy.rare_match_train": r(rare.train),
+            "privacy.rare_match_holdout": r(rare.holdout),
+            "privacy.rare_match_p_value": r(rare.p_value),
             "privacy.dcr_share": r(d.share),
             "privacy.dcr_p_value": r(d.p_value),
             "privacy.nndr_median": r(float(np.median(d.nndr))) if len(d.nndr) else None,
@@ -297,6 +303,7 @@ def privacy(ev: Evaluation) -> FamilyOutput:
         },
         details={
             "privacy": {
+                "rare_combinations": rare.as_json(),
                 "mia": {
                     "members": mia.members,
                     "non_members": mia.non_members,

@@ -305,23 +305,36 @@ def _limitations(f: Facts) -> list[str]:
     ]
 
 
+def _verdict(passed: bool | None) -> str:
+    return "passed" if passed else "failed" if passed is False else "was not run"
+
+
 def _biases(f: Facts) -> list[str]:
     ev = f.params.get("evaluation") or {}
     cols = (ev.get("subgroups") or {}).get("columns") or []
-    passed = f.manifest.gates_passed.get("subgroup")
-    if not cols:
-        return [
-            "No subgroup columns were declared: fidelity, utility and representation "
-            "per group were not examined; disparate impact was not tested."
-        ]
-    verdict = "passed" if passed else "failed" if passed is False else "not run"
-    return [
+    fair = (ev.get("fairness") or {}).get("columns") or []
+    out = [
         f"Subgroups examined: {', '.join(map(str, cols))}. The subgroup gate (representation, "
-        f"column shapes and train-on-synthetic accuracy per group against the real holdout, "
-        f"Bonferroni-corrected) {verdict}; worst group gap "
-        f"{_metric(f, 'subgroup.worst_group_gap')}. Disparate impact (demographic parity, "
-        "equalized odds) was not tested."
+        "column shapes and train-on-synthetic accuracy per group against the real holdout, "
+        f"Bonferroni-corrected) {_verdict(f.manifest.gates_passed.get('subgroup'))}; worst "
+        f"group gap {_metric(f, 'subgroup.worst_group_gap')}."
+        if cols
+        else "No subgroup columns were declared: fidelity, utility and representation per "
+        "group were not examined."
     ]
+    if fair:
+        out.append(
+            f"Disparate impact examined for {', '.join(map(str, fair))}: the fairness gate "
+            "(a model trained on the release against one trained on real rows, on the same "
+            "holdout rows; Bonferroni-corrected) "
+            f"{_verdict(f.manifest.gates_passed.get('fairness'))}; worst increase in "
+            f"demographic parity {_metric(f, 'fairness.worst_demographic_parity_increase')}, "
+            f"in equalized odds {_metric(f, 'fairness.worst_equalized_odds_increase')}, in "
+            f"group error gap {_metric(f, 'fairness.worst_error_gap_increase')}."
+        )
+    else:
+        out.append("Disparate impact was not tested (no evaluation.fairness.columns).")
+    return out
 
 
 def _personal(f: Facts) -> list[str]:

@@ -235,6 +235,25 @@ def _real_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any
         )
 
 
+def _rare_matches(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Rare train QI combinations reproduced beyond rare holdout ones, and significant
+    (McNemar). Counts only: the combinations are never named."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    tr, ho = get(c.metrics, m.key), get(c.metrics, "privacy.rare_match_holdout")
+    p = get(c.metrics, "privacy.rare_match_p_value")
+    if tr is None or ho is None:
+        c.failures.append("privacy: rare quasi-identifier combinations could not be counted")
+        return
+    k = ((details.get("privacy") or {}).get("rare_combinations") or {}).get("k", 1)
+    if tr - ho > limit and (p is None or p < alpha):
+        c.failures.append(
+            f"privacy: {tr:.2%} of synthetic rows reproduce a quasi-identifier combination that "
+            f"at most {k} train record(s) hold, vs {ho:.2%} one that at most {k} holdout "
+            f"record(s) hold (excess {tr - ho:.4f} above the maximum {limit}, one-sided "
+            f"McNemar p = {p if p is not None else 0:.2g}): rare real people are reproduced"
+        )
+
+
 def _dcr_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Above the share and significant (one-sided binomial)."""
     limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
@@ -365,6 +384,7 @@ RULES: dict[str, Rule] = {
     "privacy.exact_match_train": _exact_copies,
     "privacy.exact_match_holdout": _real_copies,
     "privacy.dcr_share": _dcr_share,
+    "privacy.rare_match_train": _rare_matches,
     "privacy.singling_out_risk": _attack,
     "privacy.linkability_risk": _attack,
     "privacy.inference_risk": _attack,

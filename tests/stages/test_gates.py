@@ -40,6 +40,7 @@ PARAMS = {
                 "family",
             ],
             "sensitive": ["health", "limit"],
+            "qi_bins": {"age": 5},
         },
         "subgroups": {"columns": ["gender", "ethnicity", "region"]},
         "fairness": {"columns": ["gender"]},
@@ -109,6 +110,8 @@ def test_copies_of_training_rows_fail_privacy(world: dict[str, object]) -> None:
         and "membership-inference AUC" in reasons
     )
     assert metrics["privacy"]["exact_match_train"] > 0.5 > metrics["privacy"]["exact_match_holdout"]
+    assert "rare real people are reproduced" in reasons  # rare QI combinations, as counts
+    assert metrics["privacy"]["rare_match_train"] > metrics["privacy"]["rare_match_holdout"] + 0.1
 
 
 def test_real_rows_passed_off_as_synthetic_fail_privacy(world: dict[str, object]) -> None:
@@ -130,6 +133,38 @@ def test_real_rows_passed_off_as_synthetic_fail_privacy(world: dict[str, object]
     _, clean = _gate(world, "unseen_again", unseen)
     excess = clean["privacy"]["exact_match_holdout"] - clean["privacy"]["exact_match_real_baseline"]
     assert abs(excess) < 0.01
+
+
+def test_rare_combinations_are_counted_never_named(world: dict[str, object]) -> None:
+    """The k-map check reports counts and settings only: no combination of the real rows
+    reaches details.json, and unseen real rows match rare train and rare holdout
+    combinations equally often (the control)."""
+    import json as _json
+
+    unseen = world["unseen"]
+    assert isinstance(unseen, pd.DataFrame)
+    result, metrics = _gate(world, "rare_unseen", unseen)
+    assert "privacy" not in _failed(result)
+    root = world["root"]
+    assert isinstance(root, Path)
+    rare = _json.loads((root / "rare_unseen" / "details.json").read_text())["privacy"][
+        "rare_combinations"
+    ]
+    assert set(rare) == {
+        "train",
+        "holdout",
+        "p_value",
+        "rare_combinations_train",
+        "rare_combinations_holdout",
+        "quasi_identifiers",
+        "bins",
+        "k",
+    }
+    assert rare["bins"] == {"age": 5.0} and rare["k"] == 1 and rare["rare_combinations_train"] > 0
+    assert (
+        abs(metrics["privacy"]["rare_match_train"] - metrics["privacy"]["rare_match_holdout"])
+        < 0.02
+    )
 
 
 def test_training_rows_with_tiny_noise_fail_privacy(world: dict[str, object]) -> None:
