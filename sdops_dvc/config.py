@@ -378,6 +378,9 @@ class PrivacyEvalCfg(_Model):
     # width (public, not read from the data); without one, its exact value
     qi_bins: dict[str, float] = Field(default_factory=dict)
     rare_k: Int = 1  # a combination held by at most this many real records is rare
+    # outside linkage: the columns of an outside table an attacker holds about real people
+    # (a register, a voter file); linked through the release to the other columns
+    public_columns: list[str] = Field(default_factory=list)
 
     @field_validator("qi_bins")
     @classmethod

@@ -331,6 +331,27 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("privacy.linkability_p_value", "linkability: p-value", "anonymity"),
     Metric(
+        "privacy.outside_linkage_risk",
+        "outside-linkage risk",
+        "anonymity",
+        _LOW,
+        threshold=Threshold(
+            "privacy",
+            "max_outside_linkage_risk",
+            0.10,
+            "an outside table of the public columns linked to the rest, against holdout",
+            rule="own",
+        ),
+        summary=True,
+        applies_if=(
+            "privacy.public_columns",
+            "privacy: no public columns declared (evaluation.privacy.public_columns): "
+            "outside linkage not measured",
+        ),
+    ),
+    Metric("privacy.outside_linkage_p_value", "outside linkage: p-value", "anonymity"),
+    Metric("privacy.public_columns", "public columns", "anonymity", bounds=_COUNT, kind="int"),
+    Metric(
         "privacy.inference_risk",
         "inference risk",
         "anonymity",

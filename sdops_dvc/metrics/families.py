@@ -382,6 +382,13 @@ def anonymity(ev: Evaluation) -> FamilyOutput:
         if [c for c in qi if c != secret]
     ]
     worst = max(inf, key=lambda x: x.value) if inf else None
+    public = [c for c in ev.cfg.privacy.public_columns if c in ev.columns]
+    rest = [c for c in ev.columns if c not in public]
+    outside = (
+        anon.linkability(tr_s, syn_q, ho_s, (public, rest), n_attacks=n_att, seed=seed)
+        if public and rest
+        else None
+    )
     return FamilyOutput(
         metrics={
             "privacy.singling_out_risk": r(so.value),
@@ -390,6 +397,9 @@ def anonymity(ev: Evaluation) -> FamilyOutput:
             "privacy.linkability_p_value": r(lk.p_value),
             "privacy.inference_risk": r(worst.value) if worst else None,
             "privacy.inference_p_value": r(worst.p_value) if worst else None,
+            "privacy.outside_linkage_risk": r(outside.value) if outside else None,
+            "privacy.outside_linkage_p_value": r(outside.p_value) if outside else None,
+            "privacy.public_columns": len(public) if outside else 0,
         },
         details={
             "privacy": {
@@ -397,6 +407,7 @@ def anonymity(ev: Evaluation) -> FamilyOutput:
                 "sensitive": sensitive,
                 "singling_out": so.as_json(),
                 "linkability": lk.as_json(),
+                "outside_linkage": outside.as_json() if outside else None,
                 "inference": [x.as_json() for x in inf],
             }
         },

@@ -387,6 +387,7 @@ RULES: dict[str, Rule] = {
     "privacy.rare_match_train": _rare_matches,
     "privacy.singling_out_risk": _attack,
     "privacy.linkability_risk": _attack,
+    "privacy.outside_linkage_risk": _attack,
     "privacy.inference_risk": _attack,
     "fairness.worst_demographic_parity_increase": _fairness,
     "fairness.worst_equalized_odds_increase": _fairness,
