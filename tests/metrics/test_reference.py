@@ -159,12 +159,9 @@ def _brute_pairs(
     return result
 
 
-@pytest.mark.parametrize("case", ["copies", "unseen"])
-def test_anonymeter_risks_agree_within_its_confidence_interval(case: str) -> None:
-    from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
-
-    from sdops_dvc.metrics.anonymity import inference, linkability, singling_out
-
+def _attack_rows(case: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """credit_card in thirds: the real table, the train rows, the control, and the
+    "synthetic" rows: copies of the train rows, or the third the generator never saw."""
     real = pd.read_csv(CREDIT)
     perm = np.random.default_rng(0).permutation(len(real))
     n = len(real) // 3
@@ -172,6 +169,16 @@ def test_anonymeter_risks_agree_within_its_confidence_interval(case: str) -> Non
         real.iloc[perm[i * n : (i + 1) * n]].reset_index(drop=True) for i in range(3)
     )
     syn = ori.sample(frac=1.0, random_state=1).reset_index(drop=True) if case == "copies" else other
+    return real, ori, control, syn
+
+
+@pytest.mark.parametrize("case", ["copies", "unseen"])
+def test_anonymeter_risks_agree_within_its_confidence_interval(case: str) -> None:
+    from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
+
+    from sdops_dvc.metrics.anonymity import inference, linkability, singling_out
+
+    real, ori, control, syn = _attack_rows(case)
     cols = list(real.columns)
     aux = (cols[: len(cols) // 2], cols[len(cols) // 2 :])
 
@@ -361,19 +368,15 @@ def test_outside_linkage_agrees_with_anonymeter(case: str) -> None:
 
     from sdops_dvc.metrics.anonymity import linkability
 
-    real = pd.read_csv(CREDIT)
-    perm = np.random.default_rng(0).permutation(len(real))
-    n = len(real) // 3
-    ori, control, other = (
-        real.iloc[perm[i * n : (i + 1) * n]].reset_index(drop=True) for i in range(3)
-    )
-    syn = ori.sample(frac=1.0, random_state=1).reset_index(drop=True) if case == "copies" else other
+    real, ori, control, syn = _attack_rows(case)
     public = ["age", "income", "owner"]
     aux = (public, [c for c in real.columns if c not in public])
     np.random.seed(4)
-    ref = LinkabilityEvaluator(
-        ori=ori, syn=syn, control=control, aux_cols=aux, n_attacks=300
-    ).evaluate(n_jobs=1).risk()
+    ref = (
+        LinkabilityEvaluator(ori=ori, syn=syn, control=control, aux_cols=aux, n_attacks=300)
+        .evaluate(n_jobs=1)
+        .risk()
+    )
     ours = linkability(ori, syn, control, aux, n_attacks=300, seed=4)
     assert ref.ci[0] - 1e-9 <= ours.value <= ref.ci[1] + 1e-9, (ours.value, ref)
     if case == "copies":
