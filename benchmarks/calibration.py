@@ -15,8 +15,9 @@ charter filled in):
             synthetic)
   shifted   unseen rows, one protected group's outcome       fairness must FAIL (and, for a
             shifted, its ranking within the group kept      binary target, subgroup PASS)
-  rareqi    unseen rows, a tenth replaced by train rows      the rare-combination check
-            whose quasi-identifiers are sample-unique        must FAIL
+  rareqi    unseen rows, a fifth replaced by train rows      the rare-combination check
+            whose quasi-identifiers are sample-unique        must FAIL (where the table
+                                                             has that many such rows)
 
 Besides the gates, three checks are counted on their own: fairness (the fairness gate), rare
 (privacy.max_rare_match_excess) and linkage (privacy.max_outside_linkage_risk, on the
@@ -159,10 +160,12 @@ def init_params(table: Table, tmp: Path) -> Any:
 
 
 def shifted(unseen: Any, train: Any, holdout: Any, table: Table, seed: int) -> Any:
-    """Unseen rows in which the largest group of the first protected column gets a better
-    outcome while its order within the group is kept: a binary target's negatives that a
-    model trained on real rows ranks highest become positive (the group's positive rate up
-    by 0.15); a numeric target moves up by half its standard deviation in the group."""
+    """Unseen rows in which the largest group of the first protected column gets another
+    outcome rate while its order within the group is kept. A binary target: the group's rate
+    moves by 0.15 towards the other class, through the rows a model trained on real rows ranks
+    nearest to it (its lowest-ranked positives become negative when the group's positive
+    rate is above one half, else its highest-ranked negatives positive); a numeric target
+    moves up by half its standard deviation in the group."""
     import numpy as np
 
     from sdops_dvc.metrics.learning import utility
@@ -170,25 +173,35 @@ def shifted(unseen: Any, train: Any, holdout: Any, table: Table, seed: int) -> A
     out = unseen.copy()
     col, t = table.protected[0], table.target
     assert t is not None
-    group = out[col].astype("string") == out[col].astype("string").value_counts().index[0]
+    group = (
+        out[col].astype("string") == out[col].astype("string").value_counts().index[0]
+    ).to_numpy()
     y = out[t]
     if y.nunique(dropna=True) == 2:
         labels = sorted(y.dropna().astype(str).unique())
         u = utility(train, holdout, train, t, "auto", seed=seed, max_rows=100_000, score_also=out)
         pos = list(u.model_trtr.classes_).index(labels[1])
-        score = np.full(len(out), -1.0)
+        score = np.full(len(out), np.nan)
         score[out.index.get_indexer(u.x_also.index)] = u.model_trtr.predict_proba(u.x_also)[:, pos]
-        neg = np.flatnonzero(group.to_numpy() & (y.astype(str) == labels[0]).to_numpy())
-        flip = neg[np.argsort(-score[neg], kind="stable")][: int(0.15 * group.sum())]
-        out.loc[out.index[flip], t] = y[y.astype(str) == labels[1]].iloc[0]
+        is_pos = (y.astype(str) == labels[1]).to_numpy()
+        down = is_pos[group].mean() > 0.5
+        cand = np.flatnonzero(group & (is_pos if down else ~is_pos) & ~np.isnan(score))
+        order = np.argsort(score[cand] if down else -score[cand], kind="stable")
+        flip = cand[order][: int(0.15 * group.sum())]
+        value = labels[0] if down else labels[1]
+        out.loc[out.index[flip], t] = y[y.astype(str) == value].iloc[0]
         return out
     out.loc[group, t] = y[group] + 0.5 * float(y.std())
     return out
 
 
-def rare_qi(unseen: Any, train: Any, table: Table, seed: int, qi: list[str]) -> Any:
-    """Unseen rows, a tenth replaced by train rows whose quasi-identifier combination no
-    other train row has (sample-unique)."""
+RARE_SHARE = 0.2  # the rareqi case: this share of the rows replaced
+
+
+def rare_qi(unseen: Any, train: Any, table: Table, seed: int, qi: list[str]) -> Any | None:
+    """Unseen rows, a fifth replaced by train rows whose quasi-identifier combination no
+    other train row has (sample-unique); None when the table has too few such rows for that
+    (its quasi-identifiers, as generalised, single out almost no one)."""
     import pandas as pd
 
     from sdops_dvc.metrics.privacy import generalised
@@ -196,7 +209,9 @@ def rare_qi(unseen: Any, train: Any, table: Table, seed: int, qi: list[str]) -> 
 
     h = pd.Series(row_hashes(generalised(train, qi, table.bins), qi))
     unique = train[h.map(h.value_counts()).to_numpy() == 1]
-    n = min(len(unique), len(unseen) // 10)
+    n = int(RARE_SHARE * len(unseen))
+    if len(unique) < n:
+        return None
     planted = unique.sample(n=n, random_state=seed)
     return pd.concat([unseen.iloc[n:], planted], ignore_index=True)
 
@@ -256,7 +271,14 @@ def run_table(table: Table, seeds: list[int], tmp: Path, log: Any) -> list[Outco
         qi, _, _ = privacy_columns(params.evaluation, cols, table.target)
         if table.protected and table.target:
             synthetic["shifted"] = shifted(synthetic["unseen"], train, holdout, table, seed)
-        synthetic["rareqi"] = rare_qi(synthetic["unseen"], train, table, seed, qi)
+        planted = rare_qi(synthetic["unseen"], train, table, seed, qi)
+        if planted is not None:
+            synthetic["rareqi"] = planted
+        elif seed == seeds[0]:
+            log(
+                f"{table.name:<17} rareqi: not applicable (fewer sample-unique QI rows than "
+                f"{RARE_SHARE:.0%} of the rows)"
+            )
         for case, syn in synthetic.items():
             t0 = time.perf_counter()
             with warnings.catch_warnings():
