@@ -29,10 +29,13 @@ def _calibration():  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 def test_calibration_on_the_small_table(tmp_path: Path) -> None:
     """The suite of benchmarks/calibration.py on credit_card (1,319 rows), 5 split seeds:
-    unseen real rows pass every gate in >= 95% of seeds, copies and noisy copies fail
-    privacy and shuffled columns fail quality in all of them."""
+    unseen real rows pass every gate and check in >= 95% of seeds, copies and noisy copies
+    fail privacy, shuffled columns fail quality, a shifted group fails fairness (and passes
+    the subgroup gate), copied sample-unique QI rows fail the rare check, in all of them."""
     cal = _calibration()
-    table = cal.Table("credit_card", CREDIT, "card", ["owner", "selfemp"])
+    table = cal.Table(
+        "credit_card", CREDIT, "card", ["owner", "selfemp"], *cal.DECLARED["credit_card"]
+    )
     outcomes = cal.run_table(table, list(range(5)), tmp_path, lambda line: None)
     rows = cal.summary(outcomes)
     assert {r["case"] for r in rows} == set(cal.CASES)
@@ -43,6 +46,11 @@ def test_calibration_on_the_small_table(tmp_path: Path) -> None:
             assert any(f.startswith("privacy: ") for f in o.failures)
         if o.case == "shuffled":
             assert any(f.startswith("quality: ") for f in o.failures)
+        if o.case == "shifted":
+            assert any(f.startswith("fairness: owner: ") for f in o.failures)
+            assert o.passed["subgroup"]
+        if o.case == "rareqi":
+            assert any("rare real people are reproduced" in f for f in o.failures)
 
 
 def test_exceedance_p_value_matches_a_simulation() -> None:
