@@ -93,7 +93,7 @@ def _grade(value: float | None, warn: float, action: float, what: str) -> Findin
 
 def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
     from sdops_dvc.api import read_dataframe
-    from sdops_dvc.registry.releases import _git_file, manifest_at, resolve
+    from sdops_dvc.registry.catalog import git_file, manifest_at, resolve
     from sdops_dvc.tables import read_table
 
     repo = repo_at(root)
@@ -108,7 +108,7 @@ def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
     fresh = read_table(fresh_path, what="fresh snapshot")
     synthetic = read_dataframe(rel.tag, repo=top)
     meta = manifest.source.metadata
-    meta_text = _git_file(repo.commit(rel.tag), meta.path) if meta else None
+    meta_text = git_file(repo.commit(rel.tag), meta.path) if meta else None
     sdtypes = {}
     if meta_text:
         cols = next(iter(json.loads(meta_text)["tables"].values()))["columns"]
@@ -125,7 +125,7 @@ def _load_tables(
     from sdops_dvc.api import read_tables
     from sdops_dvc.errors import DataError
     from sdops_dvc.metadata import parse_datetimes
-    from sdops_dvc.registry.releases import _git_file
+    from sdops_dvc.registry.catalog import git_file
     from sdops_dvc.relational import Relationship, evaluation_view
     from sdops_dvc.tableset import read_tables as read_files
 
@@ -140,7 +140,7 @@ def _load_tables(
     fresh = read_files({n: fresh_dir / Path(p).name for n, p in sources.items()}, "fresh")
     base = {n: _read_at(top, p, rel.tag) for n, p in sources.items()}
     meta = manifest.source.metadata
-    text = _git_file(repo.commit(rel.tag), meta.path) if meta else None
+    text = git_file(repo.commit(rel.tag), meta.path) if meta else None
     if not text:
         raise ReleaseUnavailable(f"{rel.tag} has no metadata.json")
     metadata = json.loads(text)

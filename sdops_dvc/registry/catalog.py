@@ -177,7 +177,7 @@ def _approvals_verify(repo: GitRepo, ref: Any, record: ReleaseRecord) -> bool | 
             at = repo.commit(str(basis))
         except Exception:  # the basis release's tag is gone: nothing to re-check against
             return False
-    signers = _git_file(at, ALLOWED_SIGNERS)
+    signers = git_file(at, ALLOWED_SIGNERS)
     for a in signed:
         if not a.commit or signer_of(git_cwd(repo), a.commit, signers) != parse_identity(a.by)[1]:
             return (
@@ -240,7 +240,7 @@ def tag_verifies(repo: GitRepo, tag: str, commit: Any) -> bool:
     release`` checks its own before pushing it."""
     from sdops_dvc.registry.approvals import verify_signed
 
-    signers = _git_file(commit, ALLOWED_SIGNERS) or ""
+    signers = git_file(commit, ALLOWED_SIGNERS) or ""
     return verify_signed(git_cwd(repo), signers, "verify-tag", tag).returncode == 0
 
 
@@ -403,7 +403,7 @@ def resolve(repo: GitRepo, ref: str, *, live_only: bool = True) -> Release:
     raise ReleaseUnavailable(f"{name} has no version {which}", hint="see `sdops list`")
 
 
-def _actor(repo: GitRepo) -> str:
+def actor(repo: GitRepo) -> str:
     """Who acts: git's configured identity (as `git config` resolves it, env included)."""
     import git
 
@@ -416,7 +416,8 @@ def _actor(repo: GitRepo) -> str:
     return f"{value('user.name')} <{value('user.email')}>"
 
 
-def _git_file(commit: Any, rel: str) -> str | None:
+def git_file(commit: Any, rel: str) -> str | None:
+    """The text of ``rel`` committed at ``commit`` (None when it is not there)."""
     raw = blob_at(commit, rel)
     return raw.decode("utf-8") if raw is not None else None
 
@@ -435,7 +436,7 @@ def _manifest(text: str | None) -> Manifest | None:
 def manifest_at(repo: GitRepo, rev: str, root: Path) -> Manifest | None:
     commit = repo.commit(rev)
     rel = repo_path(repo, root / L.MANIFEST)
-    return _manifest(_git_file(commit, rel))
+    return _manifest(git_file(commit, rel))
 
 
 def release_manifest(repo: GitRepo, rel: Release, root: Path | None = None) -> Manifest | None:
@@ -459,7 +460,7 @@ def pipeline_at(commit: Any, name: str) -> tuple[str, Manifest] | None:
     """(the pipeline's directory in the repository, "" for the top; its manifest) of release
     ``name`` at ``commit``."""
     for rel in _manifest_paths(commit):
-        found = _manifest(_git_file(commit, rel))
+        found = _manifest(git_file(commit, rel))
         if found is not None and found.name == name:
             top = str(PurePosixPath(rel).parent.parent)
             return ("" if top == "." else top), found

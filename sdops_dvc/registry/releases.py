@@ -40,13 +40,7 @@ from sdops_dvc.registry.catalog import (  # the read side, re-exported for calle
     NotRelease as NotRelease,
     Release as Release,
     Status as Status,
-    _actor as _actor,
-    _current as _current,
-    _git_file as _git_file,
-    _manifest_at_commit as _manifest_at_commit,
-    _record as _record,
-    _signature_problem as _signature_problem,
-    _validate_register as _validate_register,
+    actor,
     manifest_at as manifest_at,
     parse_reference as parse_reference,
     release_manifest as release_manifest,
@@ -466,7 +460,7 @@ def _release_record(
         approvals_required=gov.basis.cfg.required,
         governance=gov.as_json(),
         approval_notes=tuple(approvals.notes),
-        releaser=_actor(repo),
+        releaser=actor(repo),
         released_at=utc_stamp(),
         dvc_remote=dvc_remote,
         pushed_to_origin=_has_origin(repo),
@@ -816,7 +810,7 @@ def revoke(root: Path, ref: str, reason: str, kind: str, *, purge: bool = False)
     tag = deregister_tag(
         target.name, target.version, next_counter([t.name for t in repo.tags], target.name)
     )
-    record = RevocationRecord(target.tag, reason, kind, _actor(repo), utc_stamp())
+    record = RevocationRecord(target.tag, reason, kind, actor(repo), utc_stamp())
     purged: list[str] | None = None
     shared: list[str] = []
     if purge:

@@ -15,12 +15,11 @@ from pathlib import Path
 
 from sdops_dvc.errors import ReleaseRefused
 from sdops_dvc.records import utc_stamp
-from sdops_dvc.registry.catalog import Status
+from sdops_dvc.registry.catalog import Status, actor
 from sdops_dvc.registry.objects import delete_objects, own_objects
 from sdops_dvc.registry.releases import (
     RETIRED,
     Release,
-    _actor,
     publish_tag,
     release_manifest,
     releases,
@@ -75,7 +74,7 @@ def retire(root: Path, ref: str, reason: str = "retention period ended") -> Reti
         "schema": "sdops-retirement/1",
         "release": target.tag,
         "reason": reason,
-        "actor": _actor(repo),
+        "actor": actor(repo),
         "retired_at": utc_stamp(),
         "deleted_objects": doomed,
         "kept_shared_objects": shared,
