@@ -138,7 +138,7 @@ def read_release_files(
     ReleaseUnavailable for a release made before evidence existed)."""
     import tempfile
 
-    from sdops_dvc.registry.evidence import digests, gather, render
+    from sdops_dvc.registry.evidence import remade
     from sdops_dvc.registry.remote import open_location
 
     rel, tables = read_table_bytes(ref, repo)
@@ -154,15 +154,13 @@ def read_release_files(
         for i, (path, data) in enumerate(tables.values()):
             local[path] = Path(tmp) / f"{i}-{Path(path).name}"
             local[path].write_bytes(data)
-        files = render(gather(git_repo, rel.tag, rel.record, local))
-    made = digests(files)
-    for name, want in sorted(rel.record.evidence.items()):
-        if made.get(name, {}).get("sha256") != want.get("sha256"):
-            raise IntegrityError(
-                f"{name} of {rel.tag}, made again from what the tag pins, does not match the "
-                "digest in the signed tag record; nothing was written",
-                hint=f"run `sdops verify {rel.tag} --signature` and report it to the owner",
-            )
+        files, differ = remade(git_repo, rel.tag, rel.record, local)
+    if differ:
+        raise IntegrityError(
+            f"{differ[0]} of {rel.tag}, made again from what the tag pins, does not match the "
+            "digest in the signed tag record; nothing was written",
+            hint=f"run `sdops verify {rel.tag} --signature` and report it to the owner",
+        )
     return rel, tables, files
 
 

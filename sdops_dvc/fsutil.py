@@ -36,6 +36,17 @@ def md5_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def file_digests(path: Path) -> tuple[str, str]:
+    """(md5, sha256) of the file's bytes, read once: what dvc.lock records and what
+    provenance statements and data cards publish."""
+    md5, sha = hashlib.md5(), hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            md5.update(chunk)
+            sha.update(chunk)
+    return md5.hexdigest(), sha.hexdigest()
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only on success."""

@@ -113,10 +113,10 @@ def _keys(
     return keys
 
 
-def _rates(codes: Array, n_groups: int, yhat: Array, y: Array | None, weights: Array) -> Array:
-    """Per group: (positive-prediction rate, TPR, FPR) for binary labels, else the mean
-    absolute error (``y`` holds the errors then, ``yhat`` is unused). ``weights`` counts
-    each row (a bootstrap resample's multiplicities)."""
+def _rates(codes: Array, n_groups: int, pred: Array, y: Array | None, weights: Array) -> Array:
+    """Per group, rows weighted by ``weights`` (a bootstrap resample's multiplicities): the
+    positive-prediction rate, TPR and FPR of 0/1 predictions ``pred`` against 0/1 truth
+    ``y``; for regression (``y`` None, ``pred`` the absolute errors) the mean absolute error."""
     import numpy as np
 
     def mean(mask_w: Array, values: Array) -> Array:
@@ -126,13 +126,8 @@ def _rates(codes: Array, n_groups: int, yhat: Array, y: Array | None, weights: A
             return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
     if y is None:
-        raise ValueError("labels or errors are required")
-    if yhat is None:  # regression: y holds absolute errors
-        return mean(weights, y)[None, :]
-    sel = mean(weights, yhat)
-    tpr = mean(weights * y, yhat)
-    fpr = mean(weights * (1 - y), yhat)
-    return np.vstack([sel, tpr, fpr])
+        return mean(weights, pred)[None, :]
+    return np.vstack([mean(weights, pred), mean(weights * y, pred), mean(weights * (1 - y), pred)])
 
 
 def _spread(values: Array) -> float | None:
@@ -154,12 +149,21 @@ def _measures(rates: Array, gated: Array, task: str, scale: float) -> dict[str, 
 
 @dataclass(frozen=True)
 class _Scored:
-    task: str
     codes: dict[str, tuple[Array, list[str]]]  # column -> (group code per row, group names)
     syn: Array  # binary: 0/1 predicted positive; regression: absolute errors
     real: Array
     y: Array | None  # binary: 0/1 truth; regression: None
-    scale: float  # regression: the real-trained model's overall MAE
+
+    @property
+    def task(self) -> str:
+        return "regression" if self.y is None else "binary"
+
+    def rates(self, codes: Array, n_groups: int, weights: Array) -> tuple[Array, Array]:
+        """:func:`_rates` under the model trained on synthetic rows and the one on real."""
+        return (
+            _rates(codes, n_groups, self.syn, self.y, weights),
+            _rates(codes, n_groups, self.real, self.y, weights),
+        )
 
 
 def _score(util: UtilityResult, keys: dict[str, Any], positive: str | None) -> _Scored:
@@ -175,16 +179,14 @@ def _score(util: UtilityResult, keys: dict[str, Any], positive: str | None) -> _
         truth = y.to_numpy(dtype=float)
         err_s = np.abs(truth - util.model_tstr.predict(x))
         err_r = np.abs(truth - util.model_trtr.predict(x))
-        return _Scored("regression", codes, err_s, err_r, None, float(err_r.mean()))
+        return _Scored(codes, err_s, err_r, None)
     labels = y.astype(str).to_numpy()
 
     def predicted(model: Any) -> Array:
         return (model.predict(x).astype(str) == positive).astype(float)
 
     truth = (labels == positive).astype(float)
-    return _Scored(
-        "binary", codes, predicted(util.model_tstr), predicted(util.model_trtr), truth, 1.0
-    )
+    return _Scored(codes, predicted(util.model_tstr), predicted(util.model_trtr), truth)
 
 
 def _positive(util: UtilityResult, declared: str | None) -> tuple[str | None, str | None]:
@@ -233,9 +235,7 @@ def fairness(
     for col, (codes, names) in s.codes.items():
         sizes = np.bincount(codes, minlength=len(names))
         gated = sizes >= min_size
-        yhat = (s.syn, s.real) if s.y is not None else (None, None)
-        ys = (s.y, s.y) if s.y is not None else (s.syn, s.real)
-        rates = [_rates(codes, len(names), yhat[i], ys[i], ones) for i in (0, 1)]
+        rates = s.rates(codes, len(names), ones)
         res.groups[col] = [
             GroupRates(
                 names[g],
@@ -278,14 +278,9 @@ def _compare(
     from scipy.stats import norm
 
     def measures(w: Array) -> tuple[dict[str, float | None], dict[str, float | None]]:
-        if s.y is None:
-            ra = _rates(codes, n_groups, None, s.syn, w)
-            rb = _rates(codes, n_groups, None, s.real, w)
-            scale = float((w * s.real).sum() / w.sum())
-        else:
-            ra = _rates(codes, n_groups, s.syn, s.y, w)
-            rb = _rates(codes, n_groups, s.real, s.y, w)
-            scale = 1.0
+        ra, rb = s.rates(codes, n_groups, w)
+        # regression: group MAE ranges over the real-trained model's overall MAE
+        scale = float((w * s.real).sum() / w.sum()) if s.y is None else 1.0
         return _measures(ra, gated, s.task, scale), _measures(rb, gated, s.task, scale)
 
     n = len(codes)

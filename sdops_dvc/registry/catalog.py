@@ -149,7 +149,7 @@ def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag) -> tuple[ReleaseRe
     checked = _approvals_verify(repo, ref, record)
     if isinstance(checked, str):
         return checked
-    if any(marker in (ref.tag.message or "") for marker in SIGNATURES):
+    if tag_signed(ref.tag.message or ""):
         return record, checked
     legacy = record.governance is None  # made before sdops signed its release tags
     if legacy or _declared_unsigned(ref.commit, p.name):
@@ -192,8 +192,8 @@ def params_beside_manifests(commit: Any) -> list[tuple[str, str]]:
     :func:`_manifest_at_commit` finds manifests): the rules a release was made under."""
     out = []
     for rel in _manifest_paths(commit):
-        top = str(PurePosixPath(rel).parent.parent)
-        path = "params.yaml" if top == "." else f"{top}/params.yaml"
+        top = _pipeline_dir(rel)
+        path = f"{top}/params.yaml" if top else "params.yaml"
         raw = blob_at(commit, path)
         try:
             text = raw.decode("utf-8") if raw is not None else None
@@ -223,11 +223,15 @@ def _declared_unsigned(commit: Any, name: str) -> bool:
 ALLOWED_SIGNERS = str(ApprovalsCfg.model_fields["allowed_signers"].default)
 
 
+def tag_signed(message: str) -> bool:
+    """An annotated tag's message carries a signature (SSH or PGP)."""
+    return any(marker in message for marker in SIGNATURES)
+
+
 def _signature_problem(repo: GitRepo, ref: Any) -> str | None:
     """A signed tag must verify: SSH signatures against the allowed-signers file committed at
     the tagged commit, PGP ones against the keyring git uses. Unsigned tags pass here."""
-    message = ref.tag.message or ""
-    if not any(marker in message for marker in SIGNATURES):
+    if not tag_signed(ref.tag.message or ""):
         return None
     if tag_verifies(repo, ref.name, ref.commit):
         return None
@@ -462,9 +466,14 @@ def pipeline_at(commit: Any, name: str) -> tuple[str, Manifest] | None:
     for rel in _manifest_paths(commit):
         found = _manifest(git_file(commit, rel))
         if found is not None and found.name == name:
-            top = str(PurePosixPath(rel).parent.parent)
-            return ("" if top == "." else top), found
+            return _pipeline_dir(rel), found
     return None
+
+
+def _pipeline_dir(manifest_path: str) -> str:
+    """The pipeline's directory in the repository ("" for the top) from its manifest's path."""
+    top = str(PurePosixPath(manifest_path).parent.parent)
+    return "" if top == "." else top
 
 
 def _manifest_paths(commit: Any) -> list[str]:

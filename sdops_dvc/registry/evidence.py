@@ -22,7 +22,7 @@ from sdops_dvc import layout as L
 from sdops_dvc.errors import IntegrityError
 
 if TYPE_CHECKING:
-    from sdops_dvc.records import JSON, Manifest, ReleaseRecord
+    from sdops_dvc.records import JSON, Manifest, PrivacyInfo, ReleaseRecord
 
 CARD = "croissant.json"
 STATEMENT = "provenance.intoto.json"
@@ -122,14 +122,6 @@ class Facts:
         return f"{self.prefix}/{rel}" if self.prefix else rel
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _data_type(sdtype: str | None, dtype: Any) -> str:
     import pandas as pd
 
@@ -143,9 +135,14 @@ def _data_type(sdtype: str | None, dtype: Any) -> str:
 
 
 def _sdtypes(metadata: dict[str, Any] | None, table: str) -> dict[str, str]:
+    """The sdtypes of ``table`` (a single-table release names its one table after the
+    dataset, which metadata.json may name otherwise)."""
+    from sdops_dvc.metadata import column_sdtypes
+
     tables = (metadata or {}).get("tables") or {}
-    spec = tables.get(table) or (next(iter(tables.values())) if len(tables) == 1 else {})
-    return {str(c): str(s.get("sdtype")) for c, s in (spec.get("columns") or {}).items()}
+    if not tables:
+        return {}
+    return column_sdtypes({"tables": tables}, table if table in tables else None)
 
 
 def describe_file(
@@ -155,11 +152,11 @@ def describe_file(
     manifest records (md5), else IntegrityError names the file."""
     import pandas as pd
 
-    from sdops_dvc.fsutil import md5_file
+    from sdops_dvc.fsutil import file_digests
 
     if not local.is_file():
         raise IntegrityError(f"{path}: its bytes are not at hand (no file at {local})")
-    got = md5_file(local)
+    got, sha256 = file_digests(local)
     if got != md5:
         raise IntegrityError(
             f"{path}: the bytes at hand have md5 {got}, but the release manifest records {md5}",
@@ -171,7 +168,7 @@ def describe_file(
         frame = pd.read_csv(local, low_memory=False)
     sdtypes = _sdtypes(metadata, table)
     fields = tuple((str(c), _data_type(sdtypes.get(str(c)), frame[c].dtype)) for c in frame.columns)
-    return DataFile(table, path, md5, sha256_file(local), local.stat().st_size, len(frame), fields)
+    return DataFile(table, path, md5, sha256, local.stat().st_size, len(frame), fields)
 
 
 def gather(repo: Any, tag: str, record: ReleaseRecord, local: dict[str, Path]) -> Facts:
@@ -256,7 +253,11 @@ def _distribution(d: DataFile) -> JSON:
 
 
 def _spend(f: Facts) -> str:
-    p = f.manifest.privacy
+    return spend_text(f.manifest.privacy)
+
+
+def spend_text(p: PrivacyInfo) -> str:
+    """A release's privacy spend in words (the card's, the datasheet's, the catalog's)."""
     if not p.formal_guarantee:
         return f"no formal privacy guarantee (mechanism: {p.mechanism})"
     eps = "n/a" if p.epsilon is None else f"{p.epsilon:g}"
@@ -492,11 +493,12 @@ def statement(f: Facts) -> JSON:
 # -- the datasheet ----------------------------------------------------------------------------
 
 
-def datasheet(f: Facts) -> str:
-    """The card's fields for people (Markdown; values escaped as report.md escapes them)."""
+def datasheet(f: Facts, c: JSON | None = None) -> str:
+    """The card's fields for people (Markdown; values escaped as report.md escapes them);
+    ``c``: the card, when already made."""
     from sdops_dvc.report import md
 
-    c = card(f)
+    c = card(f) if c is None else c
     lines = [
         f"# {md(f.record.name)} {md(f.record.version)}: datasheet",
         "",
@@ -539,7 +541,42 @@ def render(f: Facts) -> dict[str, bytes]:
     def dump(obj: Any) -> bytes:
         return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
-    return {CARD: dump(card(f)), STATEMENT: dump(statement(f)), DATASHEET: datasheet(f).encode()}
+    c = card(f)
+    return {CARD: dump(c), STATEMENT: dump(statement(f)), DATASHEET: datasheet(f, c).encode()}
+
+
+def remade(
+    repo: Any, tag: str, record: ReleaseRecord, tables: dict[str, Path]
+) -> tuple[dict[str, bytes], list[str]]:
+    """The evidence made again from what the tag pins, and the names of the files whose
+    sha256 differs from the one the signed tag record pins (the record must pin some)."""
+    files = render(gather(repo, tag, record, tables))
+    pinned = record.evidence or {}
+    made = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    return files, [n for n, want in sorted(pinned.items()) if made.get(n) != want.get("sha256")]
+
+
+def stored_copies(
+    top: Path, pinned: dict[str, dict[str, str]]
+) -> dict[str, tuple[bytes | None, str | None]]:
+    """Each pinned evidence file as the release remote serves it: (its bytes, None when they
+    match the signed sha256, else why not; the bytes are None when the remote holds none).
+    RepoError when the remote cannot be read."""
+    from sdops_dvc.registry.objects import read_stored
+
+    served = read_stored(top, [d.get("md5", "") for d in pinned.values()])
+    out: dict[str, tuple[bytes | None, str | None]] = {}
+    for name, want in sorted(pinned.items()):
+        data = served.get(want.get("md5", ""))
+        why = None
+        if data is None:
+            why = f"the release remote does not hold it (md5 {want.get('md5')})"
+        elif (got := hashlib.sha256(data).hexdigest()) != want.get("sha256"):
+            why = (
+                f"the release remote's copy is altered (sha256 {got}, signed {want.get('sha256')})"
+            )
+        out[name] = (data, why)
+    return out
 
 
 def digests(files: dict[str, bytes]) -> dict[str, dict[str, str]]:

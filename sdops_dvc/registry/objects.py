@@ -89,16 +89,29 @@ def store_files(top: Path, files: dict[str, bytes]) -> None:
         raise RepoError(f"storing the release's evidence failed: {exc}") from None
 
 
-def read_stored(top: Path, md5: str) -> bytes | None:
-    """The bytes the default (release) remote holds under ``md5``, as served (None when it
-    holds none). Not checked here: the caller compares them with what the release pins."""
+def read_stored(top: Path, md5s: list[str]) -> dict[str, bytes | None]:
+    """The bytes the default (release) remote holds under each md5, as served (None where it
+    holds none, or where there is no default remote). Not checked here: the caller compares
+    them with what the release pins."""
     try:
         odbs = _stores(top, local_cache=False)
-        if not odbs or not odbs[0].exists(md5):
-            return None
-        odb = odbs[0]
-        with odb.fs.open(odb.oid_to_path(md5), "rb") as fh:
-            data: bytes = fh.read()
-        return data
+        out: dict[str, bytes | None] = {}
+        for md5 in md5s:
+            if not odbs or not odbs[0].exists(md5):
+                out[md5] = None
+                continue
+            with odbs[0].fs.open(odbs[0].oid_to_path(md5), "rb") as fh:
+                out[md5] = fh.read()
+        return out
     except Exception as exc:
-        raise RepoError(f"reading {md5} from the release remote failed: {exc}") from None
+        raise RepoError(f"reading from the release remote failed: {exc}") from None
+
+
+def remote_holds(top: Path, md5s: list[str]) -> bool | None:
+    """Whether the default (release) remote holds any of the objects; None when there is no
+    default remote or it cannot be asked."""
+    try:
+        odbs = _stores(top, local_cache=False)
+        return any(odbs[0].exists(md5) for md5 in md5s) if odbs else None
+    except Exception:
+        return None

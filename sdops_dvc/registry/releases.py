@@ -51,7 +51,7 @@ from sdops_dvc.registry.catalog import (  # the read side, re-exported for calle
 )
 from sdops_dvc.registry.evidence import digests
 from sdops_dvc.registry.governance import Governance, approve_changes, governing
-from sdops_dvc.registry.objects import store_files
+from sdops_dvc.registry.objects import remote_holds, store_files
 from sdops_dvc.registry.signing import NO_KEY_HINT, Signer, release_signer, sign
 from sdops_dvc.registry.tags import (
     Version,
@@ -696,26 +696,6 @@ def release(
     return ReleaseResult(tag, version, record, pushed_data, pushed_tag, plan.warnings, repairs)
 
 
-def _published(root: Path, md5: str) -> bool | None:
-    """Whether the release DVC remote (the default remote) holds the object ``md5``; None
-    when there is no default remote or it cannot be asked."""
-    from sdops_dvc.registry.checks import remote_location
-    from sdops_dvc.scm import run_dvc
-
-    remotes, default = dvc_remotes(root)
-    if default is None:
-        return None
-    url = remote_location(root, remotes[default])
-    rel = f"files/md5/{md5[:2]}/{md5[2:]}"
-    if "://" not in url:
-        return (Path(url) / rel).is_file()
-    try:
-        run_dvc(["ls-url", f"{url}/{rel}"], cwd=root)
-    except RepoError:
-        return False
-    return True
-
-
 def published_spend_problems(
     repo: GitRepo,
     root: Path,
@@ -744,7 +724,7 @@ def published_spend_problems(
         if p.source_lineage != lineage and m.source.md5 not in digests:
             continue
         seen.add(mid)
-        if any(_published(root, t.md5) for t in m.tables.values()):
+        if remote_holds(root, [t.md5 for t in m.tables.values()]):
             problems.append(
                 f"commit {commit.hexsha[:10]} records DP measurement {mid[:12]} of this source "
                 f"(epsilon {p.epsilon}), and its synthetic table is in the release remote "

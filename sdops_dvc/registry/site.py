@@ -10,7 +10,6 @@ report is copied from the released commit. Rendering is :mod:`sdops_dvc.report.s
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -39,13 +38,9 @@ class CatalogResult:
 
 
 def _spend(m: Manifest | None) -> str:
-    if m is None:
-        return "unknown"
-    p = m.privacy
-    if not p.formal_guarantee:
-        return "none (no formal guarantee)"
-    eps = "?" if p.epsilon is None else f"{p.epsilon:g}"
-    return f"epsilon {eps}, delta {p.delta if p.delta is not None else '?'} ({p.mechanism})"
+    from sdops_dvc.registry.evidence import spend_text
+
+    return "unknown" if m is None else spend_text(m.privacy)
 
 
 def _release_files(
@@ -53,30 +48,26 @@ def _release_files(
 ) -> tuple[dict[str, str], list[str]]:
     """Copy the release's evidence (from the release remote, checked against the signed
     digests) and report (from the released commit) into the site."""
-    from sdops_dvc.registry.objects import read_stored
+    from sdops_dvc.registry.evidence import stored_copies
     from sdops_dvc.scm import blob_at
 
     base = f"releases/{rel.name}/{rel.version}"
     files: dict[str, str] = {}
     missing: list[str] = []
-    wanted = [
-        ("data card (Croissant)", "croissant.json"),
-        ("provenance (in-toto)", "provenance.intoto.json"),
-        ("datasheet", "datasheet.md"),
-    ]
-    for label, name in wanted:
-        pin = (rel.record.evidence or {}).get(name)
-        if pin is None:
+    labels = {
+        "croissant.json": "data card (Croissant)",
+        "provenance.intoto.json": "provenance (in-toto)",
+        "datasheet.md": "datasheet",
+    }
+    try:
+        stored = stored_copies(top, rel.record.evidence or {})
+    except RepoError as exc:
+        stored = {name: (None, exc.message) for name in rel.record.evidence or {}}
+    for name, label in labels.items():
+        if name not in stored:
             continue
-        try:
-            data = read_stored(top, pin.get("md5", ""))
-        except RepoError as exc:
-            data, why = None, exc.message
-        else:
-            why = "not in the release remote"
-        if data is not None and hashlib.sha256(data).hexdigest() != pin.get("sha256"):
-            data, why = None, "the release remote's copy does not match the signed digest"
-        if data is None:
+        data, why = stored[name]
+        if why is not None or data is None:
             missing.append(f"{rel.tag} {name}: {why}")
             continue
         (site / base / name).write_bytes(data)

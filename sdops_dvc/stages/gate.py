@@ -202,56 +202,72 @@ def _pair_trends(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any
     c.limit(m, limit, key=f"{m.key}_all_pairs", label=f"{m.label} (all pairs)")
 
 
+def _excess(
+    c: _Checks,
+    m: Metric,
+    cfg: GateSection,
+    control: str,
+    p_key: str,
+    missing: str,
+    say: Callable[[float, float, float, Any], str],
+) -> None:
+    """``m``'s rate beyond the ``control`` rate: fails above the threshold when also
+    significant (the one-sided ``p_key`` below alpha; none recorded counts as significant).
+    ``say(rate, control, limit, p)`` words the failure."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    rate, base, p = get(c.metrics, m.key), get(c.metrics, control), get(c.metrics, p_key)
+    if rate is None or base is None:
+        c.failures.append(missing)
+    elif rate - base > limit and (p is None or p < alpha):
+        c.failures.append(say(rate, base, limit, p))
+
+
 def _exact_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Copies of train rows beyond copies of holdout rows, and significant (McNemar)."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
-    em_t, em_h = get(c.metrics, m.key), get(c.metrics, "privacy.exact_match_holdout")
-    em_p = get(c.metrics, "privacy.exact_match_p_value")
-    if em_t is None or em_h is None:
-        c.failures.append("privacy: exact-copy rates could not be computed")
-    elif em_t - em_h > limit and (em_p is None or em_p < alpha):
-        c.failures.append(
+
+    def say(em_t: float, em_h: float, limit: float, p: Any) -> str:
+        return (
             f"privacy: {em_t:.2%} of synthetic rows copy a train row vs {em_h:.2%} a holdout row "
             f"(excess {em_t - em_h:.4f} above the maximum {limit}, "
-            f"one-sided McNemar p = {em_p:.2g})"
+            f"one-sided McNemar p = {p:.2g})"
         )
+
+    missing = "privacy: exact-copy rates could not be computed"
+    _excess(c, m, cfg, "privacy.exact_match_holdout", "privacy.exact_match_p_value", missing, say)
 
 
 def _real_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Copies of holdout rows beyond what real rows duplicate one another (real rows passed
     off as synthetic: the generator never saw the holdout), and significant (Fisher)."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
-    em_h = get(c.metrics, m.key)
-    base = get(c.metrics, "privacy.exact_match_real_baseline")
-    pval = get(c.metrics, "privacy.exact_match_holdout_p_value")
-    if em_h is None or base is None:
-        c.failures.append("privacy: copies of real rows could not be computed")
-    elif em_h - base > limit and (pval is None or pval < alpha):
-        c.failures.append(
+
+    def say(em_h: float, base: float, limit: float, pval: Any) -> str:
+        return (
             f"privacy: {em_h:.2%} of synthetic rows are exact copies of holdout rows, which "
             f"the generator never saw, while only {base:.2%} of holdout rows duplicate a train "
             f"row (excess {em_h - base:.4f} above the maximum {limit}, one-sided Fisher "
             f"p = {pval:.2g}): the table holds real rows passed off as synthetic"
         )
 
+    missing = "privacy: copies of real rows could not be computed"
+    control, p_key = "privacy.exact_match_real_baseline", "privacy.exact_match_holdout_p_value"
+    _excess(c, m, cfg, control, p_key, missing, say)
+
 
 def _rare_matches(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Rare train QI combinations reproduced beyond rare holdout ones, and significant
     (McNemar). Counts only: the combinations are never named."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
-    tr, ho = get(c.metrics, m.key), get(c.metrics, "privacy.rare_match_holdout")
-    p = get(c.metrics, "privacy.rare_match_p_value")
-    if tr is None or ho is None:
-        c.failures.append("privacy: rare quasi-identifier combinations could not be counted")
-        return
     k = ((details.get("privacy") or {}).get("rare_combinations") or {}).get("k", 1)
-    if tr - ho > limit and (p is None or p < alpha):
-        c.failures.append(
+
+    def say(tr: float, ho: float, limit: float, p: Any) -> str:
+        return (
             f"privacy: {tr:.2%} of synthetic rows reproduce a quasi-identifier combination that "
             f"at most {k} train record(s) hold, vs {ho:.2%} one that at most {k} holdout "
             f"record(s) hold (excess {tr - ho:.4f} above the maximum {limit}, one-sided "
             f"McNemar p = {p if p is not None else 0:.2g}): rare real people are reproduced"
         )
+
+    missing = "privacy: rare quasi-identifier combinations could not be counted"
+    _excess(c, m, cfg, "privacy.rare_match_holdout", "privacy.rare_match_p_value", missing, say)
 
 
 def _dcr_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
