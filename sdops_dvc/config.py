@@ -46,6 +46,8 @@ Num = Annotated[float, BeforeValidator(_number)]
 Seed = Annotated[int, Strict(), Field(ge=0, le=MAX_SEED)]
 Bool = Annotated[bool, Strict()]
 PLACEHOLDER = "TODO"  # what `sdops init` writes where only a person can decide
+# the families that sample a group on request (SDV's conditional sampling; cart by rejection)
+CONDITIONAL_FAMILIES = ("gaussian_copula", "cart", "ctgan", "tvae", "copula_gan")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$")
 ACCESS_CLASSES = ("public", "internal", "confidential", "restricted")
@@ -205,6 +207,82 @@ class DPCfg(_Model):
         return self
 
 
+class ConditionGroupCfg(_Model):
+    """One group of rebalanced generation: the categorical values that define it and the
+    share of output rows (or the number of rows) it gets."""
+
+    values: dict[str, str | bool | int]
+    share: Num | None = None
+    rows: Int | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ConditionGroupCfg:
+        if not self.values:
+            raise ValueError("a group names at least one column and its value")
+        if (self.share is None) == (self.rows is None):
+            raise ValueError("a group takes one target: share (of output rows) or rows")
+        if self.share is not None and not 0.0 <= self.share <= 1.0:
+            raise ValueError("share must be between 0 and 1")
+        if self.rows is not None and self.rows < 0:
+            raise ValueError("rows must be 0 or more")
+        return self
+
+    def label(self) -> str:
+        return ", ".join(f"{c}={v}" for c, v in self.values.items())
+
+
+class ConditionsCfg(_Model):
+    """Rebalanced (conditional) generation: a mitigation step, reviewed as such. The
+    released rows are drawn group by group to the declared targets; the quality and privacy
+    gates judge an unconditioned sample from the same fit (the model)."""
+
+    rationale: str
+    groups: list[ConditionGroupCfg]
+
+    @model_validator(mode="after")
+    def _groups(self) -> ConditionsCfg:
+        if not self.rationale.strip() or self.rationale.strip() == PLACEHOLDER:
+            raise ValueError("rationale: say why the output is rebalanced (it is recorded)")
+        if not self.groups:
+            raise ValueError("groups: declare at least one group")
+        cols = list(self.groups[0].values)
+        if any(list(g.values) != cols for g in self.groups):
+            raise ValueError(f"every group names the same columns, in one order ({cols})")
+        labels = [g.label() for g in self.groups]
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if twice:
+            raise ValueError(f"group(s) declared twice: {'; '.join(twice)}")
+        shares = [g.share for g in self.groups]
+        if any(x is None for x in shares) and any(x is not None for x in shares):
+            raise ValueError("give every group a share, or every group rows, not a mix")
+        if shares[0] is not None and abs(sum(x or 0.0 for x in shares) - 1.0) > 1e-6:
+            total = sum(x or 0.0 for x in shares)
+            raise ValueError(f"the shares sum to {total:.6g}; they must sum to 1")
+        if shares[0] is None and not sum(g.rows or 0 for g in self.groups):
+            raise ValueError("the groups' rows sum to 0")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.groups[0].values)
+
+    def counts(self, total: int) -> list[int]:
+        """Rows per group: declared rows, or ``total`` split by the shares (largest
+        remainder, ties to the group declared first)."""
+        if self.groups[0].rows is not None:
+            return [g.rows or 0 for g in self.groups]
+        exact = [(g.share or 0.0) * total for g in self.groups]
+        out = [math.floor(x) for x in exact]
+        by_remainder = sorted(range(len(exact)), key=lambda i: (out[i] - exact[i], i))
+        for i in by_remainder[: total - sum(out)]:
+            out[i] += 1
+        return out
+
+    def total(self) -> int | None:
+        """The rows the groups' declared counts add up to (None: shares)."""
+        return sum(g.rows or 0 for g in self.groups) if self.groups[0].rows is not None else None
+
+
 class GeneratorCfg(_Model):
     family: str = "gaussian_copula"
     seed: Seed = 0
@@ -226,6 +304,8 @@ class GeneratorCfg(_Model):
     # a family that generates the entity table only (cart) needs every other table here
     public_tables: list[str] = Field(default_factory=list)
     privacy: DPCfg | None = None  # DP families only
+    # rebalanced generation: target shares or rows per group (SDV families)
+    conditions: ConditionsCfg | None = None
 
     @field_validator("family")
     @classmethod
@@ -279,7 +359,28 @@ class GeneratorCfg(_Model):
             raise ValueError("generator.discrete names a column twice")
         if spec.dp and self.constraints:
             raise ValueError(f"family {self.family} takes no constraints (they are SDV's)")
+        if self.conditions is not None:
+            self._check_conditions(self.conditions)
         return self
+
+    def _check_conditions(self, cond: ConditionsCfg) -> None:
+        if self.family not in CONDITIONAL_FAMILIES:
+            why = (
+                "a differentially private model is measured once from noisy marginals and "
+                "samples no group on request"
+                if FAMILIES[self.family].dp
+                else "it generates related tables"
+            )
+            raise ValueError(
+                f"family {self.family} cannot condition generation (generator.conditions): "
+                f"{why}; families that can: {', '.join(CONDITIONAL_FAMILIES)}"
+            )
+        total = cond.total()
+        if total is not None and self.num_rows is not None and total != self.num_rows:
+            raise ValueError(
+                f"generator.conditions: the groups' rows sum to {total}, generator.num_rows is "
+                f"{self.num_rows}; set num_rows to null (or to their sum)"
+            )
 
 
 class OutputCfg(_Model):
@@ -646,6 +747,8 @@ class Params(_Model):
             named["generator.parameters.numerical_distributions"] = [str(c) for c in dists]
         if self.generator.discrete:
             named["generator.discrete"] = list(self.generator.discrete)
+        if self.generator.conditions is not None:
+            named["generator.conditions"] = self.generator.conditions.columns
         if ev.privacy.linkability_aux:
             named["evaluation.privacy.linkability_aux"] = [
                 c for part in ev.privacy.linkability_aux for c in part

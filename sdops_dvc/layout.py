@@ -23,6 +23,7 @@ REPORTS = "reports"
 METRICS = "reports/metrics.json"
 GATE = "reports/gate.json"
 MANIFEST = "release/manifest.json"
+MODEL_SAMPLE_STEM = "model/sample"  # the unconditioned sample the gates judge (+ .<format>)
 DP_FIT = "model/dp_fit.npz"  # the DP measurement (noisy marginals, fitted model); persists
 
 
@@ -46,6 +47,9 @@ class Layout:
 
     def synthetic(self, fmt: str) -> Path:
         return self.root / f"{SYNTHETIC_STEM}.{fmt}"
+
+    def model_sample(self, fmt: str) -> Path:
+        return self.root / f"{MODEL_SAMPLE_STEM}.{fmt}"
 
     def train(self, multi_table: bool = False) -> Path:
         """The train split: a file, or for related tables a directory of files."""

@@ -90,6 +90,7 @@ _NO_FAIRNESS = (
     "fairness.comparisons",
     "fairness: no protected column measured (evaluation.fairness.columns)",
 )
+_UNCONDITIONED = ("conditions.groups", "")  # no generator.conditions: nothing to note
 _SINGLE = ("relational.tables", "")  # a single table: nothing to note
 # which way is better: lower (gated by a max_ threshold) or higher (by a min_ threshold)
 _LOW, _HIGH, _COUNT = Goal.MINIMIZE, Goal.MAXIMIZE, None
@@ -464,6 +465,80 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric(
         "fairness.comparisons", "fairness comparisons gated", "fairness", bounds=_COUNT, kind="int"
+    ),
+    # rebalanced generation (generator.conditions): the released rows, the data view
+    Metric("conditions.groups", "rebalanced groups", "conditions", bounds=_COUNT, kind="int"),
+    Metric(
+        "conditions.target_gap",
+        "largest gap between a group's rows and its target (share of rows)",
+        "conditions",
+        _LOW,
+        summary=True,
+    ),
+    Metric("conditions.column_shapes", "column shapes of the rebalanced rows", "conditions"),
+    Metric(
+        "conditions.utility_ratio",
+        "utility ratio of the rebalanced rows",
+        "conditions",
+        _HIGH,
+        bounds=None,
+        summary=True,
+    ),
+    Metric(
+        "conditions.worst_demographic_parity_increase",
+        "rebalanced rows: worst demographic-parity increase",
+        "conditions",
+        _LOW,
+        bounds=(-1.0, 1.0),
+        summary=True,
+    ),
+    Metric(
+        "conditions.worst_equalized_odds_increase",
+        "rebalanced rows: worst equalized-odds increase",
+        "conditions",
+        _LOW,
+        bounds=(-1.0, 1.0),
+        summary=True,
+    ),
+    Metric(
+        "conditions.worst_group_copy_excess",
+        "worst rebalanced group's copies of train rows beyond holdout rows",
+        "conditions",
+        _LOW,
+        (-1.0, 1.0),
+        threshold=Threshold(
+            "privacy",
+            "max_group_exact_match_excess",
+            0.01,
+            "per group of rebalanced output (generator.conditions): copies of train rows "
+            "minus of holdout rows",
+            rule="own",
+        ),
+        summary=True,
+        applies_if=_UNCONDITIONED,
+    ),
+    Metric(
+        "conditions.worst_group_dcr_share",
+        "worst rebalanced group's DCR share",
+        "conditions",
+        _LOW,
+        threshold=Threshold(
+            "privacy",
+            "max_group_dcr_share",
+            0.55,
+            "per group of rebalanced output: its rows closer to the group's train rows than "
+            "to its holdout rows",
+            rule="own",
+        ),
+        summary=True,
+        applies_if=_UNCONDITIONED,
+    ),
+    Metric(
+        "conditions.groups_gated",
+        "rebalanced groups gated",
+        "conditions",
+        bounds=_COUNT,
+        kind="int",
     ),
     # related tables (source.tables): keys, integrity, cardinality, the multi-table report
     Metric("relational.tables", "related tables", "relational", bounds=_COUNT, kind="int"),

@@ -59,7 +59,16 @@ def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -
 @click.option(
     "--out", type=PathType, default=None, help="Default: data/synthetic/synthetic.<output.format>."
 )
-def generate(params_path: Path, train_path: Path | None, out: Path | None) -> None:
+@click.option(
+    "--model-sample",
+    type=PathType,
+    default=None,
+    help="Also write the unconditioned sample from the same fit here (what the gates judge; "
+    "with generator.conditions the --out rows are drawn group by group).",
+)
+def generate(
+    params_path: Path, train_path: Path | None, out: Path | None, model_sample: Path | None
+) -> None:
     """Fit the configured SDV synthesizer on the train split and sample, reproducibly."""
     from sdops_dvc.stages.generate import run_generate
 
@@ -76,6 +85,7 @@ def generate(params_path: Path, train_path: Path | None, out: Path | None) -> No
         target,
         budget_check=lambda metadata: measure_problems(params, layout, metadata),
         progress=interactive(),
+        model_sample=model_sample,
     )
     log.info("wrote %d synthetic rows to %s", res.rows, layout.rel(res.output))
     result({"rows": res.rows, "output": layout.rel(res.output)})
@@ -112,6 +122,14 @@ Examples:
 @click.option(
     "--target", default=None, help="Target column for utility when no params.yaml is used."
 )
+@click.option(
+    "--model-sample",
+    type=PathType,
+    default=None,
+    help="The unconditioned sample `sdops generate --model-sample` wrote: the gates' metrics "
+    "are computed on it, and --synthetic (rebalanced by generator.conditions) is reported "
+    "on its own as the data view.",
+)
 def evaluate(
     params_path: Path | None,
     train_path: Path | None,
@@ -119,6 +137,7 @@ def evaluate(
     synthetic_path: Path,
     out_dir: Path,
     target: str | None,
+    model_sample: Path | None,
 ) -> None:
     """Compute metrics of a synthetic table against the real train and holdout splits.
 
@@ -146,6 +165,7 @@ def evaluate(
         out_dir,
         target=target,
         progress=interactive(),
+        model_sample=model_sample,
     )
     log.info(
         "wrote %s (%s)",
@@ -283,6 +303,7 @@ def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> No
         metrics=layout.path(L.METRICS),
         gate=layout.path(L.GATE),
         fit=layout.path(L.DP_FIT),
+        model_sample=layout.model_sample(params.output.format),
     )
     data = run_manifest(params, layout, inputs, out or layout.path(L.MANIFEST))
     log.info("manifest sha256 %s", data["digest"]["value"])

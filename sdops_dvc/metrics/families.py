@@ -59,10 +59,15 @@ class Evaluation:
         params: Params | None,
         target: str | None,
         relational: RelationalInputs | None = None,
+        *,
+        released: pd.DataFrame | None = None,
     ) -> None:
         from sdops_dvc.metadata import parse_datetimes
 
         self.relational = relational  # related tables; the frames above are their entity view
+        # rows rebalanced by generator.conditions; ``synthetic`` is then the unconditioned
+        # sample from the same fit (the model), which every gate but the per-group one judges
+        self.released = parse_datetimes(released, metadata) if released is not None else None
         self.params = params
         self.cfg = params.evaluation if params is not None else EvaluationCfg()
         self.task = params.dataset.task if params is not None else "auto"
@@ -571,6 +576,102 @@ def fairness(ev: Evaluation) -> FamilyOutput:
     )
 
 
+_CONDITION_KEYS = (
+    "conditions.target_gap",
+    "conditions.column_shapes",
+    "conditions.utility_ratio",
+    "conditions.worst_demographic_parity_increase",
+    "conditions.worst_equalized_odds_increase",
+    "conditions.worst_group_copy_excess",
+    "conditions.worst_group_dcr_share",
+)
+
+
+def conditions(ev: Evaluation) -> FamilyOutput:
+    """Rebalanced generation, the data view: the released rows against the declared
+    targets, their Column Shapes and utility, fairness of a model trained on them, and
+    privacy per group (metrics/conditions.py). The model view is every other family, on the
+    unconditioned sample."""
+    from sdops_dvc.metrics.conditions import group_privacy
+    from sdops_dvc.synthesizers.conditions import achieved, plan_of
+
+    p = ev.params
+    if ev.released is None or p is None or p.generator.conditions is None:
+        return FamilyOutput({k: None for k in _CONDITION_KEYS} | {"conditions.groups": 0})
+    plans = plan_of(p, ev.train, ev.sdtypes, check_counts=False)
+    data = Evaluation(ev.train, ev.holdout, ev.released, ev.metadata, p, ev.target)
+    targets = achieved(ev.released, plans)
+    n = max(1, len(ev.released))
+    groups = group_privacy(
+        ev.released,
+        ev.train,
+        ev.holdout,
+        plans,
+        ev.columns,
+        ev.sdtypes,
+        min_size=ev.cfg.subgroups.min_size,
+        seed=ev.seed,
+        max_queries=ev.cfg.max_nn_queries,
+        max_reference=ev.cfg.max_nn_reference,
+    )
+    gated = [g for g in groups if g.gated]
+    fair = fairness(data)
+    u = data.utility
+    floor = p.report.min_bin_count
+
+    def worst(values: list[float | None]) -> float | None:
+        found = [v for v in values if v is not None]
+        return r(max(found)) if found else None
+
+    return FamilyOutput(
+        metrics={
+            "conditions.groups": len(plans),
+            "conditions.target_gap": r(max(abs(t["rows"] - t["target_rows"]) / n for t in targets)),
+            "conditions.column_shapes": r(data.shapes[0]),
+            "conditions.utility_ratio": r(u.ratio) if u else None,
+            "conditions.worst_demographic_parity_increase": fair.metrics[
+                "fairness.worst_demographic_parity_increase"
+            ],
+            "conditions.worst_equalized_odds_increase": fair.metrics[
+                "fairness.worst_equalized_odds_increase"
+            ],
+            "conditions.worst_group_copy_excess": worst(
+                [(g.copies_train or 0.0) - (g.copies_holdout or 0.0) for g in gated]
+            ),
+            "conditions.worst_group_dcr_share": worst([g.dcr_share for g in gated]),
+            "conditions.groups_gated": len(gated),
+        },
+        details={
+            "conditions": {
+                "rationale": p.generator.conditions.rationale,
+                "targets": [
+                    {**t, "share": r(t["share"]), "train_rows": _floored(pl.train_rows, floor)}
+                    for t, pl in zip(targets, plans, strict=True)
+                ],
+                "rows": len(ev.released),
+                "min_size": ev.cfg.subgroups.min_size,
+                "privacy": [_group_json(g, floor) for g in groups],
+                "fairness": (fair.details.get("fairness") or {}).get("comparisons", []),
+                "utility": (
+                    {"tstr": r(u.tstr), "trtr": r(u.trtr), "metric": u.metric} if u else None
+                ),
+            }
+        },
+    )
+
+
+def _floored(count: int, floor: int) -> int | None:
+    """A count of real records as written: withheld (None) below report.min_bin_count."""
+    return count if count >= floor else None
+
+
+def _group_json(g: Any, floor: int) -> dict[str, Any]:
+    row = {k: r(v) if isinstance(v, float) else v for k, v in g.as_json().items()}
+    row["train_rows"] = _floored(g.train_rows, floor)
+    row["holdout_rows"] = _floored(g.holdout_rows, floor)
+    return row
+
+
 FAMILIES: dict[str, MetricFamily] = {
     "schema": schema,
     "quality": quality,
@@ -580,4 +681,5 @@ FAMILIES: dict[str, MetricFamily] = {
     "subgroups": subgroups,
     "fairness": fairness,
     "relational": relational,
+    "conditions": conditions,
 }

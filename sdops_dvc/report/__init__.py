@@ -33,10 +33,13 @@ def metric_rows(metrics: dict[str, Any], thresholds: dict[str, Any]) -> list[tup
     """(label, value, threshold) of every metric the metric table gates or summarises; a
     single table's report leaves out the related-tables metrics (they do not apply)."""
     single = _get(metrics, "relational.tables") is None
+    unconditioned = not _get(metrics, "conditions.groups")
     return [
         (m.label[0].upper() + m.label[1:], _fmt(_get(metrics, m.key)), _bound(m, thresholds))
         for m in METRICS
-        if m.shown and not (single and m.family == "relational")
+        if m.shown
+        and not (single and m.family == "relational")
+        and not (unconditioned and m.family == "conditions")
     ]
 
 
@@ -109,7 +112,7 @@ def render_markdown(
     lines += ["", "| metric | value | threshold |", "| --- | --- | --- |"]
     rows_ = metric_rows(metrics, gate["thresholds"])
     lines += [f"| {md(a)} | {md(b)} | {md(c)} |" for a, b, c in rows_]
-    for title, header, rows in relational_tables(details):
+    for title, header, rows in relational_tables(details) + conditions_tables(details):
         lines += ["", f"**{md(title)}**", "", "| " + " | ".join(md(h) for h in header) + " |"]
         lines += ["| " + " | ".join("---" for _ in header) + " |"]
         lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
@@ -127,6 +130,79 @@ h1 span.ok{color:#1a7f37}h1 span.bad{color:#cf222e}table{border-collapse:collaps
 td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}
 .review{background:#fff3cd;border:2px solid #e0a800;padding:.8em;margin:1em 0;font-weight:bold}
 .grid{display:flex;flex-wrap:wrap;gap:8px}.fail{color:#cf222e}.note{color:#555;font-size:12px}"""
+
+
+def conditions_tables(details: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Rebalanced generation's data view (title, header, rows): each group's rows against
+    its target, its privacy on the rebalanced rows, and a model trained on them. Empty
+    without generator.conditions. Counts of real records below report.min_bin_count are
+    withheld (n/a)."""
+    c = details.get("conditions")
+    if not c:
+        return []
+    out = [
+        (
+            "Rebalanced output (the data view): rows against the declared targets. "
+            f"Why: {c['rationale']}",
+            ["group", "target rows", "rows", "share", "train records"],
+            [
+                [
+                    t["group"],
+                    _fmt(t["target_rows"]),
+                    _fmt(t["rows"]),
+                    _fmt(t["share"]),
+                    _fmt(t["train_rows"]),
+                ]
+                for t in c["targets"]
+            ],
+        ),
+        (
+            "Rebalanced output: privacy per group (its rows against the group's train and "
+            f"holdout records; gated with at least {c['min_size']} holdout records)",
+            [
+                "group",
+                "gated",
+                "copies of train",
+                "copies of holdout",
+                "McNemar p",
+                "DCR share",
+                "binomial p",
+            ],
+            [
+                [
+                    g["group"],
+                    str(g["gated"]),
+                    _fmt(g["copies_train"]),
+                    _fmt(g["copies_holdout"]),
+                    _fmt(g["copies_p_value"]),
+                    _fmt(g["dcr_share"]),
+                    _fmt(g["dcr_p_value"]),
+                ]
+                for g in c["privacy"]
+            ],
+        ),
+    ]
+    u, fair = c.get("utility"), c.get("fairness") or []
+    if u or fair:
+        rows = [["utility (TSTR / TRTR)", _fmt(u["tstr"]), _fmt(u["trtr"]), ""]] if u else []
+        rows += [
+            [
+                f"{f['column']}: {f['measure']}",
+                _fmt(f["synthetic_model"]),
+                _fmt(f["real_model"]),
+                _fmt(f["increase"]),
+            ]
+            for f in fair
+        ]
+        out.append(
+            (
+                "Rebalanced output: a model trained on it against one trained on real rows "
+                "(holdout; reported, the fairness gate judges the model sample)",
+                ["measure", "trained on rebalanced", "trained on real", "increase"],
+                rows,
+            )
+        )
+    return out
 
 
 def relational_tables(details: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -262,7 +338,7 @@ def render_html(
         for a, b, c in metric_rows(metrics, gate["thresholds"])
     ]
     h.append("</table>")
-    for title, header, rows in relational_tables(details):
+    for title, header, rows in relational_tables(details) + conditions_tables(details):
         h.append(f"<h2>{escape(title)}</h2><table><tr>")
         h += [f"<th>{escape(c)}</th>" for c in header]
         h.append("</tr>")

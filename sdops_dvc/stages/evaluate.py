@@ -116,15 +116,19 @@ def compute_metrics(
     target: str | None = None,
     progress: bool = False,
     relational: Any = None,
+    released: Any = None,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, float]]:
     """(metrics, details, plot data, seconds per metric family): every registered family
     in turn, metrics.json assembled in the metric table's order. ``relational``
     (:class:`~sdops_dvc.metrics.relational.RelationalInputs`): related tables, whose entity
-    view the frames are."""
+    view the frames are. ``released``: rows rebalanced by generator.conditions, where
+    ``synthetic`` is the unconditioned sample from the same fit."""
     from sdops_dvc.metrics.families import FAMILIES, Evaluation
     from sdops_dvc.metrics.plots import dcr_histogram, marginals
 
-    ev = Evaluation(train, holdout, synthetic, metadata, params, target, relational)
+    ev = Evaluation(
+        train, holdout, synthetic, metadata, params, target, relational, released=released
+    )
     timer = _Timer(progress, len(FAMILIES))
     flat: dict[str, Any] = {}
     details: dict[str, Any] = {"samples": {}}
@@ -211,16 +215,33 @@ def run_evaluate(
     *,
     target: str | None = None,
     progress: bool = False,
+    model_sample: Path | None = None,
 ) -> EvaluateResult:
+    """``model_sample``: the unconditioned sample from the same fit, on which the gates'
+    metrics are computed; with generator.conditions, ``synthetic_path`` (the released,
+    rebalanced rows) is then reported on its own (the ``conditions`` family)."""
     import warnings
 
     if params is not None and params.source.multi_table:
         return run_evaluate_tables(
             params, root, train_path, holdout_path, synthetic_path, out_dir, progress=progress
         )
+    conditioned = params is not None and params.generator.conditions is not None
+    if conditioned and model_sample is None:
+        from sdops_dvc.errors import ConfigError
+
+        raise ConfigError(
+            "generator.conditions: the gates judge the unconditioned sample, and evaluate "
+            "was not given it",
+            hint="add `--model-sample model/sample.${output.format}` to evaluate's command "
+            "and deps in dvc.yaml (as `sdops init` writes them)",
+        )
     train = read_table(train_path, what="train table")
     holdout = read_table(holdout_path, what="holdout table")
-    synthetic = read_table(synthetic_path, what="synthetic table")
+    released = read_table(synthetic_path, what="synthetic table")
+    synthetic = released if model_sample is None else read_table(model_sample, what="model sample")
+    if not conditioned:
+        released = None
     if params is not None:
         require_columns(train, params.named_columns(), "the train table")
     elif target is not None:
@@ -229,7 +250,14 @@ def run_evaluate(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         metrics, details, plots, seconds = compute_metrics(
-            train, holdout, synthetic, metadata, params, target=target, progress=progress
+            train,
+            holdout,
+            synthetic,
+            metadata,
+            params,
+            target=target,
+            progress=progress,
+            released=released,
         )
     return _write_outputs(out_dir, metrics, details, plots, seconds)
 

@@ -364,6 +364,54 @@ def _table_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
     )
 
 
+def _rebalanced(details: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The gated groups of rebalanced output (details.json's conditions block), by label."""
+    rows = (details.get("conditions") or {}).get("privacy") or []
+    return {row["group"]: row for row in rows if row.get("gated")}
+
+
+def _group_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Per group of rebalanced output: copies of the group's train rows beyond its holdout
+    rows, significant (McNemar, Bonferroni over the groups)."""
+    groups = _rebalanced(details)
+    if not groups:
+        c.note(
+            "privacy: no rebalanced group holds evaluation.subgroups.min_size holdout records: "
+            "privacy per group reported, not gated"
+        )
+        return
+    _per_item(
+        c,
+        m,
+        cfg,
+        groups,
+        excess=("copies_train", "copies_holdout"),
+        p_value="copies_p_value",
+        say=lambda name, g, v, p: (
+            f"privacy: rebalanced group {name}: {g['copies_train']:.2%} of its rows copy a "
+            f"train row of the group vs {g['copies_holdout']:.2%} a holdout row (excess "
+            f"{v:.4f}, McNemar p = {p:.2g}): oversampling it exposes its real records"
+        ),
+    )
+
+
+def _group_dcr(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
+    """Per group of rebalanced output: its DCR share above the maximum, significant
+    (binomial, Bonferroni over the groups)."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    groups = _rebalanced(details)
+    if get(c.metrics, m.key) is None and groups:
+        c.failures.append(f"{c.gate}: {m.label} ({m.key}) could not be computed")
+    for name, g in groups.items():
+        share, p = g.get("dcr_share"), g.get("dcr_p_value")
+        if share is not None and p is not None and share > limit and p < alpha / len(groups):
+            c.failures.append(
+                f"privacy: rebalanced group {name}: DCR share {share:.4f} is above the maximum "
+                f"{limit}: its rows sit closer to the group's train rows than to its unseen "
+                f"rows (one-sided binomial p = {p:.2g})"
+            )
+
+
 def _fairness(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Each protected column's increase above the threshold fails when also significant at
     alpha over the number of comparisons made (Bonferroni); otherwise it is a note."""
@@ -408,6 +456,8 @@ RULES: dict[str, Rule] = {
     "fairness.worst_demographic_parity_increase": _fairness,
     "fairness.worst_equalized_odds_increase": _fairness,
     "fairness.worst_error_gap_increase": _fairness,
+    "conditions.worst_group_copy_excess": _group_copies,
+    "conditions.worst_group_dcr_share": _group_dcr,
     "relational.orphan_excess": _orphan_excess,
     "relational.table_copy_excess": _table_copies,
 }

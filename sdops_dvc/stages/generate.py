@@ -23,6 +23,7 @@ from sdops_dvc.synthesizers.columns import (
     plan_discrete,
     restore_dtypes,
 )
+from sdops_dvc.synthesizers.conditions import plan_of
 from sdops_dvc.tables import read_table, require_columns, write_table
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class GenerateResult:
     rows: int
     sdv_class: str
     parameters: dict[str, Any]
+    model_sample: Path | None = None  # the unconditioned sample the gates judge
 
 
 def run_generate(
@@ -49,14 +51,26 @@ def run_generate(
     budget_check: BudgetCheck | None,
     progress: bool = False,
     fit_path: Path | None = None,
+    model_sample: Path | None = None,
 ) -> GenerateResult:
-    """Fit and sample. ``budget_check(metadata)``: the problems a new DP measurement would
+    """Fit and sample. ``model_sample``: where the unconditioned sample from the same fit
+    goes, which evaluate's quality and privacy gates judge (with generator.conditions the
+    released rows are drawn group by group; without, it is the released table again, byte
+    for byte). ``budget_check(metadata)``: the problems a new DP measurement would
     cause against the privacy budget of every release so far (the registry knows them: the
     caller passes its check in); a DP measurement is drawn only when it finds none. None:
     no budget to respect (non-DP callers). Related tables: ``train_path`` and ``out`` are
     directories (:func:`run_generate_tables`)."""
     if params.source.multi_table:
         return run_generate_tables(params, layout, train_path, out)
+    if params.generator.conditions is not None and model_sample is None:
+        raise ConfigError(
+            "generator.conditions: the gates judge an unconditioned sample from the same fit, "
+            "and this pipeline's generate stage does not write one",
+            hint="in dvc.yaml, add `--model-sample model/sample.${output.format}` to the "
+            "generate command and to its outs, and the same option to evaluate's command and "
+            "deps (as `sdops init` writes them)",
+        )
     train = read_table(train_path, what="train split")
     require_columns(train, params.named_columns(), "the train split")
     meta_path = layout.path(params.source.metadata)
@@ -72,7 +86,11 @@ def run_generate(
         progress=progress,
     )
     write_table(generated.data, out)
-    return GenerateResult(out, len(generated.data), generated.sdv_class, generated.parameters)
+    if model_sample is not None:
+        write_table(generated.model_sample, model_sample)
+    return GenerateResult(
+        out, len(generated.data), generated.sdv_class, generated.parameters, model_sample
+    )
 
 
 def generate_table(
@@ -87,9 +105,11 @@ def generate_table(
 ) -> Generated:
     """One table through the family's adapter, with the column handling around it: the
     train rows put on generator.discrete's pooled support, the family told which columns
-    those are, the sampled columns back in the train split's dtypes. The generate stage,
-    cart's entity table and ``sdops tune`` all generate through here."""
+    those are, the sampled columns back in the train split's dtypes, and generator.conditions'
+    groups checked against the train split. The generate stage, cart's entity table and
+    ``sdops tune`` all generate through here."""
     plan = discrete_plan(params, train, metadata)
+    groups = plan_of(params, train, column_sdtypes(metadata))
     generated = generator_for(params.generator.family).generate(
         apply_discrete(train, plan),
         train_md5,
@@ -99,8 +119,14 @@ def generate_table(
         budget_check=budget_check,
         progress=progress,
         discrete=tuple(c.name for c in plan),
+        groups=tuple(groups),
     )
-    return replace(generated, data=restore_dtypes(generated.data, train, plan))
+    base = generated.unconditioned
+    return replace(
+        generated,
+        data=restore_dtypes(generated.data, train, plan),
+        unconditioned=None if base is None else restore_dtypes(base, train, plan),
+    )
 
 
 def _generate_entity(

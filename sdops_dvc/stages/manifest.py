@@ -34,6 +34,7 @@ class ManifestInputs:
     metrics: Path
     gate: Path
     fit: Path  # model/dp_fit.npz: the DP measurement (DP families)
+    model_sample: Path | None = None  # generator.conditions: the sample the gates judged
 
 
 def _version(dist: str) -> str:
@@ -169,6 +170,7 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         ),
         "privacy": privacy_block(params, layout, inputs.fit),
         **({"relational": relational} if relational else {}),
+        **_conditions(params, layout, inputs),
         "environment": environment(),
     }
     return seal(manifest)
@@ -188,6 +190,51 @@ def _columns(params: Params, train: Path) -> dict[str, Any]:
         params.report.min_bin_count,
     )
     return {"columns": columns_record(plan, dict(g.decimals))}
+
+
+def _conditions(params: Params, layout: Layout, inputs: ManifestInputs) -> dict[str, Any]:
+    """Rebalanced generation as a recorded mitigation step: why, the declared targets, the
+    rows each group got, and the unconditioned sample the gates judged (none without
+    generator.conditions). Train counts below report.min_bin_count are withheld."""
+    cond = params.generator.conditions
+    if cond is None:
+        return {}
+    if inputs.model_sample is None:
+        raise DataError(
+            "generator.conditions is set but the manifest was given no model sample",
+            hint="run `sdops manifest` from the pipeline (dvc repro)",
+        )
+    from sdops_dvc.metadata import column_sdtypes, read_metadata
+    from sdops_dvc.synthesizers.conditions import achieved, plan_of
+    from sdops_dvc.tables import read_table
+
+    train = read_table(inputs.train, what="train split")
+    sdtypes = column_sdtypes(read_metadata(layout.path(params.source.metadata)))
+    plans = plan_of(params, train, sdtypes, check_counts=False)
+    got = achieved(read_table(inputs.synthetic, what="synthetic table"), plans)
+    floor = params.report.min_bin_count
+    groups = [
+        {
+            "group": p.label,
+            "target": {"share": g.share} if g.share is not None else {"rows": g.rows},
+            "rows": a["rows"],
+            "train_rows": p.train_rows if p.train_rows >= floor else None,
+        }
+        for p, g, a in zip(plans, cond.groups, got, strict=True)
+    ]
+    return {
+        "conditions": {
+            "mitigation": "rebalanced generation: rows drawn group by group from the fit",
+            "rationale": cond.rationale,
+            "columns": cond.columns,
+            "groups": groups,
+            "gates_judged": "an unconditioned sample from the same fit (model_sample); the "
+            "released rows are judged per group for privacy and reported as the data view",
+            "model_sample": file_record(
+                layout, inputs.model_sample, rows=_rows(inputs.model_sample)
+            ),
+        }
+    }
 
 
 def _directory_record(

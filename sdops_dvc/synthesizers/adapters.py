@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sdops_dvc.config import GeneratorCfg
+    from sdops_dvc.synthesizers.conditions import GroupPlan
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,13 @@ class Generated:
     data: pd.DataFrame
     sdv_class: str  # the class or algorithm that made the rows
     parameters: dict[str, Any] = field(default_factory=dict)
+    # rebalanced generation: the unconditioned sample from the same fit (the model, which
+    # the gates judge); ``data`` is then the rows drawn group by group (what is released)
+    unconditioned: pd.DataFrame | None = None
+
+    @property
+    def model_sample(self) -> pd.DataFrame:
+        return self.data if self.unconditioned is None else self.unconditioned
 
 
 @dataclass(frozen=True)
@@ -64,10 +72,13 @@ class Generator(Protocol):
         budget_check: BudgetCheck | None,
         progress: bool,
         discrete: tuple[str, ...] = (),
+        groups: tuple[GroupPlan, ...] = (),
     ) -> Generated:
         """Fit on ``train`` and sample. ``discrete``: numeric columns whose values the
         stage has already put on their disclosure-controlled support
-        (:mod:`sdops_dvc.synthesizers.columns`), to be generated as those values only."""
+        (:mod:`sdops_dvc.synthesizers.columns`), to be generated as those values only.
+        ``groups``: rebalanced generation (:mod:`sdops_dvc.synthesizers.conditions`), for
+        the families that condition (config.CONDITIONAL_FAMILIES; config refuses others)."""
         ...
 
     def measurement(self, fit_path: Path) -> Measurement | None:
@@ -98,15 +109,25 @@ class SdvGenerator:
         budget_check: BudgetCheck | None,
         progress: bool,
         discrete: tuple[str, ...] = (),
+        groups: tuple[GroupPlan, ...] = (),
     ) -> Generated:
         from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals, synthesize
 
         _write_no_fit(fit_path, cfg.family)
         result = synthesize(
-            train, metadata, cfg, cfg.num_rows or len(train), progress=progress, discrete=discrete
+            train,
+            metadata,
+            cfg,
+            cfg.num_rows or len(train),
+            progress=progress,
+            discrete=discrete,
+            groups=groups,
         )
         data = as_float32_decimals(result.data, cfg.decimals)
-        return Generated(data, result.sdv_class, result.parameters)
+        if result.conditioned is None:
+            return Generated(data, result.sdv_class, result.parameters)
+        released = as_float32_decimals(result.conditioned, cfg.decimals)
+        return Generated(released, result.sdv_class, result.parameters, unconditioned=data)
 
     def measurement(self, fit_path: Path) -> Measurement | None:
         return None
@@ -135,6 +156,7 @@ class CartGenerator(SdvGenerator):
         budget_check: BudgetCheck | None,
         progress: bool,
         discrete: tuple[str, ...] = (),
+        groups: tuple[GroupPlan, ...] = (),
     ) -> Generated:
         from sdops_dvc.metadata import column_sdtypes, pii_columns
         from sdops_dvc.synthesizers.cart import choose_leaf, fit_cart
@@ -173,9 +195,16 @@ class CartGenerator(SdvGenerator):
             seed=cfg.seed,
             progress=progress,
         )
+        cols = list(train.columns)
         data = model.sample(cfg.num_rows or len(train), cfg.seed)
-        data = as_float32_decimals(data[list(train.columns)], cfg.decimals)
-        return Generated(data, self.spec.sdv_class, parameters)
+        data = as_float32_decimals(data[cols], cfg.decimals)
+        if not groups:
+            return Generated(data, self.spec.sdv_class, parameters)
+        from sdops_dvc.synthesizers.conditions import reject_sample
+
+        rows = reject_sample(lambda n, s: model.sample(n, s)[cols], list(groups), cfg.seed)
+        released = as_float32_decimals(rows, cfg.decimals)
+        return Generated(released, self.spec.sdv_class, parameters, unconditioned=data)
 
     def privacy(self, fit_path: Path) -> dict[str, Any]:
         return {
@@ -228,6 +257,7 @@ class DpGenerator:
         budget_check: BudgetCheck | None,
         progress: bool,
         discrete: tuple[str, ...] = (),
+        groups: tuple[GroupPlan, ...] = (),
     ) -> Generated:
         from sdops_dvc.synthesizers import dp_adapter as dpa
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # types only: config imports the family registry at run time
     import pandas as pd
 
     from sdops_dvc.config import GeneratorCfg
+    from sdops_dvc.synthesizers.conditions import GroupPlan
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class FitResult:
     data: pd.DataFrame
     sdv_class: str
     parameters: dict[str, Any] = field(default_factory=dict)
+    conditioned: pd.DataFrame | None = None  # rows drawn group by group after ``data``
 
 
 def effective_parameters(cfg: GeneratorCfg, *, progress: bool) -> dict[str, Any]:
@@ -51,8 +53,10 @@ def synthesize(
     *,
     progress: bool = False,
     discrete: tuple[str, ...] = (),
+    groups: tuple[GroupPlan, ...] = (),
 ) -> FitResult:
-    """Fit and sample. ``discrete``: numeric columns generated on their own values, in order
+    """Fit and sample (and, for ``groups``, sample each group after the unconditioned
+    rows, from the same fit and random state: :mod:`sdops_dvc.synthesizers.conditions`). ``discrete``: numeric columns generated on their own values, in order
     (:mod:`sdops_dvc.synthesizers.columns`): categorical for SDV, and for the copula families
     encoded by their ordered quantiles (``OrderedUniformEncoder``), so the copula keeps their
     order and correlations while sampling only values the column holds."""
@@ -104,10 +108,17 @@ def synthesize(
             seed_synthesizer(synth, cfg.seed)
             log.info("sampling %d rows", num_rows)
             out = synth.sample(num_rows=num_rows)
+            conditioned = None
+            if groups:
+                from sdops_dvc.synthesizers.conditions import sample_groups
+
+                log.info("sampling %d group(s) to their targets", len(groups))
+                conditioned = sample_groups(synth, list(groups), table, cfg.seed, progress=progress)
+                conditioned = conditioned[list(train.columns)]
     if isinstance(out, dict):
         out = out[table]
     out = out[list(train.columns)].reset_index(drop=True)
-    return FitResult(out, cls.__name__, kwargs)
+    return FitResult(out, cls.__name__, kwargs, conditioned)
 
 
 def _discrete_metadata(metadata: dict[str, Any], discrete: tuple[str, ...]) -> dict[str, Any]:
