@@ -68,6 +68,7 @@ def test_nest_refuses_a_metric_the_table_does_not_declare_or_one_never_computed(
         "subgroup",
         "fairness",
         "relational",
+        "conditions",
     ]
     with pytest.raises(AssertionError, match=re.escape("not in the metric table: ['quality.new']")):
         nest({**flat, "quality.new": 0.5})
@@ -125,11 +126,18 @@ def test_summary_report_and_diff_follow_the_table() -> None:
     assert list(summary) == summary_keys() and summary["quality.column_shapes"] == 0.91
     thresholds = GatesCfg().model_dump(mode="json", by_alias=True)
     rows = metric_rows(metrics, thresholds)
-    # a single table's report leaves out the related-tables metrics; related tables show all
-    assert len(rows) == sum(m.shown and m.family != "relational" for m in METRICS)
+    # a single table's report leaves out the related-tables metrics, and an unconditioned
+    # one the rebalanced-output metrics; each shows its own when it applies
+    optional = ("relational", "conditions")
+    assert len(rows) == sum(m.shown and m.family not in optional for m in METRICS)
     related = _metrics(**{"relational.tables": 4, "relational.orphan_excess": 0.0})
     related_rows = metric_rows(related, thresholds)
-    assert len(related_rows) == sum(m.shown for m in METRICS) > len(rows)
+    assert len(related_rows) == sum(m.shown and m.family != "conditions" for m in METRICS)
+    assert len(related_rows) > len(rows)
+    rebalanced = _metrics(**{"conditions.groups": 2, "conditions.worst_group_dcr_share": 0.5})
+    rebalanced_rows = metric_rows(rebalanced, thresholds)
+    assert len(rebalanced_rows) == sum(m.shown and m.family != "relational" for m in METRICS)
+    assert ("Worst rebalanced group's DCR share", "0.5000", "<= 0.55") in rebalanced_rows
     assert (
         "Worst relationship's orphan share beyond the real one",
         "0.0000",

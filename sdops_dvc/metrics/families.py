@@ -597,7 +597,8 @@ def conditions(ev: Evaluation) -> FamilyOutput:
 
     p = ev.params
     if ev.released is None or p is None or p.generator.conditions is None:
-        return FamilyOutput({k: None for k in _CONDITION_KEYS} | {"conditions.groups": 0})
+        counts = {"conditions.groups": 0, "conditions.groups_gated": 0}
+        return FamilyOutput({k: None for k in _CONDITION_KEYS} | counts)
     plans = plan_of(p, ev.train, ev.sdtypes, check_counts=False)
     data = Evaluation(ev.train, ev.holdout, ev.released, ev.metadata, p, ev.target)
     targets = achieved(ev.released, plans)

@@ -18,7 +18,7 @@ counts, never rows.
 from __future__ import annotations
 
 import contextlib
-import os
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,12 +40,21 @@ class GroupPlan:
     train_rows: int  # train records in the group
 
 
+# YAML 1.1 reads these unquoted words as booleans: `{owner: yes}` arrives as True
+_YAML_BOOL = {True: {"yes", "y", "true", "on"}, False: {"no", "n", "false", "off"}}
+
+
 def _as_held(column: pd.Series, declared: Any) -> Any:
     """The train split's own value equal to a declared one (YAML gives 1 where a csv column
-    holds "1"); None when the column holds no such value."""
-    for held in column.dropna().unique():
+    holds "1", and True where it holds "yes"); None when the column holds no such value."""
+    held_values = list(column.dropna().unique())
+    for held in held_values:
         if held == declared or str(held) == str(declared):
             return held
+    if isinstance(declared, bool):
+        spelled = [h for h in held_values if str(h).lower() in _YAML_BOOL[declared]]
+        if len(spelled) == 1:
+            return spelled[0]
     return None
 
 
@@ -78,7 +87,8 @@ def plan_groups(
                 hint="name values the column holds (`sdops init` wrote the metadata)",
             )
         mask = (train[cols] == [held[c] for c in cols]).all(axis=1)
-        plans.append(GroupPlan(group.label(), held, rows, int(mask.sum())))
+        label = ", ".join(f"{c}={v}" for c, v in held.items())  # as the data holds it
+        plans.append(GroupPlan(label, held, rows, int(mask.sum())))
     small = [p for p in plans if p.rows and p.train_rows < min_count]
     if small:
         raise ConfigError(
@@ -121,17 +131,13 @@ def plan_of(
 
 @contextlib.contextmanager
 def _quiet(progress: bool) -> Iterator[None]:
-    """SDV's conditional sampling always opens a progress bar: shown on request only."""
-    before = os.environ.get("TQDM_DISABLE")
-    if not progress:
-        os.environ["TQDM_DISABLE"] = "1"
-    try:
+    """SDV's conditional sampling always draws a progress bar on stderr: shown on request
+    only (our log handler keeps the stream it was given)."""
+    if progress:
         yield
-    finally:
-        if before is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = before
+        return
+    with contextlib.redirect_stderr(io.StringIO()):
+        yield
 
 
 def sample_groups(
