@@ -234,7 +234,8 @@ def _table_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
     fit_part, validation = validation_split(train, params.split.seed)
 
     def judge(tried: Params, i: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        # as many rows as the fitting part, whatever generator.num_rows says
+        # as many rows as the fitting part, whatever generator.num_rows says; a candidate is
+        # judged on its model (the unconditioned sample), as the gates judge a release
         as_many = tried.generator.model_copy(update={"num_rows": None})
         generated = generate_table(
             tried.model_copy(update={"generator": as_many}),
@@ -247,7 +248,7 @@ def _table_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             metrics, details, _, _ = compute_metrics(
-                fit_part, validation, generated.data, metadata, tried
+                fit_part, validation, generated.model_sample, metadata, tried
             )
         return metrics, details
 

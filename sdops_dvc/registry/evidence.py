@@ -335,7 +335,31 @@ def _biases(f: Facts) -> list[str]:
         )
     else:
         out.append("Disparate impact was not tested (no evaluation.fairness.columns).")
+    rebalanced = _rebalanced(f)
+    if rebalanced:
+        out.append(rebalanced)
     return out
+
+
+def _rebalanced(f: Facts) -> str | None:
+    """Rebalanced generation, for consumers: the group shares are set on purpose, not the
+    source's (none without generator.conditions)."""
+    cond = (f.params.get("generator") or {}).get("conditions")
+    if not cond:
+        return None
+    groups = "; ".join(
+        ", ".join(f"{c}={v}" for c, v in (g.get("values") or {}).items())
+        + (f" share {g['share']:g}" if g.get("share") is not None else f" {g.get('rows')} rows")
+        for g in cond.get("groups") or []
+    )
+    return (
+        f"Group shares were rebalanced on purpose (generator.conditions; rationale: "
+        f"{cond.get('rationale')}): {groups}. The released rows do not follow the source's "
+        "group shares. The quality and privacy gates judged an unconditioned sample from the "
+        "same fit; privacy was also judged per group on the released rows (worst DCR share "
+        f"{_metric(f, 'conditions.worst_group_dcr_share')}, worst copy excess "
+        f"{_metric(f, 'conditions.worst_group_copy_excess')})."
+    )
 
 
 def _personal(f: Facts) -> list[str]:
