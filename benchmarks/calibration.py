@@ -18,10 +18,18 @@ charter filled in):
   rareqi    unseen rows, a fifth replaced by train rows      the rare-combination check
             whose quasi-identifiers are sample-unique        must FAIL (where the table
                                                              has that many such rows)
+  rebalanced  the unseen rows as the model sample, and       every gate must PASS, the
+            unseen rows drawn without replacement to         per-group privacy check of
+            rebalanced targets of the first protected        generator.conditions too
+            column (minorities up to twice the smallest)
+  groupleak as rebalanced, the smallest gated group's rows   the per-group check must
+            replaced by that group's train rows               FAIL (whole-table checks see
+                                                             only the model sample)
 
-Besides the gates, three checks are counted on their own: fairness (the fairness gate), rare
-(privacy.max_rare_match_excess) and linkage (privacy.max_outside_linkage_risk, on the
-declared public columns); copies must fail linkage where the rest of a record identifies it.
+Besides the gates, four checks are counted on their own: fairness (the fairness gate), rare
+(privacy.max_rare_match_excess), linkage (privacy.max_outside_linkage_risk, on the
+declared public columns; copies must fail linkage where the rest of a record identifies it)
+and groups (privacy per group of rebalanced output, privacy.max_group_*).
 
 Targets: unseen passes in >= 95% of seeds on every table; the planted cases fail in 100%.
 
@@ -75,9 +83,11 @@ CASES: dict[str, tuple[str, ...]] = {
     "holdout": ("privacy",),
     "shifted": ("fairness",),
     "rareqi": ("rare",),
+    "rebalanced": (),
+    "groupleak": ("groups",),
 }
 GATES = ("schema", "quality", "privacy", "subgroup", "fairness", "policy")
-CHECKS = ("rare", "linkage")  # privacy checks counted on their own
+CHECKS = ("rare", "linkage", "groups")  # privacy checks counted on their own
 MUST_PASS = {"shifted": ("subgroup",)}  # binary targets: the old gate cannot see the shift
 CHARTER = {
     "intended_use": "calibration of the release gates",
@@ -216,6 +226,51 @@ def rare_qi(unseen: Any, train: Any, table: Table, seed: int, qi: list[str]) -> 
     return pd.concat([unseen.iloc[n:], planted], ignore_index=True)
 
 
+def rebalanced(
+    unseen: Any, train: Any, holdout: Any, table: Table, seed: int, params: Any
+) -> tuple[Any, Any, Any | None]:
+    """(params with generator.conditions, the rebalanced unseen rows, the groupleak frame or
+    None): every group of the first protected column gets its unseen rows up to twice the
+    smallest group's count, drawn without replacement; groupleak replaces the smallest
+    group with at least min_size holdout rows by that group's train rows."""
+    import pandas as pd
+
+    from sdops_dvc.config import ConditionsCfg
+
+    col = table.protected[0]
+    k_unseen, k_train, k_hold = (f[col].astype("string") for f in (unseen, train, holdout))
+    counts = k_unseen.value_counts()
+    cap = 2 * int(counts.min())
+    groups = sorted(set(k_train.dropna()) | set(k_unseen.dropna()))
+    rows = {g: min(int(counts.get(g, 0)), cap) for g in groups}
+    floor = params.report.min_bin_count
+    rows = {g: (n if int((k_train == g).sum()) >= floor else 0) for g, n in rows.items()}
+    parts = {
+        g: unseen[(k_unseen == g).to_numpy()].sample(n=n, random_state=seed)
+        for g, n in rows.items()
+        if n
+    }
+    honest = pd.concat(parts.values()).sample(frac=1.0, random_state=seed)
+    cond = ConditionsCfg.model_validate(
+        {
+            "rationale": "calibration: minorities up to twice the smallest group",
+            "groups": [{"values": {col: g}, "rows": n} for g, n in rows.items()],
+        }
+    )
+    gen = params.generator.model_copy(update={"conditions": cond})
+    with_cond = params.model_copy(update={"generator": gen})
+    min_size = params.evaluation.subgroups.min_size
+    gated = [g for g in parts if int((k_hold == g).sum()) >= min_size]
+    if not gated:
+        return with_cond, honest.reset_index(drop=True), None
+    small = min(gated, key=lambda g: rows[g])
+    pool = train[(k_train == small).to_numpy()]
+    leak = pool.sample(n=min(rows[small], len(pool)), random_state=seed)
+    others = [f for g, f in parts.items() if g != small]
+    leaky = pd.concat([*others, leak]).sample(frac=1.0, random_state=seed)
+    return with_cond, honest.reset_index(drop=True), leaky.reset_index(drop=True)
+
+
 def cases(real: Any, seed: int, sdtypes: dict[str, str]) -> tuple[Any, Any, dict[str, Any]]:
     """train, holdout and every case's "synthetic" table for one split seed."""
     import numpy as np
@@ -279,12 +334,24 @@ def run_table(table: Table, seeds: list[int], tmp: Path, log: Any) -> list[Outco
                 f"{table.name:<17} rareqi: not applicable (fewer sample-unique QI rows than "
                 f"{RARE_SHARE:.0%} of the rows)"
             )
+        released: dict[str, Any] = {}
+        cond_params = params
+        if table.protected:
+            cond_params, released["rebalanced"], leaky = rebalanced(
+                synthetic["unseen"], train, holdout, table, seed, params
+            )
+            synthetic["rebalanced"] = synthetic["unseen"]
+            if leaky is not None:
+                released["groupleak"], synthetic["groupleak"] = leaky, synthetic["unseen"]
         for case, syn in synthetic.items():
             t0 = time.perf_counter()
+            used = cond_params if case in released else params
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                metrics, details, _, secs = compute_metrics(train, holdout, syn, metadata, params)
-            res = decide(metrics, params.gates, params.policy, details)
+                metrics, details, _, secs = compute_metrics(
+                    train, holdout, syn, metadata, used, released=released.get(case)
+                )
+            res = decide(metrics, used.gates, used.policy, details)
             privacy_fails = " ".join(res.gates["privacy"].failures)
             o = Outcome(
                 table.name,
@@ -294,6 +361,7 @@ def run_table(table: Table, seeds: list[int], tmp: Path, log: Any) -> list[Outco
                 | {
                     "rare": "rare real people are reproduced" not in privacy_fails,
                     "linkage": "outside-linkage risk" not in privacy_fails,
+                    "groups": "rebalanced group" not in privacy_fails,
                 },
                 res.failures,
                 metrics,

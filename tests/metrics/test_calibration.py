@@ -31,7 +31,8 @@ def test_calibration_on_the_small_table(tmp_path: Path) -> None:
     """The suite of benchmarks/calibration.py on credit_card (1,319 rows), 5 split seeds:
     unseen real rows pass every gate and check in >= 95% of seeds, copies and noisy copies
     fail privacy, shuffled columns fail quality, a shifted group fails fairness (and passes
-    the subgroup gate), copied sample-unique QI rows fail the rare check, in all of them."""
+    the subgroup gate), copied sample-unique QI rows fail the rare check, one rebalanced
+    group's copied train rows fail the per-group privacy check, in all of them."""
     cal = _calibration()
     table = cal.Table(
         "credit_card", CREDIT, "card", ["owner", "selfemp"], *cal.DECLARED["credit_card"]
@@ -51,6 +52,8 @@ def test_calibration_on_the_small_table(tmp_path: Path) -> None:
             assert o.passed["subgroup"]
         if o.case == "rareqi":
             assert any("rare real people are reproduced" in f for f in o.failures)
+        if o.case == "groupleak":  # only the per-group check sees the leak
+            assert o.failures and all("rebalanced group owner=" in f for f in o.failures)
 
 
 def test_exceedance_p_value_matches_a_simulation() -> None:
