@@ -67,6 +67,10 @@ def _params(**generator: Any) -> Params:
     [
         ({"family": "mst"}, "family mst cannot condition generation"),
         (
+            {"family": "hma"},
+            "family hma cannot condition generation (generator.conditions): it generates related",
+        ),
+        (
             {"conditions": {**ETHNICITY, "rationale": " "}},
             "rationale: say why the output is rebalanced",
         ),
