@@ -64,7 +64,7 @@ def group_privacy(
         tr_s, ho_s, _ = privacy.equal_size_samples(tr[columns], ho[columns], seed, max_reference)
         q, _ = privacy.query_sample(syn[columns], max_queries, seed)
         copies = privacy.exact_copies(syn, tr_s, ho_s, columns)
-        d = privacy.dcr_share(q, tr_s, ho_s, sdtypes)
+        d = privacy.dcr_share(q, tr_s, ho_s, sdtypes, seed=seed)
         out.append(
             GroupPrivacy(
                 p.label,

@@ -146,6 +146,23 @@ def _unique_key(e: Encoded) -> Any:
     return np.concatenate([num.view(np.int64), e.categorical], axis=1)
 
 
+def stacked(a: Encoded, b: Encoded) -> Encoded:
+    """The rows of ``a`` then those of ``b`` (encoded together, so codes agree)."""
+    import numpy as np
+
+    return Encoded(
+        np.concatenate([a.numeric, b.numeric]),
+        np.concatenate([a.categorical, b.categorical]),
+        a.n_num,
+        a.n_cat,
+    )
+
+
+def duplicate_groups(e: Encoded) -> Any:
+    """Per row, the id of its group of identical rows (ids 0..distinct-1)."""
+    return _unique_rows(e)[2]
+
+
 def _unique_rows(e: Encoded) -> tuple[Encoded, Any, Any]:
     """Distinct rows, the index of each one's first occurrence, and the inverse index."""
     import numpy as np

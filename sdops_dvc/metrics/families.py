@@ -143,7 +143,7 @@ class Evaluation:
         from sdops_dvc.metrics import privacy
 
         tr_s, ho_s, syn_q, _ = self.privacy_samples
-        return privacy.dcr_share(syn_q, tr_s, ho_s, self.sdtypes)
+        return privacy.dcr_share(syn_q, tr_s, ho_s, self.sdtypes, seed=self.seed)
 
 
 def schema(ev: Evaluation) -> FamilyOutput:

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.metrics.distance import encode_shared, nearest, value_range
+from sdops_dvc.metrics.distance import (
+    Encoded,
+    duplicate_groups,
+    encode_shared,
+    nearest,
+    stacked,
+    value_range,
+)
 from sdops_dvc.tables import row_hashes
 
 if TYPE_CHECKING:
@@ -190,18 +197,29 @@ def query_sample(
 @dataclass(frozen=True)
 class DcrResult:
     share: float  # synthetic rows strictly closer to train than to holdout (ties -> holdout)
-    p_value: float  # one-sided binomial test of share > 0.5
+    # one-sided p of share > 0.5 with the train and holdout references exchangeable
+    # (:func:`exchange_p_value`); the binomial test over queries ignored which references
+    # were drawn and was 4 to 10 times too small on a 264-row holdout
+    p_value: float
     dcr_train: Any
     dcr_holdout: Any
     nndr: Any  # per synthetic row: nearest / second-nearest train distance (1 when d2 = 0)
 
 
-def dcr_share(
-    synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, sdtypes: dict[str, str]
-) -> DcrResult:
-    """SDMetrics DCROverfittingProtection's ``closer_to_training`` on the given rows."""
-    from scipy.stats import binomtest
+PERMUTATIONS = 200  # exchanges of the references behind the DCR share's p-value
+TIE_DEPTH = 16  # nearest pooled references read per query: a tie wider than this is a tie
 
+
+def dcr_share(
+    synthetic: pd.DataFrame,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    sdtypes: dict[str, str],
+    *,
+    seed: int = 0,
+) -> DcrResult:
+    """SDMetrics DCROverfittingProtection's ``closer_to_training`` on the given rows, with a
+    p-value that holds for the references drawn (:func:`exchange_p_value`)."""
     q, tr, ho = encode_shared([synthetic, train, holdout], sdtypes)
     # one scale for both distances: with each reference's own range (SDMetrics), the sample
     # holding the wider extreme looks closer to every query, and real rows the generator
@@ -211,10 +229,53 @@ def dcr_share(
     d_tr2, _ = nearest(q, tr, k=2, scale=scale)
     d_tr = d_tr2[:, 0]
     d_ho, _ = nearest(q, ho, scale=scale)
-    closer = int((d_tr < d_ho).sum())
     n = len(d_tr)
-    p = float(binomtest(closer, n, 0.5, alternative="greater").pvalue) if n else 1.0
-    return DcrResult(closer / n if n else 0.0, p, d_tr, d_ho, nndr(d_tr2))
+    share = float((d_tr < d_ho).sum()) / n if n else 0.0
+    p = exchange_p_value(q, tr, ho, scale, seed=seed) if n else 1.0
+    return DcrResult(share, p, d_tr, d_ho, nndr(d_tr2))
+
+
+def exchange_p_value(
+    query: Encoded, train: Encoded, holdout: Encoded, scale: tuple[Any, Any], *, seed: int
+) -> float:
+    """One-sided p-value of the DCR share under "the generator learnt nothing particular to
+    its train rows": then the train and holdout references are exchangeable, so the share
+    is compared with the shares of :data:`PERMUTATIONS` random relabellings of the pooled
+    references into two equal halves (the same queries and distances: one nearest-neighbour
+    search), and p is read from the normal approximation of that null distribution (smooth
+    below 1/PERMUTATIONS, as Bonferroni over groups needs). A query is closer to the train
+    half when every reference at its smallest distance (duplicates included) lies in it:
+    ties count for the holdout, as in SDMetrics. Unlike a binomial test over the queries,
+    it carries which references happened to be drawn: unseen real rows and copula samples
+    of credit_card reached shares of 0.55 with binomial p = 0.0004 and permutation p = 0.07.
+    """
+    import math
+
+    import numpy as np
+
+    pool = stacked(train, holdout)
+    group = duplicate_groups(pool)  # identical reference rows form one group
+    dist, idx = nearest(query, pool, k=min(TIE_DEPTH, len(group)), scale=scale)
+    dist, idx = dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
+    ties = group[idx]  # (queries, depth): groups of the nearest references
+    at_min = dist <= dist[:, :1]
+    size = np.bincount(group)
+
+    def share(in_train: Any) -> float:
+        whole = np.bincount(group, weights=in_train, minlength=len(size)) == size
+        closer = np.all(whole[ties] | ~at_min, axis=1) & ~at_min.all(axis=1)
+        return float(closer.mean())
+
+    labels = np.zeros(len(group), dtype=float)
+    labels[: len(train.numeric)] = 1.0
+    observed = share(labels)
+    rng = np.random.default_rng(seed)
+    null = np.array([share(rng.permutation(labels)) for _ in range(PERMUTATIONS)])
+    sd = float(null.std(ddof=1))
+    if sd == 0.0:
+        return 1.0 if observed <= float(null.mean()) else 0.0
+    z = (observed - float(null.mean())) / sd
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
 def nndr(two_nearest: Any) -> Any:

@@ -252,7 +252,7 @@ def entity_privacy(
     ]
     train, holdout, _ = equal_size_samples(views[1], views[2], seed)
     sdtypes = _view_sdtypes(views[0], metadata, split.entity)
-    dcr = dcr_share(views[0], train, holdout, sdtypes)
+    dcr = dcr_share(views[0], train, holdout, sdtypes, seed=seed)
     split_tables = [n for n in synthetic if n not in split.kept_whole]
     copies = table_copies(split.train, split.holdout, synthetic, metadata, split_tables, seed)
     return EntityPrivacy(dcr, copies, len(train))

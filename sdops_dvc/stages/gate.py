@@ -271,7 +271,8 @@ def _rare_matches(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
 
 
 def _dcr_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
-    """Above the share and significant (one-sided binomial)."""
+    """Above the share and significant (one-sided, train and holdout references exchanged:
+    metrics.privacy.exchange_p_value)."""
     limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
     share, pval = get(c.metrics, m.key), get(c.metrics, "privacy.dcr_p_value")
     if share is None:
@@ -279,7 +280,7 @@ def _dcr_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any])
     elif share > limit and (pval is None or pval < alpha):
         c.failures.append(
             f"privacy: DCR share {share:.4f} is above the maximum {limit}: synthetic rows "
-            f"sit closer to training rows than to unseen rows (one-sided binomial p = {pval:.2g})"
+            f"sit closer to training rows than to unseen rows (one-sided p = {pval:.2g}, train and holdout exchanged)"
         )
 
 
@@ -397,7 +398,7 @@ def _group_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
 
 def _group_dcr(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Per group of rebalanced output: its DCR share above the maximum, significant
-    (binomial, Bonferroni over the groups)."""
+    (references exchanged, Bonferroni over the groups)."""
     limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
     groups = _rebalanced(details)
     if get(c.metrics, m.key) is None and groups:
@@ -408,7 +409,7 @@ def _group_dcr(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any])
             c.failures.append(
                 f"privacy: rebalanced group {name}: DCR share {share:.4f} is above the maximum "
                 f"{limit}: its rows sit closer to the group's train rows than to its unseen "
-                f"rows (one-sided binomial p = {p:.2g})"
+                f"rows (one-sided p = {p:.2g}, train and holdout exchanged)"
             )
 
 
