@@ -3,7 +3,8 @@
 Oversampling a group draws more rows near its few real records, so the rebalanced output
 is judged group by group: within each declared group, its synthetic rows against equal-size
 samples of the group's train and holdout records, the same two tests the privacy gate runs
-on the whole table (exact copies beyond holdout copies, McNemar; DCR share, binomial).
+on the whole table (exact copies beyond holdout copies, McNemar; DCR share, references
+exchanged).
 Groups with fewer holdout records than ``min_size`` are reported, not gated; the gate
 corrects alpha for the number of groups gated (Bonferroni).
 """

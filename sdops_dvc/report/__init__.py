@@ -166,7 +166,7 @@ def conditions_tables(details: dict[str, Any]) -> list[tuple[str, list[str], lis
                 "copies of holdout",
                 "McNemar p",
                 "DCR share",
-                "binomial p",
+                "DCR p",
             ],
             [
                 [
