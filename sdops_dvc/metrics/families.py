@@ -285,7 +285,9 @@ def privacy(ev: Evaluation) -> FamilyOutput:
     copies = priv.exact_copies(ev.synthetic, tr_s, ho_s, ev.columns)
     qi, _, _ = privacy_columns(ev.cfg, ev.columns, ev.target)
     pc = ev.cfg.privacy
-    rare = priv.rare_matches(ev.synthetic, tr_s, ho_s, qi, dict(pc.qi_bins), pc.rare_k)
+    rare = priv.rare_matches(
+        ev.synthetic, tr_s, ho_s, qi, dict(pc.qi_bins), pc.rare_k, seed=ev.seed
+    )
     em_full = priv.exact_match_rate(ev.synthetic, ev.train, ev.columns)
     d = ev.dcr
     mia = priv.membership_inference(syn_q, tr_s, ho_s, ev.sdtypes, ev.seed, ev.cfg.max_nn_queries)

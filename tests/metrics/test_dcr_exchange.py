@@ -69,3 +69,27 @@ def test_ties_count_for_the_holdout_under_every_exchange() -> None:
     sdtypes = {"a": "categorical", "b": "numerical"}
     res = privacy.dcr_share(frame, frame.iloc[:20], frame.iloc[20:], sdtypes)
     assert res.share == 0.0 and res.p_value == 1.0
+
+
+def test_rare_combinations_exchange_too_uniform_on_unseen_rows_tiny_on_unique_copies() -> None:
+    """The rare-combination check's p-value exchanges the train and holdout samples as the
+    DCR share's does: which combinations are rare depends on the records drawn."""
+    from sdops_dvc.templates import demo_table
+
+    real = pd.read_csv(demo_table())
+    qi = ["age", "gender", "region", "ethnicity", "married", "education", "family"]
+    bins = {"age": 5.0}
+    p_values = []
+    for seed in range(30):
+        train, holdout, unseen = _splits(real, seed)
+        res = privacy.rare_matches(unseen, train, holdout, qi, bins, 1, seed=seed)
+        p_values.append(res.p_value)
+    found = np.array(p_values)
+    assert (found < 0.01).sum() <= 2 and (found < 0.1).sum() <= 7, sorted(found)[:10]
+    # train rows whose combination no other train row holds, copied: tiny p, large excess
+    train, holdout, unseen = _splits(real, 0)
+    keys = privacy.generalised(train, qi, bins).astype(str).agg("|".join, axis=1)
+    unique = train[keys.map(keys.value_counts()).to_numpy() == 1]
+    planted = pd.concat([unseen.iloc[len(unique) :], unique], ignore_index=True)
+    res = privacy.rare_matches(planted, train, holdout, qi, bins, 1)
+    assert res.train - res.holdout > 0.04 and res.p_value < 1e-6
