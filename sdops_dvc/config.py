@@ -722,6 +722,11 @@ class Params(_Model):
             )
         if multi and self.generator.constraints:
             raise ValueError("generator.constraints apply to single tables only")
+        if multi and self.generator.conditions is not None:
+            raise ValueError(
+                "generator.conditions applies to single tables only: related tables cannot "
+                "be generated group by group (their gates would judge the rebalanced rows)"
+            )
         unknown = [t for t in self.generator.public_tables if t not in self.source.tables]
         if unknown:
             raise ValueError(

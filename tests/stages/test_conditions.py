@@ -354,3 +354,18 @@ def test_a_model_that_never_makes_a_group_is_refused_by_name(tmp_path: Path) -> 
         _generate(tmp_path, SHARES, family="tvae", parameters={"epochs": 40})
     assert "ethnicity=afam: 0 of 450; ethnicity=other: 0 of 300" in err.value.message
     assert "gaussian_copula" in (err.value.hint or "")
+
+
+def test_related_tables_refuse_conditions_whatever_the_family() -> None:
+    """cart generates the entity table of related tables, and could draw it group by group;
+    but related tables are gated on what they release, so params refuse it by name."""
+    raw = copy.deepcopy(PARAMS)
+    raw["source"] = {
+        "path": "tables",
+        "snapshot_id": "planted",
+        "tables": {"flights": {"file": "flights.csv"}, "airlines": {"file": "airlines.csv"}},
+    }
+    raw["generator"].update(family="cart", public_tables=["airlines"])
+    with pytest.raises(ConfigError) as err:
+        parse_params(raw, Path("params.yaml"))
+    assert "generator.conditions applies to single tables only" in err.value.message
