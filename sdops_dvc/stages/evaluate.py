@@ -239,8 +239,12 @@ def run_evaluate(
     train = read_table(train_path, what="train table")
     holdout = read_table(holdout_path, what="holdout table")
     released = read_table(synthetic_path, what="synthetic table")
-    synthetic = released if model_sample is None else read_table(model_sample, what="model sample")
-    if not conditioned:
+    # without conditions the gates judge the released table itself (the model sample is the
+    # same bytes, and a released file swapped after generate must not hide behind it)
+    synthetic = released
+    if conditioned and model_sample is not None:
+        synthetic = read_table(model_sample, what="model sample")
+    else:
         released = None
     if params is not None:
         require_columns(train, params.named_columns(), "the train table")

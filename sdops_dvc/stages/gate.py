@@ -373,7 +373,9 @@ def _rebalanced(details: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _group_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Per group of rebalanced output: copies of the group's train rows beyond its holdout
-    rows, significant (McNemar, Bonferroni over the groups)."""
+    rows (McNemar), and copies of its holdout rows beyond what its real rows duplicate one
+    another (Fisher: real rows passed off as synthetic), each significant with Bonferroni
+    over the groups."""
     groups = _rebalanced(details)
     if not groups:
         c.note(
@@ -392,6 +394,20 @@ def _group_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
             f"privacy: rebalanced group {name}: {g['copies_train']:.2%} of its rows copy a "
             f"train row of the group vs {g['copies_holdout']:.2%} a holdout row (excess "
             f"{v:.4f}, McNemar p = {p:.2g}): oversampling it exposes its real records"
+        ),
+    )
+    _per_item(
+        c,
+        m,
+        cfg,
+        groups,
+        excess=("copies_holdout", "real_baseline"),
+        p_value="real_copies_p_value",
+        say=lambda name, g, v, p: (
+            f"privacy: rebalanced group {name}: {g['copies_holdout']:.2%} of its rows copy a "
+            f"holdout row of the group, which the generator never saw, while "
+            f"{g['real_baseline']:.2%} of those rows duplicate a train row (excess {v:.4f}, "
+            f"Fisher p = {p:.2g}): real rows passed off as synthetic"
         ),
     )
 

@@ -369,3 +369,16 @@ def test_related_tables_refuse_conditions_whatever_the_family() -> None:
     with pytest.raises(ConfigError) as err:
         parse_params(raw, Path("params.yaml"))
     assert "generator.conditions applies to single tables only" in err.value.message
+
+
+def test_holdout_rows_passed_off_in_one_group_fail_per_group_privacy(
+    world: dict[str, Any],
+) -> None:
+    root: Path = world["root"]
+    honest = _rebalanced(world["unseen"])
+    holdout = pd.read_parquet(root / "holdout.parquet")
+    afam = holdout[holdout["ethnicity"] == "afam"]
+    forged = pd.concat([honest[honest["ethnicity"] != "afam"], afam], ignore_index=True)
+    result, _ = _gate_rebalanced(world, "forged", forged)
+    named = [f for f in result.gates["privacy"].failures if "rebalanced group" in f]
+    assert any("ethnicity=afam" in f and "real rows passed off" in f for f in named), named
