@@ -383,33 +383,29 @@ def _group_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
             "privacy per group reported, not gated"
         )
         return
-    _per_item(
-        c,
-        m,
-        cfg,
-        groups,
-        excess=("copies_train", "copies_holdout"),
-        p_value="copies_p_value",
-        say=lambda name, g, v, p: (
-            f"privacy: rebalanced group {name}: {g['copies_train']:.2%} of its rows copy a "
-            f"train row of the group vs {g['copies_holdout']:.2%} a holdout row (excess "
-            f"{v:.4f}, McNemar p = {p:.2g}): oversampling it exposes its real records"
+    checks = (
+        (
+            ("copies_train", "copies_holdout"),
+            "copies_p_value",
+            lambda name, g, v, p: (
+                f"privacy: rebalanced group {name}: {g['copies_train']:.2%} of its rows copy a "
+                f"train row of the group vs {g['copies_holdout']:.2%} a holdout row (excess "
+                f"{v:.4f}, McNemar p = {p:.2g}): oversampling it exposes its real records"
+            ),
+        ),
+        (
+            ("copies_holdout", "real_baseline"),
+            "real_copies_p_value",
+            lambda name, g, v, p: (
+                f"privacy: rebalanced group {name}: {g['copies_holdout']:.2%} of its rows copy "
+                f"a holdout row of the group, which the generator never saw, while "
+                f"{g['real_baseline']:.2%} of those rows duplicate a train row (excess "
+                f"{v:.4f}, Fisher p = {p:.2g}): real rows passed off as synthetic"
+            ),
         ),
     )
-    _per_item(
-        c,
-        m,
-        cfg,
-        groups,
-        excess=("copies_holdout", "real_baseline"),
-        p_value="real_copies_p_value",
-        say=lambda name, g, v, p: (
-            f"privacy: rebalanced group {name}: {g['copies_holdout']:.2%} of its rows copy a "
-            f"holdout row of the group, which the generator never saw, while "
-            f"{g['real_baseline']:.2%} of those rows duplicate a train row (excess {v:.4f}, "
-            f"Fisher p = {p:.2g}): real rows passed off as synthetic"
-        ),
-    )
+    for excess, p_value, say in checks:
+        _per_item(c, m, cfg, groups, excess=excess, p_value=p_value, say=say)
 
 
 def _group_dcr(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from sdops_dvc.stages.gate import run_gate
 from sdops_dvc.synthesizers.conditions import plan_of
 from sdops_dvc.templates import demo_table
 from tests.conftest import dvc, git, sdops_in, set_params
+from tests.stages.test_gates import PARAMS as GATE_PARAMS
 
 ETHNICITY: dict[str, Any] = {
     "rationale": "equal ethnic groups for a fairness audit",
@@ -43,13 +44,7 @@ PARAMS: dict[str, Any] = {
         "subgroups": {"columns": ["gender"]},
         "fairness": {"columns": ["gender"]},
     },
-    "policy": {
-        "intended_use": "tests",
-        "audiences": ["tests"],
-        "access_classification": "internal",
-        "retention_days": 30,
-        "owner": "tests",
-    },
+    "policy": GATE_PARAMS["policy"],
 }
 
 
