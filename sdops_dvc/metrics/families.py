@@ -595,6 +595,7 @@ def conditions(ev: Evaluation) -> FamilyOutput:
     privacy per group (metrics/conditions.py). The model view is every other family, on the
     unconditioned sample."""
     from sdops_dvc.metrics.conditions import group_privacy
+    from sdops_dvc.metrics.privacy import exact_copies as privacy_copies
     from sdops_dvc.synthesizers.conditions import achieved, plan_of
 
     p = ev.params
@@ -618,6 +619,8 @@ def conditions(ev: Evaluation) -> FamilyOutput:
         max_reference=ev.cfg.max_nn_reference,
     )
     gated = [g for g in groups if g.gated]
+    tr_s, ho_s, _, _ = ev.privacy_samples
+    real = privacy_copies(ev.released, tr_s, ho_s, ev.columns)
     fair = fairness(data)
     u = data.utility
     floor = p.report.min_bin_count
@@ -654,6 +657,11 @@ def conditions(ev: Evaluation) -> FamilyOutput:
                 "rows": len(ev.released),
                 "min_size": ev.cfg.subgroups.min_size,
                 "privacy": [_group_json(g, floor) for g in groups],
+                "released_copies": {
+                    "copies_holdout": r(real.holdout),
+                    "real_baseline": r(real.real_baseline),
+                    "p_value": r(real.holdout_p_value),
+                },
                 "fairness": (fair.details.get("fairness") or {}).get("comparisons", []),
                 "utility": (
                     {"tstr": r(u.tstr), "trtr": r(u.trtr), "metric": u.metric} if u else None

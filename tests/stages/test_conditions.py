@@ -366,7 +366,7 @@ def test_related_tables_refuse_conditions_whatever_the_family() -> None:
     assert "generator.conditions applies to single tables only" in err.value.message
 
 
-def test_holdout_rows_passed_off_in_one_group_fail_per_group_privacy(
+def test_holdout_rows_passed_off_in_one_group_fail_the_released_rows_check(
     world: dict[str, Any],
 ) -> None:
     root: Path = world["root"]
@@ -375,5 +375,8 @@ def test_holdout_rows_passed_off_in_one_group_fail_per_group_privacy(
     afam = holdout[holdout["ethnicity"] == "afam"]
     forged = pd.concat([honest[honest["ethnicity"] != "afam"], afam], ignore_index=True)
     result, _ = _gate_rebalanced(world, "forged", forged)
-    named = [f for f in result.gates["privacy"].failures if "rebalanced group" in f]
-    assert any("ethnicity=afam" in f and "real rows passed off" in f for f in named), named
+    found = result.gates["privacy"].failures
+    # judged on the released rows as a whole (per group, a low-entropy table's duplicates
+    # made unseen rows fail); the whole-table check on the model sample sees nothing
+    assert [f for f in found if f.startswith("privacy: rebalanced output: ")], found
+    assert all("real rows passed off" in f for f in found), found
