@@ -6,6 +6,7 @@ holdout (DCR share assumes equal sizes). Every subsample's size and seed is reco
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -154,9 +155,12 @@ def rare_matches(
     labels = np.zeros(len(inverse), dtype=bool)
     labels[: len(h_tr)] = True
     train_rate, holdout_rate, rare_tr, rare_ho = rates(labels)
-    rng = np.random.default_rng(seed)
-    null = [rates(rng.permutation(labels)) for _ in range(PERMUTATIONS)]
-    p = _normal_tail(train_rate - holdout_rate, np.array([a - b for a, b, _, _ in null]))
+
+    def excess(in_train: Any) -> float:
+        train_part, holdout_part, _, _ = rates(in_train)
+        return train_part - holdout_part
+
+    p = exchanged(excess, labels, seed)
     return RareMatches(
         train_rate,
         holdout_rate,
@@ -169,11 +173,19 @@ def rare_matches(
     )
 
 
-def _normal_tail(observed: float, null: Any) -> float:
-    """One-sided p of ``observed`` against a permutation null, from its normal approximation
-    (smooth below 1/len(null), as Bonferroni needs); a degenerate null decides by its mean."""
+def exchanged(statistic: Callable[[Any], float], labels: Any, seed: int) -> float:
+    """One-sided p of ``statistic(labels)`` (labels: which pooled reference is a train one)
+    against :data:`PERMUTATIONS` random relabellings of the pooled references, from the
+    normal approximation of that null (smooth below 1/PERMUTATIONS, as Bonferroni needs); a
+    degenerate null decides by its mean. The DCR share and the rare-combination rate both
+    test through here."""
     import math
 
+    import numpy as np
+
+    observed = statistic(labels)
+    rng = np.random.default_rng(seed)
+    null = np.array([statistic(rng.permutation(labels)) for _ in range(PERMUTATIONS)])
     sd = float(null.std(ddof=1)) if len(null) > 1 else 0.0
     if sd == 0.0:
         return 1.0 if observed <= float(null.mean()) else 0.0
@@ -293,10 +305,7 @@ def exchange_p_value(
 
     labels = np.zeros(len(group), dtype=float)
     labels[: len(train.numeric)] = 1.0
-    observed = share(labels)
-    rng = np.random.default_rng(seed)
-    null = np.array([share(rng.permutation(labels)) for _ in range(PERMUTATIONS)])
-    return _normal_tail(observed, null)
+    return exchanged(share, labels, seed)
 
 
 def nndr(two_nearest: Any) -> Any:

@@ -214,12 +214,21 @@ def _excess(
     """``m``'s rate beyond the ``control`` rate: fails above the threshold when also
     significant (the one-sided ``p_key`` below alpha; none recorded counts as significant).
     ``say(rate, control, limit, p)`` words the failure."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
     rate, base, p = get(c.metrics, m.key), get(c.metrics, control), get(c.metrics, p_key)
     if rate is None or base is None:
         c.failures.append(missing)
-    elif rate - base > limit and (p is None or p < alpha):
-        c.failures.append(say(rate, base, limit, p))
+    else:
+        _judge_excess(c, m, cfg, rate - base, p, lambda limit: say(rate, base, limit, p))
+
+
+def _judge_excess(
+    c: _Checks, m: Metric, cfg: GateSection, excess: float, p: Any, say: Callable[[float], str]
+) -> None:
+    """An excess above ``m``'s threshold fails when also significant (one-sided ``p`` below
+    alpha; none recorded counts as significant). ``say(limit)`` words the failure."""
+    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    if excess > limit and (p is None or p < alpha):
+        c.failures.append(say(limit))
 
 
 def _exact_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
@@ -398,13 +407,19 @@ def _group_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
     )
     real = (details.get("conditions") or {}).get("released_copies") or {}
     ho, base, p = real.get("copies_holdout"), real.get("real_baseline"), real.get("p_value")
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
-    if ho is not None and base is not None and p is not None and ho - base > limit and p < alpha:
-        c.failures.append(
-            f"privacy: rebalanced output: {ho:.2%} of its rows copy a holdout row, which the "
-            f"generator never saw, while {base:.2%} of holdout rows duplicate a train row "
-            f"(excess {ho - base:.4f} above the maximum {limit}, one-sided Fisher p = {p:.2g}): "
-            "real rows passed off as synthetic"
+    if ho is not None and base is not None and p is not None:
+        _judge_excess(
+            c,
+            m,
+            cfg,
+            ho - base,
+            p,
+            lambda limit: (
+                f"privacy: rebalanced output: {ho:.2%} of its rows copy a holdout row, which "
+                f"the generator never saw, while {base:.2%} of holdout rows duplicate a train "
+                f"row (excess {ho - base:.4f} above the maximum {limit}, one-sided Fisher "
+                f"p = {p:.2g}): real rows passed off as synthetic"
+            ),
         )
 
 
