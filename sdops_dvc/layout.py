@@ -62,9 +62,19 @@ class Layout:
         """What generate writes: the synthetic table, or the directory of related tables."""
         return self.path(SYNTHETIC_DIR) if multi_table else self.synthetic(fmt)
 
-    def table_files(self, directory: str | Path, tables: list[str], suffix: str) -> dict[str, Path]:
-        """Each related table's file in ``directory``: ``NAME.suffix``."""
-        base = self.path(directory)
+    def fit_file(self, tables: list[str]) -> Path | None:
+        """The family's fit file a pipeline persists (a DP measurement): a single table's;
+        related tables keep none (the DP families fit one table)."""
+        return self.path(DP_FIT) if len(tables) == 1 else None
+
+    def table_files(self, where: str | Path, tables: list[str], suffix: str) -> dict[str, Path]:
+        """Where each table of a set lives: a set of one is the file ``where`` itself (the
+        single-table paths above, any format); a set of related tables is one file per
+        table in the directory ``where``, ``NAME.suffix``. The one place that tells them
+        apart: every stage reads and writes table sets through it."""
+        base = self.path(where)
+        if len(tables) == 1:
+            return {tables[0]: base}
         return {name: base / f"{name}.{suffix}" for name in tables}
 
 

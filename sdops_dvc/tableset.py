@@ -1,5 +1,8 @@
-"""Related tables on disk (issue 15): the source directory and its pins, and the sets of
-table files the stages read and write (one file per table, named after it).
+"""Table sets: what every stage reads and writes. A single table is a set of one whose entity
+(the privacy unit) is the row; related tables (issue 15) are a set with relationships and
+an entity table. :meth:`sdops_dvc.layout.Layout.table_files` maps a set of one to the
+single-table paths and a larger set to one file per table, named after it; the metadata
+(one table or several) says which a project has.
 
 A relational source is a directory DVC tracks as one output (its ``.dvc`` pointer hashes
 every file). params.yaml pins each table's md5 under ``source.tables`` and the digest of
@@ -10,11 +13,14 @@ pin that lineage, the budget scope and the manifest use as before.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc.errors import DataError, SnapshotMismatch
 from sdops_dvc.fsutil import md5_file, write_many_atomic
+from sdops_dvc.metadata import check_against_tables, read_metadata
+from sdops_dvc.relational import Relationship, entity_table, evaluation_view
 from sdops_dvc.tables import read_table, write_table_to
 
 if TYPE_CHECKING:
@@ -22,6 +28,110 @@ if TYPE_CHECKING:
 
     from sdops_dvc.config import Params
     from sdops_dvc.layout import Layout
+
+
+@dataclass(frozen=True)
+class TableSet:
+    """Tables by name, how they relate, and the table whose rows are the people the release
+    protects. A single table is a set of one: no relationships, its own rows the entity."""
+
+    tables: dict[str, pd.DataFrame]
+    relationships: tuple[Relationship, ...]
+    entity: str
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.tables)
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The entity table's rows."""
+        return self.tables[self.entity]
+
+    def view(self) -> pd.DataFrame:
+        """The one table the row-level measures read (the table itself for a set of one):
+        :func:`sdops_dvc.relational.evaluation_view`."""
+        return evaluation_view(self.tables, list(self.relationships), self.entity)
+
+    def replace(self, tables: dict[str, pd.DataFrame]) -> TableSet:
+        """The same relationships and entity over other tables of the same names."""
+        return TableSet(tables, self.relationships, self.entity)
+
+
+@dataclass(frozen=True)
+class SetMetadata:
+    """The project's metadata (SDV's multi-table form, one table or several), where it lives,
+    the tables it names in the project's order, and its relationships and entity."""
+
+    metadata: dict[str, Any]
+    path: Path
+    names: list[str]
+    relationships: tuple[Relationship, ...]
+    entity: str
+
+    def table_set(self, tables: dict[str, pd.DataFrame]) -> TableSet:
+        """``tables`` (this metadata's tables, checked against it) as a set."""
+        check_against_tables(self.metadata, tables, self.path)
+        return TableSet(tables, self.relationships, self.entity)
+
+
+def set_metadata(params: Params, layout: Layout) -> SetMetadata:
+    """The metadata reader: exactly one table for a single-table project, at least two with
+    their relationships for related tables (``source.tables``); the entity is
+    ``split.entity`` or the single root (the one table of a set of one)."""
+    path = layout.path(params.source.metadata)
+    related = params.source.multi_table
+    metadata = read_metadata(path, tables=None if related else 1)
+    names = list(params.source.tables) if related else list(metadata["tables"])
+    rels = Relationship.all_of(metadata)
+    return SetMetadata(
+        metadata, path, names, tuple(rels), entity_table(names, rels, params.split.entity)
+    )
+
+
+def read_set(meta: SetMetadata, files: dict[str, Path], what: str) -> TableSet:
+    """Every table of a set from its file (``Layout.table_files``), checked against the
+    metadata."""
+    return meta.table_set(read_tables(files, what))
+
+
+def source_set(params: Params, layout: Layout, meta: SetMetadata) -> TableSet:
+    """The source tables, each verified against its pin in params.yaml first."""
+    if params.source.multi_table:
+        verify_table_pins(params, layout)
+        files = source_files(params, layout)
+    else:
+        source = layout.path(params.source.path)
+        verify_pin(source, params.source.md5)
+        files = {meta.names[0]: source}
+    return read_set(meta, files, "source")
+
+
+def verify_pin(source: Path, pinned_md5: str | None) -> str:
+    """The source's md5, refusing when it differs from the pin in params.yaml."""
+    if not source.exists():
+        raise DataError(
+            f"source {source} does not exist",
+            hint="run `dvc pull` (or `dvc update` for an import), or fix source.path",
+        )
+    if not source.is_file():
+        raise DataError(
+            f"source {source} is not a file (a directory?)",
+            hint="point source.path at the table file, or restore it with `dvc checkout`",
+        )
+    actual = md5_file(source)
+    if pinned_md5 is None:
+        raise SnapshotMismatch(
+            f"source {source} is not pinned (source.md5 is empty in params.yaml)",
+            hint="review the source, then run `sdops snapshot --id SNAPSHOT_ID` to pin it",
+        )
+    if actual != pinned_md5:
+        raise SnapshotMismatch(
+            f"source {source} changed: its md5 is {actual}, params.yaml pins {pinned_md5}",
+            hint="if the change is intended, run `sdops snapshot --id NEW_SNAPSHOT_ID` and "
+            "commit params.yaml so the new snapshot is reviewed",
+        )
+    return actual
 
 
 def pins_digest(pins: dict[str, str]) -> str:
@@ -84,8 +194,12 @@ def verify_table_pins(params: Params, layout: Layout) -> dict[str, str]:
 
 
 def read_tables(paths: dict[str, Path], what: str) -> dict[str, pd.DataFrame]:
-    """Every table of a set, each refused with its name when unreadable or empty."""
-    return {name: read_table(path, what=f"{what} table {name!r}") for name, path in paths.items()}
+    """Every table of a set, each refused with its name (a set of one: as the single table it
+    is) when unreadable or empty."""
+    return {
+        name: read_table(path, what=what if len(paths) == 1 else f"{what} table {name!r}")
+        for name, path in paths.items()
+    }
 
 
 def write_tables(frames: dict[Path, pd.DataFrame]) -> None:

@@ -39,14 +39,15 @@ def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -
         params, layout, train_out or layout.train(multi), holdout_out or layout.holdout(multi)
     )
     log.info("split %d rows: %d train, %d holdout", res.n_source, res.n_train, res.n_holdout)
-    for name, (n, tr, ho) in (res.tables or {}).items():
+    related = res.tables if len(res.tables) > 1 else {}  # a set of one: the counts above
+    for name, (n, tr, ho) in related.items():
         log.info("  %s: %d rows, %d train, %d holdout", name, n, tr, ho)
     result(
         {
             "source_rows": res.n_source,
             "train_rows": res.n_train,
             "holdout_rows": res.n_holdout,
-            **({"tables": res.tables} if res.tables else {}),
+            **({"tables": related} if related else {}),
         }
     )
 
