@@ -364,7 +364,8 @@ def _view_foreign_keys(relationships: list[Relationship], entity: str) -> list[s
 def view_metadata(
     metadata: dict[str, Any], relationships: list[Relationship], entity: str
 ) -> dict[str, Any]:
-    """Single-table SDV metadata of :func:`evaluation_view`'s columns: each column as its own
+    """Single-table SDV metadata of :func:`evaluation_view`'s columns (the entity table's
+    own spec, its keys included, for a set of one the table's metadata): each column as its own
     table declares it (keys stay ``id``, which the measures leave out), the aggregates of the
     rows below as numbers. Named as the view names them."""
     tables = metadata["tables"]
@@ -381,7 +382,7 @@ def view_metadata(
     for key in _view_foreign_keys(relationships, entity):
         columns.pop(key, None)
     extra = {k: v for k, v in metadata.items() if k not in ("tables", "relationships")}
-    return {**extra, "tables": {entity: {"columns": columns}}}
+    return {**extra, "tables": {entity: {**tables[entity], "columns": columns}}}
 
 
 def below_or_at(entity: str, relationships: list[Relationship]) -> list[str]:

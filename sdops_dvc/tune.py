@@ -200,87 +200,56 @@ def _generator_values(params: Params, c: Candidate) -> dict[str, Any]:
 def validation_split(
     train: pd.DataFrame, seed: int, share: float = VALIDATION_SHARE
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(fitting part, validation part) of the train split, seeded."""
-    import numpy as np
+    """(fitting part, validation part) of a single table's train split, seeded: the rows the
+    table-set judge's split by entity gives a set of one."""
+    from sdops_dvc.relational import split_by_entity
 
-    order = np.random.default_rng(seed).permutation(len(train))
-    cut = len(train) - round(len(train) * share)
-    return (
-        train.iloc[np.sort(order[:cut])].reset_index(drop=True),
-        train.iloc[np.sort(order[cut:])].reset_index(drop=True),
-    )
+    parts = split_by_entity({"t": train}, [], "t", 1 - share, seed)
+    return parts.train["t"], parts.holdout["t"]
 
 
 Judge = Callable[["Params", int], tuple[dict[str, Any], dict[str, Any]]]
 
 
-def _table_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
-    """Fit a candidate on the fitting part of the train split and evaluate it against that
-    part and the validation part, as ``sdops evaluate`` does."""
-    import warnings
+def _judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
+    """The train set split again by entity (80/20, the split's own rule; a single table is a
+    set of one), a candidate fitted on the larger part (:func:`generate_set`, as the generate
+    stage fits) and evaluated against it and the validation part as ``sdops evaluate``
+    does."""
+    from sdops_dvc.relational import split_by_entity
+    from sdops_dvc.stages.evaluate import compute_set_metrics
+    from sdops_dvc.stages.generate import generate_set
+    from sdops_dvc.tableset import read_set, set_metadata
 
-    from sdops_dvc.metadata import check_against_table, read_metadata
-    from sdops_dvc.stages.evaluate import compute_metrics
-    from sdops_dvc.stages.generate import generate_table
-    from sdops_dvc.tables import read_table
-
-    train_path = layout.train(False)
-    if not train_path.exists():
-        raise DataError(f"{layout.rel(train_path)} does not exist", hint="run `dvc repro split`")
-    train = read_table(train_path, what="train split")
-    meta_path = layout.path(params.source.metadata)
-    metadata = read_metadata(meta_path)
-    check_against_table(metadata, train, meta_path)
-    fit_part, validation = validation_split(train, params.split.seed)
+    meta = set_metadata(params, layout)
+    where = layout.train(params.source.multi_table)
+    if not where.exists():
+        raise DataError(f"{layout.rel(where)} does not exist", hint="run `dvc repro split`")
+    train = read_set(meta, layout.table_files(where, meta.names, "parquet"), "train split")
+    rels = list(train.relationships)
+    parts = split_by_entity(
+        train.tables, rels, train.entity, 1 - VALIDATION_SHARE, params.split.seed
+    )
+    fit_set = train.replace(parts.train)
 
     def judge(tried: Params, i: int) -> tuple[dict[str, Any], dict[str, Any]]:
         # as many rows as the fitting part, whatever generator.num_rows says; a candidate is
         # judged on its model (the unconditioned sample), as the gates judge a release
-        as_many = tried.generator.model_copy(update={"num_rows": None})
-        generated = generate_table(
-            tried.model_copy(update={"generator": as_many}),
-            fit_part,
+        as_many = tried.model_copy(
+            update={"generator": tried.generator.model_copy(update={"num_rows": None})}
+        )
+        generated = generate_set(
+            as_many,
+            fit_set,
             "validation",
-            metadata,
+            meta.metadata,
             work_dir / f"fit-{i}.npz",
             budget_check=None,
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            metrics, details, _, _ = compute_metrics(
-                fit_part, validation, generated.model_sample, metadata, tried
-            )
-        return metrics, details
-
-    return judge
-
-
-def _related_judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
-    """Related tables: the train tables split again by entity (80/20, the split's own rule),
-    a candidate generating the entity table on the larger part, evaluated as ``sdops
-    evaluate`` evaluates related tables (:func:`compute_table_set_metrics`)."""
-    from sdops_dvc.metadata import check_against_tables, read_metadata
-    from sdops_dvc.relational import Relationship, entity_table, split_by_entity
-    from sdops_dvc.stages.evaluate import compute_table_set_metrics
-    from sdops_dvc.stages.generate import generate_entity_tables
-    from sdops_dvc.tableset import read_tables
-
-    names = list(params.source.tables)
-    train_dir = layout.train(True)
-    if not train_dir.exists():
-        raise DataError(f"{layout.rel(train_dir)} does not exist", hint="run `dvc repro split`")
-    meta_path = layout.path(params.source.metadata)
-    metadata = read_metadata(meta_path, tables=None)
-    train = read_tables(layout.table_files(train_dir, names, "parquet"), "train split")
-    check_against_tables(metadata, train, meta_path)
-    rels = Relationship.all_of(metadata)
-    entity = entity_table(names, rels, params.split.entity)
-    parts = split_by_entity(train, rels, entity, 1 - VALIDATION_SHARE, params.split.seed)
-
-    def judge(tried: Params, i: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        synthetic, _ = generate_entity_tables(tried, parts.train, metadata, rels, entity)
-        metrics, details, _, _ = compute_table_set_metrics(
-            tried, parts.train, parts.holdout, synthetic, metadata
+        synthetic = generated.tables
+        model = fit_set.replace({**synthetic, train.entity: generated.model_sample})
+        metrics, details, _, _ = compute_set_metrics(
+            tried, fit_set, train.replace(parts.holdout), model, meta.metadata
         )
         return metrics, details
 
@@ -305,8 +274,7 @@ def run_tune(
     from sdops_dvc.stages.gate import decide
 
     check_candidates(params, candidates, objective)
-    make = _related_judge if params.source.multi_table else _table_judge
-    judge = make(params, layout, work_dir)
+    judge = _judge(params, layout, work_dir)
     goal = BY_KEY[objective].goal
     trials: list[Trial] = []
     stopped = None

@@ -30,6 +30,8 @@ from sdops_dvc.relational import EntitySplit, Relationship, entity_view
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sdops_dvc.tableset import TableSet
+
 
 def duplicate_keys(keys: pd.Series) -> int:
     """Rows whose (non-null) primary key another row already holds; null keys count too,
@@ -290,6 +292,16 @@ class RelationalInputs:
     synthetic: dict[str, pd.DataFrame]
     metadata: dict[str, Any]
     entity: str
+
+    @classmethod
+    def of(
+        cls, train: TableSet, holdout: TableSet, synthetic: TableSet, metadata: dict[str, Any]
+    ) -> RelationalInputs | None:
+        """The relational family's inputs from three table sets: None where the tables have
+        no relationships to measure (a single table, a set of one)."""
+        if not train.relationships:
+            return None
+        return cls(train.tables, holdout.tables, synthetic.tables, metadata, train.entity)
 
 
 def _round(x: float) -> float | None:

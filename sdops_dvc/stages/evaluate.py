@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 
 from sdops_dvc.config import EvaluationCfg, Params
 from sdops_dvc.fsutil import write_json_atomic
-from sdops_dvc.metadata import check_against_table, read_metadata
+from sdops_dvc.layout import Layout
 from sdops_dvc.metric_table import BY_KEY, nest
 from sdops_dvc.parallel import set_wait_policy
 from sdops_dvc.tables import read_table, require_columns
+from sdops_dvc.tableset import TableSet, read_set, read_tables, set_metadata
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -39,17 +40,6 @@ class EvaluateResult:
     metrics: dict[str, Any]
     details: dict[str, Any]
     seconds: dict[str, float]  # timings per metric family: logged, never written (not reproducible)
-
-
-def _metadata_for(params: Params | None, root: Path, train: Any) -> dict[str, Any]:
-    if params is not None:
-        path = root / params.source.metadata
-        meta = read_metadata(path)
-        check_against_table(meta, train, path)
-        return meta
-    from sdops_dvc.metadata import detect
-
-    return detect(train, "table")
 
 
 class _Timer:
@@ -217,15 +207,13 @@ def run_evaluate(
     progress: bool = False,
     model_sample: Path | None = None,
 ) -> EvaluateResult:
-    """``model_sample``: the unconditioned sample from the same fit, on which the gates'
+    """Read the train, holdout and synthetic table sets (files for a single table, a set of
+    one; directories for related tables: ``Layout.table_files``) and compute every metric
+    (:func:`compute_set_metrics`). Without params (stand-alone, on any generator's output)
+    the three files are a set of one whose metadata is detected from the train rows.
+    ``model_sample``: the unconditioned sample from the same fit, on which the gates'
     metrics are computed; with generator.conditions, ``synthetic_path`` (the released,
     rebalanced rows) is then reported on its own (the ``conditions`` family)."""
-    import warnings
-
-    if params is not None and params.source.multi_table:
-        return run_evaluate_tables(
-            params, root, train_path, holdout_path, synthetic_path, out_dir, progress=progress
-        )
     conditioned = params is not None and params.generator.conditions is not None
     if conditioned and model_sample is None:
         from sdops_dvc.errors import ConfigError
@@ -234,114 +222,105 @@ def run_evaluate(
             "generator.conditions: the gates judge the unconditioned sample, and evaluate "
             "was not given it",
             hint="add `--model-sample model/sample.${output.format}` to evaluate's command "
-            "and deps in dvc.yaml (as `sdops init` writes them)",
+            "and deps (as `sdops init` writes them)",
         )
-    train = read_table(train_path, what="train table")
-    holdout = read_table(holdout_path, what="holdout table")
-    released = read_table(synthetic_path, what="synthetic table")
-    # without conditions the gates judge the released table itself (the model sample is the
-    # same bytes, and a released file swapped after generate must not hide behind it)
-    synthetic = released
-    if conditioned and model_sample is not None:
-        synthetic = read_table(model_sample, what="model sample")
+    paths = {"train": train_path, "holdout": holdout_path, "synthetic": synthetic_path}
+    if params is None:
+        sets, metadata = _standalone_sets(paths, target)
     else:
-        released = None
-    if params is not None:
-        require_columns(train, params.named_columns(), "the train table")
-    elif target is not None:
-        require_columns(train, {"--target": [target]}, "the train table")
-    metadata = _metadata_for(params, root, train)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        metrics, details, plots, seconds = compute_metrics(
-            train,
-            holdout,
-            synthetic,
-            metadata,
-            params,
-            target=target,
-            progress=progress,
-            released=released,
-        )
-    return _write_outputs(out_dir, metrics, details, plots, seconds)
-
-
-def run_evaluate_tables(
-    params: Params,
-    root: Path,
-    train_dir: Path,
-    holdout_dir: Path,
-    synthetic_dir: Path,
-    out_dir: Path,
-    *,
-    progress: bool = False,
-) -> EvaluateResult:
-    """Related tables: the relational family on the table sets, every other family on the
-    entity view (:func:`sdops_dvc.relational.evaluation_view`: each entity with the
-    aggregates of its rows below and its parents' columns), where params' column names
-    (target, quasi-identifiers, subgroups) are read."""
-    from sdops_dvc.layout import Layout
-    from sdops_dvc.metadata import check_against_tables
-    from sdops_dvc.tableset import read_tables
-
-    layout = Layout(root)
-    names = list(params.source.tables)
-    meta_path = layout.path(params.source.metadata)
-    metadata = read_metadata(meta_path, tables=None)
-    sets = {
-        what: read_tables(layout.table_files(d, names, suffix), what)
-        for what, d, suffix in (
-            ("train", train_dir, "parquet"),
-            ("holdout", holdout_dir, "parquet"),
-            ("synthetic", synthetic_dir, params.output.format),
-        )
-    }
-    for tables in sets.values():
-        check_against_tables(metadata, tables, meta_path)
-    metrics, details, plots, seconds = compute_table_set_metrics(
-        params, sets["train"], sets["holdout"], sets["synthetic"], metadata, progress=progress
+        sets, metadata = _project_sets(params, Layout(root), paths)
+    released = None
+    if conditioned and model_sample is not None:
+        # the gates judge the model; the released rows are reported on their own. Without
+        # conditions the gates judge the released table itself (the model sample is the
+        # same bytes, and a released file swapped after generate must not hide behind it)
+        released = sets["synthetic"]
+        model = read_table(model_sample, what="model sample")
+        sets["synthetic"] = released.replace({**released.tables, released.entity: model})
+    metrics, details, plots, seconds = compute_set_metrics(
+        params,
+        sets["train"],
+        sets["holdout"],
+        sets["synthetic"],
+        metadata,
+        target=target,
+        progress=progress,
+        released=released,
     )
     return _write_outputs(out_dir, metrics, details, plots, seconds)
 
 
-def compute_table_set_metrics(
-    params: Params,
-    train: dict[str, Any],
-    holdout: dict[str, Any],
-    synthetic: dict[str, Any],
+def _project_sets(
+    params: Params, layout: Layout, paths: dict[str, Path]
+) -> tuple[dict[str, TableSet], dict[str, Any]]:
+    """The pipeline's sets: the real ones checked against the metadata; the synthetic one
+    read as it is (a column it lacks or adds is the schema gate's finding, not an error)."""
+    meta = set_metadata(params, layout)
+    suffix = {"train": "parquet", "holdout": "parquet", "synthetic": params.output.format}
+    files = {what: layout.table_files(p, meta.names, suffix[what]) for what, p in paths.items()}
+    sets = {what: read_set(meta, files[what], f"{what} table") for what in ("train", "holdout")}
+    synthetic = read_tables(files["synthetic"], "synthetic table")
+    sets["synthetic"] = TableSet(synthetic, meta.relationships, meta.entity)
+    return sets, meta.metadata
+
+
+def _standalone_sets(
+    paths: dict[str, Path], target: str | None
+) -> tuple[dict[str, TableSet], dict[str, Any]]:
+    """Three table files as sets of one, the metadata detected from the train rows."""
+    from sdops_dvc.metadata import detect
+
+    frames = {what: read_table(p, what=f"{what} table") for what, p in paths.items()}
+    if target is not None:
+        require_columns(frames["train"], {"--target": [target]}, "the train table")
+    sets = {what: TableSet({"table": df}, (), "table") for what, df in frames.items()}
+    return sets, detect(frames["train"], "table")
+
+
+def compute_set_metrics(
+    params: Params | None,
+    train: TableSet,
+    holdout: TableSet,
+    synthetic: TableSet,
     metadata: dict[str, Any],
     *,
+    target: str | None = None,
     progress: bool = False,
+    released: TableSet | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, float]]:
-    """:func:`compute_metrics` for related tables: datetimes parsed in every set (csv gives
-    strings), the relational family on the table sets, every other family on the entity
-    view, where params' column names are read. ``evaluate`` and ``sdops tune`` share it."""
+    """:func:`compute_metrics` on table sets: datetimes parsed in every table (csv gives
+    strings); every family on the sets' views (:meth:`TableSet.view`: the table itself for a
+    set of one; for related tables each entity with the aggregates of its rows below and
+    its parents' columns), where params' column names (target, quasi-identifiers,
+    subgroups) are read; the relational family on the sets themselves (it measures nothing
+    where there are no relationships). ``evaluate`` and ``sdops tune`` share it."""
     import warnings
 
     from sdops_dvc.metadata import parse_datetimes
     from sdops_dvc.metrics.relational import RelationalInputs
-    from sdops_dvc.relational import Relationship, entity_table, evaluation_view, view_metadata
+    from sdops_dvc.relational import view_metadata
 
-    sets = {
-        what: {
-            n: parse_datetimes(df, {"tables": {n: metadata["tables"][n]}})
-            for n, df in tables.items()
-        }
-        for what, tables in (("train", train), ("holdout", holdout), ("synthetic", synthetic))
-    }
-    rels = Relationship.all_of(metadata)
-    entity = entity_table(list(params.source.tables), rels, params.split.entity)
-    views = {what: evaluation_view(t, rels, entity) for what, t in sets.items()}
-    require_columns(views["train"], params.named_columns(), f"the view of {entity}")
-    inputs = RelationalInputs(sets["train"], sets["holdout"], sets["synthetic"], metadata, entity)
+    def parsed(ts: TableSet) -> TableSet:
+        one = metadata["tables"]
+        return ts.replace(
+            {n: parse_datetimes(df, {"tables": {n: one[n]}}) for n, df in ts.tables.items()}
+        )
+
+    train, holdout, synthetic = parsed(train), parsed(holdout), parsed(synthetic)
+    view = train.view()
+    if params is not None:
+        require_columns(view, params.named_columns(), f"the train rows of {train.entity}")
+    inputs = RelationalInputs.of(train, holdout, synthetic, metadata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return compute_metrics(
-            views["train"],
-            views["holdout"],
-            views["synthetic"],
-            view_metadata(metadata, rels, entity),
+            view,
+            holdout.view(),
+            synthetic.view(),
+            view_metadata(metadata, list(train.relationships), train.entity),
             params,
+            target=target,
             progress=progress,
             relational=inputs,
+            released=None if released is None else parsed(released).view(),
         )
