@@ -123,10 +123,18 @@ def read_tables(ref: str, repo: str | Path = ".") -> dict[str, pd.DataFrame]:
     for name, art in manifest.tables.items():
         df = _frame(art.path, _read_verified(rel, art.path, art.md5, repo))
         if metadata is not None:
-            table = (metadata.get("tables") or {}).get(name) if manifest.multi_table else None
-            df = typed(df, {"tables": {name: table}} if table else metadata)
+            df = typed(df, _table_metadata(metadata, name))
         out[name] = df
     return out
+
+
+def _table_metadata(metadata: dict[str, Any], name: str) -> dict[str, Any]:
+    """One released table's metadata: its own entry (related tables), or the metadata of a
+    single-table release (whose one table the manifest names after the dataset)."""
+    tables = metadata.get("tables") or {}
+    if name in tables:
+        return {"tables": {name: tables[name]}}
+    return metadata
 
 
 def read_release_files(
@@ -177,20 +185,13 @@ def read_dataframe(ref: str, repo: str | Path = ".") -> pd.DataFrame:
     typed as the release's metadata.json declares: categorical and ordinal columns as pandas
     categories, booleans as booleans, datetimes parsed with their format."""
 
-    from sdops_dvc.scm import blob_at
-
-    rel, manifest, git_repo = _release(ref, repo)
-    if manifest.multi_table:
+    tables = read_tables(ref, repo)
+    if len(tables) != 1:
         raise ReleaseUnavailable(
-            f"{rel.tag} releases related tables ({', '.join(manifest.tables)}), not one table",
+            f"{ref} releases related tables ({', '.join(tables)}), not one table",
             hint="read them with sdops_dvc.api.read_tables(ref), or `sdops get REF -o DIR`",
         )
-    path = manifest.synthetic.path
-    df = _frame(path, _read_verified(rel, path, manifest.synthetic.md5, repo))
-    meta = manifest.source.metadata
-    # manifest paths are the pipeline's, at the top of the repository (as `dvc get` reads them)
-    raw = blob_at(git_repo.commit(rel.tag), meta.path) if meta else None
-    return typed(df, json.loads(raw)) if raw else df
+    return next(iter(tables.values()))
 
 
 def typed(df: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:

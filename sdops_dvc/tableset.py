@@ -95,16 +95,27 @@ def read_set(meta: SetMetadata, files: dict[str, Path], what: str) -> TableSet:
     return meta.table_set(read_tables(files, what))
 
 
-def source_set(params: Params, layout: Layout, meta: SetMetadata) -> TableSet:
-    """The source tables, each verified against its pin in params.yaml first."""
+def source_set_files(params: Params, layout: Layout, meta: SetMetadata) -> dict[str, Path]:
+    """Each source table's file: source.path for a single table; for related tables the
+    files ``source.tables`` names in the source directory."""
+    if params.source.multi_table:
+        return source_files(params, layout)
+    return {meta.names[0]: layout.path(params.source.path)}
+
+
+def verify_source(params: Params, layout: Layout) -> None:
+    """Every source table against its pin in params.yaml (SnapshotMismatch names the table
+    that changed)."""
     if params.source.multi_table:
         verify_table_pins(params, layout)
-        files = source_files(params, layout)
     else:
-        source = layout.path(params.source.path)
-        verify_pin(source, params.source.md5)
-        files = {meta.names[0]: source}
-    return read_set(meta, files, "source")
+        verify_pin(layout.path(params.source.path), params.source.md5)
+
+
+def source_set(params: Params, layout: Layout, meta: SetMetadata) -> TableSet:
+    """The source tables, each verified against its pin in params.yaml first."""
+    verify_source(params, layout)
+    return read_set(meta, source_set_files(params, layout, meta), "source")
 
 
 def verify_pin(source: Path, pinned_md5: str | None) -> str:

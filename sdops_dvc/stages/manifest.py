@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from sdops_dvc.lineage import import_info, lineage_of, scope_of
 from sdops_dvc.manifest import SCHEMA_VERSION, seal, validate
 from sdops_dvc.metric_table import get, summary_keys
 from sdops_dvc.synthesizers.adapters import generator_for
+from sdops_dvc.tableset import SetMetadata, set_metadata, source_set_files
 
 
 @dataclass(frozen=True)
@@ -77,23 +78,21 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
     from sdops_dvc.tables import read_table
 
     source = layout.path(params.source.path)
-    relational = None
-    if params.source.multi_table:
-        relational, files = _relational_block(params, layout, inputs)
-        entity = relational["entity"]
-        src_rec = _directory_record(layout, source, relational["tables"])
-        src_df = read_table(files[entity]["source"], what="source")
-        inputs = ManifestInputs(
-            files[entity]["train"],
-            files[entity]["holdout"],
-            files[entity]["synthetic"],
-            inputs.metrics,
-            inputs.gate,
-            inputs.fit,
-        )
-    else:
-        src_rec = file_record(layout, source)
-        src_df = read_table(source, what="source")
+    meta = set_metadata(params, layout)
+    files = _set_files(params, layout, meta, inputs)
+    entity = files[meta.entity]
+    # the entity's files are what the single-table records below describe (a set of one:
+    # the table's own); related tables add a block with every table's
+    relational = _relational_block(layout, meta, files) if meta.relationships else None
+    src_rec = (
+        _directory_record(layout, source, relational["tables"])
+        if relational
+        else file_record(layout, source)
+    )
+    src_df = read_table(entity["source"], what="source")
+    inputs = replace(
+        inputs, train=entity["train"], holdout=entity["holdout"], synthetic=entity["synthetic"]
+    )
     meta_path = layout.path(params.source.metadata)
     gate = json.loads(inputs.gate.read_text(encoding="utf-8")) if inputs.gate.exists() else None
     if gate is None:
@@ -252,42 +251,40 @@ def _directory_record(
     }
 
 
-def _relational_block(
-    params: Params, layout: Layout, inputs: ManifestInputs
-) -> tuple[dict[str, Any], dict[str, dict[str, Path]]]:
-    """The manifest's ``relational`` block (the entity, the split rule, the tables kept
-    whole, rows dropped by the split, orphan keys made null for the fit, each table's
-    source, train, holdout and synthetic files) and those files."""
-    from sdops_dvc.metadata import read_metadata
-    from sdops_dvc.relational import (
-        Relationship,
-        below_or_at,
-        entity_table,
-        null_orphan_keys,
-        split_rule,
-    )
-    from sdops_dvc.tableset import read_tables, source_files
-
-    names = list(params.source.tables)
+def _set_files(
+    params: Params, layout: Layout, meta: SetMetadata, inputs: ManifestInputs
+) -> dict[str, dict[str, Path]]:
+    """Each table's source, train, holdout and synthetic file (``Layout.table_files``: a set
+    of one's are the stage's own files)."""
     fmt = params.output.format
-    files = {
-        name: {
-            "source": src,
-            "train": inputs.train / f"{name}.parquet",
-            "holdout": inputs.holdout / f"{name}.parquet",
-            "synthetic": inputs.synthetic / f"{name}.{fmt}",
-        }
-        for name, src in source_files(params, layout).items()
+    sides = {
+        "train": layout.table_files(inputs.train, meta.names, "parquet"),
+        "holdout": layout.table_files(inputs.holdout, meta.names, "parquet"),
+        "synthetic": layout.table_files(inputs.synthetic, meta.names, fmt),
     }
-    metadata = read_metadata(layout.path(params.source.metadata), tables=None)
-    rels = Relationship.all_of(metadata)
-    entity = entity_table(names, rels, params.split.entity)
+    return {
+        name: {"source": src, **{side: f[name] for side, f in sides.items()}}
+        for name, src in source_set_files(params, layout, meta).items()
+    }
+
+
+def _relational_block(
+    layout: Layout, meta: SetMetadata, files: dict[str, dict[str, Path]]
+) -> dict[str, Any]:
+    """The manifest's ``relational`` block: the entity, the split rule, the tables kept
+    whole, rows dropped by the split, orphan keys made null for the fit, each table's
+    source, train, holdout and synthetic files."""
+    from sdops_dvc.relational import below_or_at, null_orphan_keys, split_rule
+    from sdops_dvc.tableset import read_tables
+
+    rels, entity, names = list(meta.relationships), meta.entity, meta.names
     split = set(below_or_at(entity, rels))
     train = read_tables({n: f["train"] for n, f in files.items()}, "train split")
     rows = {n: {k: _rows(p) for k, p in f.items()} for n, f in files.items()}
     _, nulled = null_orphan_keys(train, rels)
     kept_whole = [n for n in names if n not in split]
-    block = {
+    fmt = next(iter(files.values()))["synthetic"].suffix.lstrip(".")
+    return {
         "entity": entity,
         "rule": split_rule(entity, kept_whole),
         "kept_whole": kept_whole,
@@ -310,7 +307,6 @@ def _relational_block(
             for n, f in files.items()
         },
     }
-    return block, files
 
 
 def environment() -> dict[str, str | None]:
