@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sdops_dvc.config import Params
 
 PARAMS = "params.yaml"
 DVC_YAML = "dvc.yaml"
@@ -30,10 +34,14 @@ DP_FIT = "model/dp_fit.npz"  # the DP measurement (noisy marginals, fitted model
 @dataclass(frozen=True)
 class Layout:
     root: Path
+    related: bool = False  # the project's source is related tables (source.tables)
 
     @classmethod
-    def for_params(cls, params_path: Path) -> Layout:
-        return cls(params_path.resolve().parent)
+    def for_params(cls, params_path: Path, params: Params | None = None) -> Layout:
+        """The layout of the project whose params.yaml is ``params_path`` (given its loaded
+        params, the split and synthetic paths follow its kind of source)."""
+        related = params is not None and params.source.multi_table
+        return cls(params_path.resolve().parent, related)
 
     def path(self, rel: str | Path) -> Path:
         p = Path(rel)
@@ -51,16 +59,16 @@ class Layout:
     def model_sample(self, fmt: str) -> Path:
         return self.root / f"{MODEL_SAMPLE_STEM}.{fmt}"
 
-    def train(self, multi_table: bool = False) -> Path:
+    def train(self) -> Path:
         """The train split: a file, or for related tables a directory of files."""
-        return self.path(TRAIN_DIR if multi_table else TRAIN)
+        return self.path(TRAIN_DIR if self.related else TRAIN)
 
-    def holdout(self, multi_table: bool = False) -> Path:
-        return self.path(HOLDOUT_DIR if multi_table else HOLDOUT)
+    def holdout(self) -> Path:
+        return self.path(HOLDOUT_DIR if self.related else HOLDOUT)
 
-    def synthetic_out(self, fmt: str, multi_table: bool = False) -> Path:
+    def synthetic_out(self, fmt: str) -> Path:
         """What generate writes: the synthetic table, or the directory of related tables."""
-        return self.path(SYNTHETIC_DIR) if multi_table else self.synthetic(fmt)
+        return self.path(SYNTHETIC_DIR) if self.related else self.synthetic(fmt)
 
     def fit_file(self, tables: list[str]) -> Path | None:
         """The family's fit file a pipeline persists (a DP measurement): a single table's;

@@ -640,66 +640,30 @@ class SnapshotResult:
 
 
 def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResult:
-    """Re-pin the source: record its current md5 (and a new snapshot id) in params.yaml."""
-
-    from sdops_dvc.yamlio import set_scalars
+    """Re-pin the source: record its current md5 (each table's and their digest, for related
+    tables) and a new snapshot id in params.yaml, every table read first (a table that does
+    not read is not pinned); only the pins change, byte for byte."""
+    from sdops_dvc.config import parse_params
+    from sdops_dvc.layout import Layout
+    from sdops_dvc.tableset import source_pins
+    from sdops_dvc.yamlio import loads, set_scalars
 
     params = load_params(params_path)
-    root = params_path.resolve().parent
-    source = root / params.source.path
-    if params.source.multi_table:
-        return _snapshot_tables(params_path, params, snapshot_id)
-    df = read_table(source, what="source")
-    require_columns(df, params.named_columns(), "the source")
-    new_md5 = md5_file(source)
-
-    pins: dict[tuple[str, ...], str] = {("source", "md5"): new_md5}
-    if snapshot_id:
-        pins[("source", "snapshot_id")] = snapshot_id
-    text = params_path.read_text(encoding="utf-8")  # only the pins change, byte for byte
-    write_text_atomic(params_path, set_scalars(text, pins, str(params_path)))
-
-    stale = _stale_pointer(source, root, new_md5)
-    return SnapshotResult(
-        source=source,
-        old_md5=params.source.md5,
-        new_md5=new_md5,
-        old_id=params.source.snapshot_id,
-        new_id=snapshot_id or params.source.snapshot_id,
-        stale_pointer=stale,
-    )
-
-
-def _snapshot_tables(params_path: Path, params: Any, snapshot_id: str | None) -> SnapshotResult:
-    """Re-pin related tables: each table's md5 under source.tables and their digest in
-    source.md5, every table read first (a table that does not read is not pinned)."""
-    from sdops_dvc.layout import Layout
-    from sdops_dvc.tableset import pins_digest, source_files
-    from sdops_dvc.yamlio import set_scalars
-
-    layout = Layout.for_params(params_path)
-    files = source_files(params, layout)
-    for name, path in files.items():
-        read_table(path, what=f"source table {name!r}")
-    pins = {name: md5_file(path) for name, path in files.items()}
-    values: dict[tuple[str, ...], str] = {("source", "md5"): pins_digest(pins)}
-    values.update({("source", "tables", n, "md5"): md5 for n, md5 in pins.items()})
+    layout = Layout.for_params(params_path, params)
+    values, new_md5 = source_pins(params, layout)
     if snapshot_id:
         values[("source", "snapshot_id")] = snapshot_id
     text = set_scalars(params_path.read_text(encoding="utf-8"), values, str(params_path))
-    from sdops_dvc.config import parse_params
-    from sdops_dvc.yamlio import loads
-
     parse_params(loads(text, str(params_path)), params_path)  # what is written must load
     write_text_atomic(params_path, text)
     source = layout.path(params.source.path)
     return SnapshotResult(
         source=source,
         old_md5=params.source.md5,
-        new_md5=pins_digest(pins),
+        new_md5=new_md5,
         old_id=params.source.snapshot_id,
         new_id=snapshot_id or params.source.snapshot_id,
-        stale_pointer=_stale_pointer(source, layout.root),
+        stale_pointer=_stale_pointer(source, layout.root, new_md5),
     )
 
 

@@ -21,7 +21,7 @@ from sdops_dvc.errors import DataError, SnapshotMismatch
 from sdops_dvc.fsutil import md5_file, write_many_atomic
 from sdops_dvc.metadata import check_against_tables, read_metadata
 from sdops_dvc.relational import Relationship, entity_table, evaluation_view
-from sdops_dvc.tables import read_table, write_table_to
+from sdops_dvc.tables import read_table, require_columns, write_table_to
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,6 +101,25 @@ def source_set_files(params: Params, layout: Layout, meta: SetMetadata) -> dict[
     if params.source.multi_table:
         return source_files(params, layout)
     return {meta.names[0]: layout.path(params.source.path)}
+
+
+def source_pins(params: Params, layout: Layout) -> tuple[dict[tuple[str, ...], str], str]:
+    """The params.yaml keys that pin the source as it is now, and its one md5 (a single
+    table's own; for related tables the digest of every table's, each pinned under
+    source.tables). Every table is read first, and a single table must hold the columns
+    params names."""
+    if params.source.multi_table:
+        files = source_files(params, layout)
+        read_tables(files, "source")
+        pins = {name: md5_file(path) for name, path in files.items()}
+        digest = pins_digest(pins)
+        values: dict[tuple[str, ...], str] = {("source", "md5"): digest}
+        values.update({("source", "tables", n, "md5"): md5 for n, md5 in pins.items()})
+        return values, digest
+    source = layout.path(params.source.path)
+    require_columns(read_table(source, what="source"), params.named_columns(), "the source")
+    md5 = md5_file(source)
+    return {("source", "md5"): md5}, md5
 
 
 def verify_source(params: Params, layout: Layout) -> None:

@@ -222,7 +222,7 @@ def _judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
     from sdops_dvc.tableset import read_set, set_metadata
 
     meta = set_metadata(params, layout)
-    where = layout.train(params.source.multi_table)
+    where = layout.train()  # the layout of params' project (Layout.for_params)
     if not where.exists():
         raise DataError(f"{layout.rel(where)} does not exist", hint="run `dvc repro split`")
     train = read_set(meta, layout.table_files(where, meta.names, "parquet"), "train split")

@@ -20,7 +20,8 @@ def _load(params_path: Path):  # type: ignore[no-untyped-def]
     from sdops_dvc.config import load_params
     from sdops_dvc.layout import Layout
 
-    return load_params(params_path), Layout.for_params(params_path)
+    params = load_params(params_path)
+    return params, Layout.for_params(params_path, params)
 
 
 @click.command(epilog="Example:\n\n  sdops split --params params.yaml")
@@ -34,10 +35,7 @@ def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -
     from sdops_dvc.stages.split import run_split
 
     params, layout = _load(params_path)
-    multi = params.source.multi_table
-    res = run_split(
-        params, layout, train_out or layout.train(multi), holdout_out or layout.holdout(multi)
-    )
+    res = run_split(params, layout, train_out or layout.train(), holdout_out or layout.holdout())
     log.info("split %d rows: %d train, %d holdout", res.n_source, res.n_train, res.n_holdout)
     related = res.tables if len(res.tables) > 1 else {}  # a set of one: the counts above
     for name, (n, tr, ho) in related.items():
@@ -74,15 +72,14 @@ def generate(
     from sdops_dvc.stages.generate import run_generate
 
     params, layout = _load(params_path)
-    multi = params.source.multi_table
-    target = out or layout.synthetic_out(params.output.format, multi)
+    target = out or layout.synthetic_out(params.output.format)
     log.info("generating with %s (seed %d)", params.generator.family, params.generator.seed)
     from sdops_dvc.registry.budget import measure_problems
 
     res = run_generate(
         params,
         layout,
-        train_path or layout.train(multi),
+        train_path or layout.train(),
         target,
         budget_check=lambda metadata: measure_problems(params, layout, metadata),
         progress=interactive(),
@@ -156,12 +153,11 @@ def evaluate(
     layout = Layout(Path.cwd())
     if params_path is not None:
         params, layout = _load(params_path)
-    multi = params is not None and params.source.multi_table
     res = run_evaluate(
         params,
         layout.root,
-        train_path or layout.train(multi),
-        holdout_path or layout.holdout(multi),
+        train_path or layout.train(),
+        holdout_path or layout.holdout(),
         synthetic_path,
         out_dir,
         target=target,
@@ -296,11 +292,10 @@ def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> No
     from sdops_dvc.stages.manifest import ManifestInputs, run_manifest
 
     params, layout = _load(params_path)
-    multi = params.source.multi_table
     inputs = ManifestInputs(
-        train=layout.train(multi),
-        holdout=layout.holdout(multi),
-        synthetic=layout.synthetic_out(params.output.format, multi),
+        train=layout.train(),
+        holdout=layout.holdout(),
+        synthetic=layout.synthetic_out(params.output.format),
         metrics=layout.path(L.METRICS),
         gate=layout.path(L.GATE),
         fit=layout.path(L.DP_FIT),

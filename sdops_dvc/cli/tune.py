@@ -92,7 +92,7 @@ def tune(
     )
 
     params = load_params(params_path)
-    layout = Layout.for_params(params_path)
+    layout = Layout.for_params(params_path, params)
     candidates = read_candidates(candidates_path) if candidates_path else default_candidates(params)
     total = min(len(candidates), max_candidates or len(candidates))
     status(f"tune: {total} candidate(s), judged on a validation part of the train split")

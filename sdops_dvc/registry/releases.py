@@ -118,7 +118,7 @@ class Plan:
     signer: Signer | None = None  # the key the release tag is signed with (None: unsigned)
 
 
-def _has_origin(repo: GitRepo) -> bool:
+def has_origin(repo: GitRepo) -> bool:
     return "origin" in [r.name for r in repo.remotes]
 
 
@@ -127,7 +127,7 @@ def repair_leftovers(repo: GitRepo, name: str, *, apply: bool = True) -> list[st
     of the same name (left by an interrupted release of an earlier sdops, or by a clone that
     lost the race for a version): origin's tags are the truth, and the release's own fetch
     then brings them. Returns what was done (``apply=False``: what would be done)."""
-    if not _has_origin(repo):
+    if not has_origin(repo):
         return []
     remote = Refs(repo).remote_tags("origin")
     if remote is None:
@@ -191,7 +191,7 @@ class _Budget:
 def _check_origin(repo: GitRepo, f: _Findings) -> None:
     from sdops_dvc.registry import budget as B
 
-    if not _has_origin(repo):
+    if not has_origin(repo):
         f.warnings.append(
             "NO ORIGIN: the release tag stays in this clone only; nobody else can see, review "
             "or fetch it (add a git remote named origin)"
@@ -463,8 +463,8 @@ def _release_record(
         releaser=actor(repo),
         released_at=utc_stamp(),
         dvc_remote=dvc_remote,
-        pushed_to_origin=_has_origin(repo),
-        origin_url=_origin_url(repo),
+        pushed_to_origin=has_origin(repo),
+        origin_url=origin_url(repo),
         budget=BudgetRecord(
             scope=budget.scope,
             lineage=budget.lineage,
@@ -479,11 +479,11 @@ def _release_record(
     )
 
 
-def _origin_url(repo: GitRepo) -> str | None:
+def origin_url(repo: GitRepo) -> str | None:
     """origin's URL without any credentials in it (it is published in the release's card)."""
     from urllib.parse import urlsplit, urlunsplit
 
-    if not _has_origin(repo):
+    if not has_origin(repo):
         return None
     url = str(repo.remotes.origin.url)
     parts = urlsplit(url)
@@ -575,7 +575,7 @@ def publish_tag(
         _check_tag_signature(repo, obj, commit)
     fault_point("tag-object")
     pushed = False
-    if _has_origin(repo):
+    if has_origin(repo):
         refspecs = [f"{obj}:refs/tags/{tag}"]
         lease = None
         if ledger is not None:
@@ -747,7 +747,7 @@ def ledger_anchor_problems(repo: GitRepo, spent: list[Release]) -> list[str]:
             continue
         now = (
             refs.remote_value("origin", b.ledger_ref)
-            if _has_origin(repo)
+            if has_origin(repo)
             else refs.value(b.ledger_ref)
         )
         if now is None:

@@ -154,7 +154,7 @@ def build(root: Path, out: Path) -> CatalogResult:
     site is written beside it and moved into place)."""
     from sdops_dvc.registry.catalog import release_manifest, scan
     from sdops_dvc.registry.incidents import load_consumers
-    from sdops_dvc.registry.releases import _has_origin, _origin_url
+    from sdops_dvc.registry.releases import has_origin, origin_url
     from sdops_dvc.scm import repo_at, repo_path, work_tree
 
     _prepare(out)
@@ -192,7 +192,7 @@ def build(root: Path, out: Path) -> CatalogResult:
         ]
         site = Site(
             title=f"Synthetic data releases: {top.name}",
-            origin=_origin_url(repo) if _has_origin(repo) else None,
+            origin=origin_url(repo) if has_origin(repo) else None,
             head=repo.head.commit.hexsha,
             datasets=datasets,
             budgets=_budgets(views),

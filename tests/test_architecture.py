@@ -1,0 +1,56 @@
+"""The package's shape, checked on its source (issue 23): one code path for one table and
+for related tables, no private names crossing modules, one entry point per stage."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sdops_dvc"
+
+# where a project's kind of source (one table, or related tables) may be read: the layout
+# maps a set of one to the single-table paths, the table-set reader reads the metadata and
+# the source pins, config validates which families fit which, and tune's candidate check
+# refuses families that cannot generate related tables before anything is fitted
+MAY_ASK_ONE_OR_MANY = {"config.py", "layout.py", "tableset.py", "tune.py"}
+
+
+def _modules() -> list[tuple[Path, ast.Module]]:
+    return [(p, ast.parse(p.read_text(encoding="utf-8"))) for p in sorted(PACKAGE.rglob("*.py"))]
+
+
+def test_no_private_name_is_imported_from_another_module() -> None:
+    crossing = [
+        f"{p.relative_to(PACKAGE)}: {node.module}.{alias.name}"
+        for p, tree in _modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sdops_dvc")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+    assert crossing == []
+
+
+def test_only_the_layout_and_the_table_set_reader_ask_whether_a_source_is_one_table() -> None:
+    asking = sorted(
+        str(p.relative_to(PACKAGE))
+        for p, tree in _modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "multi_table"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "source"
+    )
+    assert asking, "the check must see the readers that do ask"
+    assert {Path(a).name for a in asking} <= MAY_ASK_ONE_OR_MANY, asking
+
+
+def test_each_stage_has_one_entry_point() -> None:
+    for name in ("split", "generate", "evaluate", "gate", "manifest"):
+        tree = ast.parse((PACKAGE / "stages" / f"{name}.py").read_text(encoding="utf-8"))
+        runs = [
+            n.name
+            for n in tree.body
+            if isinstance(n, ast.FunctionDef) and n.name.startswith("run_")
+        ]
+        assert runs == [f"run_{name}"], (name, runs)
