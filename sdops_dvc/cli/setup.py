@@ -384,3 +384,12 @@ def demo(directory: Path | None, family: str) -> None:
             "got": res.got,
         }
     )
+
+
+REPO_OPTION = click.option(
+    "--repo",
+    "location",
+    default=".",
+    show_default=True,
+    help="Where the releases are: a work tree, a bare repository or a git URL (no clone needed).",
+)
