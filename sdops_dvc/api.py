@@ -26,14 +26,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sdops_dvc.records import Manifest
-    from sdops_dvc.registry.releases import Release
+    from sdops_dvc.registry.reader import Registry, Release
 
 
 def resolve(ref: str, repo: str | Path = ".") -> Release:
-    from sdops_dvc.registry.releases import resolve as _resolve
-    from sdops_dvc.registry.remote import open_repo
+    from sdops_dvc.registry.reader import Registry
 
-    return _resolve(open_repo(repo), ref)
+    return Registry.at(repo).resolve(ref)
 
 
 def synthetic_path(ref: str, repo: str | Path = ".") -> tuple[Release, str]:
@@ -48,17 +47,13 @@ def _synthetic(ref: str, repo: str | Path) -> tuple[Release, str, str]:
     return rel, manifest.synthetic.path, manifest.synthetic.md5
 
 
-def _release(ref: str, repo: str | Path) -> tuple[Release, Manifest, Any]:
-    """The live release ``ref`` names, its manifest and the git repository holding it."""
-    from sdops_dvc.registry.releases import release_manifest, resolve as _resolve
-    from sdops_dvc.registry.remote import open_location
+def _release(ref: str, repo: str | Path) -> tuple[Release, Manifest, Registry]:
+    """The live release ``ref`` names, its manifest and the registry holding it."""
+    from sdops_dvc.registry.reader import Registry
 
-    git_repo, root = open_location(repo)
-    rel = _resolve(git_repo, ref)
-    manifest = release_manifest(git_repo, rel, root)
-    if manifest is None:
-        raise ReleaseUnavailable(f"{rel.tag} has no manifest")
-    return rel, manifest, git_repo
+    registry = Registry.at(repo)
+    rel, manifest = registry.release(ref)
+    return rel, manifest, registry
 
 
 def check_bytes(rel: Release, path: str, data: bytes, md5: str) -> bytes:
@@ -113,11 +108,9 @@ def read_tables(ref: str, repo: str | Path = ".") -> dict[str, pd.DataFrame]:
     """Every synthetic table of a release as DataFrames by table name (bytes verified against
     the manifest), typed as the release's metadata.json declares each table. A single-table
     release gives one table, named after the dataset."""
-    from sdops_dvc.scm import blob_at
-
-    rel, manifest, git_repo = _release(ref, repo)
+    rel, manifest, registry = _release(ref, repo)
     meta = manifest.source.metadata
-    raw = blob_at(git_repo.commit(rel.tag), meta.path) if meta else None
+    raw = registry.file_at(rel, meta.path) if meta else None
     metadata = json.loads(raw) if raw else None
     out = {}
     for name, art in manifest.tables.items():
@@ -147,8 +140,9 @@ def read_release_files(
     import tempfile
 
     from sdops_dvc.registry.evidence import remade
-    from sdops_dvc.registry.remote import open_location
+    from sdops_dvc.registry.reader import Registry
 
+    registry = Registry.at(repo)
     rel, tables = read_table_bytes(ref, repo)
     if rel.record.evidence is None:
         raise ReleaseUnavailable(
@@ -156,13 +150,12 @@ def read_release_files(
             "statements; its tag pins none",
             hint="read its data without --card; a new release carries both",
         )
-    git_repo, _ = open_location(repo)
     with tempfile.TemporaryDirectory(prefix="sdops-card-") as tmp:
         local = {}
         for i, (path, data) in enumerate(tables.values()):
             local[path] = Path(tmp) / f"{i}-{Path(path).name}"
             local[path].write_bytes(data)
-        files, differ = remade(git_repo, rel.tag, rel.record, local)
+        files, differ = remade(registry.repo, rel.tag, rel.record, local)
     if differ:
         raise IntegrityError(
             f"{differ[0]} of {rel.tag}, made again from what the tag pins, does not match the "

@@ -120,12 +120,11 @@ def run_demo(
         release = res.tag
 
         step("a consumer, from an empty directory with origin's path: list and show")
-        from sdops_dvc.registry.releases import release_manifest, resolve, scan
-        from sdops_dvc.registry.remote import open_repo
+        from sdops_dvc.registry.reader import Registry
 
-        mirror = open_repo(origin)
-        listed = [r.as_json() for r in scan(mirror, NAME)[0]]
-        found = release_manifest(mirror, resolve(mirror, f"{NAME}@current"))
+        mirror = Registry.at(origin)  # a consumer reads origin (a bare repository)
+        listed = [r.as_json() for r in mirror.releases(NAME)]
+        found = mirror.manifest(mirror.resolve(f"{NAME}@current"))
         shown = found.doc if found else {}
 
         step(f"a consumer: get {NAME}@current (md5 checked against the manifest)")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sdops_dvc.records import Manifest
-    from sdops_dvc.registry.catalog import Release
+    from sdops_dvc.registry.reader import Registry, Release
 
 STATUS = {"healthy": 0, "warning": 1, "action": 2}
 
@@ -93,22 +93,20 @@ def _grade(value: float | None, warn: float, action: float, what: str) -> Findin
 
 def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
     from sdops_dvc.api import read_dataframe
-    from sdops_dvc.registry.catalog import git_file, manifest_at, resolve
+    from sdops_dvc.registry.reader import Registry
     from sdops_dvc.tables import read_table
 
     repo = repo_at(root)
     top = work_tree(repo)
-    rel = resolve(repo, ref, live_only=False)
-    manifest = manifest_at(repo, rel.tag, top)
-    if manifest is None:
-        raise ReleaseUnavailable(f"{rel.tag} has no manifest")
+    registry = Registry(repo, top)
+    rel, manifest = registry.release(ref, live_only=False)
     if manifest.multi_table:
-        return _load_tables(repo, top, rel, manifest, fresh_path)
+        return _load_tables(registry, top, rel, manifest, fresh_path)
     base = _read_at(top, manifest.source.path, rel.tag)
     fresh = read_table(fresh_path, what="fresh snapshot")
     synthetic = read_dataframe(rel.tag, repo=top)
     meta = manifest.source.metadata
-    meta_text = git_file(repo.commit(rel.tag), meta.path) if meta else None
+    meta_text = registry.file_at(rel, meta.path) if meta else None
     sdtypes = {}
     if meta_text:
         cols = next(iter(json.loads(meta_text)["tables"].values()))["columns"]
@@ -117,7 +115,7 @@ def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
 
 
 def _load_tables(
-    repo: Any, top: Path, rel: Release, manifest: Manifest, fresh_dir: Path
+    registry: Registry, top: Path, rel: Release, manifest: Manifest, fresh_dir: Path
 ) -> _Inputs:
     """Related tables: the release's source tables (through DVC at the tag), the fresh
     tables (a directory holding a file of the same name per table), the synthetic tables,
@@ -125,7 +123,6 @@ def _load_tables(
     from sdops_dvc.api import read_tables
     from sdops_dvc.errors import DataError
     from sdops_dvc.metadata import parse_datetimes
-    from sdops_dvc.registry.catalog import git_file
     from sdops_dvc.relational import Relationship, evaluation_view
     from sdops_dvc.tableset import read_tables as read_files
 
@@ -140,7 +137,7 @@ def _load_tables(
     fresh = read_files({n: fresh_dir / Path(p).name for n, p in sources.items()}, "fresh")
     base = {n: _read_at(top, p, rel.tag) for n, p in sources.items()}
     meta = manifest.source.metadata
-    text = git_file(repo.commit(rel.tag), meta.path) if meta else None
+    text = registry.file_at(rel, meta.path) if meta else None
     if not text:
         raise ReleaseUnavailable(f"{rel.tag} has no metadata.json")
     metadata = json.loads(text)

@@ -18,15 +18,14 @@ from sdops_dvc.output import JSON_OPTION, info, result
 @REPO_OPTION
 def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None:
     """List releases: version, date, status (current / released / revoked / retired), gate."""
-    from sdops_dvc.registry.releases import NotRelease, scan
-    from sdops_dvc.registry.remote import open_repo
+    from sdops_dvc.registry.reader import NotRelease, Registry
     from sdops_dvc.registry.retention import expired as find_expired
 
     rejected: list[NotRelease] = []
     if expired:
         rows = [r for r, _ in find_expired(location, name)]  # a URL is no Path
     else:
-        rows, rejected = scan(open_repo(location), name)
+        rows, rejected = Registry.at(location).scan(name)
     if as_json:
         result(
             [r.as_json() for r in rows]
@@ -52,12 +51,11 @@ def list_(name: str | None, as_json: bool, expired: bool, location: str) -> None
 @REPO_OPTION
 def show(ref: str, as_json: bool, location: str) -> None:
     """Show a release: its tag record and the manifest committed with it."""
-    from sdops_dvc.registry.releases import release_manifest, resolve
-    from sdops_dvc.registry.remote import open_location
+    from sdops_dvc.registry.reader import Registry
 
-    repo, root = open_location(location)
-    rel = resolve(repo, ref, live_only=False)
-    manifest = release_manifest(repo, rel, root)
+    registry = Registry.at(location)
+    rel = registry.resolve(ref, live_only=False)
+    manifest = registry.manifest(rel)
     if as_json:
         result({"release": rel.as_json(), "manifest": manifest.doc if manifest else None})
         return
