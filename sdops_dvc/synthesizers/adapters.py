@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from sdops_dvc.config import GeneratorCfg
     from sdops_dvc.synthesizers.conditions import GroupPlan
+    from sdops_dvc.tableset import TableSet
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,15 @@ BudgetCheck = Callable[[dict[str, Any]], list[str]]
 
 @dataclass(frozen=True)
 class Generated:
-    data: pd.DataFrame
+    data: pd.DataFrame  # the entity table's rows (a single table's own)
     sdv_class: str  # the class or algorithm that made the rows
     parameters: dict[str, Any] = field(default_factory=dict)
     # rebalanced generation: the unconditioned sample from the same fit (the model, which
     # the gates judge); ``data`` is then the rows drawn group by group (what is released)
     unconditioned: pd.DataFrame | None = None
+    # the set's other tables: generated with it (hma) or passed through (cart's public
+    # reference tables); none for a set of one
+    others: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def model_sample(self) -> pd.DataFrame:
@@ -63,7 +67,7 @@ class Generator(Protocol):
 
     def generate(
         self,
-        train: pd.DataFrame,
+        train: TableSet,
         train_md5: str,
         metadata: dict[str, Any],
         cfg: GeneratorCfg,
@@ -74,7 +78,9 @@ class Generator(Protocol):
         discrete: tuple[str, ...] = (),
         groups: tuple[GroupPlan, ...] = (),
     ) -> Generated:
-        """Fit on ``train`` and sample. ``discrete``: numeric columns whose values the
+        """Fit on the table set ``train`` and sample its entity table (and, for a family that
+        models related tables, every table). A single-table family is given a set of one
+        (config refuses it related tables). ``discrete``: numeric columns whose values the
         stage has already put on their disclosure-controlled support
         (:mod:`sdops_dvc.synthesizers.columns`), to be generated as those values only.
         ``groups``: rebalanced generation (:mod:`sdops_dvc.synthesizers.conditions`), for
@@ -100,7 +106,7 @@ class SdvGenerator:
 
     def generate(
         self,
-        train: pd.DataFrame,
+        train: TableSet,
         train_md5: str,
         metadata: dict[str, Any],
         cfg: GeneratorCfg,
@@ -115,10 +121,10 @@ class SdvGenerator:
 
         _write_no_fit(fit_path, cfg.family)
         result = synthesize(
-            train,
+            train.rows,
             metadata,
             cfg,
-            cfg.num_rows or len(train),
+            cfg.num_rows or len(train.rows),
             progress=progress,
             discrete=discrete,
             groups=groups,
@@ -147,7 +153,7 @@ class CartGenerator(SdvGenerator):
 
     def generate(
         self,
-        train: pd.DataFrame,
+        train: TableSet,
         train_md5: str,
         metadata: dict[str, Any],
         cfg: GeneratorCfg,
@@ -162,6 +168,9 @@ class CartGenerator(SdvGenerator):
         from sdops_dvc.synthesizers.cart import choose_leaf, fit_cart
         from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals, effective_parameters
 
+        order = list(train.rows.columns)
+        rows, metadata = _entity_rows(train, metadata, cfg)
+        others = {t: df for t, df in train.tables.items() if t != train.entity}
         pii = pii_columns(metadata)
         if pii:
             from sdops_dvc.errors import ConfigError
@@ -178,7 +187,7 @@ class CartGenerator(SdvGenerator):
         leaf = parameters["min_samples_leaf"]
         selection: dict[str, Any] = {}
         if leaf == "auto":
-            leaf, trials = choose_leaf(train, numeric, set(discrete), seed=cfg.seed)
+            leaf, trials = choose_leaf(rows, numeric, set(discrete), seed=cfg.seed)
             selection = {
                 "min_samples_leaf": leaf,
                 "rule": "smallest leaf whose model, fitted on 80% of the train split, copies "
@@ -186,25 +195,25 @@ class CartGenerator(SdvGenerator):
                 "trials": [t.as_json() for t in trials],
             }
         _write_no_fit(fit_path, cfg.family, selection)
-        log.info("fitting sequential CART on %d rows, leaves of %d", len(train), leaf)
+        log.info("fitting sequential CART on %d rows, leaves of %d", len(rows), leaf)
         model = fit_cart(
-            train,
+            rows,
             numeric,
             set(discrete),
             min_samples_leaf=int(leaf),
             seed=cfg.seed,
             progress=progress,
         )
-        cols = list(train.columns)
-        data = model.sample(cfg.num_rows or len(train), cfg.seed)
+        cols = list(rows.columns)
+        data = model.sample(cfg.num_rows or len(rows), cfg.seed)
         data = as_float32_decimals(data[cols], cfg.decimals)
         if not groups:
-            return Generated(data, self.spec.sdv_class, parameters)
+            return Generated(data[order], self.spec.sdv_class, parameters, others=others)
         from sdops_dvc.synthesizers.conditions import reject_sample
 
-        rows = reject_sample(lambda n, s: model.sample(n, s)[cols], list(groups), cfg.seed)
-        released = as_float32_decimals(rows, cfg.decimals)
-        return Generated(released, self.spec.sdv_class, parameters, unconditioned=data)
+        drawn = reject_sample(lambda n, s: model.sample(n, s)[cols], list(groups), cfg.seed)
+        released = as_float32_decimals(drawn, cfg.decimals)
+        return Generated(released[order], self.spec.sdv_class, parameters, data[order], others)
 
     def privacy(self, fit_path: Path) -> dict[str, Any]:
         return {
@@ -248,7 +257,7 @@ class DpGenerator:
 
     def generate(
         self,
-        train: pd.DataFrame,
+        train: TableSet,
         train_md5: str,
         metadata: dict[str, Any],
         cfg: GeneratorCfg,
@@ -266,13 +275,14 @@ class DpGenerator:
             log.info("reusing the DP measurement in %s (no new spend)", fit_path)
         else:
             _refuse_over_budget(metadata, budget_check)
-            header, arrays = dpa.measure(train, metadata, cfg, fit_id)
+            header, arrays = dpa.measure(train.rows, metadata, cfg, fit_id)
             dpa.save_fit(fit_path, header, arrays)
             log.info("new DP measurement saved to %s (this spends budget when released)", fit_path)
         # always sample from the file, so a fresh fit and a reused one give the same bytes
         header, arrays = dpa.load_fit(fit_path)
+        rows = train.rows
         data = dpa.sample(
-            header, arrays, cfg.num_rows, cfg.seed, list(train.columns), dict(train.dtypes)
+            header, arrays, cfg.num_rows, cfg.seed, list(rows.columns), dict(rows.dtypes)
         )
         return Generated(data, header["algorithm"], dict(cfg.parameters))
 
@@ -363,9 +373,105 @@ def _refuse_over_budget(metadata: dict[str, Any], budget_check: BudgetCheck | No
         )
 
 
+def _entity_rows(
+    train: TableSet, metadata: dict[str, Any], cfg: GeneratorCfg
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The entity table of a set as one table to fit (a set of one: the table and its
+    metadata as they are). For related tables, every other table must be declared public
+    (generator.public_tables: released as it is) and none may sit below the entity; the
+    foreign key into the smallest parent comes first, so it is drawn with the train split's
+    own counts and each parent's number of children stays inside the real range; foreign
+    keys are categories (the keys real rows hold, orphans included, at their own rate)."""
+    from sdops_dvc.errors import ConfigError
+    from sdops_dvc.relational import tables_below
+
+    rels = list(train.relationships)
+    entity = train.entity
+    below = tables_below(entity, rels)
+    private = [t for t in train.names if t != entity and t not in cfg.public_tables]
+    if below or private:
+        raise ConfigError(
+            f"family {cfg.family} generates the entity table {entity!r} only"
+            + (f"; {', '.join(below)} sit below it" if below else "")
+            + (f"; {', '.join(private)} are not declared public" if private else ""),
+            hint="list reference tables under generator.public_tables (they are released as "
+            "they are), or use family hma",
+        )
+    rows = train.rows
+    keys = sorted((len(train.tables[r.parent]), r.child_key) for r in rels if r.child == entity)
+    first = [keys[0][1]] if keys else []
+    return rows[first + [c for c in rows.columns if c not in first]], _entity_metadata(
+        metadata, entity, rels
+    )
+
+
+def _entity_metadata(metadata: dict[str, Any], entity: str, rels: list[Any]) -> dict[str, Any]:
+    """The entity table as single-table metadata: its foreign keys are categories (the keys
+    of public tables), its own primary key is refused (rows below it would need new keys).
+    A set of one's metadata is that already."""
+    import copy
+
+    from sdops_dvc.errors import ConfigError
+
+    if not rels:
+        return metadata
+    table = copy.deepcopy(metadata["tables"][entity])
+    if table.get("primary_key"):
+        raise ConfigError(
+            f"the entity table {entity!r} has a primary key ({table['primary_key']}); cart "
+            "cannot mint keys for it",
+            hint="use family hma",
+        )
+    for r in rels:
+        if r.child == entity:
+            table["columns"][r.child_key] = {"sdtype": "categorical"}
+    return {"tables": {entity: table}}
+
+
+class HmaGenerator(SdvGenerator):
+    """SDV's HMASynthesizer (:mod:`sdops_dvc.synthesizers.multi_table`): models every table
+    of a related set together; orphan foreign keys are made null for the fit (HMA refuses
+    them; the manifest counts them). No formal privacy guarantee."""
+
+    def generate(
+        self,
+        train: TableSet,
+        train_md5: str,
+        metadata: dict[str, Any],
+        cfg: GeneratorCfg,
+        fit_path: Path,
+        *,
+        budget_check: BudgetCheck | None,
+        progress: bool,
+        discrete: tuple[str, ...] = (),
+        groups: tuple[GroupPlan, ...] = (),
+    ) -> Generated:
+        from sdops_dvc.relational import null_orphan_keys
+        from sdops_dvc.synthesizers.multi_table import generate_tables
+
+        fit_on, nulled = null_orphan_keys(train.tables, list(train.relationships))
+        for label, n in nulled.items():
+            if n:
+                log.info("%s: %d orphan key(s) made null for the fit", label, n)
+        scale = cfg.num_rows / len(train.rows) if cfg.num_rows else 1.0
+        sampled = generate_tables(
+            fit_on,
+            metadata,
+            cfg.seed,
+            scale=scale,
+            threads=cfg.torch_threads,
+            parameters=cfg.parameters,
+        )
+        out = {n: sampled[n][list(df.columns)] for n, df in train.tables.items()}
+        data = out.pop(train.entity)
+        return Generated(data, self.spec.sdv_class, dict(cfg.parameters), others=out)
+
+
 def generator_for(family: str) -> Generator:
     """The adapter of a registered family."""
     spec = FAMILIES[family]
     if spec.dp:
         return DpGenerator(spec)
+    if spec.multi_table:
+        return HmaGenerator(spec)
     return CartGenerator(spec) if family == "cart" else SdvGenerator(spec)

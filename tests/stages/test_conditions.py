@@ -309,12 +309,14 @@ SHARES: dict[str, Any] = {
 
 
 def _generate(tmp_path: Path, conditions: dict[str, Any] | None, **generator: Any) -> Any:
-    from sdops_dvc.stages.generate import generate_table
+    from sdops_dvc.stages.generate import generate_set
+    from sdops_dvc.tableset import TableSet
 
     real = pd.read_csv(demo_table()).sample(n=1500, random_state=0).reset_index(drop=True)
     params = _params(**generator, conditions=conditions)
     metadata = detect(real, "health")
-    return generate_table(params, real, "md5", metadata, tmp_path / "fit.npz", budget_check=None)
+    one = TableSet({"health": real}, (), "health")  # a single table: a set of one
+    return generate_set(params, one, "md5", metadata, tmp_path / "fit.npz", budget_check=None)
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,7 @@ def test_leaf_size_is_chosen_on_the_train_split_alone() -> None:
 def test_identifier_columns_are_refused(credit_df: pd.DataFrame, tmp_path: Path) -> None:
     from sdops_dvc.config import GeneratorCfg
     from sdops_dvc.synthesizers.adapters import generator_for
+    from sdops_dvc.tableset import TableSet
 
     df = credit_df.head(200).assign(person=[f"p{i}" for i in range(200)])
     cols = {c: {"sdtype": "numerical" if c in NUMERIC else "categorical"} for c in df.columns}
@@ -108,7 +109,7 @@ def test_identifier_columns_are_refused(credit_df: pd.DataFrame, tmp_path: Path)
     meta = {"tables": {"t": {"columns": cols}}}
     with pytest.raises(ConfigError, match="person"):
         generator_for("cart").generate(
-            df,
+            TableSet({"t": df}, (), "t"),
             "0" * 32,
             meta,
             GeneratorCfg(family="cart"),
