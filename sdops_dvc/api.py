@@ -108,6 +108,8 @@ def read_tables(ref: str, repo: str | Path = ".") -> dict[str, pd.DataFrame]:
     """Every synthetic table of a release as DataFrames by table name (bytes verified against
     the manifest), typed as the release's metadata.json declares each table. A single-table
     release gives one table, named after the dataset."""
+    from sdops_dvc.metadata import table_metadata
+
     rel, manifest, registry = _release(ref, repo)
     meta = manifest.source.metadata
     raw = registry.file_at(rel, meta.path) if meta else None
@@ -116,18 +118,9 @@ def read_tables(ref: str, repo: str | Path = ".") -> dict[str, pd.DataFrame]:
     for name, art in manifest.tables.items():
         df = _frame(art.path, _read_verified(rel, art.path, art.md5, repo))
         if metadata is not None:
-            df = typed(df, _table_metadata(metadata, name))
+            df = typed(df, table_metadata(metadata, name))
         out[name] = df
     return out
-
-
-def _table_metadata(metadata: dict[str, Any], name: str) -> dict[str, Any]:
-    """One released table's metadata: its own entry (related tables), or the metadata of a
-    single-table release (whose one table the manifest names after the dataset)."""
-    tables = metadata.get("tables") or {}
-    if name in tables:
-        return {"tables": {name: tables[name]}}
-    return metadata
 
 
 def read_release_files(

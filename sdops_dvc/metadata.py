@@ -68,6 +68,24 @@ def column_sdtypes(meta: dict[str, Any], table: str | None = None) -> dict[str, 
     return {str(k): str(v.get("sdtype", "unknown")) for k, v in cols.items()}
 
 
+def table_metadata(meta: dict[str, Any], name: str) -> dict[str, Any]:
+    """One table's metadata: its own entry, or the whole metadata of a single table (whose
+    one table a release names after the dataset)."""
+    tables = meta.get("tables") or {}
+    if name in tables:
+        return {"tables": {name: tables[name]}}
+    return meta
+
+
+def named_as(meta: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The metadata with its tables under the names a release gives them: a single table
+    takes the release's one name (the dataset's), related tables keep their own."""
+    tables = meta.get("tables") or {}
+    if len(names) == 1 and len(tables) == 1 and names[0] not in tables:
+        return {**meta, "tables": {names[0]: next(iter(tables.values()))}}
+    return meta
+
+
 def parse_datetimes(df: Any, metadata: dict[str, Any]) -> Any:
     """Datetime columns as datetimes (csv gives strings), using the metadata's format;
     unparseable values become NaT. The frame itself is not changed."""

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sdops_dvc.records import Manifest
-    from sdops_dvc.registry.reader import Registry, Release
+    from sdops_dvc.registry.reader import Release
 
 STATUS = {"healthy": 0, "warning": 1, "action": 2}
 
@@ -92,70 +92,67 @@ def _grade(value: float | None, warn: float, action: float, what: str) -> Findin
 
 
 def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
-    from sdops_dvc.api import read_dataframe
+    """A release and what it is checked against, as table sets: its source tables (through
+    DVC at the tag), the fresh tables (``--fresh``: the table file for a single table, a
+    directory holding a file of the same name per table for related tables), its synthetic
+    tables, each with its datetimes parsed; and the views drift and utility are measured on
+    (a single table's view is the table itself)."""
+    from sdops_dvc.api import read_tables
+    from sdops_dvc.metadata import column_sdtypes, named_as, parse_datetimes, table_metadata
     from sdops_dvc.registry.reader import Registry
-    from sdops_dvc.tables import read_table
+    from sdops_dvc.relational import Relationship, evaluation_view, view_metadata
+    from sdops_dvc.tableset import read_tables as read_files
 
     repo = repo_at(root)
     top = work_tree(repo)
     registry = Registry(repo, top)
     rel, manifest = registry.release(ref, live_only=False)
-    if manifest.multi_table:
-        return _load_tables(registry, top, rel, manifest, fresh_path)
-    base = _read_at(top, manifest.source.path, rel.tag)
-    fresh = read_table(fresh_path, what="fresh snapshot")
-    synthetic = read_dataframe(rel.tag, repo=top)
-    meta = manifest.source.metadata
-    meta_text = registry.file_at(rel, meta.path) if meta else None
-    sdtypes = {}
-    if meta_text:
-        cols = next(iter(json.loads(meta_text)["tables"].values()))["columns"]
-        sdtypes = {c: v.get("sdtype") for c, v in cols.items()}
-    return _Inputs(rel, manifest, base, fresh, synthetic, sdtypes, top)
-
-
-def _load_tables(
-    registry: Registry, top: Path, rel: Release, manifest: Manifest, fresh_dir: Path
-) -> _Inputs:
-    """Related tables: the release's source tables (through DVC at the tag), the fresh
-    tables (a directory holding a file of the same name per table), the synthetic tables,
-    and the entity views utility is scored on."""
-    from sdops_dvc.api import read_tables
-    from sdops_dvc.errors import DataError
-    from sdops_dvc.metadata import parse_datetimes
-    from sdops_dvc.relational import Relationship, evaluation_view
-    from sdops_dvc.tableset import read_tables as read_files
-
-    block = manifest.doc["relational"]
-    sources = {n: t["source"]["path"] for n, t in block["tables"].items()}
-    if not fresh_dir.is_dir():
-        raise DataError(
-            f"{rel.tag} releases related tables: --fresh must be a directory with "
-            f"{', '.join(Path(p).name for p in sources.values())}",
-            hint="point --fresh at the directory of the fresh snapshot's tables",
-        )
-    fresh = read_files({n: fresh_dir / Path(p).name for n, p in sources.items()}, "fresh")
+    sources = manifest.source_tables
+    fresh = read_files(_fresh_files(rel, sources, fresh_path), "fresh snapshot")
     base = {n: _read_at(top, p, rel.tag) for n, p in sources.items()}
+    synthetic = read_tables(rel.tag, repo=top)
     meta = manifest.source.metadata
     text = registry.file_at(rel, meta.path) if meta else None
-    if not text:
+    if not text and len(sources) > 1:
         raise ReleaseUnavailable(f"{rel.tag} has no metadata.json")
-    metadata = json.loads(text)
-    one = {n: {"tables": {n: metadata["tables"][n]}} for n in sources}
-    base = {n: parse_datetimes(df, one[n]) for n, df in base.items()}
-    fresh = {n: parse_datetimes(df, one[n]) for n, df in fresh.items()}
-    synthetic = {n: parse_datetimes(df, one[n]) for n, df in read_tables(rel.tag, repo=top).items()}
-    rels, entity = Relationship.all_of(metadata), str(block["entity"])
+    metadata = named_as(json.loads(text) if text else {"tables": {}}, list(sources))
+    rels = Relationship.all_of(metadata)
+
+    def parsed(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        if not metadata["tables"]:  # a release made before metadata was committed with it
+            return tables
+        return {n: parse_datetimes(df, table_metadata(metadata, n)) for n, df in tables.items()}
+
+    base, fresh, synthetic = parsed(base), parsed(fresh), parsed(synthetic)
+    entity = manifest.entity
+    known = entity in metadata["tables"]
+    sdtypes = column_sdtypes(view_metadata(metadata, rels, entity)) if known else {}
     return _Inputs(
         rel,
         manifest,
         evaluation_view(base, rels, entity),
         evaluation_view(fresh, rels, entity),
         evaluation_view(synthetic, rels, entity),
-        {},
+        sdtypes,
         top,
-        _Tables(base, fresh, metadata),
+        _Tables(base, fresh, metadata) if rels else None,
     )
+
+
+def _fresh_files(rel: Release, sources: dict[str, str], fresh: Path) -> dict[str, Path]:
+    """Where each fresh table is: ``--fresh`` itself for a single table; for related tables a
+    file named as the release's source file of that table, in the directory ``--fresh``."""
+    from sdops_dvc.errors import DataError
+
+    if len(sources) == 1:
+        return {name: fresh for name in sources}
+    if not fresh.is_dir():
+        raise DataError(
+            f"{rel.tag} releases related tables: --fresh must be a directory with "
+            f"{', '.join(Path(p).name for p in sources.values())}",
+            hint="point --fresh at the directory of the fresh snapshot's tables",
+        )
+    return {n: fresh / Path(p).name for n, p in sources.items()}
 
 
 def _table_findings(

@@ -509,6 +509,24 @@ class Manifest:
             for n, t in tables.items()
         }
 
+    @property
+    def entity(self) -> str:
+        """The table whose rows are the people (a single-table release's one table)."""
+        block = self.doc.get("relational")
+        return str(block["entity"]) if isinstance(block, dict) else self.name
+
+    @property
+    def source_tables(self) -> dict[str, str]:
+        """Every source table's repository path by name, as :attr:`tables` names them."""
+        block = self.doc.get("relational")
+        if not isinstance(block, dict):
+            return {self.name: self.source.path}
+        tables = _obj(block.get("tables") or {}, "the manifest's related tables")
+        return {
+            str(n): str(_obj(_obj(t, f"related table {n!r}").get("source"), "a source").get("path"))
+            for n, t in tables.items()
+        }
+
     @classmethod
     def from_json(cls, data: Any) -> Manifest:
         d = _obj(data, "the manifest")
