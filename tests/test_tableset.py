@@ -1,0 +1,164 @@
+"""Table sets in-process (issue 23): a single table is a set of one, mapped by the layout to
+the single-table paths, split by the same rule, read as the same metadata; related tables
+are a set with relationships."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sdops_dvc.config import Params, parse_params
+from sdops_dvc.errors import SnapshotMismatch
+from sdops_dvc.fsutil import md5_file
+from sdops_dvc.layout import HOLDOUT, TRAIN, TRAIN_DIR, Layout
+from sdops_dvc.metadata import named_as
+from sdops_dvc.relational import split_by_entity
+from sdops_dvc.tableset import (
+    TableSet,
+    pins_digest,
+    set_metadata,
+    source_pins,
+    source_set,
+)
+
+PEOPLE = pd.DataFrame({"pid": [1, 2, 3, 4], "age": [30, 40, 50, 60]})
+VISITS = pd.DataFrame({"pid": [1, 1, 2, 3, 4, 4], "cost": [5.0, 6.0, 7.0, 8.0, 9.0, 1.0]})
+
+
+def _single(root: Path) -> Params:
+    PEOPLE.to_csv(root / "people.csv", index=False)
+    meta = {
+        "tables": {"people": {"columns": {"pid": {"sdtype": "id"}, "age": {"sdtype": "numerical"}}}}
+    }
+    (root / "metadata.json").write_text(json.dumps(meta))
+    md5 = md5_file(root / "people.csv")
+    raw = {
+        "dataset": {"name": "people"},
+        "source": {"path": "people.csv", "snapshot_id": "x", "md5": md5},
+    }
+    return parse_params(raw, root / "params.yaml")
+
+
+def _related(root: Path) -> Params:
+    (root / "src").mkdir()
+    PEOPLE.to_csv(root / "src/people.csv", index=False)
+    VISITS.to_csv(root / "src/visits.csv", index=False)
+    meta = {
+        "tables": {
+            "people": {
+                "primary_key": "pid",
+                "columns": {"pid": {"sdtype": "id"}, "age": {"sdtype": "numerical"}},
+            },
+            "visits": {"columns": {"pid": {"sdtype": "id"}, "cost": {"sdtype": "numerical"}}},
+        },
+        "relationships": [
+            {
+                "parent_table_name": "people",
+                "parent_primary_key": "pid",
+                "child_table_name": "visits",
+                "child_foreign_key": "pid",
+            }
+        ],
+    }
+    (root / "metadata.json").write_text(json.dumps(meta))
+    pins = {t: md5_file(root / f"src/{t}.csv") for t in ("people", "visits")}
+    raw = {
+        "dataset": {"name": "clinic"},
+        "source": {
+            "path": "src",
+            "snapshot_id": "x",
+            "md5": pins_digest(pins),
+            "tables": {t: {"file": f"{t}.csv", "md5": pins[t]} for t in pins},
+        },
+        "generator": {"family": "hma"},
+    }
+    return parse_params(raw, root / "params.yaml")
+
+
+def test_a_set_of_one_maps_to_the_single_table_paths(tmp_path: Path) -> None:
+    params = _single(tmp_path)
+    layout = Layout.for_params(tmp_path / "params.yaml", params)
+    assert layout.train() == tmp_path / TRAIN and layout.holdout() == tmp_path / HOLDOUT
+    assert layout.table_files(layout.train(), ["people"], "parquet") == {"people": tmp_path / TRAIN}
+    related = Layout.for_params(tmp_path / "params.yaml", _related_params(tmp_path))
+    assert related.train() == tmp_path / TRAIN_DIR
+    assert related.table_files(related.train(), ["a", "b"], "parquet") == {
+        "a": tmp_path / TRAIN_DIR / "a.parquet",
+        "b": tmp_path / TRAIN_DIR / "b.parquet",
+    }
+
+
+def _related_params(tmp_path: Path) -> Params:
+    sub = tmp_path / "rel"
+    sub.mkdir()
+    return _related(sub)
+
+
+def test_the_metadata_reader_gives_one_table_its_own_entity(tmp_path: Path) -> None:
+    params = _single(tmp_path)
+    layout = Layout.for_params(tmp_path / "params.yaml", params)
+    meta = set_metadata(params, layout)
+    assert meta.names == ["people"] and meta.entity == "people" and meta.relationships == ()
+    source = source_set(params, layout, meta)
+    pd.testing.assert_frame_equal(source.rows, PEOPLE)
+    pd.testing.assert_frame_equal(source.view(), PEOPLE)  # a set of one's view: the table
+
+
+def test_related_tables_are_a_set_with_an_entity(tmp_path: Path) -> None:
+    params = _related(tmp_path)
+    layout = Layout.for_params(tmp_path / "params.yaml", params)
+    meta = set_metadata(params, layout)
+    assert meta.names == ["people", "visits"] and meta.entity == "people"
+    source = source_set(params, layout, meta)
+    view = source.view()
+    assert len(view) == len(PEOPLE) and view["visits[pid].rows"].tolist() == [2, 1, 1, 2]
+
+
+def test_a_changed_table_is_refused_by_its_pin(tmp_path: Path) -> None:
+    params = _single(tmp_path)
+    layout = Layout.for_params(tmp_path / "params.yaml", params)
+    meta = set_metadata(params, layout)
+    PEOPLE.assign(age=[1, 2, 3, 4]).to_csv(tmp_path / "people.csv", index=False)
+    with pytest.raises(SnapshotMismatch, match="changed"):
+        source_set(params, layout, meta)
+    values, md5 = source_pins(params, layout)
+    assert values == {("source", "md5"): md5} and md5 == md5_file(tmp_path / "people.csv")
+
+
+def test_related_pins_are_each_table_and_their_digest(tmp_path: Path) -> None:
+    params = _related(tmp_path)
+    layout = Layout.for_params(tmp_path / "params.yaml", params)
+    values, digest = source_pins(params, layout)
+    pins = {t: md5_file(tmp_path / f"src/{t}.csv") for t in ("people", "visits")}
+    assert digest == pins_digest(pins) and values[("source", "md5")] == digest
+    assert values[("source", "tables", "visits", "md5")] == pins["visits"]
+
+
+@pytest.mark.parametrize("n", [7, 10, 1319])
+def test_a_set_of_one_splits_as_the_single_table_split_did(n: int) -> None:
+    """The seeded permutation, the first round(ratio * n) rows to train, in source order:
+    the rule single-table pipelines have always used, so their dvc.lock stays the same."""
+    df = pd.DataFrame({"x": np.arange(n) * 3, "y": [f"v{i % 4}" for i in range(n)]})
+    split = split_by_entity({"t": df}, [], "t", 0.8, 42)
+    perm = np.random.default_rng(42).permutation(n)
+    n_train = round(0.8 * n)
+    pd.testing.assert_frame_equal(
+        split.train["t"], df.iloc[np.sort(perm[:n_train])].reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(
+        split.holdout["t"], df.iloc[np.sort(perm[n_train:])].reset_index(drop=True)
+    )
+
+
+def test_a_single_release_table_takes_the_release_name() -> None:
+    meta = {"tables": {"table": {"columns": {"a": {"sdtype": "numerical"}}}}}
+    assert list(named_as(meta, ["credit"])["tables"]) == ["credit"]
+    two: dict[str, Any] = {"tables": {"a": {"columns": {}}, "b": {"columns": {}}}}
+    assert named_as(two, ["a", "b"]) is two
+    ts = TableSet({"t": PEOPLE}, (), "t")
+    assert ts.replace({"t": VISITS}).rows is VISITS and ts.names == ["t"]
