@@ -162,3 +162,27 @@ def test_a_single_release_table_takes_the_release_name() -> None:
     assert named_as(two, ["a", "b"]) is two
     ts = TableSet({"t": PEOPLE}, (), "t")
     assert ts.replace({"t": VISITS}).rows is VISITS and ts.names == ["t"]
+
+
+def test_related_synthetic_tables_lacking_a_key_are_refused_by_name(tmp_path: Path) -> None:
+    """Evaluate joins related synthetic tables by their keys: a table without its foreign
+    key is a clear error naming it (a single synthetic table is read as it is, and a
+    missing column is the schema gate's finding)."""
+    from sdops_dvc.errors import ConfigError
+    from sdops_dvc.stages.evaluate import _project_sets
+
+    params = _related(tmp_path)
+    layout = Layout.for_params(tmp_path / "params.yaml", params)
+    for side in ("train", "holdout"):
+        (tmp_path / side).mkdir()
+        PEOPLE.to_parquet(tmp_path / side / "people.parquet", index=False)
+        VISITS.to_parquet(tmp_path / side / "visits.parquet", index=False)
+    (tmp_path / "syn").mkdir()
+    PEOPLE.to_csv(tmp_path / "syn/people.csv", index=False)
+    VISITS.drop(columns=["pid"]).to_csv(tmp_path / "syn/visits.csv", index=False)
+    paths = {"train": tmp_path / "train", "holdout": tmp_path / "holdout"}
+    with pytest.raises(ConfigError, match="visits"):
+        _project_sets(params, layout, {**paths, "synthetic": tmp_path / "syn"})
+    VISITS.to_csv(tmp_path / "syn/visits.csv", index=False)
+    sets, _ = _project_sets(params, layout, {**paths, "synthetic": tmp_path / "syn"})
+    assert sets["synthetic"].names == ["people", "visits"] and sets["synthetic"].entity == "people"

@@ -253,14 +253,19 @@ def run_evaluate(
 def _project_sets(
     params: Params, layout: Layout, paths: dict[str, Path]
 ) -> tuple[dict[str, TableSet], dict[str, Any]]:
-    """The pipeline's sets: the real ones checked against the metadata; the synthetic one
-    read as it is (a column it lacks or adds is the schema gate's finding, not an error)."""
+    """The pipeline's sets: the real ones checked against the metadata. A single synthetic
+    table is read as it is (a column it lacks or adds is the schema gate's finding, not an
+    error); related synthetic tables are checked too, as their keys join them."""
     meta = set_metadata(params, layout)
     suffix = {"train": "parquet", "holdout": "parquet", "synthetic": params.output.format}
     files = {what: layout.table_files(p, meta.names, suffix[what]) for what, p in paths.items()}
     sets = {what: read_set(meta, files[what], f"{what} table") for what in ("train", "holdout")}
     synthetic = read_tables(files["synthetic"], "synthetic table")
-    sets["synthetic"] = TableSet(synthetic, meta.relationships, meta.entity)
+    sets["synthetic"] = (
+        meta.table_set(synthetic)
+        if meta.relationships
+        else TableSet(synthetic, meta.relationships, meta.entity)
+    )
     return sets, meta.metadata
 
 
