@@ -108,12 +108,12 @@ def read_tables(ref: str, repo: str | Path = ".") -> dict[str, pd.DataFrame]:
     """Every synthetic table of a release as DataFrames by table name (bytes verified against
     the manifest), typed as the release's metadata.json declares each table. A single-table
     release gives one table, named after the dataset."""
-    from sdops_dvc.metadata import table_metadata
+    from sdops_dvc.metadata import named_as, table_metadata
 
     rel, manifest, registry = _release(ref, repo)
     meta = manifest.source.metadata
     raw = registry.file_at(rel, meta.path) if meta else None
-    metadata = json.loads(raw) if raw else None
+    metadata = named_as(json.loads(raw), list(manifest.tables)) if raw else None
     out = {}
     for name, art in manifest.tables.items():
         df = _frame(art.path, _read_verified(rel, art.path, art.md5, repo))

@@ -69,8 +69,8 @@ def column_sdtypes(meta: dict[str, Any], table: str | None = None) -> dict[str, 
 
 
 def table_metadata(meta: dict[str, Any], name: str) -> dict[str, Any]:
-    """One table's metadata: its own entry, or the whole metadata of a single table (whose
-    one table a release names after the dataset)."""
+    """One table's metadata: its own entry (name the tables as a release does first:
+    :func:`named_as`), or the metadata as it is when it describes no such table."""
     tables = meta.get("tables") or {}
     if name in tables:
         return {"tables": {name: tables[name]}}

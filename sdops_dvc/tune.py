@@ -29,10 +29,9 @@ from sdops_dvc.metric_table import BY_KEY, Goal, get as metric_get
 from sdops_dvc.synthesizers import FAMILIES
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from sdops_dvc.config import Params
     from sdops_dvc.layout import Layout
+    from sdops_dvc.tableset import TableSet
 
 log = logging.getLogger(__name__)
 
@@ -198,14 +197,14 @@ def _generator_values(params: Params, c: Candidate) -> dict[str, Any]:
 
 
 def validation_split(
-    train: pd.DataFrame, seed: int, share: float = VALIDATION_SHARE
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(fitting part, validation part) of a single table's train split, seeded: the rows the
-    table-set judge's split by entity gives a set of one."""
+    train: TableSet, seed: int, share: float = VALIDATION_SHARE
+) -> tuple[TableSet, TableSet]:
+    """(fitting part, validation part) of the train set, seeded: split again by entity with
+    the split stage's own rule (a single table, a set of one: by row)."""
     from sdops_dvc.relational import split_by_entity
 
-    parts = split_by_entity({"t": train}, [], "t", 1 - share, seed)
-    return parts.train["t"], parts.holdout["t"]
+    parts = split_by_entity(train.tables, list(train.relationships), train.entity, 1 - share, seed)
+    return train.replace(parts.train), train.replace(parts.holdout)
 
 
 Judge = Callable[["Params", int], tuple[dict[str, Any], dict[str, Any]]]
@@ -216,7 +215,6 @@ def _judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
     set of one), a candidate fitted on the larger part (:func:`generate_set`, as the generate
     stage fits) and evaluated against it and the validation part as ``sdops evaluate``
     does."""
-    from sdops_dvc.relational import split_by_entity
     from sdops_dvc.stages.evaluate import compute_set_metrics
     from sdops_dvc.stages.generate import generate_set
     from sdops_dvc.tableset import read_set, set_metadata
@@ -226,11 +224,7 @@ def _judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
     if not where.exists():
         raise DataError(f"{layout.rel(where)} does not exist", hint="run `dvc repro split`")
     train = read_set(meta, layout.table_files(where, meta.names, "parquet"), "train split")
-    rels = list(train.relationships)
-    parts = split_by_entity(
-        train.tables, rels, train.entity, 1 - VALIDATION_SHARE, params.split.seed
-    )
-    fit_set = train.replace(parts.train)
+    fit_set, validation = validation_split(train, params.split.seed)
 
     def judge(tried: Params, i: int) -> tuple[dict[str, Any], dict[str, Any]]:
         # as many rows as the fitting part, whatever generator.num_rows says; a candidate is
@@ -246,10 +240,10 @@ def _judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
             work_dir / f"fit-{i}.npz",
             budget_check=None,
         )
-        synthetic = generated.tables
-        model = fit_set.replace({**synthetic, train.entity: generated.model_sample})
+        tables = generated.tables_of(fit_set)
+        model = fit_set.replace({**tables, fit_set.entity: generated.model_sample})
         metrics, details, _, _ = compute_set_metrics(
-            tried, fit_set, train.replace(parts.holdout), model, meta.metadata
+            tried, fit_set, validation, model, meta.metadata
         )
         return metrics, details
 

@@ -15,6 +15,7 @@ import yaml
 
 from sdops_dvc.config import parse_params
 from sdops_dvc.errors import ConfigError
+from sdops_dvc.tableset import TableSet
 from sdops_dvc.tune import Candidate, check_candidates, library_winner, validation_split
 from tests.conftest import dvc, git, sdops
 
@@ -33,12 +34,13 @@ def _params(root: Path) -> object:
 
 
 def test_validation_split_is_seeded_disjoint_and_sized(credit_df: pd.DataFrame) -> None:
-    fit, val = validation_split(credit_df, 42)
+    one = TableSet({"credit": credit_df}, (), "credit")  # a single table: a set of one
+    fit, val = (part.rows for part in validation_split(one, 42))
     assert len(fit) + len(val) == len(credit_df) and len(val) == round(0.2 * len(credit_df))
     both = pd.concat([fit, val]).sort_values(list(credit_df.columns)).reset_index(drop=True)
     assert both.equals(credit_df.sort_values(list(credit_df.columns)).reset_index(drop=True))
-    again, _ = validation_split(credit_df, 42)
-    assert again.equals(fit) and not validation_split(credit_df, 43)[0].equals(fit)
+    again = validation_split(one, 42)[0].rows
+    assert again.equals(fit) and not validation_split(one, 43)[0].rows.equals(fit)
 
 
 def test_refuses_dp_families_unknown_ones_bad_values_and_objectives(
@@ -77,9 +79,7 @@ def test_tune_never_reads_the_holdout_and_never_picks_the_leak(
     kept = tmp_path / "holdout.parquet"
     shutil.move(root / HOLDOUT, kept)
     before = (root / "params.yaml").read_text()
-    proc = sdops(
-        "tune", "--candidates", str(cands), "--no-repro", "--json", cwd=root, check=True
-    )
+    proc = sdops("tune", "--candidates", str(cands), "--no-repro", "--json", cwd=root, check=True)
     doc = json.loads(proc.stdout)
     assert doc["candidates_tried"] == 3 and len(doc["trials"]) == 3
     leak = doc["trials"][0]

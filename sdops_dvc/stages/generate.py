@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from sdops_dvc.errors import ConfigError
 from sdops_dvc.fsutil import md5_file
 from sdops_dvc.layout import Layout
 from sdops_dvc.metadata import column_sdtypes
-from sdops_dvc.synthesizers.adapters import BudgetCheck, generator_for
+from sdops_dvc.synthesizers.adapters import BudgetCheck, Generated, generator_for
 from sdops_dvc.synthesizers.columns import (
     DiscreteColumn,
     apply_discrete,
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
-__all__ = ["BudgetCheck", "GenerateResult", "GeneratedSet", "generate_set", "run_generate"]
+__all__ = ["BudgetCheck", "GenerateResult", "generate_set", "run_generate"]
 
 
 @dataclass(frozen=True)
@@ -85,39 +85,17 @@ def run_generate(
         progress=progress,
     )
     outs = layout.table_files(out, meta.names, params.output.format)
-    writes = {outs[n]: generated.tables[n] for n in meta.names}
+    writes = {outs[n]: df for n, df in generated.tables_of(train).items()}
     if model_sample is not None:
         writes[model_sample] = generated.model_sample
     write_tables(writes)
     return GenerateResult(
         out,
-        len(generated.tables[train.entity]),
+        len(generated.data),
         generated.sdv_class,
         generated.parameters,
         model_sample,
     )
-
-
-@dataclass(frozen=True)
-class GeneratedSet:
-    """A synthetic table set and how it was made."""
-
-    tables: dict[str, pd.DataFrame]
-    entity: str
-    sdv_class: str
-    parameters: dict[str, Any]
-    # rebalanced generation: the entity's unconditioned rows from the same fit (the model,
-    # which the gates judge); ``tables[entity]`` are then the rows drawn group by group
-    unconditioned: pd.DataFrame | None = None
-
-    @property
-    def data(self) -> pd.DataFrame:
-        """The entity table's rows (a single table's own)."""
-        return self.tables[self.entity]
-
-    @property
-    def model_sample(self) -> pd.DataFrame:
-        return self.data if self.unconditioned is None else self.unconditioned
 
 
 def generate_set(
@@ -129,7 +107,7 @@ def generate_set(
     *,
     budget_check: BudgetCheck | None,
     progress: bool = False,
-) -> GeneratedSet:
+) -> Generated:
     """A table set through its family's adapter (:func:`generator_for`: one Generator
     Protocol for every family; a single-table family is given a set of one, cart the entity
     table with the public tables passed through, hma the whole set), with the column
@@ -157,14 +135,11 @@ def generate_set(
             discrete=tuple(c.name for c in plan),
             groups=tuple(groups),
         )
-    data = restore_dtypes(generated.data, rows, plan)
     base = generated.unconditioned
-    return GeneratedSet(
-        {n: data if n == entity else generated.others[n] for n in train.names},
-        entity,
-        generated.sdv_class,
-        generated.parameters,
-        None if base is None else restore_dtypes(base, rows, plan),
+    return replace(
+        generated,
+        data=restore_dtypes(generated.data, rows, plan),
+        unconditioned=None if base is None else restore_dtypes(base, rows, plan),
     )
 
 

@@ -47,6 +47,11 @@ class Generated:
     def model_sample(self) -> pd.DataFrame:
         return self.data if self.unconditioned is None else self.unconditioned
 
+    def tables_of(self, train: TableSet) -> dict[str, pd.DataFrame]:
+        """Every table of ``train``'s set as generated, in the set's order: the entity's
+        rows, the others as the family made them or passed them through."""
+        return {n: self.data if n == train.entity else self.others[n] for n in train.names}
+
 
 @dataclass(frozen=True)
 class Measurement:
