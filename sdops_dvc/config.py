@@ -283,6 +283,19 @@ class ConditionsCfg(_Model):
         return sum(g.rows or 0 for g in self.groups) if self.groups[0].rows is not None else None
 
 
+def family_problem(family: str, *, related: bool) -> str | None:
+    """Why ``family`` cannot generate a source of one table (``related`` False) or of related
+    tables (None: it can): a single-table family cannot fit related tables, nor a
+    related-tables family one table."""
+    spec = FAMILIES[family]
+    if related and not spec.fits_tables:
+        fams = ", ".join(n for n, f in FAMILIES.items() if f.fits_tables)
+        return f"{family} fits one table, not related tables; related tables need {fams}"
+    if not related and spec.multi_table:
+        return f"{family} fits related tables, not one table"
+    return None
+
+
 class GeneratorCfg(_Model):
     family: str = "gaussian_copula"
     seed: Seed = 0
@@ -701,18 +714,10 @@ class Params(_Model):
 
     @model_validator(mode="after")
     def _tables_and_family(self) -> Params:
-        multi, spec = self.source.multi_table, FAMILIES[self.generator.family]
-        if multi and not spec.fits_tables:
-            fams = ", ".join(n for n, f in FAMILIES.items() if f.fits_tables)
-            raise ValueError(
-                f"source.tables lists related tables, which generator.family "
-                f"{self.generator.family} cannot fit; use {fams}"
-            )
-        if not multi and spec.multi_table:
-            raise ValueError(
-                f"generator.family {self.generator.family} fits related tables: list them "
-                "under source.tables (`sdops init --source DIR`)"
-            )
+        multi = self.source.multi_table
+        problem = self.family_problem(self.generator.family)
+        if problem is not None:
+            raise ValueError(f"generator.family {problem}")
         if not multi and self.split.entity is not None:
             raise ValueError("split.entity applies to related tables (source.tables) only")
         if multi and self.split.entity is not None and self.split.entity not in self.source.tables:
@@ -733,6 +738,10 @@ class Params(_Model):
                 f"generator.public_tables names {', '.join(unknown)}, not among source.tables"
             )
         return self
+
+    def family_problem(self, family: str) -> str | None:
+        """Why ``family`` cannot generate this project's source (None: it can)."""
+        return family_problem(family, related=self.source.multi_table)
 
     def named_columns(self) -> dict[str, list[str]]:
         """Every column that params.yaml names, keyed by the key that names it."""

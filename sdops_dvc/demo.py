@@ -70,7 +70,7 @@ def run_demo(
     shutil.copyfile(demo_table(), source)
     init_project(
         repo,
-        source,
+        [source],
         NAME,
         target="insurance",
         snapshot_id="aer://HealthInsurance/1996",

@@ -23,6 +23,7 @@ SYNTHETIC_STEM = "data/synthetic/synthetic"
 TRAIN_DIR = "data/split/train"
 HOLDOUT_DIR = "data/split/holdout"
 SYNTHETIC_DIR = "data/synthetic"
+SOURCE_DIR = "data/source"  # where init copies a source from outside the project
 REPORTS = "reports"
 METRICS = "reports/metrics.json"
 GATE = "reports/gate.json"
@@ -84,6 +85,47 @@ class Layout:
         if len(tables) == 1:
             return {tables[0]: base}
         return {name: base / f"{name}.{suffix}" for name in tables}
+
+    def source_place(
+        self, given: tuple[Path, ...], files: dict[str, Path], name: str
+    ) -> tuple[Path, dict[str, Path]]:
+        """Where ``sdops init`` keeps the source (the one path DVC tracks) and each table's
+        file there. A source already inside the project stays where it is; otherwise a single
+        table is copied to data/source/ under its own file name, and related tables' files
+        into data/source/NAME/."""
+        inside = len(given) == 1 and _is_within(given[0], self.root)
+        if self.related:
+            dest = given[0].resolve() if inside else self.root / SOURCE_DIR / name
+            return dest, {t: dest / f.name for t, f in files.items()}
+        dest = given[0].resolve() if inside else self.root / SOURCE_DIR / given[0].name
+        return dest, {t: dest for t in files}
+
+    def pipeline(self, tables: list[str]) -> str:
+        """The dvc.yaml ``sdops init`` writes: the single-table pipeline, or for related tables
+        every table's split and synthetic file a named output."""
+        from sdops_dvc.templates import read_template, render
+
+        if not self.related:
+            return read_template("dvc.yaml")
+
+        def lines(paths: list[str]) -> str:
+            return "".join(f"      - {p}\n" for p in paths)
+
+        split = split_outputs(tables)  # train files, then holdout files
+        blocks = {
+            "split_files": lines(split),
+            "train_files": lines(split[: len(tables)]),
+            "synthetic_files": lines(synthetic_outputs(tables, "csv")),
+        }
+        return render("dvc-tables.yaml", {}, blocks=blocks)
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def synthetic_outputs(tables: list[str], fmt: str) -> list[str]:

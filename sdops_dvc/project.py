@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdops_dvc import layout as L
-from sdops_dvc.config import NAME_RE, PLACEHOLDER, load_params
-from sdops_dvc.errors import ConfigError, DataError, RepoError, WouldOverwrite
+from sdops_dvc.config import NAME_RE, PLACEHOLDER, family_problem, load_params
+from sdops_dvc.errors import ConfigError, RepoError, WouldOverwrite
 from sdops_dvc.fsutil import md5_file, write_json_atomic, write_text_atomic
 from sdops_dvc.scm import dvc_root, git_init, git_toplevel, git_tracks, run_dvc
 from sdops_dvc.synthesizers import FAMILIES
-from sdops_dvc.tables import read_table, require_columns
 from sdops_dvc.templates import read_template, render_params
 
 if TYPE_CHECKING:
+    from sdops_dvc.tableset import FoundSource
     from sdops_dvc.tune import Candidate
 
 log = logging.getLogger(__name__)
@@ -104,19 +104,13 @@ class Charter:
         }
 
 
-def _is_within(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 def init_project(
     root: Path,
-    source: Path,
+    sources: Sequence[Path],
     name: str,
     *,
+    relationships: Sequence[str] = (),
+    entity: str | None = None,
     target: str | None = None,
     snapshot_id: str | None = None,
     family: str | None = None,
@@ -124,36 +118,35 @@ def init_project(
     privacy_owners: str = "@your-org/privacy-reviewers",
     data_owners: str = "@your-org/data-owners",
     charter: Charter | None = None,
-    start: Candidate | None = None,
+    library: Path | None = None,
 ) -> InitResult:
-    """Set up a release pipeline for ``source`` in ``root``: every check first, then git and
-    DVC, the source tracked, metadata, params, the pipeline and the CI files. ``family``
-    None: :func:`default_family`. ``start``: a reviewed tune library's winner (its family,
-    parameters and discrete columns)."""
-    from sdops_dvc.metadata import detect, pii_columns
+    """Set up a release pipeline in ``root`` for a source: one table file, or related tables
+    (a directory of csv, tsv or parquet files, or several files, one table each, named by
+    its file). Every check first (the tables read, declared relationships fit, the family
+    fits the set, nothing would be overwritten), then git and DVC: the source tracked by DVC
+    as one output (copied into data/source/ unless it is inside ``root``), metadata,
+    params.yaml (every table pinned), the pipeline and the CI files. ``family`` None: the
+    reviewed tune ``library``'s winner (its parameters and discrete columns too), else
+    :func:`default_family`."""
+    from sdops_dvc.metadata import pii_columns
+    from sdops_dvc.tableset import find_source, is_related
 
     root = root.resolve()
+    start = _library_start(library, family)
+    family = start.family if start is not None else family
     _check_arguments(name, family or DEFAULT_FAMILY, charter)
-    if family is not None and FAMILIES[family].multi_table:
-        raise ConfigError(
-            f"--family {family} fits related tables, and {source} is one table",
-            hint="give a directory of tables (or repeat --source), or pick a single-table family",
-        )
-    source = _existing_source(source)
-    inside = _is_within(source, root)
-    dest = source.resolve() if inside else root / "data" / "source" / source.name
-    df = read_table(source, what="source")
-    if target is not None:
-        require_columns(df, {"--target": [target]}, "the source")
-    _refuse_to_overwrite(root, source, dest, inside, force)
-
-    metadata = detect(df, name)
-    actions: list[str] = []
-    if family is None:
-        family = default_family(metadata, actions)
-    decimals, discrete = _model_notes(
-        df, metadata, actions, dp=FAMILIES[family].dp, cart=family == "cart"
+    if family is not None:
+        _check_family_fits(family, is_related(list(sources), list(relationships), entity))
+    found = find_source(
+        list(sources), name, relationships=list(relationships), entity=entity, target=target
     )
+    layout = L.Layout(root, found.related)
+    actions = [f"metadata.json: {n}" for n in found.notes]
+    family = family or default_family(found, actions)
+    _check_entity_only(family, found)
+    dest, dest_files = layout.source_place(found.given, found.files, name)
+    _refuse_to_overwrite(root, found.files, dest, dest_files, force)
+    decimals, discrete = _model_notes(found, actions, family)
     parameters: dict[str, Any] = {}
     if start is not None:
         parameters = dict(start.parameters)
@@ -161,17 +154,21 @@ def init_project(
             discrete = list(start.discrete)
         actions.append(f"generator: {start.name}, from the reviewed tune library")
     _ensure_repositories(root, actions)
-    rel_source = _track_source(root, source, dest, inside, actions)
-    source_md5 = md5_file(dest)
+    rel_source = _track_source(root, found.files, dest, dest_files, actions)
+    pins = {t: md5_file(f) for t, f in dest_files.items()}
+    source_md5 = found.pinned_md5(pins)
     values = _params_values(name, target, rel_source, snapshot_id, source_md5, family, charter)
+    blocks = found.params_blocks({t: (f.name, pins[t]) for t, f in dest_files.items()})
+    blocks.update(_public_tables(found, family, actions))
     created = _write_pipeline(
         root,
         force,
-        metadata=metadata,
+        metadata=found.metadata,
         params_text=render_params(
-            {**values, "decimals": decimals, "discrete": discrete, "parameters": parameters}
+            {**values, "decimals": decimals, "discrete": discrete, "parameters": parameters},
+            blocks,
         ),
-        dvc_yaml=read_template("dvc.yaml"),
+        dvc_yaml=layout.pipeline(list(found.files)),
         ci_values={
             "privacy_owners": privacy_owners,
             "data_owners": data_owners,
@@ -181,7 +178,7 @@ def init_project(
         actions=actions,
     )
     if FAMILIES[family].dp:
-        _write_dp_placeholders(root / L.PARAMS, metadata)
+        _write_dp_placeholders(root / L.PARAMS, found.metadata)
         actions.append(
             f"generator.privacy has {PLACEHOLDER} placeholders for the public bounds of the "
             "numerical columns: write them before `dvc repro` (never read them off the data)"
@@ -194,20 +191,49 @@ def init_project(
         source_md5=source_md5,
         created=created,
         actions=actions,
-        pii_columns=pii_columns(metadata),
+        entity=found.split_entity,
+        pii_columns=[
+            found.column_label(t, c)
+            for t in found.tables
+            for c in pii_columns({"tables": {t: found.metadata["tables"][t]}})
+        ],
     )
+
+
+def _library_start(library: Path | None, family: str | None) -> Candidate | None:
+    """The reviewed tune library's winner ``init --from-library`` starts from (None without
+    a library); refused when ``--family`` names another."""
+    if library is None:
+        return None
+    from sdops_dvc.tune import library_winner
+
+    start = library_winner(library)
+    if family is not None and family != start.family:
+        raise ConfigError(
+            f"--family {family} and --from-library ({start.family}) disagree",
+            hint="give one of them",
+        )
+    return start
 
 
 DEFAULT_FAMILY = "cart"
 
 
-def default_family(metadata: dict[str, Any], actions: list[str]) -> str:
-    """Sequential CART (measured the strongest family on the shared tables: README,
-    "Generators"), unless a column is an identifier or PII: cart draws every value from real
-    records, where SDV replaces such columns with fake values."""
+def default_family(found: FoundSource, actions: list[str]) -> str:
+    """Related tables: hma, the family that models every table (cart, which generates the
+    entity table and releases the others as they are, is a reviewed choice: it needs them to
+    be public). One table: sequential CART (measured the strongest family on the shared
+    tables: README, "Generators"), unless a column is an identifier or PII: cart draws every
+    value from real records, where SDV replaces such columns with fake values."""
     from sdops_dvc.metadata import pii_columns
 
-    pii = pii_columns(metadata)
+    if found.related:
+        actions.append(
+            "generator.family: hma (models every related table); where the tables above "
+            f"{found.entity} are public reference data, try --family cart"
+        )
+        return "hma"
+    pii = pii_columns(found.metadata)
     if pii:
         actions.append(
             "generator.family: gaussian_copula, as " + ", ".join(pii) + " look like "
@@ -221,134 +247,42 @@ def default_family(metadata: dict[str, Any], actions: list[str]) -> str:
     return DEFAULT_FAMILY
 
 
-def init_tables_project(
-    root: Path,
-    sources: list[Path],
-    name: str,
-    *,
-    relationships: Sequence[str] = (),
-    entity: str | None = None,
-    target: str | None = None,
-    snapshot_id: str | None = None,
-    family: str = "hma",
-    force: bool = False,
-    privacy_owners: str = "@your-org/privacy-reviewers",
-    data_owners: str = "@your-org/data-owners",
-    charter: Charter | None = None,
-) -> InitResult:
-    """Set up a release pipeline for related tables: every csv, tsv or parquet file of a
-    directory, or several files, one table each (named by its file). Every check first (the
-    tables read, declared relationships fit, the privacy unit is known, nothing would be
-    overwritten), then git and DVC: the tables copied into one source directory (kept in
-    place when a directory inside the repository is given) and tracked by DVC as one output,
-    each table pinned in params.yaml, multi-table metadata with keys and relationships."""
-    from sdops_dvc.metadata import column_sdtypes, detect_tables, model_discrete, pii_columns
-    from sdops_dvc.relational import Relationship, entity_table, tables_below
-    from sdops_dvc.synthesizers.columns import detect_discrete
-    from sdops_dvc.tableset import pins_digest
-    from sdops_dvc.templates import render_tables_pipeline
+def _check_family_fits(family: str, related: bool) -> None:
+    """``--family`` can generate the source given (config.family_problem)."""
+    problem = family_problem(family, related=related)
+    if problem is not None:
+        hint = "or give one --source table" if related else "or give related tables (a directory)"
+        raise ConfigError(f"--family {problem}", hint=f"pick another --family, {hint}")
 
-    root = root.resolve()
-    _check_arguments(name, family, charter)
-    if not FAMILIES[family].fits_tables:
-        multi = ", ".join(n for n, f in FAMILIES.items() if f.fits_tables)
-        raise ConfigError(
-            f"--family {family} fits one table; related tables need {multi}",
-            hint=f"use --family {multi}, or give one --source table",
-        )
-    files = _table_files(sources)
-    declared = [Relationship.parse(r) for r in relationships]
-    tables = {t: read_table(p, what=f"source table {t!r}") for t, p in files.items()}
-    metadata, notes = detect_tables(tables, declared)
-    rels = Relationship.all_of(metadata)
-    unit = entity_table(list(tables), rels, entity)
-    if target is not None:
-        require_columns(tables[unit], {"--target": [target]}, f"the entity table {unit!r}")
-    below = tables_below(unit, rels)
+
+def _check_entity_only(family: str, found: FoundSource) -> None:
+    """A family that generates the entity table only needs no table below it (it would have
+    no rows for them)."""
+    from sdops_dvc.relational import Relationship, tables_below
+
+    below = tables_below(found.entity, Relationship.all_of(found.metadata))
     if FAMILIES[family].entity_only and below:
         raise ConfigError(
-            f"--family {family} generates the entity table {unit!r} only, and "
+            f"--family {family} generates the entity table {found.entity!r} only, and "
             f"{', '.join(below)} sit below it",
             hint="use --family hma, which generates every table",
         )
-    in_place = len(sources) == 1 and sources[0].is_dir() and _is_within(sources[0], root)
-    dest = sources[0].resolve() if in_place else root / "data" / "source" / name
-    _refuse_to_overwrite(root, dest, dest, True, force)
-    if not force and not in_place and dest.exists():
-        raise WouldOverwrite(
-            f"refusing to overwrite existing {dest.relative_to(root)}",
-            hint="review it, then re-run with --force to replace it",
-        )
-    actions = [f"metadata.json: {n}" for n in notes]
-    for t, df in tables.items():
-        one = {"tables": {t: metadata["tables"][t]}}
-        discrete = model_discrete(df, one)
-        if discrete:
-            actions.append(
-                f"metadata.json {t}: categorical, few distinct values: {', '.join(discrete)}"
-            )
-    _ensure_repositories(root, actions)
-    if not in_place:
-        dest.mkdir(parents=True, exist_ok=True)
-        for p in files.values():
-            shutil.copyfile(p, dest / p.name)
-        actions.append(f"copied {len(files)} tables to {dest.relative_to(root)}")
-    rel_source = _track_source(root, dest, dest, True, actions)
-    pins = {t: md5_file(dest / p.name) for t, p in files.items()}
-    table_lines = "".join(
-        f"    {t}:\n      file: {p.name}\n      md5: {pins[t]}\n" for t, p in files.items()
+
+
+def _public_tables(found: FoundSource, family: str, actions: list[str]) -> dict[str, str]:
+    """params.yaml's ``generator.public_tables`` line for a family that generates the entity
+    table only: the set's other tables, released as they are (none for a set of one)."""
+    public = [t for t in found.tables if t != found.entity]
+    if not (FAMILIES[family].entity_only and public):
+        return {}
+    actions.append(
+        f"generator.public_tables: {', '.join(public)} are released as they are, and only "
+        f"{found.entity} is generated ({family}): confirm they are public reference data"
     )
-    values = _params_values(
-        name, target, rel_source, snapshot_id, pins_digest(pins), family, charter
-    )
-    blocks = {
-        "source_tables": "  tables:                         # one file per table in source.path; "
-        "pins change only with `sdops snapshot`\n" + table_lines,
-        "split_entity": f"  entity: {unit}                  # the privacy unit: its rows (people) "
-        "go to train or holdout whole, with every row below them\n",
+    return {
+        "public_tables": f"  public_tables: {json.dumps(public)}  # released AS THEY ARE: "
+        "public reference data only (review)\n"
     }
-    entity_discrete: list[str] = []
-    if FAMILIES[family].entity_only:
-        public = [t for t in tables if t != unit]
-        blocks["public_tables"] = (
-            f"  public_tables: {json.dumps(public)}  # released AS THEY ARE: public "
-            "reference data only (review)\n"
-        )
-        entity_discrete = detect_discrete(
-            tables[unit], column_sdtypes(metadata, unit), integers=True
-        )
-        actions.append(
-            f"generator.public_tables: {', '.join(public)} are released as they are, and only "
-            f"{unit} is generated ({family}): confirm they are public reference data"
-        )
-    created = _write_pipeline(
-        root,
-        force,
-        metadata=metadata,
-        params_text=render_params(
-            {**values, "decimals": {}, "discrete": entity_discrete, "parameters": {}}, blocks
-        ),
-        dvc_yaml=render_tables_pipeline(list(files), "csv"),
-        ci_values={
-            "privacy_owners": privacy_owners,
-            "data_owners": data_owners,
-            "source_path": rel_source,
-            "name": name,
-        },
-        actions=actions,
-    )
-    load_params(root / L.PARAMS)  # what we wrote must load
-    return InitResult(
-        root=root,
-        source=dest,
-        source_md5=pins_digest(pins),
-        created=created,
-        actions=actions,
-        entity=unit,
-        pii_columns=[
-            f"{t}.{c}" for t in tables for c in pii_columns({"tables": {t: metadata["tables"][t]}})
-        ],
-    )
 
 
 def _params_values(
@@ -396,45 +330,6 @@ def _write_pipeline(
     return created
 
 
-def _table_files(sources: list[Path]) -> dict[str, Path]:
-    """Table name -> file: every table file of a directory, or each file given; names are
-    the file stems and must be distinct release-safe names."""
-    from sdops_dvc.tables import READERS
-
-    files: list[Path] = []
-    for src in sources:
-        src = _existing_source(src)
-        if src.is_dir():
-            found = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in READERS)
-            if not found:
-                raise DataError(
-                    f"source directory {src} holds no table files",
-                    hint=f"put the tables there as {', '.join(READERS)} files",
-                )
-            files += found
-        else:
-            files.append(src)
-    names: dict[str, Path] = {}
-    for f in files:
-        if f.stem in names:
-            raise ConfigError(
-                f"two source tables are named {f.stem!r} ({names[f.stem]} and {f})",
-                hint="a table is named by its file: rename one",
-            )
-        if not NAME_RE.match(f.stem):
-            raise ConfigError(
-                f"source table {f.name}: {f.stem!r} is not a valid table name",
-                hint="name table files with letters, digits, '-' or '_'",
-            )
-        names[f.stem] = f
-    if len(names) < 2:
-        raise DataError(
-            "related tables need at least two tables; one table is a single-table project",
-            hint="give a directory of tables or repeat --source",
-        )
-    return names
-
-
 def _check_arguments(name: str, family: str, charter: Charter | None) -> None:
     if not NAME_RE.match(name):
         raise ConfigError(
@@ -449,27 +344,21 @@ def _check_arguments(name: str, family: str, charter: Charter | None) -> None:
         charter.check()
 
 
-def _existing_source(source: Path) -> Path:
-    """The source as an absolute path; DataError when it is not there (saying how to get it
-    when DVC tracks it)."""
-    source = source if source.is_absolute() else (Path.cwd() / source)
-    pointer = source.with_name(source.name + ".dvc")
-    if not source.exists():
-        if pointer.exists():
-            raise DataError(
-                f"source {source} is tracked by DVC but not in the work tree",
-                hint=f"run `dvc pull {pointer.name}` (or `dvc update` for an import) first",
-            )
-        raise DataError(f"source {source} does not exist", hint="check the --source path")
-    return source
-
-
-def _refuse_to_overwrite(root: Path, source: Path, dest: Path, inside: bool, force: bool) -> None:
-    """Everything init would write, checked before anything is touched."""
+def _refuse_to_overwrite(
+    root: Path, files: dict[str, Path], dest: Path, dest_files: dict[str, Path], force: bool
+) -> None:
+    """Everything init would write, checked before anything is touched: the pipeline files,
+    a copy of a table over a different file, and a source directory holding files that are
+    not the source's (DVC would track them with it)."""
     planned = [L.PARAMS, L.DVC_YAML, L.METADATA]
     existing = [p for p in planned if (root / p).exists()]
-    if not inside and dest.exists() and md5_file(dest) != md5_file(source):
-        existing.append(str(dest.relative_to(root)))
+    for t, src in files.items():
+        to = dest_files[t]
+        if to != src.resolve() and to.exists() and md5_file(to) != md5_file(src):
+            existing.append(str(to.relative_to(root)))
+    if dest.is_dir():
+        ours = set(dest_files.values())
+        existing += sorted(str(p.relative_to(root)) for p in dest.iterdir() if p not in ours)
     if existing and not force:
         raise WouldOverwrite(
             f"refusing to overwrite existing file(s) in {root}: {', '.join(existing)}",
@@ -478,28 +367,41 @@ def _refuse_to_overwrite(root: Path, source: Path, dest: Path, inside: bool, for
 
 
 def _model_notes(
-    df: Any, metadata: dict[str, Any], actions: list[str], *, dp: bool, cart: bool
+    found: FoundSource, actions: list[str], family: str
 ) -> tuple[dict[str, int], list[str]]:
-    """How the generator will see the columns, each said in ``actions``: numeric columns
-    with few distinct values generated on their own values in order (generator.discrete;
-    integer ones for cart only; not for the DP families, which may not read values off the
-    data: for them few-valued non-integer columns are made categorical in ``metadata``),
-    and float32-stored decimals. Returns generator.decimals and generator.discrete."""
+    """How the generator will see the columns, each said in ``actions``. The entity table,
+    when a one-table family generates it: numeric columns with few distinct values generated
+    on their own values in order (generator.discrete; integer ones for cart only; not for
+    the DP families, which may not read values off the data: for them few-valued non-integer
+    columns are made categorical in the metadata), and float32-stored decimals. Every table a
+    set-wide family (hma) models, and the tables beside the entity: few-valued non-integer
+    columns made categorical. Returns generator.decimals and generator.discrete."""
     from sdops_dvc.metadata import column_sdtypes, float32_decimals, model_discrete
     from sdops_dvc.synthesizers.columns import detect_discrete
 
-    discrete = [] if dp else detect_discrete(df, column_sdtypes(metadata), integers=cart)
+    spec, unit = FAMILIES[family], found.entity
+    one_table_family = not spec.multi_table
+    for t, df in found.tables.items():
+        if t == unit and one_table_family and not spec.dp:
+            continue
+        made = model_discrete(df, {"tables": {t: found.metadata["tables"][t]}})
+        if made:
+            where = f" {t}" if found.related else ""
+            actions.append(
+                f"metadata.json{where}: categorical, as they take few distinct values: "
+                + ", ".join(made)
+            )
+    if not one_table_family:
+        return {}, []
+    df, sdtypes = found.tables[unit], column_sdtypes(found.metadata, unit)
+    discrete = [] if spec.dp else detect_discrete(df, sdtypes, integers=family == "cart")
     if discrete:
         actions.append(
             "params.yaml generator.discrete: generated on their own values, in order, values "
             "held by fewer than report.min_bin_count records pooled: " + ", ".join(discrete)
         )
-    made = model_discrete(df, metadata) if dp else []
-    if made:
-        actions.append(
-            "metadata.json: categorical, as they take few distinct values: " + ", ".join(made)
-        )
-    decimals = {c: k for c, k in float32_decimals(df, metadata).items() if c not in discrete}
+    entity_meta = {"tables": {unit: found.metadata["tables"][unit]}}
+    decimals = {c: k for c, k in float32_decimals(df, entity_meta).items() if c not in discrete}
     if decimals:
         actions.append(
             "params.yaml generator.decimals: float32-stored decimals in "
@@ -521,13 +423,19 @@ def _ensure_repositories(root: Path, actions: list[str]) -> None:
         actions.append("dvc init" + ("" if top == root else " --subdir"))
 
 
-def _track_source(root: Path, source: Path, dest: Path, inside: bool, actions: list[str]) -> str:
-    """The source copied in (when outside ``root``) and tracked by DVC; its path in root."""
-    if not inside:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, dest)
-        actions.append(f"copied source to {dest.relative_to(root)}")
+def _track_source(
+    root: Path, files: dict[str, Path], dest: Path, dest_files: dict[str, Path], actions: list[str]
+) -> str:
+    """The source's files copied in (those outside ``root``) and the source tracked by DVC as
+    one output; its path in root."""
+    copies = {t: f for t, f in files.items() if dest_files[t] != f.resolve()}
+    for t, f in copies.items():
+        dest_files[t].parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, dest_files[t])
     rel_source = dest.relative_to(root).as_posix()
+    if copies:
+        tables = f" ({len(copies)} tables)" if len(copies) > 1 else ""
+        actions.append(f"copied source{tables} to {rel_source}")
     dest_pointer = dest.with_name(dest.name + ".dvc")
     if dest_pointer.exists():
         actions.append(f"source already tracked by DVC ({dest_pointer.name})")

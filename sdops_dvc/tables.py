@@ -102,8 +102,11 @@ def write_table_to(df: pd.DataFrame, target: Path, suffix: str) -> None:
         raise DataError(f"cannot write {target}: unsupported type {suffix!r}")
 
 
-def require_columns(df: pd.DataFrame, named: dict[str, list[str]], where: str) -> None:
-    """Every column named in params must exist; name the key and the column."""
+def require_columns(
+    df: pd.DataFrame, named: dict[str, list[str]], where: str, *, named_in: str = "params.yaml"
+) -> None:
+    """Every column named in params (or ``named_in``) must exist; name the key and the
+    column."""
     have = [str(c) for c in df.columns]
     problems = []
     for key, cols in named.items():
@@ -116,8 +119,8 @@ def require_columns(df: pd.DataFrame, named: dict[str, list[str]], where: str) -
                 problems.append(f"  {key}: column {col!r} is not in {where}{sugg}")
     if problems:
         raise DataError(
-            "params.yaml names columns the table lacks:\n" + "\n".join(problems),
-            hint=f"fix the names in params.yaml; {where} has: {', '.join(have)}",
+            f"{named_in} names columns the table lacks:\n" + "\n".join(problems),
+            hint=f"fix the names in {named_in}; {where} has: {', '.join(have)}",
         )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import DataError, SnapshotMismatch
+from sdops_dvc.errors import ConfigError, DataError, SnapshotMismatch
 from sdops_dvc.fsutil import md5_file, write_many_atomic
 from sdops_dvc.metadata import check_against_tables, read_metadata
 from sdops_dvc.relational import Relationship, entity_table, evaluation_view
@@ -135,6 +135,144 @@ def source_set(params: Params, layout: Layout, meta: SetMetadata) -> TableSet:
     """The source tables, each verified against its pin in params.yaml first."""
     verify_source(params, layout)
     return read_set(meta, source_set_files(params, layout, meta), "source")
+
+
+@dataclass(frozen=True)
+class FoundSource:
+    """What ``sdops init`` was given, read: each table's file and rows, the metadata detected
+    for them (with notes for its reviewer), and the entity. ``related`` is the one answer
+    to "one table or several" that init acts on (through its methods and the layout)."""
+
+    given: tuple[Path, ...]  # the --source paths, absolute
+    files: dict[str, Path]
+    tables: dict[str, pd.DataFrame]
+    metadata: dict[str, Any]
+    notes: list[str]
+    entity: str
+    related: bool
+
+    def as_set(self) -> TableSet:
+        return TableSet(self.tables, tuple(Relationship.all_of(self.metadata)), self.entity)
+
+    @property
+    def split_entity(self) -> str | None:
+        """What params.yaml's ``split.entity`` holds: the entity table of related tables; a
+        set of one has none (its rows are the people)."""
+        return self.entity if self.related else None
+
+    def column_label(self, table: str, column: str) -> str:
+        """How a note names a column: by itself in a set of one, ``table.column`` otherwise."""
+        return f"{table}.{column}" if self.related else column
+
+    def pinned_md5(self, pins: dict[str, str]) -> str:
+        """``source.md5``: a single table's own md5; the digest of related tables' pins."""
+        return pins_digest(pins) if self.related else next(iter(pins.values()))
+
+    def params_blocks(self, pins_by_file: dict[str, tuple[str, str]]) -> dict[str, str]:
+        """params.yaml's lines for related tables (``source.tables`` pins: table -> (file,
+        md5), and ``split.entity``); a set of one has none."""
+        if not self.related:
+            return {}
+        lines = "".join(
+            f"    {t}:\n      file: {f}\n      md5: {md5}\n" for t, (f, md5) in pins_by_file.items()
+        )
+        return {
+            "source_tables": "  tables:                         # one file per table in "
+            "source.path; pins change only with `sdops snapshot`\n" + lines,
+            "split_entity": f"  entity: {self.entity}                  # the privacy unit: its "
+            "rows (people) go to train or holdout whole, with every row below them\n",
+        }
+
+
+def find_source(
+    sources: list[Path],
+    name: str,
+    *,
+    relationships: list[str],
+    entity: str | None,
+    target: str | None,
+) -> FoundSource:
+    """The metadata reader at ``sdops init``: one table file (a set of one named ``name``),
+    or related tables (a directory of table files, several files, or a relationship or
+    entity declared), each read and refused by name when unreadable or empty; SDV metadata
+    detected for them (imports SDV); ``--target`` checked in the entity table."""
+    from sdops_dvc.metadata import detect, detect_tables
+
+    given = tuple(existing_source(s) for s in sources)
+    related = is_related(list(given), relationships, entity)
+    files = table_files_given(list(given)) if related else {name: given[0]}
+    tables = read_tables(files, "source")
+    if related:
+        declared = [Relationship.parse(r) for r in relationships]
+        metadata, notes = detect_tables(tables, declared)
+        unit = entity_table(list(tables), Relationship.all_of(metadata), entity)
+    else:
+        metadata, notes, unit = detect(tables[name], name), [], name
+    if target is not None:
+        where = f"the entity table {unit!r}" if related else "the source"
+        require_columns(tables[unit], {"--target": [target]}, where, named_in="the command line")
+    return FoundSource(given, files, tables, metadata, notes, unit, related)
+
+
+def is_related(sources: list[Path], relationships: list[str], entity: str | None) -> bool:
+    """Whether ``sdops init``'s sources are related tables: a directory of table files,
+    several files, or a relationship or entity declared (else one table file)."""
+    many = len(sources) > 1 or existing_source(sources[0]).is_dir()
+    return many or bool(relationships) or entity is not None
+
+
+def existing_source(source: Path) -> Path:
+    """The source as an absolute path; DataError when it is not there (saying how to get it
+    when DVC tracks it)."""
+    source = source if source.is_absolute() else (Path.cwd() / source)
+    pointer = source.with_name(source.name + ".dvc")
+    if not source.exists():
+        if pointer.exists():
+            raise DataError(
+                f"source {source} is tracked by DVC but not in the work tree",
+                hint=f"run `dvc pull {pointer.name}` (or `dvc update` for an import) first",
+            )
+        raise DataError(f"source {source} does not exist", hint="check the --source path")
+    return source
+
+
+def table_files_given(sources: list[Path]) -> dict[str, Path]:
+    """Related tables' files: every table file of a directory, or each file given; names are
+    the file stems and must be distinct release-safe names."""
+    from sdops_dvc.config import NAME_RE
+    from sdops_dvc.tables import READERS
+
+    files: list[Path] = []
+    for src in sources:
+        if src.is_dir():
+            found = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in READERS)
+            if not found:
+                raise DataError(
+                    f"source directory {src} holds no table files",
+                    hint=f"put the tables there as {', '.join(READERS)} files",
+                )
+            files += found
+        else:
+            files.append(src)
+    names: dict[str, Path] = {}
+    for f in files:
+        if f.stem in names:
+            raise ConfigError(
+                f"two source tables are named {f.stem!r} ({names[f.stem]} and {f})",
+                hint="a table is named by its file: rename one",
+            )
+        if not NAME_RE.match(f.stem):
+            raise ConfigError(
+                f"source table {f.name}: {f.stem!r} is not a valid table name",
+                hint="name table files with letters, digits, '-' or '_'",
+            )
+        names[f.stem] = f
+    if len(names) < 2:
+        raise DataError(
+            "related tables need at least two tables; one table is a single-table project",
+            hint="give a directory of tables or repeat --source",
+        )
+    return names
 
 
 def verify_pin(source: Path, pinned_md5: str | None) -> str:

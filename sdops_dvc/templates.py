@@ -52,26 +52,6 @@ def render_params(values: dict[str, object], blocks: dict[str, str] | None = Non
     return render("params.yaml", values, blocks={"gates": gates_block(), **extra})
 
 
-def render_tables_pipeline(tables: list[str], fmt: str) -> str:
-    """dvc.yaml for related tables: every table's split and synthetic file a named output
-    (so dvc.lock, ``sdops verify`` and the release check each file)."""
-    from sdops_dvc.layout import split_outputs, synthetic_outputs
-
-    def lines(paths: list[str]) -> str:
-        return "".join(f"      - {p}\n" for p in paths)
-
-    split = split_outputs(tables)  # train files, then holdout files
-    return render(
-        "dvc-tables.yaml",
-        {},
-        blocks={
-            "split_files": lines(split),
-            "train_files": lines(split[: len(tables)]),
-            "synthetic_files": lines(synthetic_outputs(tables, fmt)),
-        },
-    )
-
-
 def demo_table() -> Path:
     """The bundled demo table (AER HealthInsurance, GPL-2+; see sdops_dvc/data/README.md)."""
     return Path(str(resources.files("sdops_dvc"))) / "data" / "health_insurance.csv"

@@ -76,15 +76,15 @@ class Candidate:
 
 
 def default_candidates(params: Params) -> list[Candidate]:
-    """The built-in ladder: sequential CART at the chosen and at larger leaves, and (one
-    table) the Gaussian copula with and without init's column handling."""
-    if params.source.multi_table:
-        return [Candidate("cart", {"min_samples_leaf": leaf}) for leaf in ("auto", 50, 100)]
-    return [
+    """The built-in ladder: sequential CART at the chosen and at larger leaves, and the
+    Gaussian copula with and without init's column handling; those whose family can
+    generate the project's source (related tables: cart)."""
+    ladder = [
         *(Candidate("cart", {"min_samples_leaf": leaf}) for leaf in ("auto", 50, 100, 200)),
         Candidate("gaussian_copula", {}, tuple(params.generator.discrete)),
         Candidate("gaussian_copula", {}, ()),
     ]
+    return [c for c in ladder if params.family_problem(c.family) is None]
 
 
 @dataclass(frozen=True)
@@ -174,8 +174,9 @@ def check_candidates(params: Params, candidates: list[Candidate], objective: str
                 "related tables search families that generate the entity table (cart)"
             )
             continue
-        if params.source.multi_table and not spec.entity_only:
-            problems.append(f"candidate {i + 1}: {c.family} fits one table, not related tables")
+        problem = params.family_problem(c.family)
+        if problem is not None:
+            problems.append(f"candidate {i + 1}: {problem}")
             continue
         try:
             GeneratorCfg.model_validate(_generator_values(params, c))

@@ -10,9 +10,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sdops_dvc"
 
 # where a project's kind of source (one table, or related tables) may be read: the layout
 # maps a set of one to the single-table paths, the table-set reader reads the metadata and
-# the source pins, config validates which families fit which, and tune's candidate check
-# refuses families that cannot generate related tables before anything is fitted
-MAY_ASK_ONE_OR_MANY = {"config.py", "layout.py", "tableset.py", "tune.py"}
+# the source pins, and config says which families fit which (Params.family_problem: init,
+# validation and tune's candidates ask it)
+MAY_ASK_ONE_OR_MANY = {"config.py", "layout.py", "tableset.py"}
 
 
 def _modules() -> list[tuple[Path, ast.Module]]:
@@ -54,3 +54,9 @@ def test_each_stage_has_one_entry_point() -> None:
             if isinstance(n, ast.FunctionDef) and n.name.startswith("run_")
         ]
         assert runs == [f"run_{name}"], (name, runs)
+
+
+def test_init_is_one_function_for_one_table_and_for_related_tables() -> None:
+    tree = ast.parse((PACKAGE / "project.py").read_text(encoding="utf-8"))
+    inits = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and "init" in n.name]
+    assert inits == ["init_project"], inits

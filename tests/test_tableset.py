@@ -13,13 +13,15 @@ import pandas as pd
 import pytest
 
 from sdops_dvc.config import Params, parse_params
-from sdops_dvc.errors import SnapshotMismatch
+from sdops_dvc.errors import DataError, SnapshotMismatch
 from sdops_dvc.fsutil import md5_file
 from sdops_dvc.layout import HOLDOUT, TRAIN, TRAIN_DIR, Layout
 from sdops_dvc.metadata import named_as
 from sdops_dvc.relational import split_by_entity
 from sdops_dvc.tableset import (
     TableSet,
+    find_source,
+    is_related,
     pins_digest,
     set_metadata,
     source_pins,
@@ -186,3 +188,61 @@ def test_related_synthetic_tables_lacking_a_key_are_refused_by_name(tmp_path: Pa
     VISITS.to_csv(tmp_path / "syn/visits.csv", index=False)
     sets, _ = _project_sets(params, layout, {**paths, "synthetic": tmp_path / "syn"})
     assert sets["synthetic"].names == ["people", "visits"] and sets["synthetic"].entity == "people"
+
+
+# --- what `sdops init` was given: one reader for one table and for related tables ---------
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_init_reads_one_table_file_as_a_set_of_one_named_by_the_release(tmp_path: Path) -> None:
+    src = DATA / "credit_card.csv"
+    found = find_source([src], "cc", relationships=[], entity=None, target="card")
+    assert not found.related and found.entity == "cc" and found.split_entity is None
+    assert found.files == {"cc": src} and list(found.metadata["tables"]) == ["cc"]
+    assert found.as_set().view().equals(found.tables["cc"])  # a set of one: the table
+    pins = {"cc": md5_file(src)}
+    assert found.pinned_md5(pins) == pins["cc"] and found.params_blocks({}) == {}
+    assert found.column_label("cc", "age") == "age"
+    # outside the project: copied to data/source/ under its own name; inside: kept
+    dest, files = Layout(tmp_path).source_place(found.given, found.files, "cc")
+    assert dest == tmp_path / "data/source/credit_card.csv" and files == {"cc": dest}
+    assert Layout(DATA).source_place(found.given, found.files, "cc")[0] == src
+    assert "--model-sample" in Layout(tmp_path).pipeline(["cc"])
+
+
+def test_init_reads_a_directory_as_related_tables_with_their_pins(tmp_path: Path) -> None:
+    found = find_source(
+        [DATA / "nycflights13"], "fl", relationships=[], entity="flights", target="arr_delay"
+    )
+    assert found.related and found.entity == "flights" == found.split_entity
+    assert sorted(found.files) == ["airlines", "airports", "flights", "planes"]
+    assert {(r.child, r.parent) for r in found.as_set().relationships} >= {("flights", "airlines")}
+    pins = {t: md5_file(p) for t, p in found.files.items()}
+    assert found.pinned_md5(pins) == pins_digest(pins) != pins["flights"]
+    blocks = found.params_blocks({t: (p.name, pins[t]) for t, p in found.files.items()})
+    assert (
+        f"    planes:\n      file: planes.csv\n      md5: {pins['planes']}\n"
+        in (blocks["source_tables"])
+    )
+    assert blocks["split_entity"].startswith("  entity: flights ")
+    assert found.column_label("flights", "tailnum") == "flights.tailnum"
+    dest, files = Layout(tmp_path, related=True).source_place(found.given, found.files, "fl")
+    assert dest == tmp_path / "data/source/fl" and files["planes"] == dest / "planes.csv"
+    pipeline = Layout(tmp_path, related=True).pipeline(list(found.files))
+    assert "data/split/holdout/planes.parquet" in pipeline and "--model-sample" not in pipeline
+
+
+def test_init_refuses_a_target_the_entity_table_lacks_naming_the_flag() -> None:
+    with pytest.raises(DataError) as err:
+        find_source([DATA / "nycflights13"], "fl", relationships=[], entity="flights",
+                    target="carier")  # fmt: skip
+    assert "--target" in err.value.message and "did you mean 'carrier'" in err.value.message
+    assert "command line" in err.value.message and "params.yaml" not in err.value.message
+
+
+def test_a_directory_of_one_table_file_is_refused_as_related_tables(tmp_path: Path) -> None:
+    (tmp_path / "only.csv").write_text("a,b\n1,2\n3,4\n")
+    assert is_related([tmp_path], [], None)
+    with pytest.raises(DataError, match="at least two tables"):
+        find_source([tmp_path], "x", relationships=[], entity=None, target=None)

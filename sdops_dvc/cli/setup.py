@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -143,48 +143,26 @@ def init(
     (PR template, CODEOWNERS, GitHub Actions and GitLab CI jobs). Never overwrites without
     --force.
     """
-    from sdops_dvc.project import Charter, init_project, init_tables_project
+    from sdops_dvc.project import Charter, init_project
 
     charter = Charter(intended_use, tuple(audiences), classification, retention_days, owner)
     if charter.missing() and sys.stdin.isatty() and sys.stdout.isatty():
         charter = _ask_charter(charter)
-    common: dict[str, Any] = {
-        "target": target,
-        "snapshot_id": snapshot_id,
-        "force": force,
-        "privacy_owners": privacy_owners,
-        "data_owners": data_owners,
-        "charter": charter,
-    }
-    if len(sources) > 1 or sources[0].is_dir() or relationships or entity:
-        res = init_tables_project(
-            directory,
-            list(sources),
-            name,
-            relationships=list(relationships),
-            entity=entity,
-            family=family or "hma",
-            **common,
-        )
-    else:
-        from sdops_dvc.tune import library_winner
-
-        start = library_winner(library) if library is not None else None
-        if start is not None and family is not None and family != start.family:
-            from sdops_dvc.errors import ConfigError
-
-            raise ConfigError(
-                f"--family {family} and --from-library ({start.family}) disagree",
-                hint="give one of them",
-            )
-        res = init_project(
-            directory,
-            sources[0],
-            name,
-            family=start.family if start is not None else family,
-            start=start,
-            **common,
-        )
+    res = init_project(
+        directory,
+        list(sources),
+        name,
+        relationships=list(relationships),
+        entity=entity,
+        target=target,
+        snapshot_id=snapshot_id,
+        family=family,
+        force=force,
+        privacy_owners=privacy_owners,
+        data_owners=data_owners,
+        charter=charter,
+        library=library,
+    )
     actions = list(res.actions)
     if private_remote:
         from sdops_dvc.project import set_private_remote
