@@ -63,7 +63,44 @@ def run_demo(
     for d in (repo, consumer):
         d.mkdir()
     step = _Steps(progress)
+    keys, commits = _set_up(top, repo, family, step)
 
+    step("remotes: a bare git origin, a release DVC remote, a private one for real rows")
+    _run(top, "init", "-q", "--bare", str(origin))
+    _run(repo, "remote", "add", "origin", str(origin))
+    run_dvc(["remote", "add", "-d", "release", str(store)], cwd=repo)
+    set_private_remote(repo, str(private))
+    _approval_roles(repo / L.PARAMS, signed=keys is not None)
+    commits.append(_commit(repo, "Remotes and approval roles (privacy: Dana)"))
+
+    step("dvc repro: split, generate, evaluate, gate, manifest")
+    run_dvc(["repro"], cwd=repo)
+    gate = json.loads((repo / L.GATE).read_text(encoding="utf-8"))
+    commits.append(_commit(repo, "dvc repro: candidate, reports and manifest"))
+    _run(repo, "push", "-q", "origin", "HEAD:main")
+
+    release: str | None = None
+    listed: list[dict[str, Any]] = []
+    shown: dict[str, Any] = {}
+    got: Path | None = None
+    if gate.get("approved"):
+        release, listed, shown, got = _approve_release_and_read(
+            repo, origin, consumer / "synthetic.csv", keys, step, commits
+        )
+    else:
+        step("the gate blocked the candidate: no release (see reports/report.md)")
+    paths = _paths(repo, origin, store, private)
+    if got is not None:
+        paths["consumer's copy"] = got
+    approved = bool(gate.get("approved"))
+    return DemoResult(top, paths, approved, release, commits, listed, shown, got)
+
+
+def _set_up(
+    top: Path, repo: Path, family: str, step: Callable[[str], None]
+) -> tuple[dict[str, Path] | None, list[str]]:
+    """``sdops init`` on the bundled table in ``repo``, the author's identity and signing
+    key (when ssh-keygen is here), and the first commit; the keys and the commits."""
     step("init: track the bundled HealthInsurance table, detect metadata, write the pipeline")
     source = repo / "data" / "source" / "health_insurance.csv"
     source.parent.mkdir(parents=True)
@@ -83,61 +120,57 @@ def run_demo(
         _run(repo, "config", "gpg.format", "ssh")
         _run(repo, "config", "user.signingkey", str(keys["author"]))
         _run(repo, "config", "commit.gpgsign", "true")
-    commits = [_commit(repo, "sdops init: pipeline on the bundled HealthInsurance table")]
+    return keys, [_commit(repo, "sdops init: pipeline on the bundled HealthInsurance table")]
 
-    step("remotes: a bare git origin, a release DVC remote, a private one for real rows")
-    _run(top, "init", "-q", "--bare", str(origin))
-    _run(repo, "remote", "add", "origin", str(origin))
-    run_dvc(["remote", "add", "-d", "release", str(store)], cwd=repo)
-    set_private_remote(repo, str(private))
-    _approval_roles(repo / L.PARAMS, signed=keys is not None)
-    commits.append(_commit(repo, "Remotes and approval roles (privacy: Dana)"))
 
-    step("dvc repro: split, generate, evaluate, gate, manifest")
-    run_dvc(["repro"], cwd=repo)
-    gate = json.loads((repo / L.GATE).read_text(encoding="utf-8"))
-    commits.append(_commit(repo, "dvc repro: candidate, reports and manifest"))
+def _approve_release_and_read(
+    repo: Path,
+    origin: Path,
+    got: Path,
+    keys: dict[str, Path] | None,
+    step: Callable[[str], None],
+    commits: list[str],
+) -> tuple[str, list[dict[str, Any]], dict[str, Any], Path]:
+    """The reviewer's approval commit (appended to ``commits``), ``sdops release``, and a
+    consumer's list, show and get from origin into ``got``: the tag, the listing, the
+    manifest shown and ``got``."""
+    step("review: Dana approves the candidate in a commit with an Approved-by trailer")
+    message = f"Approve the release\n\nApproved-by: {REVIEWER[0]} <{REVIEWER[1]}>"
+    signing = ["-c", f"user.signingkey={keys['reviewer']}"] if keys is not None else []
+    _run(
+        repo,
+        "-c", f"user.name={REVIEWER[0]}", "-c", f"user.email={REVIEWER[1]}", *signing,
+        "commit", "-q", "--allow-empty", "-m", message,
+    )  # fmt: skip
+    commits.append(_head(repo))
     _run(repo, "push", "-q", "origin", "HEAD:main")
 
-    release, listed, shown, got = None, [], {}, None
-    if gate.get("approved"):
-        step("review: Dana approves the candidate in a commit with an Approved-by trailer")
-        message = f"Approve the release\n\nApproved-by: {REVIEWER[0]} <{REVIEWER[1]}>"
-        signing = ["-c", f"user.signingkey={keys['reviewer']}"] if keys is not None else []
-        _run(
-            repo,
-            "-c", f"user.name={REVIEWER[0]}", "-c", f"user.email={REVIEWER[1]}", *signing,
-            "commit", "-q", "--allow-empty", "-m", message,
-        )  # fmt: skip
-        commits.append(_head(repo))
-        _run(repo, "push", "-q", "origin", "HEAD:main")
+    step("sdops release: every check, data to the remotes, the tag to origin")
+    from sdops_dvc.config import load_params
+    from sdops_dvc.registry.releases import release as do_release
 
-        step("sdops release: every check, data to the remotes, the tag to origin")
-        from sdops_dvc.config import load_params
-        from sdops_dvc.registry.releases import release as do_release
+    res = do_release(repo, load_params(repo / L.PARAMS), NAME, "minor")
 
-        res = do_release(repo, load_params(repo / L.PARAMS), NAME, "minor")
-        release = res.tag
+    step("a consumer, from an empty directory with origin's path: list and show")
+    from sdops_dvc.registry.reader import Registry
 
-        step("a consumer, from an empty directory with origin's path: list and show")
-        from sdops_dvc.registry.reader import Registry
+    mirror = Registry.at(origin)  # a consumer reads origin (a bare repository)
+    listed = [r.as_json() for r in mirror.releases(NAME)]
+    found = mirror.manifest(mirror.resolve(f"{NAME}@current"))
 
-        mirror = Registry.at(origin)  # a consumer reads origin (a bare repository)
-        listed = [r.as_json() for r in mirror.releases(NAME)]
-        found = mirror.manifest(mirror.resolve(f"{NAME}@current"))
-        shown = found.doc if found else {}
+    step(f"a consumer: get {NAME}@current (md5 checked against the manifest)")
+    from sdops_dvc.api import read_bytes
+    from sdops_dvc.fsutil import atomic_path
 
-        step(f"a consumer: get {NAME}@current (md5 checked against the manifest)")
-        from sdops_dvc.api import read_bytes
-        from sdops_dvc.fsutil import atomic_path
+    _, _, data = read_bytes(f"{NAME}@current", origin)
+    with atomic_path(got) as tmp:
+        tmp.write_bytes(data)
+    return res.tag, listed, found.doc if found else {}, got
 
-        _, _, data = read_bytes(f"{NAME}@current", origin)
-        got = consumer / "synthetic.csv"
-        with atomic_path(got) as tmp:
-            tmp.write_bytes(data)
-    else:
-        step("the gate blocked the candidate: no release (see reports/report.md)")
-    paths = {
+
+def _paths(repo: Path, origin: Path, store: Path, private: Path) -> dict[str, Path]:
+    """What the demo made, by what it is."""
+    return {
         "repository": repo,
         "origin": origin,
         "release DVC remote": store,
@@ -153,10 +186,6 @@ def run_demo(
         "report (markdown)": repo / L.REPORTS / "report.md",
         "manifest": repo / L.MANIFEST,
     }
-    if got is not None:
-        paths["consumer's copy"] = got
-    approved = bool(gate.get("approved"))
-    return DemoResult(top, paths, approved, release, commits, listed, shown, got)
 
 
 class _Steps:

@@ -128,7 +128,6 @@ def init_project(
     params.yaml (every table pinned), the pipeline and the CI files. ``family`` None: the
     reviewed tune ``library``'s winner (its parameters and discrete columns too), else
     :func:`default_family`."""
-    from sdops_dvc.metadata import pii_columns
     from sdops_dvc.tableset import find_source, is_related
 
     root = root.resolve()
@@ -146,13 +145,7 @@ def init_project(
     _check_entity_only(family, found)
     dest, dest_files = layout.source_place(found.given, found.files, name)
     _refuse_to_overwrite(root, found.files, dest, dest_files, force)
-    decimals, discrete = _model_notes(found, actions, family)
-    parameters: dict[str, Any] = {}
-    if start is not None:
-        parameters = dict(start.parameters)
-        if start.discrete is not None:
-            discrete = list(start.discrete)
-        actions.append(f"generator: {start.name}, from the reviewed tune library")
+    generator = _generator_values(found, family, start, actions)
     _ensure_repositories(root, actions)
     rel_source = _track_source(root, found.files, dest, dest_files, actions)
     pins = {t: md5_file(f) for t, f in dest_files.items()}
@@ -160,31 +153,16 @@ def init_project(
     values = _params_values(name, target, rel_source, snapshot_id, source_md5, family, charter)
     blocks = found.params_blocks({t: (f.name, pins[t]) for t, f in dest_files.items()})
     blocks.update(_public_tables(found, family, actions))
-    created = _write_pipeline(
-        root,
-        force,
-        metadata=found.metadata,
-        params_text=render_params(
-            {**values, "decimals": decimals, "discrete": discrete, "parameters": parameters},
-            blocks,
-        ),
-        dvc_yaml=layout.pipeline(list(found.files)),
-        ci_values={
-            "privacy_owners": privacy_owners,
-            "data_owners": data_owners,
-            "source_path": rel_source,
-            "name": name,
-        },
+    owners = {"privacy_owners": privacy_owners, "data_owners": data_owners}
+    created = _write_files(
+        layout,
+        found,
+        family,
+        params_text=render_params({**values, **generator}, blocks),
+        ci_values={**owners, "source_path": rel_source, "name": name},
+        force=force,
         actions=actions,
     )
-    if FAMILIES[family].dp:
-        _write_dp_placeholders(root / L.PARAMS, found.metadata)
-        actions.append(
-            f"generator.privacy has {PLACEHOLDER} placeholders for the public bounds of the "
-            "numerical columns: write them before `dvc repro` (never read them off the data)"
-        )
-    else:
-        load_params(root / L.PARAMS)  # what we wrote must load
     return InitResult(
         root=root,
         source=dest,
@@ -192,12 +170,56 @@ def init_project(
         created=created,
         actions=actions,
         entity=found.split_entity,
-        pii_columns=[
-            found.column_label(t, c)
-            for t in found.tables
-            for c in pii_columns({"tables": {t: found.metadata["tables"][t]}})
-        ],
+        pii_columns=found.pii_columns(),
     )
+
+
+def _generator_values(
+    found: FoundSource, family: str, start: Candidate | None, actions: list[str]
+) -> dict[str, object]:
+    """params.yaml's generator.decimals, .discrete and .parameters: the column notes
+    (:func:`_model_notes`), or a reviewed tune library's winner's."""
+    decimals, discrete = _model_notes(found, actions, family)
+    parameters: dict[str, Any] = {}
+    if start is not None:
+        parameters = dict(start.parameters)
+        if start.discrete is not None:
+            discrete = list(start.discrete)
+        actions.append(f"generator: {start.name}, from the reviewed tune library")
+    return {"decimals": decimals, "discrete": discrete, "parameters": parameters}
+
+
+def _write_files(
+    layout: L.Layout,
+    found: FoundSource,
+    family: str,
+    *,
+    params_text: str,
+    ci_values: dict[str, str],
+    force: bool,
+    actions: list[str],
+) -> list[str]:
+    """The pipeline's files (:func:`_write_pipeline`); a DP family's bounds placeholders,
+    else params.yaml loaded back (what init wrote must load). Returns what was written."""
+    created = _write_pipeline(
+        layout.root,
+        force,
+        metadata=found.metadata,
+        params_text=params_text,
+        dvc_yaml=layout.pipeline(list(found.files)),
+        ci_values=ci_values,
+        actions=actions,
+    )
+    params_path = layout.root / L.PARAMS
+    if FAMILIES[family].dp:
+        _write_dp_placeholders(params_path, found.metadata)
+        actions.append(
+            f"generator.privacy has {PLACEHOLDER} placeholders for the public bounds of the "
+            "numerical columns: write them before `dvc repro` (never read them off the data)"
+        )
+    else:
+        load_params(params_path)
+    return created
 
 
 def _library_start(library: Path | None, family: str | None) -> Candidate | None:

@@ -164,6 +164,16 @@ class FoundSource:
         """How a note names a column: by itself in a set of one, ``table.column`` otherwise."""
         return f"{table}.{column}" if self.related else column
 
+    def pii_columns(self) -> list[str]:
+        """The columns the metadata marks as ids or PII, each named by :meth:`column_label`."""
+        from sdops_dvc.metadata import pii_columns
+
+        return [
+            self.column_label(t, c)
+            for t in self.tables
+            for c in pii_columns({"tables": {t: self.metadata["tables"][t]}})
+        ]
+
     def pinned_md5(self, pins: dict[str, str]) -> str:
         """``source.md5``: a single table's own md5; the digest of related tables' pins."""
         return pins_digest(pins) if self.related else next(iter(pins.values()))

@@ -11,7 +11,7 @@ import click
 from sdops_dvc.output import info, result, warn
 
 if TYPE_CHECKING:
-    from sdops_dvc.project import Charter
+    from sdops_dvc.project import Charter, InitResult
 
 PARAMS_OPTION = click.option(
     "--params",
@@ -168,6 +168,28 @@ def init(
         from sdops_dvc.project import set_private_remote
 
         actions += set_private_remote(res.root, private_remote)
+    _render_init(res, actions, charter.missing())
+
+
+NEXT_STEPS = (
+    "\nNext steps:\n"
+    "  1. Review metadata.json: sdtypes and PII columns (it is committed to git; SDV's\n"
+    "     per-record min/max and category lists were left out).\n"
+    "  2. Edit params.yaml: generator family/parameters, gate thresholds, policy\n"
+    "     (replace every TODO placeholder).\n"
+    "  3. Put your reviewer teams in .github/CODEOWNERS (or --privacy-owners/--data-owners),\n"
+    "     approval roles under release.approvals in params.yaml, and each approver's SSH\n"
+    "     public key in .sdops/allowed_signers (EMAIL ssh-ed25519 KEY).\n"
+    "  4. Real data goes to a private DVC remote (`sdops private-remote URL`); the\n"
+    "     default DVC remote is the release remote consumers read.\n"
+    "  5. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
+    "  6. dvc repro      # split, generate, evaluate, gate, manifest"
+)
+
+
+def _render_init(res: InitResult, actions: list[str], todo: list[str]) -> None:
+    """What init did, what to review (PII columns, the policy placeholders ``todo``) and the
+    next steps; the JSON result."""
     for action in actions:
         info(f"  {action}")
     info(f"  wrote {', '.join(res.created)}")
@@ -179,26 +201,12 @@ def init(
             "metadata.json marks these columns as ids/PII (SDV will fake them, not learn "
             f"them): {', '.join(res.pii_columns)}"
         )
-    todo = charter.missing()
     if todo:
         warn(
             f"policy: in params.yaml holds TODO placeholders for {', '.join(todo)}: the policy "
             "gate blocks every release until a person fills them in"
         )
-    info(
-        "\nNext steps:\n"
-        "  1. Review metadata.json: sdtypes and PII columns (it is committed to git; SDV's\n"
-        "     per-record min/max and category lists were left out).\n"
-        "  2. Edit params.yaml: generator family/parameters, gate thresholds, policy\n"
-        "     (replace every TODO placeholder).\n"
-        "  3. Put your reviewer teams in .github/CODEOWNERS (or --privacy-owners/--data-owners),\n"
-        "     approval roles under release.approvals in params.yaml, and each approver's SSH\n"
-        "     public key in .sdops/allowed_signers (EMAIL ssh-ed25519 KEY).\n"
-        "  4. Real data goes to a private DVC remote (`sdops private-remote URL`); the\n"
-        "     default DVC remote is the release remote consumers read.\n"
-        "  5. git add -A && git commit -m 'Add sdops-dvc pipeline'\n"
-        "  6. dvc repro      # split, generate, evaluate, gate, manifest"
-    )
+    info(NEXT_STEPS)
     result(
         {
             "root": str(res.root),

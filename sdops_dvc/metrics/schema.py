@@ -144,8 +144,6 @@ def check_schema(
 ) -> SchemaReport:
     """``declared_*``: a DP generator's public domains, which replace the real data's observed
     ranges and categories (a DP model may use any value of its declared domain)."""
-    import pandas as pd
-
     rep = SchemaReport()
     real_cols = [str(c) for c in real.columns]
     syn_cols = [str(c) for c in synthetic.columns]
@@ -160,79 +158,16 @@ def check_schema(
         "columns are in a different order than the real table",
     )
     sdtypes = column_sdtypes(metadata)
-    shared = [c for c in real_cols if c in syn_cols]
-    for col in shared:
+    for col in (c for c in real_cols if c in syn_cols):
         r, s = real[col], synthetic[col]
-        rk, sk = _kind(r), _kind(s)
-        compatible = rk == sk or {rk, sk} <= {"numeric", "boolean"}
-        if sk == "text" and rk == "datetime":
-            compatible = bool(pd.to_datetime(s, errors="coerce").notna().sum() == s.notna().sum())
-        rep.record("types", compatible, f"column {col!r}: type {sk}, real data has {rk}")
-        if not r.isna().any():
-            n_null = int(s.isna().sum())
-            rep.record(
-                "nullability",
-                n_null == 0,
-                f"column {col!r}: {n_null} null values where the real data has none",
-            )
+        rk, sk = _check_column_type(rep, col, r, s)
         sd = sdtypes.get(col)
-        n = int(s.notna().sum())
         if sd in ("categorical", "boolean", "ordinal"):
-            real_vals = canonical_categories(r.dropna())
-            known = set(real_vals)
-            if declared_categories and col in declared_categories:
-                known |= set(canonical_categories(pd.Series(declared_categories[col])))
-            values = canonical_categories(s.dropna())
-            unknown = ~values.isin(known)
-            rep.columns[col] = {
-                "unknown_category_share": float(unknown.sum()) / n if n else 0.0,
-                "unknown_category_p_value": (
-                    0.0
-                    if declared_categories and col in declared_categories and unknown.any()
-                    else _unknown_p_value(values[unknown], real_vals, n)
-                ),
-                "unknown_categories": int(values[unknown].nunique()),
-                # synthetic values only, canonically formatted (never a real record's value)
-                "unknown_examples": sorted(values[unknown].unique())[:5],
-            }
+            declared = (declared_categories or {}).get(col)
+            rep.columns[col] = _category_check(r, s, declared)
         elif sd == "numerical" and rk == "numeric" and sk == "numeric":
-            lo, hi = float(r.min()), float(r.max())
-            what = "real range"
-            if declared_bounds and col in declared_bounds:
-                lo, hi = (float(b) for b in declared_bounds[col])
-                what = "declared bounds"
-            # float representation is not a violation: 1.404160022735596 vs 1.4041600227355957
-            tol = FLOAT_TOLERANCE * max(abs(lo), abs(hi), hi - lo, 1e-300)
-            sv = s.astype(float)
-            outside = int(((sv < lo - tol) | (sv > hi + tol)).sum())
-            rep.columns[col] = {
-                "out_of_range_share": outside / n if n else 0.0,
-                "out_of_range_p_value": (
-                    (0.0 if outside else 1.0)
-                    if what == "declared bounds"
-                    else exceedance_p_value(outside, n, int(r.notna().sum()))
-                ),
-                "range": what,
-            }
-    pk = primary_key(metadata)
-    if pk and pk in syn_cols:
-        dup = int(synthetic[pk].duplicated().sum())
-        rep.record("primary_key_unique", dup == 0, f"primary key {pk!r}: {dup} duplicate values")
-    if expected_rows is not None:
-        rep.record(
-            "row_count",
-            len(synthetic) == expected_rows,
-            f"synthetic table has {len(synthetic)} rows, expected {expected_rows}",
-        )
-    for i, c in enumerate(constraints or []):
-        bad = constraint_violations(real, synthetic, c.type, c.args)
-        if bad is not None:
-            rep.record(
-                "constraints",
-                bad == 0,
-                f"constraint {i} ({c.type}): {bad} synthetic rows violate it",
-            )
-    rep.counts["rows_synthetic"] = len(synthetic)
+            rep.columns[col] = _range_check(r, s, (declared_bounds or {}).get(col))
+    _check_rows(rep, real, synthetic, metadata, expected_rows, constraints or [])
     for check in (
         "columns_present",
         "no_extra_columns",
@@ -243,6 +178,107 @@ def check_schema(
     ):
         rep.checks.setdefault(check, True)
     return rep
+
+
+def _check_column_type(rep: SchemaReport, col: str, r: pd.Series, s: pd.Series) -> tuple[str, str]:
+    """The column's type against the real one's, and no nulls where the real data has none;
+    returns the kinds of the real and synthetic columns."""
+    import pandas as pd
+
+    rk, sk = _kind(r), _kind(s)
+    compatible = rk == sk or {rk, sk} <= {"numeric", "boolean"}
+    if sk == "text" and rk == "datetime":
+        compatible = bool(pd.to_datetime(s, errors="coerce").notna().sum() == s.notna().sum())
+    rep.record("types", compatible, f"column {col!r}: type {sk}, real data has {rk}")
+    if not r.isna().any():
+        n_null = int(s.isna().sum())
+        rep.record(
+            "nullability",
+            n_null == 0,
+            f"column {col!r}: {n_null} null values where the real data has none",
+        )
+    return rk, sk
+
+
+def _category_check(r: pd.Series, s: pd.Series, declared: list[Any] | None) -> dict[str, Any]:
+    """The share of synthetic values that are no known category (a declared domain's
+    categories count as known), its p-value, and a few of them."""
+    import pandas as pd
+
+    n = int(s.notna().sum())
+    real_vals = canonical_categories(r.dropna())
+    known = set(real_vals)
+    if declared is not None:
+        known |= set(canonical_categories(pd.Series(declared)))
+    values = canonical_categories(s.dropna())
+    unknown = ~values.isin(known)
+    return {
+        "unknown_category_share": float(unknown.sum()) / n if n else 0.0,
+        "unknown_category_p_value": (
+            0.0
+            if declared is not None and unknown.any()
+            else _unknown_p_value(values[unknown], real_vals, n)
+        ),
+        "unknown_categories": int(values[unknown].nunique()),
+        # synthetic values only, canonically formatted (never a real record's value)
+        "unknown_examples": sorted(values[unknown].unique())[:5],
+    }
+
+
+def _range_check(
+    r: pd.Series, s: pd.Series, declared: tuple[float, float] | None
+) -> dict[str, Any]:
+    """The share of synthetic values outside the real range (or the declared bounds) and
+    its p-value."""
+    n = int(s.notna().sum())
+    lo, hi = float(r.min()), float(r.max())
+    what = "real range"
+    if declared is not None:
+        lo, hi = (float(b) for b in declared)
+        what = "declared bounds"
+    # float representation is not a violation: 1.404160022735596 vs 1.4041600227355957
+    tol = FLOAT_TOLERANCE * max(abs(lo), abs(hi), hi - lo, 1e-300)
+    sv = s.astype(float)
+    outside = int(((sv < lo - tol) | (sv > hi + tol)).sum())
+    return {
+        "out_of_range_share": outside / n if n else 0.0,
+        "out_of_range_p_value": (
+            (0.0 if outside else 1.0)
+            if what == "declared bounds"
+            else exceedance_p_value(outside, n, int(r.notna().sum()))
+        ),
+        "range": what,
+    }
+
+
+def _check_rows(
+    rep: SchemaReport,
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    metadata: dict[str, Any],
+    expected_rows: int | None,
+    constraints: list[Any],
+) -> None:
+    """A unique primary key, the row count, and every constraint held."""
+    pk = primary_key(metadata)
+    if pk and pk in {str(c) for c in synthetic.columns}:
+        dup = int(synthetic[pk].duplicated().sum())
+        rep.record("primary_key_unique", dup == 0, f"primary key {pk!r}: {dup} duplicate values")
+    if expected_rows is not None:
+        rep.record(
+            "row_count",
+            len(synthetic) == expected_rows,
+            f"synthetic table has {len(synthetic)} rows, expected {expected_rows}",
+        )
+    for i, c in enumerate(constraints):
+        bad = constraint_violations(real, synthetic, c.type, c.args)
+        if bad is not None:
+            rep.record(
+                "constraints",
+                bad == 0,
+                f"constraint {i} ({c.type}): {bad} synthetic rows violate it",
+            )
+    rep.counts["rows_synthetic"] = len(synthetic)
 
 
 def constraint_violations(

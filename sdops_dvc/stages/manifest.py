@@ -74,9 +74,7 @@ def _rows(path: Path) -> int:
 
 
 def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> dict[str, Any]:
-    from sdops_dvc.synthesizers.sdv_adapter import effective_parameters
-    from sdops_dvc.tables import read_table
-
+    """The release manifest of the stage outputs ``inputs`` names, sealed."""
     source = layout.path(params.source.path)
     meta = set_metadata(params, layout)
     files = _set_files(params, layout, meta, inputs)
@@ -89,20 +87,13 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         if relational
         else file_record(layout, source)
     )
-    src_df = read_table(entity["source"], what="source")
     inputs = replace(
         inputs, train=entity["train"], holdout=entity["holdout"], synthetic=entity["synthetic"]
     )
-    meta_path = layout.path(params.source.metadata)
     gate = json.loads(inputs.gate.read_text(encoding="utf-8")) if inputs.gate.exists() else None
     if gate is None:
         raise DataError(f"{inputs.gate} does not exist", hint="run `sdops gate` first")
     n_train = _rows(inputs.train)
-    generator = generator_for(params.generator.family)
-    spec = generator.spec
-    parameters = effective_parameters(params.generator, progress=False)
-    if "verbose" not in params.generator.parameters:
-        parameters.pop("verbose", None)
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "dataset": {
@@ -110,14 +101,7 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
             "target": params.dataset.target,
             "task": params.dataset.task,
         },
-        "source": {
-            **src_rec,
-            "snapshot_id": params.source.snapshot_id,
-            "rows": len(src_df),
-            "columns": int(src_df.shape[1]),
-            "metadata": file_record(layout, meta_path),
-            "import": import_info(source),
-        },
+        "source": _source_block(params, layout, src_rec, entity["source"]),
         "split": {
             "ratio": params.split.ratio,
             "seed": params.split.seed,
@@ -125,30 +109,9 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
             "train": file_record(layout, inputs.train, rows=n_train),
             "holdout": file_record(layout, inputs.holdout, rows=_rows(inputs.holdout)),
         },
-        "generator": {
-            "family": params.generator.family,
-            "sdv_class": spec.sdv_class,
-            "sdv_version": _version("sdv"),
-            "sdops_dvc_version": __version__,
-            "parameters": parameters,
-            "seed": params.generator.seed,
-            "num_rows": params.generator.num_rows or n_train,
-            "torch_threads": params.generator.torch_threads,
-            **_columns(params, inputs.train),
-            **({"tuning": params.generator.tuning} if params.generator.tuning else {}),
-        },
+        "generator": _generator_block(params, inputs.train, n_train),
         "constraints": [c.model_dump(mode="json") for c in params.generator.constraints],
-        "outputs": {
-            "synthetic": file_record(
-                layout,
-                inputs.synthetic,
-                rows=_rows(inputs.synthetic),
-                fmt=inputs.synthetic.suffix.lstrip(".").lower().replace("pq", "parquet"),
-            ),
-            "metrics": file_record(layout, inputs.metrics),
-            "gate": file_record(layout, inputs.gate),
-            **({"dp_fit": file_record(layout, inputs.fit)} if generator.measures else {}),
-        },
+        "outputs": _outputs_block(params, layout, inputs),
         "gates": {
             "approved": bool(gate.get("approved")),
             "failures": list(gate.get("failures", [])),
@@ -173,6 +136,64 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         "environment": environment(),
     }
     return seal(manifest)
+
+
+def _source_block(
+    params: Params, layout: Layout, record: dict[str, Any], entity_source: Path
+) -> dict[str, Any]:
+    """The source's record (file or directory), snapshot id, the entity table's shape, the
+    metadata's record and how the source was imported."""
+    from sdops_dvc.tables import read_table
+
+    src_df = read_table(entity_source, what="source")
+    return {
+        **record,
+        "snapshot_id": params.source.snapshot_id,
+        "rows": len(src_df),
+        "columns": int(src_df.shape[1]),
+        "metadata": file_record(layout, layout.path(params.source.metadata)),
+        "import": import_info(layout.path(params.source.path)),
+    }
+
+
+def _generator_block(params: Params, train: Path, n_train: int) -> dict[str, Any]:
+    """The family, its versions, the parameters it ran with, seed, rows and column handling."""
+    from sdops_dvc.synthesizers.sdv_adapter import effective_parameters
+
+    parameters = effective_parameters(params.generator, progress=False)
+    if "verbose" not in params.generator.parameters:
+        parameters.pop("verbose", None)
+    return {
+        "family": params.generator.family,
+        "sdv_class": generator_for(params.generator.family).spec.sdv_class,
+        "sdv_version": _version("sdv"),
+        "sdops_dvc_version": __version__,
+        "parameters": parameters,
+        "seed": params.generator.seed,
+        "num_rows": params.generator.num_rows or n_train,
+        "torch_threads": params.generator.torch_threads,
+        **_columns(params, train),
+        **({"tuning": params.generator.tuning} if params.generator.tuning else {}),
+    }
+
+
+def _outputs_block(params: Params, layout: Layout, inputs: ManifestInputs) -> dict[str, Any]:
+    """The synthetic table's, metrics' and gate's records (and a DP family's measurement)."""
+    return {
+        "synthetic": file_record(
+            layout,
+            inputs.synthetic,
+            rows=_rows(inputs.synthetic),
+            fmt=inputs.synthetic.suffix.lstrip(".").lower().replace("pq", "parquet"),
+        ),
+        "metrics": file_record(layout, inputs.metrics),
+        "gate": file_record(layout, inputs.gate),
+        **(
+            {"dp_fit": file_record(layout, inputs.fit)}
+            if generator_for(params.generator.family).measures
+            else {}
+        ),
+    }
 
 
 def _columns(params: Params, train: Path) -> dict[str, Any]:

@@ -256,9 +256,7 @@ def measure(
     measured = [c for c in codes if c.kind != "id"]
     if not measured:
         raise ConfigError("the DP generator needs at least one non-id column")
-    encoded = _encode(train, measured)
-    lf = pl.LazyFrame(encoded, schema={c.name: pl.String for c in measured})
-    keys = {c.name: c.keys for c in measured if c.keys}
+    lf = pl.LazyFrame(_encode(train, measured), schema={c.name: pl.String for c in measured})
     algorithm = _algorithm(cfg.family, cfg.parameters)
     log.info(
         "measuring %s (rho=%g, delta0=%g) on %d rows",
@@ -267,24 +265,61 @@ def measure(
         alloc.delta0,
         len(train),
     )
-    # OpenDP 0.16's MST/AIM split rho among their steps in floating point, and for some rho
-    # the parts add up to one ulp more than the whole ("insufficient budget for query:
-    # 0.0011468723344361092 > 0.0011468723344361088" at epsilon 1.0). The check is on the
-    # privacy parameters only, not the data, and nothing of a refused run is released; a rho
-    # smaller by a relative 1e-8 avoids it. The manifest records the rho actually used.
-    table = None
+    table, alloc = _release_table(lf, measured, algorithm, alloc, cfg.privacy.contributions)
+    model = table.model
+    arrays: dict[str, Any] = {}
+    cliques = []
+    for i, cl in enumerate(model.potentials.cliques):
+        arrays[f"clique{i}"] = np.asarray(model.potentials.arrays[cl].values)
+        cliques.append(list(cl))
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        digest.update(key.encode())
+        digest.update(arrays[key].tobytes())
+    header = {
+        "format": FIT_FORMAT,
+        "fingerprint": fit_id,
+        # unique per draw of noise: two releases sampled from one measurement spend once
+        "measurement_id": digest.hexdigest(),
+        "family": cfg.family,
+        "algorithm": type(algorithm).__name__,
+        "library": f"opendp {opendp_version()} (opendp.extras.mbi, contrib)",
+        "mbi": importlib_metadata.version("mbi"),
+        "parameters": cfg.parameters,
+        "columns": [c.__dict__ for c in _released_codes(codes, table)],
+        "domain": {"attributes": list(model.domain.attributes), "shape": list(model.domain.shape)},
+        "cliques": cliques,
+        "total": float(model.total),
+        "spend": {**alloc.as_json(), "split": _split(cfg.family, algorithm, alloc)},
+        "contributions": cfg.privacy.contributions,
+        "keep_missing": cfg.privacy.keep_missing,
+    }
+    return header, arrays
+
+
+def _release_table(
+    lf: Any, measured: list[ColumnCode], algorithm: Any, alloc: Allocation, contributions: int
+) -> tuple[Any, Allocation]:
+    """OpenDP's contingency table of the measured columns, released under ``alloc`` (and
+    the allocation actually spent).
+
+    OpenDP 0.16's MST/AIM split rho among their steps in floating point, and for some rho
+    the parts add up to one ulp more than the whole ("insufficient budget for query:
+    0.0011468723344361092 > 0.0011468723344361088" at epsilon 1.0). The check is on the
+    privacy parameters only, not the data, and nothing of a refused run is released; a rho
+    smaller by a relative 1e-8 avoids it. The manifest records the rho actually used."""
+    import opendp.prelude as dp
+
+    keys = {c.name: c.keys for c in measured if c.keys}
     for shrink in ROUNDING_RETRIES:
         rho = alloc.rho * (1.0 - shrink)
+        query_loss: dict[str, float] = {"rho": rho}
         if alloc.delta0 > 0:
-            loss = dp.loss_of(rho=rho, delta=alloc.delta0)
-            query_loss: dict[str, float] = {"rho": rho, "delta": alloc.delta0}
-        else:
-            loss = dp.loss_of(rho=rho)
-            query_loss = {"rho": rho}
+            query_loss["delta"] = alloc.delta0
         context = dp.Context.compositor(
             data=lf,
-            privacy_unit=dp.unit_of(contributions=cfg.privacy.contributions),
-            privacy_loss=loss,
+            privacy_unit=dp.unit_of(contributions=contributions),
+            privacy_loss=dp.loss_of(**query_loss),
         )
         try:
             table = (
@@ -307,50 +342,25 @@ def measure(
             alloc = Allocation(
                 rho, alloc.delta0, zcdp_epsilon(rho, conv), alloc.delta, alloc.discovery
             )
-        break
-    assert table is not None
-    model = table.model
-    arrays: dict[str, Any] = {}
-    cliques = []
-    for i, cl in enumerate(model.potentials.cliques):
-        arrays[f"clique{i}"] = np.asarray(model.potentials.arrays[cl].values)
-        cliques.append(list(cl))
+        return table, alloc
+    raise AssertionError("ROUNDING_RETRIES is empty")
+
+
+def _released_codes(codes: list[ColumnCode], table: Any) -> list[ColumnCode]:
+    """Each column's code with the keys OpenDP released (it appends a null key to every
+    keyset; categories without public keys are the ones it discovered)."""
     final_codes = []
     for c in codes:
         if c.kind == "categorical" and not c.keys:
             found = [None if v is None else str(v) for v in table.keys[c.name].to_list()]
             final_codes.append(ColumnCode(c.name, c.kind, found, found, [], False))
         elif c.kind != "id":
-            # OpenDP appends a null key to every keyset
             found = [None if v is None else str(v) for v in table.keys[c.name].to_list()]
             values = [None if k is None else c.values[c.keys.index(k)] for k in found]
             final_codes.append(ColumnCode(c.name, c.kind, found, values, c.edges, c.integer))
         else:
             final_codes.append(c)
-    split = _split(cfg.family, algorithm, alloc)
-    digest = hashlib.sha256()
-    for key in sorted(arrays):
-        digest.update(key.encode())
-        digest.update(arrays[key].tobytes())
-    header = {
-        "format": FIT_FORMAT,
-        "fingerprint": fit_id,
-        # unique per draw of noise: two releases sampled from one measurement spend once
-        "measurement_id": digest.hexdigest(),
-        "family": cfg.family,
-        "algorithm": type(algorithm).__name__,
-        "library": f"opendp {opendp_version()} (opendp.extras.mbi, contrib)",
-        "mbi": importlib_metadata.version("mbi"),
-        "parameters": cfg.parameters,
-        "columns": [c.__dict__ for c in final_codes],
-        "domain": {"attributes": list(model.domain.attributes), "shape": list(model.domain.shape)},
-        "cliques": cliques,
-        "total": float(model.total),
-        "spend": {**alloc.as_json(), "split": split},
-        "contributions": cfg.privacy.contributions,
-        "keep_missing": cfg.privacy.keep_missing,
-    }
-    return header, arrays
+    return final_codes
 
 
 def _split(family: str, algorithm: Any, alloc: Allocation) -> dict[str, float]:
