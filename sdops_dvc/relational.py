@@ -205,6 +205,33 @@ def split_rule(entity: str, kept_whole: list[str]) -> str:
 TRAIN, HOLDOUT, DROPPED = 1, 0, -1
 
 
+def _child_side(
+    tables: dict[str, pd.DataFrame],
+    relationships: list[Relationship],
+    child: str,
+    sides: dict[str, Any],
+) -> Any:
+    """Each row of ``child``: the side its parents' rows are on (train when it has none: an
+    orphan), dropped when its parents sit on both sides or are dropped."""
+    import numpy as np
+
+    votes = [
+        tables[child][rel.child_key].map(
+            dict(zip(tables[rel.parent][rel.parent_key], sides[rel.parent], strict=True))
+        )
+        for rel in relationships
+        if rel.child == child and rel.parent in sides
+    ]
+    has = {v: np.zeros(len(tables[child]), dtype=bool) for v in (TRAIN, HOLDOUT, DROPPED)}
+    for vote in votes:
+        for v in has:
+            has[v] |= (vote == v).to_numpy()
+    side = np.full(len(tables[child]), TRAIN, dtype=np.int8)
+    side[has[HOLDOUT]] = HOLDOUT
+    side[has[DROPPED] | (has[HOLDOUT] & has[TRAIN])] = DROPPED
+    return side
+
+
 def split_by_entity(
     tables: dict[str, pd.DataFrame],
     relationships: list[Relationship],
@@ -235,21 +262,7 @@ def split_by_entity(
     unit[perm[:n_train]] = TRAIN
     sides = {entity: unit}
     for child in below:  # nearest first: every parent's side is known
-        votes = [
-            tables[child][rel.child_key].map(
-                dict(zip(tables[rel.parent][rel.parent_key], sides[rel.parent], strict=True))
-            )
-            for rel in relationships
-            if rel.child == child and rel.parent in sides
-        ]
-        has = {v: np.zeros(len(tables[child]), dtype=bool) for v in (TRAIN, HOLDOUT, DROPPED)}
-        for vote in votes:
-            for v in has:
-                has[v] |= (vote == v).to_numpy()
-        side = np.full(len(tables[child]), TRAIN, dtype=np.int8)
-        side[has[HOLDOUT]] = HOLDOUT
-        side[has[DROPPED] | (has[HOLDOUT] & has[TRAIN])] = DROPPED
-        sides[child] = side
+        sides[child] = _child_side(tables, relationships, child, sides)
     train, holdout = {}, {}
     for name, df in tables.items():
         if name in sides:

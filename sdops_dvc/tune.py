@@ -393,3 +393,13 @@ def library_winner(path: Path) -> Candidate:
         if isinstance(t, dict) and t.get("name") == winner:
             return Candidate.from_json(t.get("candidate"), f"{path} winner")
     raise ConfigError(f"{path}: its winner {winner!r} is not among its trials")
+
+
+def judge_once(layout: Layout) -> tuple[bool, list[str]]:
+    """``dvc repro`` after the winner is applied: the release gate judges it once, on the
+    holdout. Whether it approved, and its failures."""
+    from sdops_dvc.scm import run_dvc
+    from sdops_dvc.stages.gate import check_gate_file
+
+    run_dvc(["repro"], cwd=layout.root)
+    return check_gate_file(layout.path("reports/gate.json"))

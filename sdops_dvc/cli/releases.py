@@ -4,11 +4,15 @@ releases are served."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sdops_dvc.cli.setup import PARAMS_OPTION
 from sdops_dvc.output import info, result
+
+if TYPE_CHECKING:
+    from sdops_dvc.registry.releases import ReleaseResult
 
 
 @click.command(
@@ -68,7 +72,6 @@ def release(
     ref to origin in one atomic push; no local tag exists until origin accepted it.
     """
     from sdops_dvc.config import load_params
-    from sdops_dvc.output import warn
     from sdops_dvc.registry.releases import Proof, release as do_release
 
     params = load_params(params_path)
@@ -81,6 +84,14 @@ def release(
         proof=Proof(regenerate=not no_regenerate, reevaluate=reevaluate),
         dry_run=dry_run,
     )
+    _render_release(res)
+
+
+def _render_release(res: ReleaseResult) -> None:
+    """What the release did: repairs, the tag, warnings, proof, budget, approvals, the
+    governing rules and their changes, what was pushed; the JSON result."""
+    from sdops_dvc.output import warn
+
     for line in res.repairs:
         info(f"repaired: {line}")
     if res.dry_run:
@@ -106,17 +117,7 @@ def release(
         how = "verified" if a.verified else "UNVERIFIED"
         how = "not verified" if "first use" in (a.method or "") else how
         info(f"  approved by {a.by} ({a.role}, {a.method}, {how})")
-    gov = res.record.governance or {}
-    basis = gov.get("basis")
-    info(
-        f"  judged by the rules of {basis}"
-        if basis
-        else "  the repository's first release: judged by HEAD's rules (trust on first use)"
-    )
-    for c in gov.get("changes") or []:
-        mark = " LOOSENED" if c["change"] == "loosened" else ""
-        by = ", ".join(c["approved_by"]) or "no approval needed (the rules require none)"
-        info(f"  changed since {basis}:{mark} {c['key']}: {c['old']!r} -> {c['new']!r}; by {by}")
+    _render_governance(res.record.governance or {})
     if res.dry_run:
         info("  nothing was pushed, tagged or recorded (--dry-run)")
     else:
@@ -137,6 +138,20 @@ def release(
             "repairs": res.repairs,
         }
     )
+
+
+def _render_governance(gov: dict[str, Any]) -> None:
+    """Whose rules judged the release, and each rule changed since then with its approvers."""
+    basis = gov.get("basis")
+    info(
+        f"  judged by the rules of {basis}"
+        if basis
+        else "  the repository's first release: judged by HEAD's rules (trust on first use)"
+    )
+    for c in gov.get("changes") or []:
+        mark = " LOOSENED" if c["change"] == "loosened" else ""
+        by = ", ".join(c["approved_by"]) or "no approval needed (the rules require none)"
+        info(f"  changed since {basis}:{mark} {c['key']}: {c['old']!r} -> {c['new']!r}; by {by}")
 
 
 @click.command(

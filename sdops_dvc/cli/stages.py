@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sdops_dvc import layout as L
 from sdops_dvc.cli.setup import PARAMS_OPTION
 from sdops_dvc.output import info, interactive, result
+
+if TYPE_CHECKING:
+    from sdops_dvc.stages.gate import GateResult
 
 log = logging.getLogger("sdops_dvc.cli")
 PathType = click.Path(path_type=Path)
@@ -204,23 +208,8 @@ def gate(path: Path | None, params_path: Path | None, out: Path | None, check: b
     blocked), as the CI templates do after `dvc repro`; `sdops release` refuses a blocked
     candidate whatever was run.
     """
-    from sdops_dvc.errors import GateFailed
-    from sdops_dvc.output import alert, warn
-
     if check:
-        from sdops_dvc.stages.gate import check_gate_file
-
-        gate_path = path or Path(L.GATE)
-        approved, failures = check_gate_file(gate_path)
-        if not approved:
-            raise GateFailed(
-                f"{gate_path}: release blocked by gates:\n"
-                + "\n".join(f"  - {f}" for f in failures),
-                hint=f"see {gate_path.parent / 'report.html'}; fix the data or generator "
-                "(thresholds are reviewed in params.yaml)",
-            )
-        info(f"{gate_path}: approved, every enabled gate passed")
-        result({"gate": str(gate_path), "approved": True, "failures": []})
+        _check_gate(path or Path(L.GATE))
         return
     from sdops_dvc.stages.gate import run_gate
 
@@ -237,7 +226,29 @@ def gate(path: Path | None, params_path: Path | None, out: Path | None, check: b
         from sdops_dvc.registry.budget import gate_summary
 
         budget = gate_summary(root, params)
-    res = run_gate(metrics_path, params, target, root=root, budget=budget)
+    _render_gate(run_gate(metrics_path, params, target, root=root, budget=budget), target)
+
+
+def _check_gate(gate_path: Path) -> None:
+    """``sdops gate --check``: GateFailed (exit 1) when the recorded verdict is blocked."""
+    from sdops_dvc.errors import GateFailed
+    from sdops_dvc.stages.gate import check_gate_file
+
+    approved, failures = check_gate_file(gate_path)
+    if not approved:
+        raise GateFailed(
+            f"{gate_path}: release blocked by gates:\n" + "\n".join(f"  - {f}" for f in failures),
+            hint=f"see {gate_path.parent / 'report.html'}; fix the data or generator "
+            "(thresholds are reviewed in params.yaml)",
+        )
+    info(f"{gate_path}: approved, every enabled gate passed")
+    result({"gate": str(gate_path), "approved": True, "failures": []})
+
+
+def _render_gate(res: GateResult, target: Path) -> None:
+    """The review notes, each gate's state, the verdict with every reason; the JSON result."""
+    from sdops_dvc.output import alert, warn
+
     for note in res.review_notes:
         warn(note)
     for name, g in res.gates.items():

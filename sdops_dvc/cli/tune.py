@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sdops_dvc.cli.setup import PARAMS_OPTION
 from sdops_dvc.output import JSON_OPTION, alert, info, result, status
+
+if TYPE_CHECKING:
+    from sdops_dvc.layout import Layout
 
 
 def _fmt(v: float | None) -> str:
@@ -96,32 +101,18 @@ def tune(
     candidates = read_candidates(candidates_path) if candidates_path else default_candidates(params)
     total = min(len(candidates), max_candidates or len(candidates))
     status(f"tune: {total} candidate(s), judged on a validation part of the train split")
-    seen: list[Any] = []
-
-    def on_trial(trial: Any) -> None:
-        seen.append(trial)
-        status(_line(len(seen), total, trial))
-
-    # each trial's stage logs (evaluating ..., took ...) would drown the leaderboard
-    noisy = [logging.getLogger(f"sdops_dvc.{n}") for n in ("stages", "metrics", "synthesizers")]
-    levels = [lg.level for lg in noisy]
-    for lg in noisy:
-        lg.setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="sdops-tune-") as tmp:
-        try:
-            res = run_tune(
-                params,
-                layout,
-                candidates,
-                objective=objective,
-                max_candidates=max_candidates,
-                max_seconds=max_seconds,
-                on_trial=on_trial,
-                work_dir=Path(tmp),
-            )
-        finally:
-            for lg, level in zip(noisy, levels, strict=True):
-                lg.setLevel(level)
+    on_trial = _leaderboard(total)
+    with _quiet_stage_logs(), tempfile.TemporaryDirectory(prefix="sdops-tune-") as tmp:
+        res = run_tune(
+            params,
+            layout,
+            candidates,
+            objective=objective,
+            max_candidates=max_candidates,
+            max_seconds=max_seconds,
+            on_trial=on_trial,
+            work_dir=Path(tmp),
+        )
     library = layout.path(str(library_path))
     write_library(library, params.dataset.name, res)
     doc = res.as_json()
@@ -143,16 +134,45 @@ def tune(
         f"(best {objective} of {len(res.trials)} tried; generator.tuning records it)"
     )
     if repro:
-        from sdops_dvc.scm import run_dvc
-        from sdops_dvc.stages.gate import check_gate_file
-
-        run_dvc(["repro"], cwd=layout.root)
-        approved, failures = check_gate_file(layout.path("reports/gate.json"))
-        doc["release_gate"] = {"approved": approved, "failures": failures}
-        if approved:
-            info("the release gate approved it on the holdout: review and commit the change")
-        else:
-            alert("RELEASE BLOCKED", "on the holdout: " + "; ".join(failures))
+        doc["release_gate"] = _judge_once(layout)
     else:
         info("run `dvc repro`: the release gate judges it once on the holdout")
     result(doc)
+
+
+def _judge_once(layout: Layout) -> dict[str, Any]:
+    """``dvc repro`` with the winner applied: the release gate's verdict on the holdout."""
+    from sdops_dvc.tune import judge_once
+
+    approved, failures = judge_once(layout)
+    if approved:
+        info("the release gate approved it on the holdout: review and commit the change")
+    else:
+        alert("RELEASE BLOCKED", "on the holdout: " + "; ".join(failures))
+    return {"approved": approved, "failures": failures}
+
+
+def _leaderboard(total: int) -> Callable[[Any], None]:
+    """Prints each trial's line as it finishes: the live leaderboard."""
+    seen: list[Any] = []
+
+    def on_trial(trial: Any) -> None:
+        seen.append(trial)
+        status(_line(len(seen), total, trial))
+
+    return on_trial
+
+
+@contextmanager
+def _quiet_stage_logs() -> Iterator[None]:
+    """Each trial's stage logs (evaluating ..., took ...) would drown the leaderboard: the
+    stages, metrics and synthesizers log warnings only while it runs."""
+    noisy = [logging.getLogger(f"sdops_dvc.{n}") for n in ("stages", "metrics", "synthesizers")]
+    levels = [lg.level for lg in noisy]
+    for lg in noisy:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(noisy, levels, strict=True):
+            lg.setLevel(level)

@@ -498,7 +498,6 @@ def _tree_knn(
     import numpy as np
     from sklearn.neighbors import NearestNeighbors
 
-    n_cols = q_u.n_num + q_u.n_cat
     nq = len(q_u.numeric)
     q_pat, r_pat = patterns
     q_null, r_null = np.isnan(q_u.numeric), np.isnan(ref_u.numeric)
@@ -526,29 +525,43 @@ def _tree_knn(
                     return_distance=False,
                 )
                 for col in range(kk):
-                    cand = refs[ind[:, col]]
-                    terms = _exact_terms(
-                        q_u.numeric[rows],
-                        ref_u.numeric[cand],
-                        ranges,
-                        q_u.categorical[rows],
-                        ref_u.categorical[cand],
-                    )
-                    _merge(dist, idx, rows, _sum_terms(terms, n_cols), cand)
+                    _merge_exact(q_u, ref_u, ranges, rows, refs[ind[:, col]], dist, idx)
     if len(brute_rows):
-        if k_eff == 1:
-            d, a = _brute_min(q_u, ref_u, ranges, brute_rows)
-            dist[brute_rows, 0], idx[brute_rows, 0] = d, a
-        else:
-            for row in brute_rows:
-                d_all = _brute_all(q_u, ref_u, ranges, int(row))
-                order = np.argsort(d_all, kind="stable")[:k_eff]
-                dist[row], idx[row] = d_all[order], order
+        _brute_knn(q_u, ref_u, ranges, brute_rows, dist, idx)
     if k_eff > 1:  # order neighbours by the exact distance
         order = np.argsort(dist, axis=1, kind="stable")
         dist = np.take_along_axis(dist, order, axis=1)
         idx = np.take_along_axis(idx, order, axis=1)
     return dist, idx
+
+
+def _merge_exact(
+    q_u: Encoded, ref_u: Encoded, ranges: Any, rows: Any, cand: Any, dist: Any, idx: Any
+) -> None:
+    """The exact distances of ``rows`` to their candidates ``cand``, merged into the k best."""
+    terms = _exact_terms(
+        q_u.numeric[rows],
+        ref_u.numeric[cand],
+        ranges,
+        q_u.categorical[rows],
+        ref_u.categorical[cand],
+    )
+    _merge(dist, idx, rows, _sum_terms(terms, q_u.n_num + q_u.n_cat), cand)
+
+
+def _brute_knn(q_u: Encoded, ref_u: Encoded, ranges: Any, rows: Any, dist: Any, idx: Any) -> None:
+    """The k nearest references of ``rows`` by brute force, into ``dist`` and ``idx``."""
+    import numpy as np
+
+    k_eff = dist.shape[1]
+    if k_eff == 1:
+        d, a = _brute_min(q_u, ref_u, ranges, rows)
+        dist[rows, 0], idx[rows, 0] = d, a
+        return
+    for row in rows:
+        d_all = _brute_all(q_u, ref_u, ranges, int(row))
+        order = np.argsort(d_all, kind="stable")[:k_eff]
+        dist[row], idx[row] = d_all[order], order
 
 
 def dcr(query: pd.DataFrame, ref: pd.DataFrame, sdtypes: dict[str, str]) -> np.ndarray:  # type: ignore[type-arg]

@@ -595,7 +595,6 @@ def conditions(ev: Evaluation) -> FamilyOutput:
     privacy per group (metrics/conditions.py). The model view is every other family, on the
     unconditioned sample."""
     from sdops_dvc.metrics.conditions import group_privacy
-    from sdops_dvc.metrics.privacy import exact_copies as privacy_copies
     from sdops_dvc.synthesizers.conditions import achieved, plan_of
 
     p = ev.params
@@ -619,11 +618,8 @@ def conditions(ev: Evaluation) -> FamilyOutput:
         max_reference=ev.cfg.max_nn_reference,
     )
     gated = [g for g in groups if g.gated]
-    tr_s, ho_s, _, _ = ev.privacy_samples
-    real = privacy_copies(ev.released, tr_s, ho_s, ev.columns)
     fair = fairness(data)
     u = data.utility
-    floor = p.report.min_bin_count
 
     def worst(values: list[float | None]) -> float | None:
         found = [v for v in values if v is not None]
@@ -647,28 +643,45 @@ def conditions(ev: Evaluation) -> FamilyOutput:
             "conditions.worst_group_dcr_share": worst([g.dcr_share for g in gated]),
             "conditions.groups_gated": len(gated),
         },
-        details={
-            "conditions": {
-                "rationale": p.generator.conditions.rationale,
-                "targets": [
-                    {**t, "share": r(t["share"]), "train_rows": _floored(pl.train_rows, floor)}
-                    for t, pl in zip(targets, plans, strict=True)
-                ],
-                "rows": len(ev.released),
-                "min_size": ev.cfg.subgroups.min_size,
-                "privacy": [_group_json(g, floor) for g in groups],
-                "released_copies": {
-                    "copies_holdout": r(real.holdout),
-                    "real_baseline": r(real.real_baseline),
-                    "p_value": r(real.holdout_p_value),
-                },
-                "fairness": (fair.details.get("fairness") or {}).get("comparisons", []),
-                "utility": (
-                    {"tstr": r(u.tstr), "trtr": r(u.trtr), "metric": u.metric} if u else None
-                ),
-            }
-        },
+        details={"conditions": _conditions_details(ev, data, plans, targets, groups, fair)},
     )
+
+
+def _conditions_details(
+    ev: Evaluation,
+    data: Evaluation,
+    plans: list[Any],
+    targets: list[dict[str, Any]],
+    groups: list[Any],
+    fair: FamilyOutput,
+) -> dict[str, Any]:
+    """The released rows against each group's target (real counts withheld below
+    report.min_bin_count), privacy per group, copies of unseen rows, fairness and utility."""
+    from sdops_dvc.metrics.privacy import exact_copies as privacy_copies
+
+    assert ev.released is not None and ev.params is not None
+    assert ev.params.generator.conditions is not None
+    floor = ev.params.report.min_bin_count
+    tr_s, ho_s, _, _ = ev.privacy_samples
+    real = privacy_copies(ev.released, tr_s, ho_s, ev.columns)
+    u = data.utility  # the released rows' (``data``: the evaluation of the released rows)
+    return {
+        "rationale": ev.params.generator.conditions.rationale,
+        "targets": [
+            {**t, "share": r(t["share"]), "train_rows": _floored(pl.train_rows, floor)}
+            for t, pl in zip(targets, plans, strict=True)
+        ],
+        "rows": len(ev.released),
+        "min_size": ev.cfg.subgroups.min_size,
+        "privacy": [_group_json(g, floor) for g in groups],
+        "released_copies": {
+            "copies_holdout": r(real.holdout),
+            "real_baseline": r(real.real_baseline),
+            "p_value": r(real.holdout_p_value),
+        },
+        "fairness": (fair.details.get("fairness") or {}).get("comparisons", []),
+        "utility": ({"tstr": r(u.tstr), "trtr": r(u.trtr), "metric": u.metric} if u else None),
+    }
 
 
 def _floored(count: int, floor: int) -> int | None:

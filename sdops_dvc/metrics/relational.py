@@ -335,10 +335,9 @@ def relational_metrics(
     inp: RelationalInputs, seed: int, max_rows: int | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The relational family's metrics (flat keys of the metric table) and details (shares and
-    scores only: no real value, and not the real children range, which is one parent's count): keys,
-    integrity against the real tables' own, cardinality, SDMetrics' multi-table
-    QualityReport, and exact copies per table at or below the entity against unseen
-    entities. The real side is the train split (the rows the generator saw; orphans stay
+    scores only: no real value, nor the real children range, one parent's count): keys,
+    integrity against the real tables' own, cardinality, SDMetrics' multi-table QualityReport,
+    and exact copies per table at or below the entity against unseen entities. The real side is the train split (the rows the generator saw; orphans stay
     there). The worst relationship or table of each gated figure is named in the details."""
     from sdops_dvc.relational import below_or_at
 
@@ -385,39 +384,56 @@ def relational_metrics(
         "entity": inp.entity,
         "worst": {k: v[0] for k, v in worst.items()},
         "tables": {
-            name: {
-                "rows_train": len(train[name]),
-                "rows_holdout": len(inp.holdout[name]),
-                "rows_synthetic": len(syn[name]),
-                "duplicate_key_share": _round(dup[name]) if name in dup else None,
-                "column_shapes": {c: _round(v) for c, v in quality.shapes_by_table[name].items()},
-                **(
-                    {
-                        "copies_train": _round(copies[name].train),
-                        "copies_holdout": _round(copies[name].holdout),
-                        "copies_p_value": _round(copies[name].p_value),
-                    }
-                    if name in copies
-                    else {"kept_whole": True}
-                ),
-            }
-            for name in meta["tables"]
+            name: _table_details(inp, name, dup, quality, copies) for name in meta["tables"]
         },
         "relationships": {
-            c.relationship.label: {
-                "orphan_share_real": _round(c.orphan_share_real),
-                "orphan_share_synthetic": _round(c.orphan_share_synthetic),
-                "orphan_p_value": _round(orphan_p[c.relationship.label]),
-                "cardinality_shape": _round(c.cardinality_shape),
-                "cardinality_bounds": _round(c.cardinality_bounds),
-                "intertable_trends": _round(
-                    quality.intertable_by_relationship.get(c.relationship.label, math.nan)
-                ),
-            }
-            for c in checks
+            c.relationship.label: _relationship_details(c, quality, orphan_p) for c in checks
         },
     }
     return flat, details
+
+
+def _relationship_details(
+    c: RelationshipCheck, quality: MultiTableQuality, orphan_p: dict[str, float]
+) -> dict[str, float | None]:
+    """One relationship's orphan shares and their p-value, cardinality and inter-table
+    trends."""
+    label = c.relationship.label
+    return {
+        "orphan_share_real": _round(c.orphan_share_real),
+        "orphan_share_synthetic": _round(c.orphan_share_synthetic),
+        "orphan_p_value": _round(orphan_p[label]),
+        "cardinality_shape": _round(c.cardinality_shape),
+        "cardinality_bounds": _round(c.cardinality_bounds),
+        "intertable_trends": _round(quality.intertable_by_relationship.get(label, math.nan)),
+    }
+
+
+def _table_details(
+    inp: RelationalInputs,
+    name: str,
+    dup: dict[str, float],
+    quality: MultiTableQuality,
+    copies: dict[str, ExactCopies],
+) -> dict[str, Any]:
+    """One table's rows on each side, duplicate keys, column shapes, and its copies against
+    unseen entities (or that it is kept whole: above the entity)."""
+    return {
+        "rows_train": len(inp.train[name]),
+        "rows_holdout": len(inp.holdout[name]),
+        "rows_synthetic": len(inp.synthetic[name]),
+        "duplicate_key_share": _round(dup[name]) if name in dup else None,
+        "column_shapes": {c: _round(v) for c, v in quality.shapes_by_table[name].items()},
+        **(
+            {
+                "copies_train": _round(copies[name].train),
+                "copies_holdout": _round(copies[name].holdout),
+                "copies_p_value": _round(copies[name].p_value),
+            }
+            if name in copies
+            else {"kept_whole": True}
+        ),
+    }
 
 
 def schema_of_tables(inp: RelationalInputs) -> Any:

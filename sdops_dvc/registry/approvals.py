@@ -177,13 +177,16 @@ def _change_authors(
 
 
 def collect_git(repo: GitRepo, basis: Basis) -> Collected:
-    cfg, since = basis.cfg, basis.since
+    """Approvals as commit trailers since the governing release, each counted only when its
+    commit is signed by the approver's key in the governing allowed-signers file, the content
+    has not changed since the commit it approves, and (forbid_self_approval) the approver
+    made no change; the roles left without a counted approval are the problems."""
+    since = basis.since
     cwd = git_cwd(repo)
     head = repo.head.commit
     commits = list(repo.iter_commits(f"{since}..HEAD" if since else "HEAD"))
     signers, notes = signers_of(repo, basis)
     authors, unsigned = _change_authors(cwd, commits, signers)
-    four_eyes = cfg.forbid_self_approval and not cfg.allow_unverified
     found: list[ApprovalRecord] = []
     ignored: list[str] = []
     for commit in commits:
@@ -206,45 +209,67 @@ def collect_git(repo: GitRepo, basis: Basis) -> Collected:
             else _changed(repo, approved, "HEAD")
         )
         for approver in approvers:
-            roles = [
-                r for r, holders in cfg.roles.items() if any(matches(h, approver) for h in holders)
-            ]
-            if not roles:
-                continue
-            who = f"{approver} in {commit.hexsha[:10]}"
-            _, email = parse_identity(approver)
-            verified = principal is not None and principal == email
-            if not verified and not cfg.allow_unverified:
-                why = (
-                    f"the commit is not signed by a key of theirs in {cfg.allowed_signers}"
-                    if principal is None
-                    else f"the commit is signed by {principal}, not by them"
-                )
-                ignored.append(f"{who}: unverified ({why}); set allow_unverified: true to count it")
-                continue
-            if changed:
-                shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
-                ignored.append(f"{who}: void, the content changed after it ({shown})")
-                continue
-            identity = principal if verified else email
-            if cfg.forbid_self_approval and identity in authors:
-                ignored.append(
-                    f"{who}: self-approval, they authored, committed or signed "
-                    f"{authors[identity][:10]} (forbid_self_approval)"
-                )
-                continue
-            method = "ssh-signature" if verified else "trailer (unverified)"
-            if verified and basis.first_use:
-                method, verified = "ssh-signature (trust on first use)", False
-            found += [
-                ApprovalRecord(role, approver, commit.hexsha, verified, method) for role in roles
-            ]
+            counted = _count_approval(basis, commit.hexsha, approver, principal, changed, authors)
+            if isinstance(counted, str):
+                ignored.append(counted)
+            else:
+                found += counted
+    problems = _missing_approvals(basis, len(commits), found, unsigned, bool(signers))
+    return collected(found, problems, ignored, notes)
+
+
+def _count_approval(
+    basis: Basis,
+    sha: str,
+    approver: str,
+    principal: str | None,
+    changed: list[str],
+    authors: dict[str, str],
+) -> list[ApprovalRecord] | str:
+    """One approver's trailer in commit ``sha`` (signed by ``principal``): an approval per
+    role they hold, or why it does not count (no roles: nothing)."""
+    cfg = basis.cfg
+    roles = [r for r, holders in cfg.roles.items() if any(matches(h, approver) for h in holders)]
+    if not roles:
+        return []
+    who = f"{approver} in {sha[:10]}"
+    _, email = parse_identity(approver)
+    verified = principal is not None and principal == email
+    if not verified and not cfg.allow_unverified:
+        why = (
+            f"the commit is not signed by a key of theirs in {cfg.allowed_signers}"
+            if principal is None
+            else f"the commit is signed by {principal}, not by them"
+        )
+        return f"{who}: unverified ({why}); set allow_unverified: true to count it"
+    if changed:
+        shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
+        return f"{who}: void, the content changed after it ({shown})"
+    identity = principal if verified else email
+    if cfg.forbid_self_approval and identity in authors:
+        return (
+            f"{who}: self-approval, they authored, committed or signed "
+            f"{authors[identity][:10]} (forbid_self_approval)"
+        )
+    method = "ssh-signature" if verified else "trailer (unverified)"
+    if verified and basis.first_use:
+        method, verified = "ssh-signature (trust on first use)", False
+    return [ApprovalRecord(role, approver, sha, verified, method) for role in roles]
+
+
+def _missing_approvals(
+    basis: Basis, n_commits: int, found: list[ApprovalRecord], unsigned: list[str], signers: bool
+) -> list[str]:
+    """Each role without a counted approval, unsigned change commits where four eyes need
+    signatures, and a missing allowed-signers file."""
+    cfg = basis.cfg
     problems = [
         f"approvals: no counted approval from the {role!r} role ({', '.join(holders)}) on the "
-        f"{len(commits)} commit(s) since {basis.since_tag or 'the first commit'}"
+        f"{n_commits} commit(s) since {basis.since_tag or 'the first commit'}"
         for role, holders in cfg.roles.items()
         if not any(a.role == role for a in found)
     ]
+    four_eyes = cfg.forbid_self_approval and not cfg.allow_unverified
     if four_eyes and unsigned:
         shown = ", ".join(sha[:10] for sha in unsigned[:5]) + (" ..." if len(unsigned) > 5 else "")
         problems.append(
@@ -261,4 +286,4 @@ def collect_git(repo: GitRepo, basis: Basis) -> Collected:
             "verified: commit it (one line per signer: EMAIL ssh-ed25519 KEY) and own it in "
             "CODEOWNERS"
         )
-    return collected(found, problems, ignored, notes)
+    return problems

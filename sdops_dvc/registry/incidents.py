@@ -88,8 +88,9 @@ def consumers_of(root: Path, name: str, version: str | None = None) -> list[Cons
 
 
 def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None = None) -> Path:
-    from sdops_dvc.registry.inspect import diff
-
+    """An incident runbook for a release (revoked, or ``kind`` given) in ``out_dir``
+    (default ``incidents/``): freeze, affected consumers, the comparison with the last good
+    release, how to restore it, and the corrective-action review. Its path."""
     repo = repo_at(root)
     rel = resolve(repo, ref, live_only=False)
     kind = kind or (rel.revocation.kind if rel.revocation else None)
@@ -130,7 +131,28 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
     lines += [f"- [ ] {c.name} <{c.contact}> (pinned to {c.version})" for c in affected] or [
         "- none recorded in consumers.yaml"
     ]
-    lines += ["", "## 3. Compared with the last good release", ""]
+    lines += _comparison_and_restore(root, rel, good)
+    lines += [
+        "",
+        "## 5. Corrective-action review",
+        "",
+        "- [ ] root cause (data, generator, thresholds, review) written down",
+        "- [ ] gate thresholds or checks that would have caught it added to params.yaml",
+        "- [ ] affected consumers confirmed they replaced the data",
+        "- [ ] privacy officer sign-off" if kind == "privacy" else "- [ ] data owner sign-off",
+        "",
+    ]
+    target_dir = out_dir or (root / "incidents")
+    path = target_dir / f"{datetime.now(UTC).date().isoformat()}-{rel.name}-{rel.version}.md"
+    write_text_atomic(path, "\n".join(lines))
+    return path
+
+
+def _comparison_and_restore(root: Path, rel: Release, good: Release | None) -> list[str]:
+    """Sections 3 and 4: what changed since the last good release, and how to roll back."""
+    from sdops_dvc.registry.inspect import diff
+
+    lines = ["", "## 3. Compared with the last good release", ""]
     if good is None:
         lines.append("- no earlier live release: there is nothing to restore")
     else:
@@ -161,20 +183,7 @@ def incident(root: Path, ref: str, kind: str | None = None, out_dir: Path | None
             f"After the rollback, consumers of `{rel.name}@current` (and `{rel.name}@latest`, "
             f"when no later live release exists) get {good.tag}."
         )
-    lines += [
-        "",
-        "## 5. Corrective-action review",
-        "",
-        "- [ ] root cause (data, generator, thresholds, review) written down",
-        "- [ ] gate thresholds or checks that would have caught it added to params.yaml",
-        "- [ ] affected consumers confirmed they replaced the data",
-        "- [ ] privacy officer sign-off" if kind == "privacy" else "- [ ] data owner sign-off",
-        "",
-    ]
-    target_dir = out_dir or (root / "incidents")
-    path = target_dir / f"{datetime.now(UTC).date().isoformat()}-{rel.name}-{rel.version}.md"
-    write_text_atomic(path, "\n".join(lines))
-    return path
+    return lines
 
 
 def _last_good(known: list[Release], bad: Release) -> Release | None:

@@ -182,27 +182,32 @@ def conditions_tables(details: dict[str, Any]) -> list[tuple[str, list[str], lis
             ],
         ),
     ]
+    return out + _rebalanced_model_table(c)
+
+
+def _rebalanced_model_table(c: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Utility and fairness of a model trained on the rebalanced rows (none: no section)."""
     u, fair = c.get("utility"), c.get("fairness") or []
-    if u or fair:
-        rows = [["utility (TSTR / TRTR)", _fmt(u["tstr"]), _fmt(u["trtr"]), ""]] if u else []
-        rows += [
-            [
-                f"{f['column']}: {f['measure']}",
-                _fmt(f["synthetic_model"]),
-                _fmt(f["real_model"]),
-                _fmt(f["increase"]),
-            ]
-            for f in fair
+    if not (u or fair):
+        return []
+    rows = [["utility (TSTR / TRTR)", _fmt(u["tstr"]), _fmt(u["trtr"]), ""]] if u else []
+    rows += [
+        [
+            f"{f['column']}: {f['measure']}",
+            _fmt(f["synthetic_model"]),
+            _fmt(f["real_model"]),
+            _fmt(f["increase"]),
         ]
-        out.append(
-            (
-                "Rebalanced output: a model trained on it against one trained on real rows "
-                "(holdout; reported, the fairness gate judges the model sample)",
-                ["measure", "trained on rebalanced", "trained on real", "increase"],
-                rows,
-            )
+        for f in fair
+    ]
+    return [
+        (
+            "Rebalanced output: a model trained on it against one trained on real rows "
+            "(holdout; reported, the fairness gate judges the model sample)",
+            ["measure", "trained on rebalanced", "trained on real", "increase"],
+            rows,
         )
-    return out
+    ]
 
 
 def relational_tables(details: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:

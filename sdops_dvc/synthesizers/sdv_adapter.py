@@ -60,7 +60,7 @@ def synthesize(
     (:mod:`sdops_dvc.synthesizers.columns`): categorical for SDV, and for the copula families
     encoded by their ordered quantiles (``OrderedUniformEncoder``), so the copula keeps their
     order and correlations while sampling only values the column holds."""
-    from sdv import cag, single_table as st
+    from sdv import single_table as st
     from sdv.metadata import Metadata
 
     spec = FAMILIES[cfg.family]
@@ -79,32 +79,9 @@ def synthesize(
         meta = Metadata.load_from_dict(_discrete_metadata(metadata, discrete))
         with deterministic(cfg.seed, cfg.torch_threads):
             synth = cls(meta, **kwargs)
-            if cfg.constraints:
-                objs = []
-                for c in cfg.constraints:
-                    try:
-                        objs.append(getattr(cag, c.type)(**c.args, table_name=table))
-                    except Exception as exc:  # SDV validates arguments itself
-                        raise ConfigError(f"generator.constraints: {c.type}: {exc}") from None
-                try:
-                    synth.add_constraints(objs)
-                except Exception as exc:
-                    raise ConfigError(f"generator.constraints: {exc}") from None
+            _add_constraints(synth, cfg, table)
             log.info("fitting %s on %d rows", cls.__name__, len(train))
-            try:
-                _ordered_encoders(synth, {table: train}, discrete, spec.name)
-                synth.fit({table: train})
-            except Exception as exc:
-                name = type(exc).__name__
-                if name in {"ConstraintNotMetError", "InvalidDataError", "ConstraintsNotMetError"}:
-                    # SDV's message lists offending rows: real data must not reach the logs
-                    raise DataError(
-                        "the train table violates the model's rules: "
-                        + "; ".join(violations(train, cfg.constraints) or [name]),
-                        hint="fix the constraints in params.yaml or the source (SDV's own "
-                        "message is withheld: it prints real rows)",
-                    ) from None
-                raise
+            _fit(synth, train, table, cfg, discrete)
             seed_synthesizer(synth, cfg.seed)
             log.info("sampling %d rows", num_rows)
             out = synth.sample(num_rows=num_rows)
@@ -119,6 +96,45 @@ def synthesize(
         out = out[table]
     out = out[list(train.columns)].reset_index(drop=True)
     return FitResult(out, cls.__name__, kwargs, conditioned)
+
+
+def _add_constraints(synth: Any, cfg: GeneratorCfg, table: str) -> None:
+    """generator.constraints as SDV's CAG objects (SDV validates their arguments)."""
+    from sdv import cag
+
+    if not cfg.constraints:
+        return
+    objs = []
+    for c in cfg.constraints:
+        try:
+            objs.append(getattr(cag, c.type)(**c.args, table_name=table))
+        except Exception as exc:  # SDV validates arguments itself
+            raise ConfigError(f"generator.constraints: {c.type}: {exc}") from None
+    try:
+        synth.add_constraints(objs)
+    except Exception as exc:
+        raise ConfigError(f"generator.constraints: {exc}") from None
+
+
+def _fit(
+    synth: Any, train: pd.DataFrame, table: str, cfg: GeneratorCfg, discrete: tuple[str, ...]
+) -> None:
+    """The fit, with the discrete columns' ordered encoders; a train table that breaks the
+    model's rules is a DataError naming the rules, never SDV's message (it prints rows)."""
+    try:
+        _ordered_encoders(synth, {table: train}, discrete, FAMILIES[cfg.family].name)
+        synth.fit({table: train})
+    except Exception as exc:
+        name = type(exc).__name__
+        if name in {"ConstraintNotMetError", "InvalidDataError", "ConstraintsNotMetError"}:
+            # SDV's message lists offending rows: real data must not reach the logs
+            raise DataError(
+                "the train table violates the model's rules: "
+                + "; ".join(violations(train, cfg.constraints) or [name]),
+                hint="fix the constraints in params.yaml or the source (SDV's own "
+                "message is withheld: it prints real rows)",
+            ) from None
+        raise
 
 
 def _discrete_metadata(metadata: dict[str, Any], discrete: tuple[str, ...]) -> dict[str, Any]:
