@@ -133,9 +133,7 @@ def init_project(
     root = root.resolve()
     start = _library_start(library, family)
     family = start.family if start is not None else family
-    _check_arguments(name, family or DEFAULT_FAMILY, charter)
-    if family is not None:
-        _check_family_fits(family, is_related(list(sources), list(relationships), entity))
+    _check_arguments(name, family, charter, is_related(list(sources), list(relationships), entity))
     found = find_source(
         list(sources), name, relationships=list(relationships), entity=entity, target=target
     )
@@ -154,15 +152,9 @@ def init_project(
     blocks = found.params_blocks({t: (f.name, pins[t]) for t, f in dest_files.items()})
     blocks.update(_public_tables(found, family, actions))
     owners = {"privacy_owners": privacy_owners, "data_owners": data_owners}
-    created = _write_files(
-        layout,
-        found,
-        family,
-        params_text=render_params({**values, **generator}, blocks),
-        ci_values={**owners, "source_path": rel_source, "name": name},
-        force=force,
-        actions=actions,
-    )
+    ci_values = {**owners, "source_path": rel_source, "name": name}
+    params_text = render_params({**values, **generator}, blocks)
+    created = _write_files(layout, found, family, params_text, ci_values, force, actions)
     return InitResult(
         root=root,
         source=dest,
@@ -193,7 +185,6 @@ def _write_files(
     layout: L.Layout,
     found: FoundSource,
     family: str,
-    *,
     params_text: str,
     ci_values: dict[str, str],
     force: bool,
@@ -352,18 +343,22 @@ def _write_pipeline(
     return created
 
 
-def _check_arguments(name: str, family: str, charter: Charter | None) -> None:
+def _check_arguments(name: str, family: str | None, charter: Charter | None, related: bool) -> None:
+    """The release name, the family (known, and able to generate a source of this kind)
+    and the charter."""
     if not NAME_RE.match(name):
         raise ConfigError(
             f"--name {name!r} is not a valid release name",
             hint="use letters, digits, '-' or '_' (it becomes the tag prefix NAME@vX.Y.Z)",
         )
-    if family not in FAMILIES:
+    if family is not None and family not in FAMILIES:
         raise ConfigError(
             f"--family {family!r} is unknown", hint=f"use one of {', '.join(FAMILIES)}"
         )
     if charter is not None:
         charter.check()
+    if family is not None:
+        _check_family_fits(family, related)
 
 
 def _refuse_to_overwrite(

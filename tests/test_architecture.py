@@ -60,3 +60,15 @@ def test_init_is_one_function_for_one_table_and_for_related_tables() -> None:
     tree = ast.parse((PACKAGE / "project.py").read_text(encoding="utf-8"))
     inits = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and "init" in n.name]
     assert inits == ["init_project"], inits
+
+
+def test_no_function_is_longer_than_sixty_lines() -> None:
+    long = [
+        f"{p.relative_to(PACKAGE)}:{n.lineno} {n.name} ({n.end_lineno - n.lineno + 1} lines)"
+        for p, tree in _modules()
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        and n.end_lineno is not None
+        and n.end_lineno - n.lineno + 1 > 60
+    ]
+    assert long == []

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -86,7 +86,6 @@ def tune(
     never read), apply the best approved one to params.yaml with the number tried, and let
     the release gate judge it once. Exit 1 when no candidate is approved on validation."""
     from sdops_dvc.config import load_params
-    from sdops_dvc.errors import GateFailed
     from sdops_dvc.layout import Layout
     from sdops_dvc.tune import (
         apply_winner,
@@ -120,14 +119,7 @@ def tune(
         info(f"stopped early: {res.stopped}")
     info(f"every trial and its reasons: {layout.rel(library)}")
     if res.winner is None:
-        if as_json:  # one document on stdout: the trials, then the gate's exit code
-            result(doc)
-            raise SystemExit(GateFailed.exit_code)
-        raise GateFailed(
-            f"none of the {len(res.trials)} candidate(s) was approved on validation",
-            hint=f"read the reasons in {layout.rel(library)}; add candidates with "
-            "--candidates FILE (thresholds stay as they are)",
-        )
+        _no_winner(doc, len(res.trials), layout.rel(library), as_json)
     apply_winner(params_path, res)
     info(
         f"applied {res.winner.candidate.name} to {params_path} "
@@ -138,6 +130,21 @@ def tune(
     else:
         info("run `dvc repro`: the release gate judges it once on the holdout")
     result(doc)
+
+
+def _no_winner(doc: dict[str, Any], tried: int, library: str, as_json: bool) -> NoReturn:
+    """No candidate approved on validation: the gate's exit code (with --json, after the
+    trials as one document on stdout)."""
+    from sdops_dvc.errors import GateFailed
+
+    if as_json:
+        result(doc)
+        raise SystemExit(GateFailed.exit_code)
+    raise GateFailed(
+        f"none of the {tried} candidate(s) was approved on validation",
+        hint=f"read the reasons in {library}; add candidates with "
+        "--candidates FILE (thresholds stay as they are)",
+    )
 
 
 def _judge_once(layout: Layout) -> dict[str, Any]:

@@ -394,15 +394,8 @@ def singling_out(
         for j, col in enumerate(t_syn.cols)
     ]
     rng = np.random.default_rng(seed)
-    pool: list[tuple[int, tuple[int, ...]]] = []
     combos = column_sets(len(columns), n_cols, max_column_sets, rng)
-    for combo in combos:
-        hits = np.flatnonzero(_unique_under_own_query(t_syn, list(combo), medians))
-        pool.extend((int(r), combo) for r in hits)
-    take: Any = rng.choice(len(pool), size=min(n_attacks, len(pool)), replace=False) if pool else []
-    found = [
-        own_query(t_syn, pool[i][0], pool[i][1], medians) for i in sorted(int(x) for x in take)
-    ]
+    pool, found = _singling_queries(t_syn, combos, medians, n_attacks, rng)
     n_success = sum(1 for q in found if t_ori.count(q) == 1)
     n_control: float = sum(1 for q in found if t_ctl.count(q) == 1)
     correction = 1.0
@@ -427,6 +420,24 @@ def singling_out(
             "rows": {"ori": len(ori), "control": len(control), "synthetic": len(syn)},
         },
     )
+
+
+def _singling_queries(
+    t_syn: Any, combos: list[tuple[int, ...]], medians: list[float], n_attacks: int, rng: Any
+) -> tuple[list[tuple[int, tuple[int, ...]]], list[Any]]:
+    """Every (synthetic row, column set) whose own query singles the row out, and
+    ``n_attacks`` of their queries drawn uniformly (seeded)."""
+    import numpy as np
+
+    pool: list[tuple[int, tuple[int, ...]]] = []
+    for combo in combos:
+        hits = np.flatnonzero(_unique_under_own_query(t_syn, list(combo), medians))
+        pool.extend((int(r), combo) for r in hits)
+    take: Any = rng.choice(len(pool), size=min(n_attacks, len(pool)), replace=False) if pool else []
+    found = [
+        own_query(t_syn, pool[i][0], pool[i][1], medians) for i in sorted(int(x) for x in take)
+    ]
+    return pool, found
 
 
 def column_sets(n_columns: int, size: int, limit: int, rng: Any) -> list[tuple[int, ...]]:

@@ -360,7 +360,6 @@ def anonymity(ev: Evaluation) -> FamilyOutput:
     """Anonymeter-style attacks (singling out, linkability, inference), each against the
     holdout as control."""
     from sdops_dvc.metrics import anonymity as anon
-    from sdops_dvc.metrics.learning import infer_task
 
     tr_s, ho_s, syn_q, _ = ev.privacy_samples
     qi, sensitive, aux = privacy_columns(ev.cfg, ev.columns, ev.target)
@@ -374,20 +373,7 @@ def anonymity(ev: Evaluation) -> FamilyOutput:
         max_column_sets=ev.cfg.privacy.max_column_sets,
     )
     lk = anon.linkability(tr_s, syn_q, ho_s, aux, n_attacks=n_att, seed=seed)
-    inf = [
-        anon.inference(
-            tr_s,
-            syn_q,
-            ho_s,
-            [c for c in qi if c != secret],
-            secret,
-            regression=infer_task(ev.train[secret], "auto") == "regression",
-            n_attacks=n_att,
-            seed=seed,
-        )
-        for secret in sensitive
-        if [c for c in qi if c != secret]
-    ]
+    inf = _inference_attacks(ev, qi, sensitive)
     worst = max(inf, key=lambda x: x.value) if inf else None
     public = [c for c in ev.cfg.privacy.public_columns if c in ev.columns]
     rest = [c for c in ev.columns if c not in public]
@@ -419,6 +405,28 @@ def anonymity(ev: Evaluation) -> FamilyOutput:
             }
         },
     )
+
+
+def _inference_attacks(ev: Evaluation, qi: list[str], sensitive: list[str]) -> list[Any]:
+    """One inference attack per sensitive column, from the other quasi-identifiers."""
+    from sdops_dvc.metrics import anonymity as anon
+    from sdops_dvc.metrics.learning import infer_task
+
+    tr_s, ho_s, syn_q, _ = ev.privacy_samples
+    return [
+        anon.inference(
+            tr_s,
+            syn_q,
+            ho_s,
+            [c for c in qi if c != secret],
+            secret,
+            regression=infer_task(ev.train[secret], "auto") == "regression",
+            n_attacks=ev.cfg.privacy.n_attacks,
+            seed=ev.seed,
+        )
+        for secret in sensitive
+        if [c for c in qi if c != secret]
+    ]
 
 
 def subgroups(ev: Evaluation) -> FamilyOutput:

@@ -193,6 +193,22 @@ def score_model(model: Any, task: str, x: pd.DataFrame, y: pd.Series) -> float |
     )
 
 
+def _fit_model(task: str, x: pd.DataFrame, y: pd.Series, seed: int) -> Any:
+    """The utility model fitted on ``x``, ``y`` (None for a classification with one class:
+    nothing can be learned)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    if task == "regression":
+        m = HistGradientBoostingRegressor(
+            categorical_features="from_dtype", random_state=seed, max_iter=100
+        )
+        return m.fit(x, y.astype(float))
+    y = y.astype(str)
+    if y.nunique() < 2:
+        return None
+    return _clf(seed).fit(x, y)
+
+
 def utility(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -206,8 +222,6 @@ def utility(
 ) -> UtilityResult:
     """TSTR and TRTR on the holdout; ``score_also`` rows are encoded alongside (monitoring
     scores the same models on other real rows)."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
     task = infer_task(train[target], task)
     feats = [c for c in train.columns if c != target and c in synthetic.columns]
     tr = _cap(train.dropna(subset=[target]), max_rows, seed)
@@ -218,19 +232,8 @@ def utility(
     xtr, xsy, xho = frames[:3]
     x_also = frames[3] if also is not None else None
 
-    def fit(x: pd.DataFrame, y: pd.Series) -> Any:
-        if task == "regression":
-            m = HistGradientBoostingRegressor(
-                categorical_features="from_dtype", random_state=seed, max_iter=100
-            )
-            return m.fit(x, y.astype(float))
-        y = y.astype(str)
-        if y.nunique() < 2:
-            return None  # one class only: nothing can be learned
-        return _clf(seed).fit(x, y)
-
-    m_syn = fit(xsy, sy[target])
-    m_real = fit(xtr, tr[target])
+    m_syn = _fit_model(task, xsy, sy[target], seed)
+    m_real = _fit_model(task, xtr, tr[target], seed)
     tstr = score_model(m_syn, task, xho, ho[target])
     if m_syn is None and task == "classification":
         tstr = 0.5

@@ -49,10 +49,7 @@ def marginals(
     least ``k`` real records, with edges off the real extremes (:func:`numeric_bins`);
     categories: those held by at least ``k`` real records, the rest pooled as "(other)" (itself
     grown until it holds k). No bin describes fewer than k real records."""
-    import numpy as np
     import pandas as pd
-
-    from sdops_dvc.metrics.schema import canonical_categories
 
     out: dict[str, list[dict[str, Any]]] = {}
     for col, sd in sdtypes.items():
@@ -60,56 +57,67 @@ def marginals(
             continue
         r, s = real[col].dropna(), synthetic[col].dropna()
         if sd in ("numerical", "datetime") and pd.api.types.is_numeric_dtype(r) and len(r):
-            edges = numeric_bins(r.to_numpy(), k)
-            bounds = [-np.inf, *edges, np.inf]
-            rc = np.histogram(r.to_numpy(dtype=float), bounds)[0]
-            sc = np.histogram(
-                pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float), bounds
-            )[0]
-            rows = []
-            for i in range(len(bounds) - 1):
-                a, b = bounds[i], bounds[i + 1]
-                label = (
-                    f"< {b:g}"
-                    if not np.isfinite(a) and np.isfinite(b)
-                    else f">= {a:g}"
-                    if np.isfinite(a) and not np.isfinite(b)
-                    else "all"
-                    if not np.isfinite(a)
-                    else f"[{a:g}, {b:g})"
-                )
-                rows.append(
-                    {
-                        "bin": label,
-                        "real": round(float(rc[i] / max(1, len(r))), 6),
-                        "synthetic": round(float(sc[i] / max(1, len(s))), 6),
-                    }
-                )
-            out[col] = rows
+            out[col] = _numeric_marginal(r, s, k)
         elif sd in ("categorical", "boolean", "ordinal"):
-            counts = canonical_categories(r).value_counts()
-            sv = canonical_categories(s).value_counts(normalize=True)
-            keep = [c for c in counts.index[:30] if counts[c] >= k]
-            # the pooled rest must hold k real records too: fold the smallest kept ones in
-            while keep and 0 < counts.drop(keep).sum() < k:
-                keep.pop()
-            keep = _by_value(keep)
-            rows = [
-                {
-                    "bin": str(c),
-                    "real": round(float(counts[c] / max(1, len(r))), 6),
-                    "synthetic": round(float(sv.get(c, 0.0)), 6),
-                }
-                for c in keep
-            ]
-            other_r = float(counts.drop(keep).sum()) / max(1, len(r))
-            other_s = float(sv.drop([c for c in keep if c in sv.index]).sum())
-            if other_r > 0 or other_s > 1e-4:
-                rows.append(
-                    {"bin": "(other)", "real": round(other_r, 6), "synthetic": round(other_s, 6)}
-                )
-            out[col] = rows
+            out[col] = _category_marginal(r, s, k)
     return out
+
+
+def _numeric_marginal(r: Any, s: Any, k: int) -> list[dict[str, Any]]:
+    """Shares of real and synthetic values per bin of at least ``k`` real records."""
+    import numpy as np
+    import pandas as pd
+
+    edges = numeric_bins(r.to_numpy(), k)
+    bounds = [-np.inf, *edges, np.inf]
+    rc = np.histogram(r.to_numpy(dtype=float), bounds)[0]
+    sc = np.histogram(pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float), bounds)[0]
+    rows = []
+    for i in range(len(bounds) - 1):
+        a, b = bounds[i], bounds[i + 1]
+        label = (
+            f"< {b:g}"
+            if not np.isfinite(a) and np.isfinite(b)
+            else f">= {a:g}"
+            if np.isfinite(a) and not np.isfinite(b)
+            else "all"
+            if not np.isfinite(a)
+            else f"[{a:g}, {b:g})"
+        )
+        rows.append(
+            {
+                "bin": label,
+                "real": round(float(rc[i] / max(1, len(r))), 6),
+                "synthetic": round(float(sc[i] / max(1, len(s))), 6),
+            }
+        )
+    return rows
+
+
+def _category_marginal(r: Any, s: Any, k: int) -> list[dict[str, Any]]:
+    """Shares of the categories held by at least ``k`` real records, the rest "(other)"."""
+    from sdops_dvc.metrics.schema import canonical_categories
+
+    counts = canonical_categories(r).value_counts()
+    sv = canonical_categories(s).value_counts(normalize=True)
+    keep = [c for c in counts.index[:30] if counts[c] >= k]
+    # the pooled rest must hold k real records too: fold the smallest kept ones in
+    while keep and 0 < counts.drop(keep).sum() < k:
+        keep.pop()
+    keep = _by_value(keep)
+    rows = [
+        {
+            "bin": str(c),
+            "real": round(float(counts[c] / max(1, len(r))), 6),
+            "synthetic": round(float(sv.get(c, 0.0)), 6),
+        }
+        for c in keep
+    ]
+    other_r = float(counts.drop(keep).sum()) / max(1, len(r))
+    other_s = float(sv.drop([c for c in keep if c in sv.index]).sum())
+    if other_r > 0 or other_s > 1e-4:
+        rows.append({"bin": "(other)", "real": round(other_r, 6), "synthetic": round(other_s, 6)})
+    return rows
 
 
 def _by_value(labels: list[Any]) -> list[Any]:

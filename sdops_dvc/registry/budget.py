@@ -244,51 +244,60 @@ def cap_changes(repo: GitRepo, root: Path) -> list[dict[str, Any]]:
         cap = cap_of(data)
         scope = scope_value(data)
         if prev_scope is not _UNSET and scope != prev_scope:
-            out.append(
-                {
-                    "commit": commit.hexsha,
-                    "author": f"{commit.author.name} <{commit.author.email}>",
-                    "date": commit.committed_datetime.isoformat(),
-                    "from": {"scope": prev_scope},
-                    "to": {"scope": scope},
-                    "raised": True,
-                    "own_change": False,
-                    "summary": (
-                        f"scope RENAMED from {prev_scope!r} to {scope!r} in {commit.hexsha[:10]} "
-                        f"by {commit.author.name}: spends of the same source still count "
-                        "(they follow its lineage)"
-                    ),
-                }
-            )
+            out.append(_scope_change(commit, prev_scope, scope))
         prev_scope = scope
         if prev is not None and cap != prev:
-            raised = cap_raised(prev, cap)
-            parents = commit.parents
-            files = sorted(str(f) for f in commit.stats.files) if parents else []
-            alone = files == [rel]
-            verb = "RAISED" if raised else "changed"
-            out.append(
-                {
-                    "commit": commit.hexsha,
-                    "author": f"{commit.author.name} <{commit.author.email}>",
-                    "date": commit.committed_datetime.isoformat(),
-                    "from": {"epsilon": prev[0], "delta": prev[1]},
-                    "to": {"epsilon": cap[0], "delta": cap[1]},
-                    "raised": raised,
-                    "own_change": alone,
-                    "summary": (
-                        f"cap {verb} from epsilon {prev[0]} to {cap[0]} (delta {prev[1]} -> "
-                        f"{cap[1]}) in {commit.hexsha[:10]} by {commit.author.name}"
-                        + (
-                            ""
-                            if alone
-                            else f"; that commit also changed {', '.join(f for f in files if f != rel)}"
-                        )
-                    ),
-                }
-            )
+            out.append(_cap_change(commit, rel, prev, cap))
         prev = cap
     return out
+
+
+def _who_when(commit: Any) -> dict[str, str]:
+    return {
+        "commit": commit.hexsha,
+        "author": f"{commit.author.name} <{commit.author.email}>",
+        "date": commit.committed_datetime.isoformat(),
+    }
+
+
+def _scope_change(commit: Any, old: Any, new: Any) -> dict[str, Any]:
+    """A renamed budget scope (shown as a raise: spends of the source still count)."""
+    return {
+        **_who_when(commit),
+        "from": {"scope": old},
+        "to": {"scope": new},
+        "raised": True,
+        "own_change": False,
+        "summary": (
+            f"scope RENAMED from {old!r} to {new!r} in {commit.hexsha[:10]} "
+            f"by {commit.author.name}: spends of the same source still count "
+            "(they follow its lineage)"
+        ),
+    }
+
+
+def _cap_change(commit: Any, rel: str, prev: Cap, cap: Cap) -> dict[str, Any]:
+    """A changed cap: raised or not, and whether its commit changed anything else."""
+    raised = cap_raised(prev, cap)
+    files = sorted(str(f) for f in commit.stats.files) if commit.parents else []
+    alone = files == [rel]
+    verb = "RAISED" if raised else "changed"
+    return {
+        **_who_when(commit),
+        "from": {"epsilon": prev[0], "delta": prev[1]},
+        "to": {"epsilon": cap[0], "delta": cap[1]},
+        "raised": raised,
+        "own_change": alone,
+        "summary": (
+            f"cap {verb} from epsilon {prev[0]} to {cap[0]} (delta {prev[1]} -> "
+            f"{cap[1]}) in {commit.hexsha[:10]} by {commit.author.name}"
+            + (
+                ""
+                if alone
+                else f"; that commit also changed {', '.join(f for f in files if f != rel)}"
+            )
+        ),
+    }
 
 
 # -- the ledger ref -------------------------------------------------------------------------

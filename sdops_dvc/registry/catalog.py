@@ -295,8 +295,15 @@ def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[No
             )
         )
     out.sort(key=lambda r: (r.name, r.version))
-    # `sdops release` never releases a commit twice while its release is live: a later tag at
-    # the same commit is a copy of the record, not a release
+    out = _first_of_each_commit(out, rejected)
+    current = _current(out, parsed, rejected)
+    rels = [replace(r, status=Status.CURRENT) if current.get(r.name) is r else r for r in out]
+    return rels, rejected
+
+
+def _first_of_each_commit(out: list[Release], rejected: list[NotRelease]) -> list[Release]:
+    """`sdops release` never releases a commit twice while its release is live: a later tag
+    at the same commit is a copy of the record, not a release (appended to ``rejected``)."""
     first: dict[tuple[str, str], str] = {}
     kept: list[Release] = []
     for r in out:
@@ -309,10 +316,7 @@ def scan(repo: GitRepo, name: str | None = None) -> tuple[list[Release], list[No
         if r.status != Status.REVOKED:
             first[(r.name, r.commit)] = r.tag
         kept.append(r)
-    out = kept
-    current = _current(out, parsed, rejected)
-    rels = [replace(r, status=Status.CURRENT) if current.get(r.name) is r else r for r in out]
-    return rels, rejected
+    return kept
 
 
 def _current(

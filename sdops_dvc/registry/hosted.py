@@ -77,21 +77,7 @@ def _github(
         pr = merged[0]
         head_sha = (pr.get("head") or {}).get("sha")
         author = ((pr.get("user") or {}).get("login") or "").lower()
-        latest: dict[str, dict[str, Any]] = {}
-        page = 1
-        while True:
-            reviews = (
-                _get(
-                    f"{base}/repos/{slug}/pulls/{pr['number']}/reviews?per_page=100&page={page}", h
-                )
-                or []
-            )
-            for r in reviews:  # chronological: the last state of each reviewer wins
-                if r.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-                    latest[r["user"]["login"]] = r
-            if len(reviews) < 100:
-                break
-            page += 1
+        latest = _latest_reviews(f"{base}/repos/{slug}/pulls/{pr['number']}/reviews", h)
         ignored: list[str] = []
         approvers = []
         for user, r in sorted(latest.items()):
@@ -116,6 +102,21 @@ def _github(
     except ForgeError as exc:
         return [], [f"approvals: GitHub API: {exc}"], []
     return found, _missing(cfg, found, f"pull request #{pr['number']}"), ignored
+
+
+def _latest_reviews(url: str, h: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each reviewer's last approving, change-requesting or dismissed review, every page
+    read (chronological: the last state of each reviewer wins)."""
+    latest: dict[str, dict[str, Any]] = {}
+    page = 1
+    while True:
+        reviews = _get(f"{url}?per_page=100&page={page}", h) or []
+        for r in reviews:
+            if r.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[r["user"]["login"]] = r
+        if len(reviews) < 100:
+            return latest
+        page += 1
 
 
 def _github_holds(base: str, h: dict[str, str], holder: str, user: str) -> bool:

@@ -153,7 +153,6 @@ def build(root: Path, out: Path) -> CatalogResult:
     """Write the catalog of the repository at ``root`` to ``out`` (replaced whole: the new
     site is written beside it and moved into place)."""
     from sdops_dvc.registry.catalog import release_manifest, scan
-    from sdops_dvc.registry.incidents import load_consumers
     from sdops_dvc.registry.releases import has_origin, origin_url
     from sdops_dvc.scm import repo_at, repo_path, work_tree
 
@@ -178,18 +177,7 @@ def build(root: Path, out: Path) -> CatalogResult:
             if m is not None and (rel.name not in thresholds or rel.status == "current"):
                 # the thresholds drawn are those of the release in service (else the first)
                 thresholds[rel.name] = (m.doc.get("gates") or {}).get("thresholds") or {}
-        consumers = load_consumers(root)
-        datasets = [
-            DatasetView(
-                name=name,
-                releases=[v for r, v in views if r.name == name],
-                thresholds=thresholds.get(name, {}),
-                monitoring=monitor_history(root, name),
-                consumers=[(c.name, c.contact, c.version) for c in consumers if c.dataset == name],
-                incidents=_incidents(root, name, tmp),
-            )
-            for name in sorted({r.name for r in every})
-        ]
+        datasets = _datasets(root, views, thresholds, tmp)
         site = Site(
             title=f"Synthetic data releases: {top.name}",
             origin=origin_url(repo) if has_origin(repo) else None,
@@ -199,18 +187,47 @@ def build(root: Path, out: Path) -> CatalogResult:
             not_releases=[(b.tag, b.reason) for b in bad],
         )
         pages = render(site)
-        for path, html in pages.items():
-            (tmp / path).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / path).write_text(html, encoding="utf-8")
-        (tmp / MARKER).write_text("made by `sdops catalog`; replaced whole on the next run\n")
-        if out.exists():
-            old = out.with_name(out.name + ".old-catalog")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        _write_site(pages, tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return CatalogResult(out, len(pages), len(every), missing)
+
+
+def _datasets(
+    root: Path,
+    views: list[tuple[Release, ReleaseView]],
+    thresholds: dict[str, dict[str, Any]],
+    tmp: Path,
+) -> list[DatasetView]:
+    """Each dataset's page: its releases, thresholds, monitoring, consumers and incidents."""
+    from sdops_dvc.registry.incidents import load_consumers
+
+    consumers = load_consumers(root)
+    return [
+        DatasetView(
+            name=name,
+            releases=[v for r, v in views if r.name == name],
+            thresholds=thresholds.get(name, {}),
+            monitoring=monitor_history(root, name),
+            consumers=[(c.name, c.contact, c.version) for c in consumers if c.dataset == name],
+            incidents=_incidents(root, name, tmp),
+        )
+        for name in sorted({r.name for r, _ in views})
+    ]
+
+
+def _write_site(pages: dict[str, str], tmp: Path, out: Path) -> None:
+    """The pages and the marker into ``tmp``, then ``tmp`` moved into place as ``out`` (an
+    existing catalog moved aside first and removed after)."""
+    for path, html in pages.items():
+        (tmp / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / path).write_text(html, encoding="utf-8")
+    (tmp / MARKER).write_text("made by `sdops catalog`; replaced whole on the next run\n")
+    if out.exists():
+        old = out.with_name(out.name + ".old-catalog")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)

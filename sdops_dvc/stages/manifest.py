@@ -112,15 +112,7 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         "generator": _generator_block(params, inputs.train, n_train),
         "constraints": [c.model_dump(mode="json") for c in params.generator.constraints],
         "outputs": _outputs_block(params, layout, inputs),
-        "gates": {
-            "approved": bool(gate.get("approved")),
-            "failures": list(gate.get("failures", [])),
-            "summary": {
-                name: {"enabled": bool(g.get("enabled", True)), "passed": bool(g.get("passed"))}
-                for name, g in (gate.get("gates") or {}).items()
-            },
-            "thresholds": gate.get("thresholds", {}),
-        },
+        "gates": _gates_block(gate),
         "metrics": _summary(json.loads(inputs.metrics.read_text(encoding="utf-8"))),
         "evaluation": {
             "seed": params.evaluation.seed,
@@ -136,6 +128,19 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
         "environment": environment(),
     }
     return seal(manifest)
+
+
+def _gates_block(gate: dict[str, Any]) -> dict[str, Any]:
+    """The gate's verdict, failures, each gate's state and the thresholds it applied."""
+    return {
+        "approved": bool(gate.get("approved")),
+        "failures": list(gate.get("failures", [])),
+        "summary": {
+            name: {"enabled": bool(g.get("enabled", True)), "passed": bool(g.get("passed"))}
+            for name, g in (gate.get("gates") or {}).items()
+        },
+        "thresholds": gate.get("thresholds", {}),
+    }
 
 
 def _source_block(

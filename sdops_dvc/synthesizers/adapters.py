@@ -170,7 +170,7 @@ class CartGenerator(SdvGenerator):
         groups: tuple[GroupPlan, ...] = (),
     ) -> Generated:
         from sdops_dvc.metadata import column_sdtypes, pii_columns
-        from sdops_dvc.synthesizers.cart import choose_leaf, fit_cart
+        from sdops_dvc.synthesizers.cart import fit_cart
         from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals, effective_parameters
 
         order = list(train.rows.columns)
@@ -187,18 +187,8 @@ class CartGenerator(SdvGenerator):
                 "them with fake values)",
             )
         parameters = effective_parameters(cfg, progress=False)
-        sdtypes = column_sdtypes(metadata)
-        numeric = {c for c, t in sdtypes.items() if t == "numerical"}
-        leaf = parameters["min_samples_leaf"]
-        selection: dict[str, Any] = {}
-        if leaf == "auto":
-            leaf, trials = choose_leaf(rows, numeric, set(discrete), seed=cfg.seed)
-            selection = {
-                "min_samples_leaf": leaf,
-                "rule": "smallest leaf whose model, fitted on 80% of the train split, copies "
-                "those rows no more often than the other 20% (holdout never read)",
-                "trials": [t.as_json() for t in trials],
-            }
+        numeric = {c for c, t in column_sdtypes(metadata).items() if t == "numerical"}
+        leaf, selection = _cart_leaf(rows, numeric, discrete, parameters, cfg.seed)
         _write_no_fit(fit_path, cfg.family, selection)
         log.info("fitting sequential CART on %d rows, leaves of %d", len(rows), leaf)
         model = fit_cart(
@@ -470,6 +460,29 @@ class HmaGenerator(SdvGenerator):
         out = {n: sampled[n][list(df.columns)] for n, df in train.tables.items()}
         data = out.pop(train.entity)
         return Generated(data, self.spec.sdv_class, dict(cfg.parameters), others=out)
+
+
+def _cart_leaf(
+    rows: pd.DataFrame,
+    numeric: set[str],
+    discrete: tuple[str, ...],
+    parameters: dict[str, Any],
+    seed: int,
+) -> tuple[int, dict[str, Any]]:
+    """The leaf size: the configured one, or ``auto``'s choice on the train split with the
+    record of how it was chosen (every trial)."""
+    from sdops_dvc.synthesizers.cart import choose_leaf
+
+    leaf = parameters["min_samples_leaf"]
+    if leaf != "auto":
+        return int(leaf), {}
+    leaf, trials = choose_leaf(rows, numeric, set(discrete), seed=seed)
+    return int(leaf), {
+        "min_samples_leaf": leaf,
+        "rule": "smallest leaf whose model, fitted on 80% of the train split, copies "
+        "those rows no more often than the other 20% (holdout never read)",
+        "trials": [t.as_json() for t in trials],
+    }
 
 
 def generator_for(family: str) -> Generator:

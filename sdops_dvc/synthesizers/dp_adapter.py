@@ -102,7 +102,6 @@ def allocate(cfg: DPCfg, sdtypes: dict[str, str]) -> Allocation:
 
 def plan_columns(train: pd.DataFrame, metadata: dict[str, Any], cfg: DPCfg) -> list[ColumnCode]:
     """How each column is coded for OpenDP; raises ConfigError for what DP cannot take."""
-    import numpy as np
 
     sdtypes = columns_of(metadata)
     table = next(iter(metadata["tables"].values()))
@@ -119,37 +118,9 @@ def plan_columns(train: pd.DataFrame, metadata: dict[str, Any], cfg: DPCfg) -> l
                     f"{col}: numerical, needs public bounds: generator.privacy.bounds.{col}: [low, high]"
                 )
                 continue
-            lo, hi = cfg.bounds[col]
-            edges = [float(x) for x in np.linspace(lo, hi, cfg.bins + 1)]
-            rep = str(spec.get("computer_representation", ""))
-            integer = (
-                rep.startswith("Int")
-                or bool(np.issubdtype(train[col].dtype, np.integer))
-                or bool(float(lo).is_integer() and float(hi).is_integer() and _integral(train[col]))
-            )
-            labels = [str(i) for i in range(cfg.bins)]
-            codes.append(ColumnCode(col, "numerical", labels, labels, edges, integer))
+            codes.append(_numeric_code(train[col], spec, cfg))
         elif sdtype in ("categorical", "boolean", "ordinal"):
-            # ordinal: its order is the declared list's (generator.privacy.categories, public);
-            # undeclared, its values are discovered privately like a category's
-            declared = cfg.categories.get(col)
-            if declared is None and sdtype == "boolean":
-                declared = [False, True]
-            if declared is not None and col in cfg.categories:
-                present = {_key(v) for v in train[col].dropna().unique()}
-                if present and not present & {_key(v) for v in declared}:
-                    problems.append(
-                        f"{col}: none of the declared categories {declared} occur in the column "
-                        "(YAML reads unquoted yes/no/on/off as booleans: quote them)"
-                    )
-            if declared is None:
-                codes.append(ColumnCode(col, "categorical", [], [], [], False))
-            else:
-                codes.append(
-                    ColumnCode(
-                        col, "categorical", [_key(v) for v in declared], list(declared), [], False
-                    )
-                )
+            codes.append(_category_code(train[col], sdtype, cfg, problems))
         else:
             problems.append(
                 f"{col}: sdtype {sdtype!r} is not supported by the DP families "
@@ -166,6 +137,43 @@ def plan_columns(train: pd.DataFrame, metadata: dict[str, Any], cfg: DPCfg) -> l
             "(bounds read from the data leak it)",
         )
     return codes
+
+
+def _numeric_code(column: pd.Series, spec: dict[str, Any], cfg: DPCfg) -> ColumnCode:
+    """A numerical column as ``cfg.bins`` equal bins of its declared bounds; integer when
+    its representation, dtype or whole-number bounds and values say so."""
+    import numpy as np
+
+    lo, hi = cfg.bounds[str(column.name)]
+    edges = [float(x) for x in np.linspace(lo, hi, cfg.bins + 1)]
+    rep = str(spec.get("computer_representation", ""))
+    integer = (
+        rep.startswith("Int")
+        or bool(np.issubdtype(column.dtype, np.integer))
+        or bool(float(lo).is_integer() and float(hi).is_integer() and _integral(column))
+    )
+    labels = [str(i) for i in range(cfg.bins)]
+    return ColumnCode(str(column.name), "numerical", labels, labels, edges, integer)
+
+
+def _category_code(column: pd.Series, sdtype: str, cfg: DPCfg, problems: list[str]) -> ColumnCode:
+    """A categorical, boolean or ordinal column: its declared categories (an ordinal's order
+    is the declared list's, public; booleans are False, True), or none, to be discovered
+    privately. Declared categories of which none occur are a problem."""
+    col = str(column.name)
+    declared = cfg.categories.get(col)
+    if declared is None and sdtype == "boolean":
+        declared = [False, True]
+    if declared is not None and col in cfg.categories:
+        present = {_key(v) for v in column.dropna().unique()}
+        if present and not present & {_key(v) for v in declared}:
+            problems.append(
+                f"{col}: none of the declared categories {declared} occur in the column "
+                "(YAML reads unquoted yes/no/on/off as booleans: quote them)"
+            )
+    if declared is None:
+        return ColumnCode(col, "categorical", [], [], [], False)
+    return ColumnCode(col, "categorical", [_key(v) for v in declared], list(declared), [], False)
 
 
 def _integral(s: pd.Series) -> bool:
@@ -408,9 +416,34 @@ def sample(
     dtypes: dict[str, Any],
 ) -> pd.DataFrame:
     """Post-process a saved fit into rows: seeded, byte-identical for the same fit and seed."""
-    import jax.numpy as jnp
     import numpy as np
     import pandas as pd
+
+    model, total = _model_of(header, arrays)
+    rows = num_rows if num_rows is not None else max(1, round(total))
+    np.random.seed(seed % 2**32)  # mbi samples with numpy's global generator
+    idx = model.synthetic_data(rows).df
+    rng = np.random.default_rng([seed, 1])
+    data: dict[str, Any] = {}
+    for spec in header["columns"]:
+        name = spec["name"]
+        if spec["kind"] == "id":
+            data[name] = np.arange(rows)
+            continue
+        values = np.array(spec["values"], dtype=object)[idx[name].to_numpy()]
+        data[name] = _numbers(spec, values, rng) if spec["kind"] == "numerical" else values
+    if not header.get("keep_missing", False):
+        _fill_missing(data, rng)
+    perm = rng.permutation(rows)
+    frame = pd.DataFrame({c: data[c] for c in columns}).iloc[perm].reset_index(drop=True)
+    for c in columns:
+        frame[c] = _restore(frame[c], dtypes.get(c))
+    return frame
+
+
+def _model_of(header: dict[str, Any], arrays: dict[str, Any]) -> tuple[Any, float]:
+    """The saved fit as mbi's Markov random field, and its total."""
+    import jax.numpy as jnp
     from mbi import CliqueVector, Domain, Factor, MarkovRandomField, marginal_oracles
 
     dom = Domain(tuple(header["domain"]["attributes"]), tuple(header["domain"]["shape"]))
@@ -422,51 +455,45 @@ def sample(
     potentials = CliqueVector(dom, cliques, factors)
     total = float(header["total"])
     marginals = marginal_oracles.message_passing_stable(potentials, total)
-    model = MarkovRandomField(potentials=potentials, marginals=marginals, total=total)
-    rows = num_rows if num_rows is not None else max(1, round(total))
-    np.random.seed(seed % 2**32)  # mbi samples with numpy's global generator
-    idx = model.synthetic_data(rows).df
-    rng = np.random.default_rng([seed, 1])
-    data: dict[str, Any] = {}
-    for spec in header["columns"]:
-        name = spec["name"]
-        if spec["kind"] == "id":
-            data[name] = np.arange(rows)
-            continue
-        codes = idx[name].to_numpy()
-        values = np.array(spec["values"], dtype=object)[codes]
-        if spec["kind"] == "numerical":
-            edges = np.asarray(spec["edges"])
-            x = np.full(rows, np.nan)
-            ok = np.array([v is not None for v in values], dtype=bool)
-            b = np.array([int(v) for v in values[ok]], dtype=int)
-            lo, hi = edges[b], edges[b + 1]
-            if spec["integer"]:
-                # the whole numbers inside [lo, hi), and hi itself in the top bin
-                first = np.ceil(lo)
-                stop = np.where(b == len(edges) - 2, np.floor(hi) + 1, np.ceil(hi))
-                stop = np.maximum(stop, first + 1)
-                x[ok] = np.floor(first + rng.uniform(0.0, 1.0, len(b)) * (stop - first))
-                x[ok] = np.clip(x[ok], math.ceil(edges[0]), math.floor(edges[-1]))
-            else:
-                x[ok] = rng.uniform(lo, hi)
-            data[name] = x
-        else:
-            data[name] = values
-    if not header.get("keep_missing", False):
-        for name in list(data):
-            col = np.asarray(data[name])
-            values = col.astype(object)
-            missing = pd.isna(values)
-            if missing.any() and not missing.all():
-                pool = values[~missing]
-                values[missing] = pool[rng.integers(0, len(pool), int(missing.sum()))]
-                data[name] = values if col.dtype == object else values.astype(col.dtype)
-    perm = rng.permutation(rows)
-    frame = pd.DataFrame({c: data[c] for c in columns}).iloc[perm].reset_index(drop=True)
-    for c in columns:
-        frame[c] = _restore(frame[c], dtypes.get(c))
-    return frame
+    return MarkovRandomField(potentials=potentials, marginals=marginals, total=total), total
+
+
+def _numbers(spec: dict[str, Any], values: Any, rng: Any) -> Any:
+    """A numerical column's values drawn uniformly inside each sampled bin (whole numbers
+    for an integer column); a missing bin stays missing."""
+    import numpy as np
+
+    edges = np.asarray(spec["edges"])
+    x = np.full(len(values), np.nan)
+    ok = np.array([v is not None for v in values], dtype=bool)
+    b = np.array([int(v) for v in values[ok]], dtype=int)
+    lo, hi = edges[b], edges[b + 1]
+    if spec["integer"]:
+        # the whole numbers inside [lo, hi), and hi itself in the top bin
+        first = np.ceil(lo)
+        stop = np.where(b == len(edges) - 2, np.floor(hi) + 1, np.ceil(hi))
+        stop = np.maximum(stop, first + 1)
+        x[ok] = np.floor(first + rng.uniform(0.0, 1.0, len(b)) * (stop - first))
+        x[ok] = np.clip(x[ok], math.ceil(edges[0]), math.floor(edges[-1]))
+    else:
+        x[ok] = rng.uniform(lo, hi)
+    return x
+
+
+def _fill_missing(data: dict[str, Any], rng: Any) -> None:
+    """Missing values (generator.privacy.keep_missing false) drawn from the column's
+    sampled values, in column order."""
+    import numpy as np
+    import pandas as pd
+
+    for name in list(data):
+        col = np.asarray(data[name])
+        values = col.astype(object)
+        missing = pd.isna(values)
+        if missing.any() and not missing.all():
+            pool = values[~missing]
+            values[missing] = pool[rng.integers(0, len(pool), int(missing.sum()))]
+            data[name] = values if col.dtype == object else values.astype(col.dtype)
 
 
 def _restore(s: pd.Series, dtype: Any) -> pd.Series:
