@@ -6,11 +6,16 @@ a private global git config, no analytics, and the real ``sdops`` and ``dvc`` co
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -354,3 +359,51 @@ def make_world(pipeline_outputs: Path, base: Path, ana: Approver) -> dict[str, P
 def world(pipeline_outputs: Path, tmp_path: Path, ana: Approver) -> dict[str, Path]:
     """A release repository of its own (see :func:`make_world`)."""
     return make_world(pipeline_outputs, tmp_path, ana)
+
+
+# The forges (GitHub, GitLab) cannot be reached from tests: a local HTTP server on 127.0.0.1
+# stands in for their REST APIs, serving the response shapes they document; GITHUB_API_URL
+# and GITLAB_API_URL point at it. Tests put bodies in ``routes`` (path -> JSON, or an
+# HTTPStatus to fail with) and read the requests in ``seen``.
+@pytest.fixture
+def forge(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    routes: dict[str, Any] = {}
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(
+                {
+                    "path": self.path,
+                    "auth": self.headers.get("Authorization")
+                    or self.headers.get("PRIVATE-TOKEN")
+                    or "",
+                }
+            )
+            # a route with its query (one page of a list) first, else the path's
+            body = routes.get(self.path, routes.get(self.path.split("?")[0]))
+            if body is None or isinstance(body, HTTPStatus):  # an error status, no body
+                self.send_response(body or 404)
+                self.end_headers()
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setenv("GITHUB_API_URL", base)
+    monkeypatch.setenv("GITLAB_API_URL", base)
+    try:
+        yield {"routes": routes, "seen": seen}
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -72,3 +72,27 @@ def test_no_function_is_longer_than_sixty_lines() -> None:
         and n.end_lineno - n.lineno + 1 > 60
     ]
     assert long == []
+
+
+def test_every_module_is_imported_by_a_test() -> None:
+    tests_dir = PACKAGE.parent / "tests"
+    imported: set[str] = set()
+    for path in tests_dir.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sdops_dvc"):
+                imported.add(str(node.module))
+                imported.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names if a.name.startswith("sdops_dvc"))
+            elif (  # python -m sdops_dvc, run as the command runs
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", "") == "run_module"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                imported.add(f"{node.args[0].value}.__main__")
+    modules = []
+    for p in PACKAGE.rglob("*.py"):
+        parts = list(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+        modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    assert sorted(m for m in modules if m not in imported) == []

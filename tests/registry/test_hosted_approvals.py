@@ -8,11 +8,7 @@ merge_requests/{iid}/approvals). The repository and commits are real.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,49 +19,6 @@ from sdops_dvc.config import ApprovalsCfg
 from sdops_dvc.registry.approvals import Basis
 from sdops_dvc.registry.providers import collect
 from tests.conftest import git
-
-
-@pytest.fixture
-def forge(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    routes: dict[str, Any] = {}
-    seen: list[dict[str, str]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(
-                {
-                    "path": self.path,
-                    "auth": self.headers.get("Authorization")
-                    or self.headers.get("PRIVATE-TOKEN")
-                    or "",
-                }
-            )
-            body = routes.get(self.path.split("?")[0])
-            if body is None or isinstance(body, HTTPStatus):  # an error status, no body
-                self.send_response(body or 404)
-                self.end_headers()
-                return
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    monkeypatch.setenv("GITHUB_API_URL", base)
-    monkeypatch.setenv("GITLAB_API_URL", base)
-    try:
-        yield {"routes": routes, "seen": seen}
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

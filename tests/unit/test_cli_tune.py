@@ -1,0 +1,46 @@
+"""cli/tune.py in-process: a search that cannot run honestly is refused before anything is
+fitted (a DP family would spend budget on every fit uncounted; a family that does not fit
+the source; an empty candidates file), each reason named, params.yaml untouched."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sdops_dvc.cli import tune as cli_tune
+from sdops_dvc.errors import ConfigError
+from tests.conftest import make_pipeline
+from tests.unit.conftest import Ran
+
+
+@pytest.fixture
+def project(repo: Path, small_source: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    make_pipeline(repo, small_source)
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def test_candidates_that_cannot_run_are_refused_before_any_fit(
+    project: Path, run_cli: Callable[..., Ran]
+) -> None:
+    before = (project / "params.yaml").read_bytes()
+    candidates = project / "candidates.yaml"
+    candidates.write_text(
+        "- {family: mst, parameters: {}}\n"
+        "- {family: hma}\n"
+        "- {family: cart, parameters: {min_samples_leaf: 50}}\n"
+        "- {family: nope}\n"
+    )
+    ran = run_cli("tune", "--candidates", str(candidates), "--no-repro")
+    assert ran.code == ConfigError.exit_code
+    assert "candidate 1: mst is differentially private" in ran.err
+    assert "candidate 2: hma is not searched" in ran.err
+    assert "candidate 4: unknown family 'nope'" in ran.err and "candidate 3" not in ran.err
+    assert (project / "params.yaml").read_bytes() == before
+    assert not (project / "tune").exists()  # no library of a search that did not run
+    candidates.write_text("[]\n")
+    empty = run_cli("tune", "--candidates", str(candidates))
+    assert empty.code == ConfigError.exit_code and "non-empty list" in empty.err
+    assert cli_tune.tune.name == "tune"
