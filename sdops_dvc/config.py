@@ -10,7 +10,7 @@ import difflib
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from sdops_dvc.errors import ConfigError
-from sdops_dvc.metric_table import ALPHA_AFTER, thresholds_of
+from sdops_dvc.metric_table import ALPHA_AFTER, Threshold, thresholds_of
 from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES, check_parameters
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are 32-bit here
@@ -414,16 +414,28 @@ def _significance(v: float) -> float:
 
 class GateSection(_Model):
     """A gate section of ``gates:``. Its thresholds come from the metric table
-    (:mod:`sdops_dvc.metric_table`); read one with :meth:`limit`."""
+    (:mod:`sdops_dvc.metric_table`); the gate reads one through its
+    :class:`~sdops_dvc.metric_table.Threshold` (:meth:`value`), and a tested gate's
+    significance level as :attr:`significance`."""
 
     enabled: Bool = True
+    gate: ClassVar[str] = ""  # the gate this section configures (its key under gates:)
 
-    def limit(self, name: str) -> float:
-        """The threshold ``name`` of this gate (a key the metric table declares)."""
-        value = getattr(self, name, None)
+    def value(self, threshold: Threshold) -> float:
+        """The value params.yaml gives ``threshold`` (one of this gate's, from the metric
+        table); KeyError for another gate's threshold."""
+        value = getattr(self, threshold.name, None) if threshold.gate == self.gate else None
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise KeyError(f"{type(self).__name__} has no threshold {name!r}")
+            raise KeyError(f"gates.{self.gate} has no threshold {threshold.name!r}")
         return float(value)
+
+    @property
+    def significance(self) -> float:
+        """``alpha``: a finding of this gate fails only when also significant at it."""
+        alpha = getattr(self, "alpha", None)
+        if not isinstance(alpha, (int, float)) or isinstance(alpha, bool):
+            raise KeyError(f"gates.{self.gate} tests nothing: it has no alpha")
+        return float(alpha)
 
 
 def _gate_section(gate: str) -> type[GateSection]:
@@ -442,12 +454,14 @@ def _gate_section(gate: str) -> type[GateSection]:
     validators: dict[str, Any] = {"_unit": field_validator(*names)(_unit_interval)}
     if alpha_after is not None:
         validators["_alpha"] = field_validator("alpha")(_significance)
-    return create_model(
+    section = create_model(
         f"{gate.capitalize()}GateCfg", __base__=GateSection, __validators__=validators, **fields
     )
+    section.gate = gate
+    return section
 
 
-if TYPE_CHECKING:  # for the type checker a section is its base; thresholds via limit()
+if TYPE_CHECKING:  # for the type checker a section is its base; thresholds via value()
 
     class _TestedGateCfg(GateSection):
         """A gate whose findings fail only when also significant at ``alpha``."""
@@ -468,7 +482,7 @@ else:
 
 
 class PolicyGateCfg(GateSection):
-    pass
+    gate: ClassVar[str] = "policy"
 
 
 class GatesCfg(_Model):

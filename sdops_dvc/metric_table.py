@@ -664,6 +664,14 @@ GATES = (
 )  # in the order they decide
 
 
+def threshold_of(key: str) -> Threshold:
+    """The threshold that bounds the metric ``key`` (KeyError: the table gives it none)."""
+    threshold = BY_KEY[key].threshold
+    if threshold is None:
+        raise KeyError(f"the metric table gives {key} no threshold")
+    return threshold
+
+
 def thresholds_of(gate: str) -> list[Threshold]:
     """The thresholds of one gate section, in table order."""
     return [m.threshold for m in gated_by(gate) if m.threshold is not None]

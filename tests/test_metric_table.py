@@ -19,6 +19,7 @@ from sdops_dvc.metric_table import (
     movement,
     nest,
     summary_keys,
+    threshold_of,
 )
 from sdops_dvc.review import threshold_change
 from sdops_dvc.stages.gate import decide
@@ -40,7 +41,14 @@ def test_every_threshold_is_a_params_key_at_the_table_default() -> None:
             section = getattr(
                 gates, "schema_" if m.threshold.gate == "schema" else m.threshold.gate
             )
-            assert section.limit(m.threshold.name) == m.threshold.default, m.key
+            assert section.value(m.threshold) == m.threshold.default, m.key
+            assert section.gate == m.threshold.gate
+    # a section answers for its own gate's thresholds only, and only tested gates have alpha
+    with pytest.raises(KeyError, match=r"gates\.quality has no threshold"):
+        gates.quality.value(threshold_of("privacy.dcr_share"))
+    assert gates.privacy.significance == 0.01
+    with pytest.raises(KeyError, match="tests nothing"):
+        _ = gates.quality.significance
     # and the params sections hold no threshold the table does not declare
     dumped = gates.model_dump(mode="json", by_alias=True)
     declared = {key.removeprefix("gates.") for key in THRESHOLDS}

@@ -16,7 +16,7 @@ from typing import Any
 from sdops_dvc.config import GatesCfg, GateSection, Params, PolicyCfg
 from sdops_dvc.errors import DataError
 from sdops_dvc.fsutil import write_json_atomic
-from sdops_dvc.metric_table import Goal, Metric, gated_by, get
+from sdops_dvc.metric_table import Goal, Metric, gated_by, get, threshold_of
 
 
 @dataclass(frozen=True)
@@ -130,13 +130,13 @@ _SHARE_WHAT = {
 
 def _limit_of(m: Metric, cfg: GateSection) -> float:
     assert m.threshold is not None
-    return cfg.limit(m.threshold.name)
+    return cfg.value(m.threshold)
 
 
 def _schema_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Per column, and only beyond what real rows show (Bonferroni over the columns)."""
     key, limit = m.name.removeprefix("worst_"), _limit_of(m, cfg)
-    what, alpha = _SHARE_WHAT[key], cfg.limit("alpha")
+    what, alpha = _SHARE_WHAT[key], cfg.significance
     worst = get(c.metrics, m.key)
     if worst is None or worst <= limit:
         return
@@ -226,7 +226,7 @@ def _judge_excess(
 ) -> None:
     """An excess above ``m``'s threshold fails when also significant (one-sided ``p`` below
     alpha; none recorded counts as significant). ``say(limit)`` words the failure."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    limit, alpha = _limit_of(m, cfg), cfg.significance
     if excess > limit and (p is None or p < alpha):
         c.failures.append(say(limit))
 
@@ -282,7 +282,7 @@ def _rare_matches(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
 def _dcr_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Above the share and significant (one-sided, train and holdout references exchanged:
     metrics.privacy.exchange_p_value)."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    limit, alpha = _limit_of(m, cfg), cfg.significance
     share, pval = get(c.metrics, m.key), get(c.metrics, "privacy.dcr_p_value")
     if share is None:
         c.failures.append("privacy: DCR share could not be computed")
@@ -296,7 +296,7 @@ def _dcr_share(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any])
 def _attack(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """An attack's risk above the threshold, and more successful on train rows than on
     holdout rows beyond what sampling the attacks shows (one-sided test at alpha)."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    limit, alpha = _limit_of(m, cfg), cfg.significance
     pv = get(c.metrics, m.key.replace("_risk", "_p_value"))
     risk = get(c.metrics, m.key)
     if pv is not None and risk is not None and risk > limit and pv >= alpha:
@@ -321,7 +321,7 @@ def _per_item(
     """Each relationship or table of the relational details: its excess (the first field
     minus the second) above the threshold and significant at alpha (Bonferroni over the
     items) fails, named."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    limit, alpha = _limit_of(m, cfg), cfg.significance
     if get(c.metrics, m.key) is None or not items:
         c.failures.append(f"{c.gate}: {m.label} ({m.key}) could not be computed")
         return
@@ -426,7 +426,7 @@ def _group_copies(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, An
 def _group_dcr(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Per group of rebalanced output: its DCR share above the maximum, significant
     (references exchanged, Bonferroni over the groups)."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    limit, alpha = _limit_of(m, cfg), cfg.significance
     groups = _rebalanced(details)
     if get(c.metrics, m.key) is None and groups:
         c.failures.append(f"{c.gate}: {m.label} ({m.key}) could not be computed")
@@ -443,7 +443,7 @@ def _group_dcr(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any])
 def _fairness(c: _Checks, m: Metric, cfg: GateSection, details: dict[str, Any]) -> None:
     """Each protected column's increase above the threshold fails when also significant at
     alpha over the number of comparisons made (Bonferroni); otherwise it is a note."""
-    limit, alpha = _limit_of(m, cfg), cfg.limit("alpha")
+    limit, alpha = _limit_of(m, cfg), cfg.significance
     block = details.get("fairness") or {}
     measure = m.name.removeprefix("worst_").removesuffix("_increase")
     rows = block.get("comparisons") or []
@@ -651,8 +651,10 @@ def check_gate_file(path: Path) -> tuple[bool, list[str]]:
 def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[str]:
     """Name the groups behind a failing subgroup gate."""
     s = gates.subgroup
-    cs_max, tstr_max = s.limit("max_column_shapes_gap"), s.limit("max_tstr_gap")
-    rep_max = s.limit("max_representation_gap")
+    cs_max, tstr_max, rep_max = (
+        s.value(threshold_of(f"subgroup.worst_{gap}"))
+        for gap in ("column_shapes_gap", "tstr_gap", "representation_gap")
+    )
     lines = []
     n_gated = max(1, sum(1 for row in details.get("subgroups", []) if row.get("gated")))
     for row in details.get("subgroups", []):
@@ -664,13 +666,15 @@ def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[s
                 f"subgroup: {name}: column shapes {row['column_shapes']:.4f}, gap {row['column_shapes_gap']:.4f} > {cs_max}"
             )
         p_tstr = row.get("tstr_gap_p_value")
-        if (row.get("tstr_gap") or 0) > tstr_max and (p_tstr is None or p_tstr < s.alpha / n_gated):
+        if (row.get("tstr_gap") or 0) > tstr_max and (
+            p_tstr is None or p_tstr < s.significance / n_gated
+        ):
             lines.append(
                 f"subgroup: {name}: TSTR {row['tstr']:.4f}, gap {row['tstr_gap']:.4f} > {tstr_max}"
             )
         p_rep = row.get("representation_p_value")
         if (row.get("representation_gap") or 0) > rep_max and (
-            p_rep is None or p_rep < s.alpha / n_gated
+            p_rep is None or p_rep < s.significance / n_gated
         ):
             lines.append(
                 f"subgroup: {name}: {row['synthetic_share']:.2%} of synthetic rows vs {row['real_share']:.2%} "
