@@ -5,7 +5,7 @@ delta used to discover category keys privately; 0 when every key is public). Rel
 by adding both (zCDP composition is exact and additive). The total is converted to
 (epsilon, delta)-DP once, at the cap's delta, with the conversion of Canonne, Kamath and
 Steinke (2020), Prop. 12, the one OpenDP's ``make_zCDP_to_approxDP`` implements (tested against
-it in tests/test_accounting.py). Pure math: no numpy, so ``sdops budget`` starts fast.
+it in tests/unit/test_accounting.py). Pure math: no numpy, so ``sdops budget`` starts fast.
 """
 
 from __future__ import annotations

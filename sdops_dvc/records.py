@@ -57,7 +57,7 @@ def _opt_float(value: Any) -> float | None:
 
 
 @dataclass(frozen=True)
-class GateOutcome:
+class GateRecord:
     """What the gate said at the released commit, as the release tag records it."""
 
     gates: dict[str, bool | None]
@@ -78,7 +78,7 @@ class GateOutcome:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> GateOutcome:
+    def from_json(cls, data: Any) -> GateRecord:
         d = _obj(data, "the record's gate")
         gates = _obj(d.get("gates", {}), "the record's gates")
         return cls(
@@ -217,7 +217,7 @@ class ReleaseRecord:
     version: str
     commit: str
     manifest_digest: str
-    gate: GateOutcome
+    gate: GateRecord
     approvals: tuple[ApprovalRecord, ...]
     approvals_required: bool
     approval_notes: tuple[str, ...]
@@ -275,7 +275,7 @@ class ReleaseRecord:
             version=_str(d, "version", where),
             commit=_str(d, "commit", where),
             manifest_digest=_str(d, "manifest_digest", where),
-            gate=GateOutcome.from_json(d.get("gate") or {}),
+            gate=GateRecord.from_json(d.get("gate") or {}),
             approvals=tuple(ApprovalRecord.from_json(a) for a in d.get("approvals") or ()),
             approvals_required=bool(d.get("approvals_required", True)),
             approval_notes=tuple(str(n) for n in d.get("approval_notes") or ()),

@@ -192,7 +192,7 @@ def make_pipeline(repo: Path, small_source: Path) -> Path:
         "--snapshot-id",
         "test://credit/v1",
         # the pipeline's own tests keep the copula they were calibrated on (a 320-row train);
-        # init's default family has its own tests (tests/stages/test_cart_pipeline.py)
+        # init's default family has its own tests (tests/flows/stages/test_cart_pipeline.py)
         "--family",
         "gaussian_copula",
         cwd=repo,
@@ -209,7 +209,7 @@ def make_pipeline(repo: Path, small_source: Path) -> Path:
             "evaluation.privacy.n_attacks": 100,
             # a 320-row train makes a copula visibly different to a detector (AUC ~0.9) and an
             # 80-row holdout makes TSTR/TRTR noisy: these tests are about the pipeline, the
-            # gates have their own planted-case tests on full tables (tests/stages/test_gates.py)
+            # gates have their own planted-case tests on full tables (tests/flows/stages/test_gates.py)
             "gates.quality.max_detection_auc": 0.97,
             "gates.quality.min_utility_ratio": 0.5,
             # subgroups are measured, but 80 holdout rows are too few to gate on them

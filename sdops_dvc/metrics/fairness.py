@@ -24,7 +24,7 @@ What the p-value covers: which holdout rows were scored. It does not cover the n
 fitting a model on one sample rather than another (models trained on other real rows of
 health_insurance showed demographic-parity increases up to 0.043, some "significant" at
 the Bonferroni level); the threshold absorbs that, as it does for the subgroup gate's TSTR
-gap. Measured in tests/metrics/test_fairness.py: on 8 draws of unseen real rows the gate's
+gap. Measured in tests/unit/test_fairness.py: on 8 draws of unseen real rows the gate's
 rule never fired (32 comparisons); a planted dependence of the target on gender fails it.
 """
 

@@ -22,7 +22,7 @@ from sdops_dvc.records import (
     JSON,
     BudgetException,
     BudgetRecord,
-    GateOutcome,
+    GateRecord,
     Manifest,
     PrivacyInfo,
     RecordError,
@@ -451,7 +451,7 @@ def _release_record(
         version=str(version),
         commit=repo.head.commit.hexsha,
         manifest_digest=cand.manifest.digest,
-        gate=GateOutcome(
+        gate=GateRecord(
             {k: v.get("passed") for k, v in cand.gate.get("gates", {}).items()},
             reevaluated=proof.reevaluate,
             regenerated=proof.regenerate or proof.reevaluate,
@@ -549,7 +549,7 @@ FAULT_POINTS = ("planned", "tag-object", "pushed", "ledger-ref")
 
 
 def fault_point(name: str) -> None:
-    """The crash harness's hook (tests/registry/test_crash.py): with ``SDOPS_FAULT=NAME`` the
+    """The crash harness's hook (tests/flows/registry/test_crash.py): with ``SDOPS_FAULT=NAME`` the
     process kills itself here with SIGKILL, as a lost machine or ``kill -9`` would."""
     import os
     import signal

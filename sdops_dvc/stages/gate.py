@@ -20,7 +20,7 @@ from sdops_dvc.metric_table import Goal, Metric, gated_by, get, threshold_of
 
 
 @dataclass(frozen=True)
-class GateOutcome:
+class GateCheck:
     name: str
     enabled: bool
     passed: bool
@@ -32,7 +32,7 @@ class GateOutcome:
 class GateResult:
     approved: bool
     failures: list[str]
-    gates: dict[str, GateOutcome]
+    gates: dict[str, GateCheck]
     thresholds: dict[str, Any]
     review_notes: list[str] = field(default_factory=list)
     budget: dict[str, Any] | None = None
@@ -112,10 +112,10 @@ class _Checks:
         self.failures.append(f"{self.gate}: {label} {float(value):.4f} is {word} {limit} ({key})")
         return False
 
-    def outcome(self, enabled: bool) -> GateOutcome:
+    def outcome(self, enabled: bool) -> GateCheck:
         if not enabled:
-            return GateOutcome(self.gate, False, True, [], ["disabled in params.yaml"])
-        return GateOutcome(self.gate, True, not self.failures, self.failures, self.notes)
+            return GateCheck(self.gate, False, True, [], ["disabled in params.yaml"])
+        return GateCheck(self.gate, True, not self.failures, self.failures, self.notes)
 
 
 # How a gate applies an ``own`` threshold (metric_table.Threshold.rule): each rule adds a
@@ -550,7 +550,7 @@ def _judge(
     return c
 
 
-def _schema(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateOutcome:
+def _schema(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateCheck:
     c = _judge("schema", gates.schema_, metrics, details)
     found = [f"schema: {f}" for f in get(metrics, "schema.failures") or []]
     if get(metrics, "schema.passed") is None:
@@ -564,7 +564,7 @@ def _privacy(
     metrics: dict[str, Any],
     details: dict[str, Any],
     budget: dict[str, Any] | None,
-) -> GateOutcome:
+) -> GateCheck:
     c = _judge("privacy", gates.privacy, metrics, details)
     if get(metrics, "privacy.inference_risk") is None:
         c.notes.append(
@@ -577,10 +577,10 @@ def _privacy(
     notes = [*privacy.notes, *budget.get("notes", [])]
     problems = list(budget.get("problems", []))
     fails = [*privacy.failures, *problems] if gates.privacy.enabled else problems
-    return GateOutcome("privacy", True, not fails, fails, notes)
+    return GateCheck("privacy", True, not fails, fails, notes)
 
 
-def _subgroup(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateOutcome:
+def _subgroup(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateCheck:
     c = _judge("subgroup", gates.subgroup, metrics, details)
     if details.get("subgroups"):
         # per group, with the representation gap tested for significance
@@ -588,14 +588,14 @@ def _subgroup(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any])
     return c.outcome(gates.subgroup.enabled)
 
 
-def _fair(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateOutcome:
+def _fair(gates: GatesCfg, metrics: dict[str, Any], details: dict[str, Any]) -> GateCheck:
     c = _judge("fairness", gates.fairness, metrics, details)
     declared = (details.get("fairness") or {}).get("notes") or []
     c.notes += [n for n in declared if n not in c.notes]
     return c.outcome(gates.fairness.enabled)
 
 
-def _policy(gates: GatesCfg, metrics: dict[str, Any], policy: PolicyCfg | None) -> GateOutcome:
+def _policy(gates: GatesCfg, metrics: dict[str, Any], policy: PolicyCfg | None) -> GateCheck:
     from sdops_dvc.metrics.policy import policy_failures
 
     c = _Checks("policy", metrics)

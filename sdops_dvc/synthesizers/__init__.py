@@ -1,7 +1,7 @@
 """Generator families: an explicit registry, no discovery.
 
 The parameter tables are static so that ``params.yaml`` is validated without importing
-SDV (which takes seconds). ``tests/synthesizers/test_synthesizers.py`` checks them against the
+SDV (which takes seconds). ``tests/unit/test_synthesizers.py`` checks them against the
 installed SDV's signatures, and ``generate`` checks again against the real class.
 """
 

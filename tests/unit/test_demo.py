@@ -1,6 +1,6 @@
 """demo.py in-process: the demo never writes into a directory that holds anything, and tells
 each step as it starts, numbered against the total. (The whole demo runs as a user runs
-it in tests/test_demo.py.)"""
+it in tests/flows/test_demo.py.)"""
 
 from __future__ import annotations
 

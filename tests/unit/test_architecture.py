@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "sdops_dvc"
+PACKAGE = Path(__file__).resolve().parents[2] / "sdops_dvc"
 
 # where a project's kind of source (one table, or related tables) may be read: the layout
 # maps a set of one to the single-table paths, the table-set reader reads the metadata and

@@ -13,7 +13,7 @@ import yaml
 
 from sdops_dvc.fsutil import md5_file
 from tests.conftest import dvc, git, lock_md5, sdops, sdops_in, set_params
-from tests.registry.test_multi_table import write_slice
+from tests.flows.registry.test_multi_table import write_slice
 
 CHARTER = [
     "--intended-use", "tests", "--audience", "tests", "--classification", "internal",

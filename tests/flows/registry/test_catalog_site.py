@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run, sdops
-from tests.registry.test_release import copy_world, released  # noqa: F401  (module fixture)
+from tests.flows.registry.test_release import copy_world, released  # noqa: F401  (module fixture)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
 

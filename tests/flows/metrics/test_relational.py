@@ -19,7 +19,7 @@ from sdops_dvc.metrics.relational import (
 )
 from sdops_dvc.relational import Relationship
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "nycflights13"
+DATA = Path(__file__).resolve().parents[2] / "data" / "nycflights13"
 RELATIONSHIPS = [
     ("airlines", "carrier", "flights", "carrier"),
     ("planes", "tailnum", "flights", "tailnum"),

@@ -12,7 +12,7 @@ import yaml
 
 from tests.conftest import git, sdops, sdops_in
 
-DATA = Path(__file__).resolve().parent / "data" / "nycflights13"
+DATA = Path(__file__).resolve().parents[1] / "data" / "nycflights13"
 
 
 def _two_tables(out: Path) -> Path:

