@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sdops_dvc.cli import main as cli_main
+from tests.conftest import make_pipeline
 
 
 @dataclass(frozen=True)
@@ -37,3 +39,12 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
         return Ran(code, out, err)
 
     return run
+
+
+@pytest.fixture
+def project(repo: Path, small_source: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository where `sdops init` ran and was committed (the CreditCard slice), as the
+    working directory."""
+    make_pipeline(repo, small_source)
+    monkeypatch.chdir(repo)
+    return repo

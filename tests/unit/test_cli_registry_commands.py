@@ -14,15 +14,7 @@ from sdops_dvc.cli import aftercare, budget, catalog, inspect, releases
 from sdops_dvc.errors import ReleaseUnavailable
 from sdops_dvc.registry.operations import rollback
 from sdops_dvc.registry.site import build
-from tests.conftest import make_pipeline
 from tests.unit.conftest import Ran
-
-
-@pytest.fixture
-def project(repo: Path, small_source: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    make_pipeline(repo, small_source)
-    monkeypatch.chdir(repo)
-    return repo
 
 
 def test_before_the_first_release_there_is_nothing_to_list_show_or_revoke(

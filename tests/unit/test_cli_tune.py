@@ -7,19 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from sdops_dvc.cli import tune as cli_tune
 from sdops_dvc.errors import ConfigError
-from tests.conftest import make_pipeline
 from tests.unit.conftest import Ran
-
-
-@pytest.fixture
-def project(repo: Path, small_source: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    make_pipeline(repo, small_source)
-    monkeypatch.chdir(repo)
-    return repo
 
 
 def test_candidates_that_cannot_run_are_refused_before_any_fit(
