@@ -79,8 +79,9 @@ def monitor(
         return
     if ref is None or fresh is None:
         raise ConfigError("give REF and --fresh PATH (or --history NAME)")
-    if params_path is None and Path("params.yaml").exists():
-        params_path = Path("params.yaml")
+    from sdops_dvc.pipeline import discover_params
+
+    params_path = discover_params(params_path)
     params = load_params(params_path) if params_path else None
     res = run_monitor(Path.cwd(), ref, fresh, out_dir, params)
     if as_json:

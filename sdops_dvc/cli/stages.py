@@ -12,20 +12,13 @@ import click
 from sdops_dvc import layout as L
 from sdops_dvc.cli.setup import PARAMS_OPTION
 from sdops_dvc.output import info, interactive, result
+from sdops_dvc.pipeline import discover_params, open_project
 
 if TYPE_CHECKING:
     from sdops_dvc.stages.gate import GateResult
 
 log = logging.getLogger("sdops_dvc.cli")
 PathType = click.Path(path_type=Path)
-
-
-def _load(params_path: Path):  # type: ignore[no-untyped-def]
-    from sdops_dvc.config import load_params
-    from sdops_dvc.layout import Layout
-
-    params = load_params(params_path)
-    return params, Layout.for_params(params_path, params)
 
 
 @click.command(epilog="Example:\n\n  sdops split --params params.yaml")
@@ -38,7 +31,7 @@ def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -
     """Verify the source against its pin, then write a seeded train/holdout split."""
     from sdops_dvc.stages.split import run_split
 
-    params, layout = _load(params_path)
+    params, layout = open_project(params_path)
     res = run_split(params, layout, train_out or layout.train(), holdout_out or layout.holdout())
     log.info("split %d rows: %d train, %d holdout", res.n_source, res.n_train, res.n_holdout)
     related = res.tables if len(res.tables) > 1 else {}  # a set of one: the counts above
@@ -73,22 +66,9 @@ def generate(
     params_path: Path, train_path: Path | None, out: Path | None, model_sample: Path | None
 ) -> None:
     """Fit the configured SDV synthesizer on the train split and sample, reproducibly."""
-    from sdops_dvc.stages.generate import run_generate
+    from sdops_dvc.pipeline import generate as run
 
-    params, layout = _load(params_path)
-    target = out or layout.synthetic_out(params.output.format)
-    log.info("generating with %s (seed %d)", params.generator.family, params.generator.seed)
-    from sdops_dvc.registry.budget import measure_problems
-
-    res = run_generate(
-        params,
-        layout,
-        train_path or layout.train(),
-        target,
-        budget_check=lambda metadata: measure_problems(params, layout, metadata),
-        progress=interactive(),
-        model_sample=model_sample,
-    )
+    res, layout = run(params_path, train_path, out, model_sample, progress=interactive())
     log.info("wrote %d synthetic rows to %s", res.rows, layout.rel(res.output))
     result({"rows": res.rows, "output": layout.rel(res.output)})
 
@@ -151,12 +131,11 @@ def evaluate(
     from sdops_dvc.layout import Layout
     from sdops_dvc.stages.evaluate import run_evaluate
 
-    if params_path is None and Path("params.yaml").exists():
-        params_path = Path("params.yaml")
+    params_path = discover_params(params_path)
     params = None
     layout = Layout(Path.cwd())
     if params_path is not None:
-        params, layout = _load(params_path)
+        params, layout = open_project(params_path)
     res = run_evaluate(
         params,
         layout.root,
@@ -211,22 +190,9 @@ def gate(path: Path | None, params_path: Path | None, out: Path | None, check: b
     if check:
         _check_gate(path or Path(L.GATE))
         return
-    from sdops_dvc.stages.gate import run_gate
+    from sdops_dvc.pipeline import gate as run
 
-    metrics_path = path or Path(L.METRICS)
-    if params_path is None and Path("params.yaml").exists():
-        params_path = Path("params.yaml")
-    params, root = None, None
-    if params_path is not None:
-        params, layout = _load(params_path)
-        root = layout.root
-    target = out or metrics_path.parent / "gate.json"
-    budget = None
-    if root is not None and params is not None:  # the spend against the releases so far
-        from sdops_dvc.registry.budget import gate_summary
-
-        budget = gate_summary(root, params)
-    _render_gate(run_gate(metrics_path, params, target, root=root, budget=budget), target)
+    _render_gate(*run(path, params_path, out))
 
 
 def _check_gate(gate_path: Path) -> None:
@@ -302,7 +268,7 @@ def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> No
         return
     from sdops_dvc.stages.manifest import ManifestInputs, run_manifest
 
-    params, layout = _load(params_path)
+    params, layout = open_project(params_path)
     inputs = ManifestInputs(
         train=layout.train(),
         holdout=layout.holdout(),
