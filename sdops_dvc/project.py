@@ -238,15 +238,13 @@ def default_family(found: FoundSource, actions: list[str]) -> str:
     be public). One table: sequential CART (measured the strongest family on the shared
     tables: README, "Generators"), unless a column is an identifier or PII: cart draws every
     value from real records, where SDV replaces such columns with fake values."""
-    from sdops_dvc.metadata import pii_columns
-
     if found.related:
         actions.append(
             "generator.family: hma (models every related table); where the tables above "
             f"{found.entity} are public reference data, try --family cart"
         )
         return "hma"
-    pii = pii_columns(found.metadata)
+    pii = found.pii_columns()  # a set of one names its columns by themselves
     if pii:
         actions.append(
             "generator.family: gaussian_copula, as " + ", ".join(pii) + " look like "
@@ -569,12 +567,11 @@ def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResul
     tables) and a new snapshot id in params.yaml, every table read first (a table that does
     not read is not pinned); only the pins change, byte for byte."""
     from sdops_dvc.config import parse_params
-    from sdops_dvc.layout import Layout
+    from sdops_dvc.pipeline import open_project
     from sdops_dvc.tableset import source_pins
     from sdops_dvc.yamlio import loads, set_scalars
 
-    params = load_params(params_path)
-    layout = Layout.for_params(params_path, params)
+    params, layout = open_project(params_path)
     values, new_md5 = source_pins(params, layout)
     if snapshot_id:
         values[("source", "snapshot_id")] = snapshot_id

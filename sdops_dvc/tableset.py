@@ -151,9 +151,6 @@ class FoundSource:
     entity: str
     related: bool
 
-    def as_set(self) -> TableSet:
-        return TableSet(self.tables, tuple(Relationship.all_of(self.metadata)), self.entity)
-
     @property
     def split_entity(self) -> str | None:
         """What params.yaml's ``split.entity`` holds: the entity table of related tables; a

@@ -85,8 +85,7 @@ def tune(
     """Search generator candidates on a validation part of the train split (the holdout is
     never read), apply the best approved one to params.yaml with the number tried, and let
     the release gate judge it once. Exit 1 when no candidate is approved on validation."""
-    from sdops_dvc.config import load_params
-    from sdops_dvc.layout import Layout
+    from sdops_dvc.pipeline import open_project
     from sdops_dvc.tune import (
         apply_winner,
         default_candidates,
@@ -95,8 +94,7 @@ def tune(
         write_library,
     )
 
-    params = load_params(params_path)
-    layout = Layout.for_params(params_path, params)
+    params, layout = open_project(params_path)
     candidates = read_candidates(candidates_path) if candidates_path else default_candidates(params)
     total = min(len(candidates), max_candidates or len(candidates))
     status(f"tune: {total} candidate(s), judged on a validation part of the train split")

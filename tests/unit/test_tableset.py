@@ -17,7 +17,7 @@ from sdops_dvc.errors import DataError, SnapshotMismatch
 from sdops_dvc.fsutil import md5_file
 from sdops_dvc.layout import HOLDOUT, TRAIN, TRAIN_DIR, Layout
 from sdops_dvc.metadata import named_as
-from sdops_dvc.relational import split_by_entity
+from sdops_dvc.relational import Relationship, split_by_entity
 from sdops_dvc.tableset import (
     TableSet,
     find_source,
@@ -200,7 +200,8 @@ def test_init_reads_one_table_file_as_a_set_of_one_named_by_the_release(tmp_path
     found = find_source([src], "cc", relationships=[], entity=None, target="card")
     assert not found.related and found.entity == "cc" and found.split_entity is None
     assert found.files == {"cc": src} and list(found.metadata["tables"]) == ["cc"]
-    assert found.as_set().view().equals(found.tables["cc"])  # a set of one: the table
+    assert Relationship.all_of(found.metadata) == []  # a set of one: its view is the table
+    assert TableSet(found.tables, (), found.entity).view().equals(found.tables["cc"])
     pins = {"cc": md5_file(src)}
     assert found.pinned_md5(pins) == pins["cc"] and found.params_blocks({}) == {}
     assert found.column_label("cc", "age") == "age"
@@ -217,7 +218,9 @@ def test_init_reads_a_directory_as_related_tables_with_their_pins(tmp_path: Path
     )
     assert found.related and found.entity == "flights" == found.split_entity
     assert sorted(found.files) == ["airlines", "airports", "flights", "planes"]
-    assert {(r.child, r.parent) for r in found.as_set().relationships} >= {("flights", "airlines")}
+    assert {(r.child, r.parent) for r in Relationship.all_of(found.metadata)} >= {
+        ("flights", "airlines")
+    }
     pins = {t: md5_file(p) for t, p in found.files.items()}
     assert found.pinned_md5(pins) == pins_digest(pins) != pins["flights"]
     blocks = found.params_blocks({t: (p.name, pins[t]) for t, p in found.files.items()})
