@@ -93,7 +93,7 @@ class Layout:
         file there. A source already inside the project stays where it is; otherwise a single
         table is copied to data/source/ under its own file name, and related tables' files
         into data/source/NAME/."""
-        inside = len(given) == 1 and _is_within(given[0], self.root)
+        inside = len(given) == 1 and given[0].resolve().is_relative_to(self.root.resolve())
         if self.related:
             dest = given[0].resolve() if inside else self.root / SOURCE_DIR / name
             return dest, {t: dest / f.name for t, f in files.items()}
@@ -118,14 +118,6 @@ class Layout:
             "synthetic_files": lines(synthetic_outputs(tables, "csv")),
         }
         return render("dvc-tables.yaml", {}, blocks=blocks)
-
-
-def _is_within(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def synthetic_outputs(tables: list[str], fmt: str) -> list[str]:
