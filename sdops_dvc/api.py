@@ -25,7 +25,7 @@ from sdops_dvc.errors import IntegrityError, ReleaseUnavailable
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.records import Manifest
+    from sdops_dvc.manifest import Manifest
     from sdops_dvc.registry.reader import Registry, Release
 
 

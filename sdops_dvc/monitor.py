@@ -26,7 +26,7 @@ from sdops_dvc.scm import repo_at, work_tree
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.records import Manifest
+    from sdops_dvc.manifest import Manifest
     from sdops_dvc.registry.reader import Release
 
 STATUS = {"healthy": 0, "warning": 1, "action": 2}

@@ -1,5 +1,6 @@
 """The records a release leaves behind, as typed values: the release record its tag carries,
-the revocation record, the manifest (read side) and the source lineage.
+the revocation record and a release's privacy claim (the manifest itself is
+:class:`sdops_dvc.manifest.Manifest`).
 
 Pure: no git, no files. Each record turns into JSON (``as_json``) where it is written and
 back (``from_json``) where it is read, so ``dict[str, Any]`` lives only at those two edges.
@@ -10,7 +11,7 @@ whether that makes a tag "not a release" or an error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -343,97 +344,14 @@ class RevocationRecord:
         )
 
 
-# --- manifest (read side) -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A file the manifest pins: its path in the pipeline and md5 (rows for tables)."""
-
-    path: str
-    md5: str
-    rows: int | None = None
-    format: str | None = None
-
-    @classmethod
-    def from_json(cls, data: Any, where: str) -> Artifact:
-        d = _obj(data, where)
-        rows = d.get("rows")
-        return cls(
-            _str(d, "path", where),
-            _str(d, "md5", where),
-            int(rows) if isinstance(rows, int) else None,
-            _opt_str(d, "format"),
-        )
-
-
-@dataclass(frozen=True)
-class SourceImport:
-    """Where a ``dvc import``-ed source comes from: repo url, path in it, and revisions."""
-
-    url: str
-    path: str
-    rev: str | None
-    rev_lock: str
-
-    def as_json(self) -> JSON:
-        return {"url": self.url, "path": self.path, "rev": self.rev, "rev_lock": self.rev_lock}
-
-    @classmethod
-    def from_json(cls, data: Any) -> SourceImport | None:
-        if not isinstance(data, Mapping) or not data.get("url"):
-            return None
-        rev = data.get("rev")
-        return cls(
-            str(data["url"]),
-            str(data.get("path", "")),
-            str(rev) if rev is not None else None,
-            str(data.get("rev_lock", "")),
-        )
-
-
-@dataclass(frozen=True)
-class SourceSnapshot:
-    path: str
-    md5: str
-    snapshot_id: str
-    imported: SourceImport | None
-    metadata: Artifact | None
-
-    @classmethod
-    def from_json(cls, data: Any) -> SourceSnapshot:
-        d = _obj(data, "the manifest's source")
-        meta = d.get("metadata")
-        return cls(
-            _str(d, "path", "the manifest's source"),
-            _str(d, "md5", "the manifest's source"),
-            str(d.get("snapshot_id", "")),
-            SourceImport.from_json(d.get("import")),
-            Artifact.from_json(meta, "the source's metadata") if meta else None,
-        )
-
-
-@dataclass(frozen=True)
-class GeneratorInfo:
-    family: str
-    sdv_class: str
-    sdv_version: str
-    parameters: JSON
-    seed: int
-
-    def as_json(self) -> JSON:
-        return {
-            "family": self.family,
-            "sdv_class": self.sdv_class,
-            "sdv_version": self.sdv_version,
-            "parameters": self.parameters,
-            "seed": self.seed,
-        }
+# --- privacy claim (read side) --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PrivacyInfo:
-    """The manifest's privacy block: the mechanism and, for DP generators, the spend."""
+    """A release's privacy claim as the budget counts it: the mechanism and, for DP
+    generators, the spend (from the manifest's privacy block, :class:`sdops_dvc.manifest.
+    PrivacyBlock`; all zero for a release without one)."""
 
     mechanism: str
     formal_guarantee: bool
@@ -460,111 +378,6 @@ class PrivacyInfo:
             measurement_id=_opt_str(d, "measurement_id") if formal else None,
             budget_scope=_opt_str(d, "budget_scope"),
             source_lineage=_opt_str(d, "source_lineage"),
-        )
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A sealed release manifest, read: the parts the registry, the API and the CLI use, and
-    the document itself (``doc``: what is hashed, shown with ``--json`` and diffed)."""
-
-    doc: JSON = field(repr=False)
-    name: str
-    target: str | None
-    task: str
-    digest: str
-    source: SourceSnapshot
-    generator: GeneratorInfo
-    split_ratio: float
-    split_seed: int
-    train: Artifact
-    outputs: dict[str, Artifact]
-    privacy: PrivacyInfo
-    approved: bool
-    gates_passed: dict[str, bool | None]
-    metrics: dict[str, float | None]
-    retention_days: int | None
-
-    @property
-    def synthetic(self) -> Artifact:
-        """The synthetic table; for related tables, the entity table's (see :attr:`tables`)."""
-        return self.outputs["synthetic"]
-
-    @property
-    def multi_table(self) -> bool:
-        return isinstance(self.doc.get("relational"), dict)
-
-    @property
-    def tables(self) -> dict[str, Artifact]:
-        """Every synthetic table of the release by name: one for a single-table release
-        (named after the dataset), each related table's otherwise."""
-        block = self.doc.get("relational")
-        if not isinstance(block, dict):
-            return {self.name: self.synthetic}
-        tables = _obj(block.get("tables") or {}, "the manifest's related tables")
-        return {
-            str(n): Artifact.from_json(
-                _obj(t, f"related table {n!r}").get("synthetic"), f"the synthetic table {n!r}"
-            )
-            for n, t in tables.items()
-        }
-
-    @property
-    def entity(self) -> str:
-        """The table whose rows are the people (a single-table release's one table)."""
-        block = self.doc.get("relational")
-        return str(block["entity"]) if isinstance(block, dict) else self.name
-
-    @property
-    def source_tables(self) -> dict[str, str]:
-        """Every source table's repository path by name, as :attr:`tables` names them."""
-        block = self.doc.get("relational")
-        if not isinstance(block, dict):
-            return {self.name: self.source.path}
-        tables = _obj(block.get("tables") or {}, "the manifest's related tables")
-        return {
-            str(n): str(_obj(_obj(t, f"related table {n!r}").get("source"), "a source").get("path"))
-            for n, t in tables.items()
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> Manifest:
-        d = _obj(data, "the manifest")
-        dataset = _obj(d.get("dataset") or {}, "the manifest's dataset")
-        gen = _obj(d.get("generator") or {}, "the manifest's generator")
-        split = _obj(d.get("split") or {}, "the manifest's split")
-        outputs = _obj(d.get("outputs") or {}, "the manifest's outputs")
-        if "synthetic" not in outputs:
-            raise RecordError("the manifest pins no synthetic output")
-        retention = (d.get("policy") or {}).get("retention_days")
-        return cls(
-            doc=dict(d),
-            name=_str(dataset, "name", "the manifest's dataset"),
-            target=_opt_str(dataset, "target"),
-            task=str(dataset.get("task", "auto")),
-            digest=_str(_obj(d.get("digest") or {}, "the digest"), "value", "the digest"),
-            source=SourceSnapshot.from_json(d.get("source")),
-            generator=GeneratorInfo(
-                str(gen.get("family", "")),
-                str(gen.get("sdv_class", "")),
-                str(gen.get("sdv_version", "")),
-                dict(gen.get("parameters") or {}),
-                int(gen.get("seed", 0)),
-            ),
-            split_ratio=float(split.get("ratio", 0.0)),
-            split_seed=int(split.get("seed", 0)),
-            train=Artifact.from_json(split.get("train"), "the split's train"),
-            outputs={
-                str(k): Artifact.from_json(v, f"the output {k!r}") for k, v in outputs.items()
-            },
-            privacy=PrivacyInfo.from_json(d.get("privacy")),
-            approved=bool((d.get("gates") or {}).get("approved")),
-            gates_passed={
-                str(g): (None if (v or {}).get("passed") is None else bool(v["passed"]))
-                for g, v in ((d.get("gates") or {}).get("summary") or {}).items()
-            },
-            metrics={str(k): _opt_float(v) for k, v in (d.get("metrics") or {}).items()},
-            retention_days=int(retention) if isinstance(retention, int) else None,
         )
 
 

@@ -78,7 +78,7 @@ def show(ref: str, as_json: bool, location: str) -> None:
             label = f"synthetic {name}" if manifest.multi_table else "synthetic"
             rows = f", {syn.rows} rows" if syn.rows is not None else ""
             info(f"  {label}: {syn.path} md5 {syn.md5}{rows}")
-        info(f"  manifest sha256 {manifest.digest}")
+        info(f"  manifest sha256 {manifest.digest.value}")
 
 
 @click.command(
@@ -201,9 +201,9 @@ def lineage(ref: str, as_json: bool, location: str) -> None:
     info(
         f"  generator: {g.family} ({g.sdv_class}, sdv {g.sdv_version}) seed {g.seed} params {g.parameters}"
     )
-    info(f"  split: ratio {m.split_ratio} seed {m.split_seed}")
+    info(f"  split: ratio {m.split.ratio} seed {m.split.seed}")
     metrics = m.outputs.get("metrics")
-    info(f"  manifest sha256 {m.digest}; metrics md5 {metrics.md5 if metrics else None}")
+    info(f"  manifest sha256 {m.digest.value}; metrics md5 {metrics.md5 if metrics else None}")
     info(f"  released {rel.record.released_at} by {rel.record.releaser}")
     for a in rel.record.approvals:
         info(f"  approved by {a.by} ({a.role}) in {(a.commit or '')[:10]}")

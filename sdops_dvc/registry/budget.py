@@ -68,7 +68,7 @@ def read_ledger(
     entries = []
     for r in releases(repo):
         manifest = manifest_at(repo, r.commit, root)
-        p = manifest.privacy if manifest is not None else PrivacyInfo.from_json(None)
+        p = manifest.privacy_info if manifest is not None else PrivacyInfo.from_json(None)
         same_source = manifest is not None and manifest.source.md5 in digests
         if (
             p.budget_scope != scope

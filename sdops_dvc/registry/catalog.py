@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sdops_dvc import layout as L
 from sdops_dvc.config import ApprovalsCfg
 from sdops_dvc.errors import ReleaseUnavailable
-from sdops_dvc.records import JSON, Manifest, RecordError, ReleaseRecord, RevocationRecord
+from sdops_dvc.manifest import Manifest
+from sdops_dvc.records import JSON, RecordError, ReleaseRecord, RevocationRecord
 from sdops_dvc.registry.tags import REF_RE, ParsedTag, Version, parse_tag
 from sdops_dvc.scm import blob_at, git_cwd, repo_path
 
@@ -140,7 +141,7 @@ def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag) -> tuple[ReleaseRe
         actual = compute_digest(manifest.doc)
     except (TypeError, ValueError):
         return "the manifest at its commit cannot be hashed"
-    if manifest.digest != actual:
+    if manifest.digest.value != actual:
         return "the manifest at its commit was edited after it was sealed"
     if record.manifest_digest != actual:
         return "its record's manifest digest differs from the manifest at its commit"
@@ -436,7 +437,7 @@ def _manifest(text: str | None) -> Manifest | None:
     if not text:
         return None
     try:
-        return Manifest.from_json(json.loads(text))
+        return Manifest.parse(json.loads(text))
     except (json.JSONDecodeError, RecordError, TypeError, ValueError):
         return None
 

@@ -15,7 +15,7 @@ from sdops_dvc.scm import blob_at, repo_at, repo_path
 if TYPE_CHECKING:
     from git import Repo as GitRepo
 
-    from sdops_dvc.records import Manifest
+    from sdops_dvc.manifest import Manifest
 
 PARAM_SECTIONS = ("source", "split", "generator", "constraints", "policy", "dataset")
 # thresholds first: a loosened gate is the first thing a reviewer must see
@@ -180,12 +180,14 @@ class Lineage:
                 "snapshot_id": m.source.snapshot_id,
                 "md5": m.source.md5,
                 "path": m.source.path,
-                "import": m.source.imported.as_json() if m.source.imported else None,
+                "import": m.source.imported.model_dump(mode="json") if m.source.imported else None,
             },
             "code_commit": rel.commit,
-            "generator": m.generator.as_json(),
-            "split": {"ratio": m.split_ratio, "seed": m.split_seed},
-            "manifest_digest": m.digest,
+            "generator": m.generator.model_dump(
+                mode="json", include={"family", "sdv_class", "sdv_version", "parameters", "seed"}
+            ),
+            "split": {"ratio": m.split.ratio, "seed": m.split.seed},
+            "manifest_digest": m.digest.value,
             "report_digests": {k: a.md5 for k, a in m.outputs.items() if k in ("metrics", "gate")},
             "released_at": rel.record.released_at,
             "releaser": rel.record.releaser,

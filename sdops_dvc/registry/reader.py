@@ -19,7 +19,7 @@ from sdops_dvc.registry import catalog
 from sdops_dvc.registry.catalog import NotRelease, Release
 
 if TYPE_CHECKING:
-    from sdops_dvc.records import Manifest
+    from sdops_dvc.manifest import Manifest
 
 __all__ = ["NotRelease", "Registry", "Release"]
 

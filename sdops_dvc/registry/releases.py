@@ -18,12 +18,12 @@ from sdops_dvc.config import Params
 from sdops_dvc.errors import ReleaseRefused, RepoError
 from sdops_dvc.ledger import Entry, Ledger
 from sdops_dvc.lineage import lineage_of, scope_of, source_digests
+from sdops_dvc.manifest import Manifest
 from sdops_dvc.records import (
     JSON,
     BudgetException,
     BudgetRecord,
     GateRecord,
-    Manifest,
     PrivacyInfo,
     RecordError,
     ReleaseRecord,
@@ -277,7 +277,7 @@ def _check_candidate(
         invalid = validate(doc)
         f.problems += [f"manifest: {p}" for p in invalid]
         try:
-            manifest = Manifest.from_json(doc)
+            manifest = Manifest.parse(doc)
         except RecordError as exc:
             if not invalid:
                 f.problems.append(f"manifest: {exc}")
@@ -308,7 +308,7 @@ def _check_budget(
     from sdops_dvc.registry import budget as B
 
     layout = L.Layout(root)
-    privacy = manifest.privacy if manifest is not None else PrivacyInfo.from_json(None)
+    privacy = manifest.privacy_info if manifest is not None else PrivacyInfo.from_json(None)
     scope = privacy.budget_scope or scope_of(params, layout)
     lineage = lineage_of(params, layout)
     digests = source_digests(params, layout)
@@ -450,7 +450,7 @@ def _release_record(
         name=name,
         version=str(version),
         commit=repo.head.commit.hexsha,
-        manifest_digest=cand.manifest.digest,
+        manifest_digest=cand.manifest.digest.value,
         gate=GateRecord(
             {k: v.get("passed") for k, v in cand.gate.get("gates", {}).items()},
             reevaluated=proof.reevaluate,
@@ -715,7 +715,7 @@ def published_spend_problems(
     seen: set[str] = set()
     for commit in repo.iter_commits("HEAD", paths=rel, max_count=limit):
         m = manifest_at(repo, commit.hexsha, root)
-        p = m.privacy if m is not None else None
+        p = m.privacy_info if m is not None else None
         if m is None or p is None or not p.formal_guarantee or not p.measurement_id:
             continue
         mid = p.measurement_id

@@ -23,7 +23,7 @@ from sdops_dvc.report.site import BudgetView, DatasetView, ReleaseView, Site, re
 if TYPE_CHECKING:
     from git import Repo as GitRepo
 
-    from sdops_dvc.records import Manifest
+    from sdops_dvc.manifest import Manifest
     from sdops_dvc.registry.catalog import Release
 
 MARKER = ".sdops-catalog"  # a directory holding it is a catalog sdops may replace
@@ -40,7 +40,7 @@ class CatalogResult:
 def _spend(m: Manifest | None) -> str:
     from sdops_dvc.registry.evidence import spend_text
 
-    return "unknown" if m is None else spend_text(m.privacy)
+    return "unknown" if m is None else spend_text(m.privacy_info)
 
 
 def _release_files(

@@ -21,7 +21,7 @@ from sdops_dvc.errors import DataError
 from sdops_dvc.fsutil import md5_file, write_json_atomic
 from sdops_dvc.layout import Layout
 from sdops_dvc.lineage import import_info, lineage_of, scope_of
-from sdops_dvc.manifest import SCHEMA_VERSION, seal, validate
+from sdops_dvc.manifest import SCHEMA_VERSION, Manifest, seal, validate
 from sdops_dvc.metric_table import get, summary_keys
 from sdops_dvc.synthesizers.adapters import generator_for
 from sdops_dvc.tableset import SetMetadata, set_metadata, source_set_files
@@ -379,6 +379,7 @@ def run_manifest(
     manifest = build_manifest(params, layout, inputs)
     problems = validate(manifest)
     if problems:  # a bug, not bad input: never write an invalid manifest
-        raise AssertionError("built manifest fails its schema: " + "; ".join(problems))
-    write_json_atomic(out, manifest)
-    return manifest
+        raise AssertionError("built manifest fails its model: " + "; ".join(problems))
+    written = Manifest.model_validate(manifest).doc  # what the model writes: the same keys
+    write_json_atomic(out, written)
+    return written

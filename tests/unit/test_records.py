@@ -1,10 +1,9 @@
-"""The typed records (in-process): what a release tag, a revocation and a manifest carry, read
+"""The typed records (in-process): what a release tag and a revocation carry, read
 back from their JSON exactly, and malformed documents refused with a reason."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,6 @@ from sdops_dvc.records import (
     BudgetRecord,
     ExceptionApproval,
     GateRecord,
-    Manifest,
     RecordError,
     ReleaseRecord,
     RevocationRecord,
@@ -91,21 +89,3 @@ def test_a_revocation_reads_back_and_a_hand_made_one_still_names_its_release() -
         "",
         None,
     )
-
-
-def test_a_pipeline_manifest_reads_as_typed_values(pipeline_outputs: Path) -> None:
-    doc = json.loads((pipeline_outputs / "release" / "manifest.json").read_text())
-    m = Manifest.from_json(doc)
-    assert m.doc == doc and m.name == doc["dataset"]["name"]
-    assert m.digest == doc["digest"]["value"]
-    assert m.synthetic.md5 == doc["outputs"]["synthetic"]["md5"]
-    assert m.synthetic.rows == doc["outputs"]["synthetic"]["rows"]
-    assert m.source.metadata is not None and m.source.metadata.path == "metadata.json"
-    assert m.generator.seed == doc["generator"]["seed"]
-    assert m.metrics["quality.column_shapes"] == doc["metrics"]["quality.column_shapes"]
-    assert m.gates_passed == {g: v["passed"] for g, v in doc["gates"]["summary"].items()}
-    assert not m.privacy.formal_guarantee and m.privacy.rho == 0.0
-    assert m.retention_days == doc["policy"]["retention_days"]
-    broken = {**doc, "outputs": {}}
-    with pytest.raises(RecordError, match="no synthetic output"):
-        Manifest.from_json(broken)

@@ -79,7 +79,7 @@ def test_manifest_check_validates_and_detects_tampering(
     del data["policy"]
     forged.write_text(json.dumps(data))
     proc = sdops("manifest", "--check", str(forged), cwd=root)
-    assert proc.returncode == 8 and "'policy' is a required property" in proc.stderr
+    assert proc.returncode == 8 and "policy: Field required" in proc.stderr
 
 
 def _copy(root: Path, tmp_path: Path) -> Path:
