@@ -10,7 +10,7 @@ import difflib
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,12 +19,13 @@ from pydantic import (
     Field,
     Strict,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from sdops_dvc.errors import ConfigError
-from sdops_dvc.metric_table import ALPHA_AFTER, Threshold, thresholds_of
+from sdops_dvc.metric_table import Threshold, thresholds_of
 from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES, check_parameters
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are 32-bit here
@@ -438,47 +439,86 @@ class GateSection(_Model):
         return float(alpha)
 
 
-def _gate_section(gate: str) -> type[GateSection]:
-    """The gate's section with its thresholds from the metric table, each a number in [0, 1]
-    defaulting to the table's value, and ``alpha`` after the threshold ``ALPHA_AFTER`` names
-    (the order params.yaml, gate.json and manifests have always listed them in)."""
-    from pydantic import create_model
-
-    alpha_after = ALPHA_AFTER.get(gate)
-    fields: dict[str, Any] = {"enabled": (Bool, True)}
-    for t in thresholds_of(gate):
-        fields[t.name] = (Num, Field(default=t.default, description=t.doc))
-        if t.name == alpha_after:
-            fields["alpha"] = (Num, 0.01)
-    names = [t.name for t in thresholds_of(gate)]
-    validators: dict[str, Any] = {"_unit": field_validator(*names)(_unit_interval)}
-    if alpha_after is not None:
-        validators["_alpha"] = field_validator("alpha")(_significance)
-    section = create_model(
-        f"{gate.capitalize()}GateCfg", __base__=GateSection, __validators__=validators, **fields
-    )
-    section.gate = gate
-    return section
+def _limit(key: str) -> Any:
+    """A threshold's field, ``key`` being ``GATE.NAME``: its default and the comment init
+    writes beside it come from the metric table (KeyError at import for a threshold the
+    table does not have; ``test_config`` checks that each section declares exactly its
+    gate's thresholds, in the table's order)."""
+    gate, name = key.split(".")
+    t = next((t for t in thresholds_of(gate) if t.name == name), None)
+    if t is None:
+        raise KeyError(f"the metric table has no threshold gates.{key}")
+    return Field(default=t.default, description=t.doc)
 
 
-if TYPE_CHECKING:  # for the type checker a section is its base; thresholds via value()
+class _ThresholdSection(GateSection):
+    """A section of thresholds, each a number in [0, 1]; ``alpha``, where a gate has one, in
+    (0, 0.5]. Fields are listed as params.yaml, gate.json and manifests have always listed
+    them: ``alpha`` after the threshold ``metric_table.ALPHA_AFTER`` names."""
 
-    class _TestedGateCfg(GateSection):
-        """A gate whose findings fail only when also significant at ``alpha``."""
+    @field_validator("*")
+    @classmethod
+    def _bounded(cls, v: Any, info: ValidationInfo) -> Any:
+        if info.field_name == "alpha":
+            return _significance(v)
+        if info.field_name != "enabled":
+            return _unit_interval(v)
+        return v
 
-        alpha: float = 0.01
 
-    SchemaGateCfg = _TestedGateCfg
-    QualityGateCfg = GateSection
-    PrivacyGateCfg = _TestedGateCfg
-    SubgroupGateCfg = _TestedGateCfg
-    FairnessGateCfg = _TestedGateCfg
-else:
-    SchemaGateCfg = _gate_section("schema")
-    QualityGateCfg = _gate_section("quality")
-    PrivacyGateCfg = _gate_section("privacy")
-    SubgroupGateCfg = _gate_section("subgroup")
-    FairnessGateCfg = _gate_section("fairness")
+class SchemaGateCfg(_ThresholdSection):
+    gate: ClassVar[str] = "schema"
+    max_out_of_range_share: Num = _limit("schema.max_out_of_range_share")
+    max_unknown_category_share: Num = _limit("schema.max_unknown_category_share")
+    alpha: Num = 0.01
+    max_duplicate_key_share: Num = _limit("schema.max_duplicate_key_share")
+    max_orphan_excess: Num = _limit("schema.max_orphan_excess")
+    min_cardinality_bounds: Num = _limit("schema.min_cardinality_bounds")
+
+
+class QualityGateCfg(_ThresholdSection):
+    gate: ClassVar[str] = "quality"
+    min_column_shapes: Num = _limit("quality.min_column_shapes")
+    min_column_shape_per_column: Num = _limit("quality.min_column_shape_per_column")
+    min_column_pair_trends: Num = _limit("quality.min_column_pair_trends")
+    max_detection_auc: Num = _limit("quality.max_detection_auc")
+    min_utility_ratio: Num = _limit("quality.min_utility_ratio")
+    min_cardinality: Num = _limit("quality.min_cardinality")
+    min_intertable_trends: Num = _limit("quality.min_intertable_trends")
+
+
+class PrivacyGateCfg(_ThresholdSection):
+    gate: ClassVar[str] = "privacy"
+    max_exact_match_excess: Num = _limit("privacy.max_exact_match_excess")
+    max_real_match_excess: Num = _limit("privacy.max_real_match_excess")
+    max_rare_match_excess: Num = _limit("privacy.max_rare_match_excess")
+    max_dcr_share: Num = _limit("privacy.max_dcr_share")
+    alpha: Num = 0.01
+    max_mia_auc: Num = _limit("privacy.max_mia_auc")
+    max_mia_tpr_at_1pct_fpr: Num = _limit("privacy.max_mia_tpr_at_1pct_fpr")
+    max_singling_out_risk: Num = _limit("privacy.max_singling_out_risk")
+    max_linkability_risk: Num = _limit("privacy.max_linkability_risk")
+    max_outside_linkage_risk: Num = _limit("privacy.max_outside_linkage_risk")
+    max_inference_risk: Num = _limit("privacy.max_inference_risk")
+    max_table_copy_excess: Num = _limit("privacy.max_table_copy_excess")
+    max_group_exact_match_excess: Num = _limit("privacy.max_group_exact_match_excess")
+    max_group_dcr_share: Num = _limit("privacy.max_group_dcr_share")
+
+
+class SubgroupGateCfg(_ThresholdSection):
+    gate: ClassVar[str] = "subgroup"
+    max_column_shapes_gap: Num = _limit("subgroup.max_column_shapes_gap")
+    max_tstr_gap: Num = _limit("subgroup.max_tstr_gap")
+    max_representation_gap: Num = _limit("subgroup.max_representation_gap")
+    alpha: Num = 0.01
+
+
+class FairnessGateCfg(_ThresholdSection):
+    gate: ClassVar[str] = "fairness"
+    max_demographic_parity_increase: Num = _limit("fairness.max_demographic_parity_increase")
+    max_equalized_odds_increase: Num = _limit("fairness.max_equalized_odds_increase")
+    max_error_gap_increase: Num = _limit("fairness.max_error_gap_increase")
+    alpha: Num = 0.01
 
 
 class PolicyGateCfg(GateSection):

@@ -16,7 +16,7 @@ from typing import Any
 from sdops_dvc.config import GatesCfg, GateSection, Params, PolicyCfg
 from sdops_dvc.errors import DataError
 from sdops_dvc.fsutil import write_json_atomic
-from sdops_dvc.metric_table import Goal, Metric, gated_by, get, threshold_of
+from sdops_dvc.metric_table import Goal, Metric, gated_by, get
 
 
 @dataclass(frozen=True)
@@ -651,10 +651,7 @@ def check_gate_file(path: Path) -> tuple[bool, list[str]]:
 def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[str]:
     """Name the groups behind a failing subgroup gate."""
     s = gates.subgroup
-    cs_max, tstr_max, rep_max = (
-        s.value(threshold_of(f"subgroup.worst_{gap}"))
-        for gap in ("column_shapes_gap", "tstr_gap", "representation_gap")
-    )
+    cs_max, tstr_max, rep_max = s.max_column_shapes_gap, s.max_tstr_gap, s.max_representation_gap
     lines = []
     n_gated = max(1, sum(1 for row in details.get("subgroups", []) if row.get("gated")))
     for row in details.get("subgroups", []):
@@ -666,15 +663,13 @@ def subgroup_failures_detail(details: dict[str, Any], gates: GatesCfg) -> list[s
                 f"subgroup: {name}: column shapes {row['column_shapes']:.4f}, gap {row['column_shapes_gap']:.4f} > {cs_max}"
             )
         p_tstr = row.get("tstr_gap_p_value")
-        if (row.get("tstr_gap") or 0) > tstr_max and (
-            p_tstr is None or p_tstr < s.significance / n_gated
-        ):
+        if (row.get("tstr_gap") or 0) > tstr_max and (p_tstr is None or p_tstr < s.alpha / n_gated):
             lines.append(
                 f"subgroup: {name}: TSTR {row['tstr']:.4f}, gap {row['tstr_gap']:.4f} > {tstr_max}"
             )
         p_rep = row.get("representation_p_value")
         if (row.get("representation_gap") or 0) > rep_max and (
-            p_rep is None or p_rep < s.significance / n_gated
+            p_rep is None or p_rep < s.alpha / n_gated
         ):
             lines.append(
                 f"subgroup: {name}: {row['synthetic_share']:.2%} of synthetic rows vs {row['real_share']:.2%} "

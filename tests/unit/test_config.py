@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,46 @@ def test_params_path_that_is_a_directory(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").mkdir()
     with pytest.raises(ConfigError, match="is a directory"):
         load_params(tmp_path / "params.yaml")
+
+
+def test_each_gate_section_declares_its_gates_thresholds_as_typed_attributes() -> None:
+    """The sections are written out (mypy reads ``gates.privacy.max_dcr_share``), and each
+    holds exactly its gate's thresholds from the metric table, in table order, with the
+    table's defaults and comments, and ``alpha`` where the table lists it."""
+    from sdops_dvc.metric_table import ALPHA_AFTER, thresholds_of
+
+    gates = GatesCfg()
+    for name in ("schema", "quality", "privacy", "subgroup", "fairness"):
+        section = gates.schema_ if name == "schema" else getattr(gates, name)
+        fields = type(section).model_fields
+        expected = ["enabled"]
+        for t in thresholds_of(name):
+            expected.append(t.name)
+            if ALPHA_AFTER.get(name) == t.name:
+                expected.append("alpha")
+        assert type(section).gate == name and list(fields) == expected
+        for t in thresholds_of(name):
+            assert fields[t.name].description == t.doc
+            assert section.value(t) == t.default
+        if "alpha" in fields:
+            assert section.significance == 0.01
+    assert gates.privacy.max_dcr_share == 0.55 and gates.subgroup.alpha == 0.01
+    with pytest.raises(KeyError, match="no threshold"):
+        gates.quality.value(thresholds_of("privacy")[0])  # another gate's threshold
+    with pytest.raises(KeyError, match="tests nothing"):
+        _ = gates.quality.significance
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("max_dcr_share", 1.5, "must be between 0 and 1"),
+        ("alpha", 0.0, "must be in (0, 0.5]"),
+        ("alpha", 0.7, "must be in (0, 0.5]"),
+    ],
+)
+def test_a_privacy_threshold_out_of_range_is_named(key: str, value: float, says: str) -> None:
+    from sdops_dvc.config import PrivacyGateCfg
+
+    with pytest.raises(ValueError, match=re.escape(says)):
+        PrivacyGateCfg.model_validate({key: value})
