@@ -1,6 +1,7 @@
-"""The pipeline as a project runs it (as DVC's ``Repo`` wires its commands): params.yaml
-found and loaded, the layout its kind of source implies, and the release registry's budget
-checks handed to the stages that need them. The stages never reach the registry
+"""The pipeline as a project runs it (as DVC's ``Repo`` wires its commands): one function
+per stage (split, generate, evaluate, gate, manifest), each finding and loading params.yaml,
+the layout its kind of source implies and the stage's default files, and handing the
+release registry's budget checks to the stages that need them. The stages never reach the registry
 themselves (an import-linter contract); the click layer only parses, calls these and
 renders their results.
 """
@@ -9,15 +10,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sdops_dvc import layout as L
 from sdops_dvc.config import Params, load_params
 from sdops_dvc.layout import Layout
 
 if TYPE_CHECKING:
+    from sdops_dvc.stages.evaluate import EvaluateResult
     from sdops_dvc.stages.gate import GateResult
     from sdops_dvc.stages.generate import GenerateResult
+    from sdops_dvc.stages.split import SplitResult
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +86,66 @@ def gate(
     params, layout = open_project(found)
     budget = gate_summary(layout.root, params)
     return run_gate(metrics, params, target, root=layout.root, budget=budget), target
+
+
+def split(
+    params_path: Path, train_out: Path | None, holdout_out: Path | None
+) -> tuple[SplitResult, Layout]:
+    """The split stage: the source checked against its pin, then a seeded train/holdout
+    split written to ``train_out`` and ``holdout_out`` (the layout's by default)."""
+    from sdops_dvc.stages.split import run_split
+
+    params, layout = open_project(params_path)
+    res = run_split(params, layout, train_out or layout.train(), holdout_out or layout.holdout())
+    return res, layout
+
+
+def evaluate(
+    params_path: Path | None,
+    synthetic: Path,
+    out_dir: Path,
+    *,
+    train: Path | None = None,
+    holdout: Path | None = None,
+    target: str | None = None,
+    model_sample: Path | None = None,
+    progress: bool = False,
+) -> EvaluateResult:
+    """The evaluate stage on ``synthetic`` against the train and holdout splits (the
+    project's, or those given), with params.yaml's settings when there is one (found in
+    the working directory when not given); writes metrics, details and plots to
+    ``out_dir``."""
+    from sdops_dvc.stages.evaluate import run_evaluate
+
+    found = discover_params(params_path)
+    params, layout = open_project(found) if found is not None else (None, Layout(Path.cwd()))
+    return run_evaluate(
+        params,
+        layout.root,
+        train or layout.train(),
+        holdout or layout.holdout(),
+        synthetic,
+        out_dir,
+        target=target,
+        progress=progress,
+        model_sample=model_sample,
+    )
+
+
+def manifest(params_path: Path, out: Path | None) -> tuple[dict[str, Any], Path]:
+    """The manifest stage on the project's stage outputs, written to ``out`` (default
+    release/manifest.json): the manifest and where it was written."""
+    from sdops_dvc.stages.manifest import ManifestInputs, run_manifest
+
+    params, layout = open_project(params_path)
+    inputs = ManifestInputs(
+        train=layout.train(),
+        holdout=layout.holdout(),
+        synthetic=layout.synthetic_out(params.output.format),
+        metrics=layout.path(L.METRICS),
+        gate=layout.path(L.GATE),
+        fit=layout.path(L.DP_FIT),
+        model_sample=layout.model_sample(params.output.format),
+    )
+    target = out or layout.path(L.MANIFEST)
+    return run_manifest(params, layout, inputs, target), target

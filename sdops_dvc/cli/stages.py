@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdops_dvc import layout as L
+from sdops_dvc import layout as L, pipeline
 from sdops_dvc.cli.setup import PARAMS_OPTION
 from sdops_dvc.output import info, interactive, result
-from sdops_dvc.pipeline import discover_params, open_project
 
 if TYPE_CHECKING:
     from sdops_dvc.stages.gate import GateResult
@@ -29,10 +28,7 @@ PathType = click.Path(path_type=Path)
 )
 def split(params_path: Path, train_out: Path | None, holdout_out: Path | None) -> None:
     """Verify the source against its pin, then write a seeded train/holdout split."""
-    from sdops_dvc.stages.split import run_split
-
-    params, layout = open_project(params_path)
-    res = run_split(params, layout, train_out or layout.train(), holdout_out or layout.holdout())
+    res, _ = pipeline.split(params_path, train_out, holdout_out)
     log.info("split %d rows: %d train, %d holdout", res.n_source, res.n_train, res.n_holdout)
     related = res.tables if len(res.tables) > 1 else {}  # a set of one: the counts above
     for name, (n, tr, ho) in related.items():
@@ -66,9 +62,9 @@ def generate(
     params_path: Path, train_path: Path | None, out: Path | None, model_sample: Path | None
 ) -> None:
     """Fit the configured SDV synthesizer on the train split and sample, reproducibly."""
-    from sdops_dvc.pipeline import generate as run
-
-    res, layout = run(params_path, train_path, out, model_sample, progress=interactive())
+    res, layout = pipeline.generate(
+        params_path, train_path, out, model_sample, progress=interactive()
+    )
     log.info("wrote %d synthetic rows to %s", res.rows, layout.rel(res.output))
     result({"rows": res.rows, "output": layout.rel(res.output)})
 
@@ -128,24 +124,15 @@ def evaluate(
     exact copies, DCR share, NNDR, membership inference, singling-out, linkability and
     inference risks (anonymeter's method) and per-subgroup figures.
     """
-    from sdops_dvc.layout import Layout
-    from sdops_dvc.stages.evaluate import run_evaluate
-
-    params_path = discover_params(params_path)
-    params = None
-    layout = Layout(Path.cwd())
-    if params_path is not None:
-        params, layout = open_project(params_path)
-    res = run_evaluate(
-        params,
-        layout.root,
-        train_path or layout.train(),
-        holdout_path or layout.holdout(),
+    res = pipeline.evaluate(
+        params_path,
         synthetic_path,
         out_dir,
+        train=train_path,
+        holdout=holdout_path,
         target=target,
-        progress=interactive(),
         model_sample=model_sample,
+        progress=interactive(),
     )
     log.info(
         "wrote %s (%s)",
@@ -190,9 +177,7 @@ def gate(path: Path | None, params_path: Path | None, out: Path | None, check: b
     if check:
         _check_gate(path or Path(L.GATE))
         return
-    from sdops_dvc.pipeline import gate as run
-
-    _render_gate(*run(path, params_path, out))
+    _render_gate(*pipeline.gate(path, params_path, out))
 
 
 def _check_gate(gate_path: Path) -> None:
@@ -266,18 +251,6 @@ def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> No
         info(f"{check_path}: valid (sha256 {data['digest']['value']})")
         result({"manifest": str(check_path), "valid": True, "sha256": data["digest"]["value"]})
         return
-    from sdops_dvc.stages.manifest import ManifestInputs, run_manifest
-
-    params, layout = open_project(params_path)
-    inputs = ManifestInputs(
-        train=layout.train(),
-        holdout=layout.holdout(),
-        synthetic=layout.synthetic_out(params.output.format),
-        metrics=layout.path(L.METRICS),
-        gate=layout.path(L.GATE),
-        fit=layout.path(L.DP_FIT),
-        model_sample=layout.model_sample(params.output.format),
-    )
-    data = run_manifest(params, layout, inputs, out or layout.path(L.MANIFEST))
+    data, target = pipeline.manifest(params_path, out)
     log.info("manifest sha256 %s", data["digest"]["value"])
-    result({"manifest": str(out or layout.path(L.MANIFEST)), "sha256": data["digest"]["value"]})
+    result({"manifest": str(target), "sha256": data["digest"]["value"]})
