@@ -133,8 +133,8 @@ class Outcome:
 def init_params(table: Table, tmp: Path) -> Any:
     """The params.yaml ``sdops init`` writes for this table (charter filled, target and
     subgroups declared), loaded and validated as the pipeline loads it."""
-    from sdops_dvc.config import load_params
-    from sdops_dvc.templates import render_params
+    from sdops_dvc.domain.config import load_params
+    from sdops_dvc.setup.project import render_params
 
     text = render_params(
         {
@@ -214,8 +214,8 @@ def rare_qi(unseen: Any, train: Any, table: Table, seed: int, qi: list[str]) -> 
     (its quasi-identifiers, as generalised, single out almost no one)."""
     import pandas as pd
 
+    from sdops_dvc.domain.tableio import row_hashes
     from sdops_dvc.metrics.privacy import generalised
-    from sdops_dvc.tables import row_hashes
 
     h = pd.Series(row_hashes(generalised(train, qi, table.bins), qi))
     unique = train[h.map(h.value_counts()).to_numpy() == 1]
@@ -235,7 +235,7 @@ def rebalanced(
     group with at least min_size holdout rows by that group's train rows."""
     import pandas as pd
 
-    from sdops_dvc.config import ConditionsCfg
+    from sdops_dvc.domain.config import ConditionsCfg
 
     col = table.protected[0]
     k_unseen, k_train, k_hold = (f[col].astype("string") for f in (unseen, train, holdout))
@@ -307,10 +307,10 @@ def cases(real: Any, seed: int, sdtypes: dict[str, str]) -> tuple[Any, Any, dict
 
 
 def run_table(table: Table, seeds: list[int], tmp: Path, log: Any) -> list[Outcome]:
-    from sdops_dvc.metadata import column_sdtypes, detect, model_discrete
+    from sdops_dvc.domain.metadata import column_sdtypes, detect, model_discrete
+    from sdops_dvc.domain.tableio import read_table
     from sdops_dvc.stages.evaluate import compute_metrics
     from sdops_dvc.stages.gate import decide
-    from sdops_dvc.tables import read_table
 
     real = read_table(table.path, what=table.name)
     from sdops_dvc.metrics.families import privacy_columns

@@ -28,9 +28,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sdops_dvc.metadata import detect_tables, parse_datetimes  # noqa: E402
+from sdops_dvc.domain.metadata import detect_tables, parse_datetimes  # noqa: E402
+from sdops_dvc.domain.relationships import Relationship  # noqa: E402
 from sdops_dvc.metrics.relational import check_relationships, multi_table_quality  # noqa: E402
-from sdops_dvc.relational import Relationship  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "datasets" / "nycflights13"
 DECLARED = [

@@ -46,7 +46,7 @@ def _health(datasets: Path):  # type: ignore[no-untyped-def]
 def bench_dcr(datasets: Path) -> None:
     from sdmetrics.single_table import DCROverfittingProtection
 
-    from sdops_dvc.metadata import column_sdtypes, detect
+    from sdops_dvc.domain.metadata import column_sdtypes, detect
     from sdops_dvc.metrics.privacy import dcr_share
 
     train, holdout, syn = _health(datasets)
@@ -137,7 +137,7 @@ SCALE_CHILD = r"""
 import json, resource, sys, time, warnings
 warnings.filterwarnings("ignore")
 from pathlib import Path
-from sdops_dvc.config import parse_params
+from sdops_dvc.domain.config import parse_params
 from sdops_dvc.stages.evaluate import run_evaluate
 from sdops_dvc.stages.gate import run_gate
 root = Path(sys.argv[1])
@@ -153,8 +153,8 @@ print(json.dumps({"seconds": elapsed, "peak_mib": peak, "parts": res.seconds,
 
 
 def _scale_case(label: str, train, holdout, syn, target: str, subgroups: list[str]) -> None:  # type: ignore[no-untyped-def]
-    from sdops_dvc.fsutil import write_json_atomic
-    from sdops_dvc.metadata import detect
+    from sdops_dvc.base.fsutil import write_json_atomic
+    from sdops_dvc.domain.metadata import detect
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

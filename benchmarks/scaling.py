@@ -57,7 +57,7 @@ def one(rows: int, cols: int, datasets: str, queue) -> None:  # type: ignore[no-
     import warnings
 
     warnings.simplefilter("ignore")
-    from sdops_dvc.metadata import detect
+    from sdops_dvc.domain.metadata import detect
     from sdops_dvc.stages.evaluate import compute_metrics
 
     train = table(rows, cols, 1, Path(datasets))

@@ -20,12 +20,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import IntegrityError, ReleaseUnavailable
+from sdops_dvc.base.errors import IntegrityError, ReleaseUnavailable
+from sdops_dvc.domain.metadata import column_sdtypes, named_as, parse_datetimes, table_metadata
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.manifest import Manifest
+    from sdops_dvc.domain.manifest import Manifest
     from sdops_dvc.registry.reader import Registry, Release
 
 
@@ -108,7 +109,6 @@ def read_tables(ref: str, repo: str | Path = ".") -> dict[str, pd.DataFrame]:
     """Every synthetic table of a release as DataFrames by table name (bytes verified against
     the manifest), typed as the release's metadata.json declares each table. A single-table
     release gives one table, named after the dataset."""
-    from sdops_dvc.metadata import named_as, table_metadata
 
     rel, manifest, registry = _release(ref, repo)
     meta = manifest.source.metadata
@@ -182,7 +182,6 @@ def read_dataframe(ref: str, repo: str | Path = ".") -> pd.DataFrame:
 
 def typed(df: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
     """Columns cast to the sdtypes ``metadata`` (SDV's) declares; others left as read."""
-    from sdops_dvc.metadata import column_sdtypes, parse_datetimes
 
     out = df.copy()
     for name, sdtype in column_sdtypes(metadata).items():

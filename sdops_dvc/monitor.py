@@ -17,16 +17,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.config import MonitorCfg, Params
-from sdops_dvc.errors import ReleaseUnavailable
-from sdops_dvc.fsutil import write_json_atomic, write_text_atomic
-from sdops_dvc.records import utc_stamp
-from sdops_dvc.scm import repo_at, work_tree
+from sdops_dvc.base.errors import DataError, ReleaseUnavailable
+from sdops_dvc.base.fsutil import write_json_atomic, write_text_atomic
+from sdops_dvc.base.scm import repo_at, work_tree
+from sdops_dvc.domain.config import MonitorCfg, Params
+from sdops_dvc.domain.metadata import column_sdtypes, named_as, parse_datetimes, table_metadata
+from sdops_dvc.domain.records import monitor_history, utc_stamp
+from sdops_dvc.domain.relationships import Relationship, evaluation_view, view_metadata
+from sdops_dvc.domain.tableset import read_tables as read_files
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.manifest import Manifest
+    from sdops_dvc.domain.manifest import Manifest
     from sdops_dvc.registry.reader import Release
 
 STATUS = {"healthy": 0, "warning": 1, "action": 2}
@@ -98,10 +101,7 @@ def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
     tables, each with its datetimes parsed; and the views drift and utility are measured on
     (a single table's view is the table itself)."""
     from sdops_dvc.api import read_tables
-    from sdops_dvc.metadata import column_sdtypes, named_as, parse_datetimes, table_metadata
     from sdops_dvc.registry.reader import Registry
-    from sdops_dvc.relational import Relationship, evaluation_view, view_metadata
-    from sdops_dvc.tableset import read_tables as read_files
 
     repo = repo_at(root)
     top = work_tree(repo)
@@ -142,7 +142,6 @@ def _load(root: Path, ref: str, fresh_path: Path) -> _Inputs:
 def _fresh_files(rel: Release, sources: dict[str, str], fresh: Path) -> dict[str, Path]:
     """Where each fresh table is: ``--fresh`` itself for a single table; for related tables a
     file named as the release's source file of that table, in the directory ``--fresh``."""
-    from sdops_dvc.errors import DataError
 
     if len(sources) == 1:
         return {name: fresh for name in sources}
@@ -160,10 +159,8 @@ def _table_findings(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[Finding]]:
     """Per table: schema and column drift (columns named ``table.column``); per
     relationship: the orphan share in the fresh tables against the release's source."""
-    from sdops_dvc.metadata import column_sdtypes
     from sdops_dvc.metrics.drift import column_drift
     from sdops_dvc.metrics.relational import orphan_share
-    from sdops_dvc.relational import Relationship
 
     drift: dict[str, dict[str, Any]] = {}
     findings: list[Finding] = []
@@ -423,6 +420,5 @@ def run_monitor(
 
 def history(root: Path, name: str) -> list[dict[str, Any]]:
     """Every committed monitor record of NAME, oldest first."""
-    from sdops_dvc.records import monitor_history
 
     return monitor_history(root, name)

@@ -12,9 +12,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc import layout as L
-from sdops_dvc.config import Params, load_params
-from sdops_dvc.layout import Layout
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.config import Params, load_params
+from sdops_dvc.domain.layout import Layout
 
 if TYPE_CHECKING:
     from sdops_dvc.stages.evaluate import EvaluateResult

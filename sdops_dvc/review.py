@@ -18,8 +18,10 @@ from typing import Any
 
 import yaml
 
-from sdops_dvc.config import Params, params_dict
-from sdops_dvc.metric_table import THRESHOLDS, Goal
+from sdops_dvc.base.scm import find_repo, repo_path
+from sdops_dvc.domain.budget import cap_of, cap_raised, scope_value
+from sdops_dvc.domain.config import Params, params_dict
+from sdops_dvc.domain.metric_table import THRESHOLDS, Goal
 
 log = logging.getLogger(__name__)
 MAIN_CANDIDATES = ("main", "master", "origin/main", "origin/master")
@@ -71,7 +73,6 @@ def threshold_change(key: str, old: Any, new: Any) -> str | None:
 
 
 def _params_at(repo: Any, commit: Any, root: Path) -> dict[str, Any]:
-    from sdops_dvc.scm import repo_path
 
     try:
         blob = commit.tree / repo_path(repo, root / "params.yaml")
@@ -103,8 +104,6 @@ def base_params(
     of HEAD and the main branch; its sha; and what it is ("release NAME@vX.Y.Z", "merge base
     SHA with main")."""
     import git
-
-    from sdops_dvc.scm import find_repo
 
     repo = find_repo(root)
     if repo is None:
@@ -150,7 +149,6 @@ def review_notes(root: Path, params: Params) -> list[str]:
 def _scope_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:
     """A renamed budget scope is flagged like a raised cap: it cannot refund the source's
     spends (they follow its lineage), but it changes which budget a release draws from."""
-    from sdops_dvc.accounting import scope_value
 
     old, new = scope_value(base), scope_value(now)
     if old == new:
@@ -164,7 +162,6 @@ def _scope_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[
 
 def _budget_notes(base: dict[str, Any], now: dict[str, Any], short: str) -> list[str]:
     """``now`` is params.yaml as written in the work tree."""
-    from sdops_dvc.accounting import cap_of, cap_raised
 
     old, new = cap_of(base), cap_of(now)
     if old == new:

@@ -24,14 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import ConfigError, DataError
-from sdops_dvc.metric_table import BY_KEY, Goal, get as metric_get
-from sdops_dvc.synthesizers import FAMILIES
+from sdops_dvc.base.errors import ConfigError, DataError
+from sdops_dvc.base.fsutil import write_text_atomic
+from sdops_dvc.base.scm import run_dvc
+from sdops_dvc.base.yamlio import dump_round_trip, load_file, round_trip
+from sdops_dvc.domain.config import GeneratorCfg
+from sdops_dvc.domain.families import FAMILIES
+from sdops_dvc.domain.metric_table import BY_KEY, Goal, get as metric_get
+from sdops_dvc.domain.relationships import split_by_entity
+from sdops_dvc.domain.tableset import read_set, set_metadata
 
 if TYPE_CHECKING:
-    from sdops_dvc.config import Params
-    from sdops_dvc.layout import Layout
-    from sdops_dvc.tableset import TableSet
+    from sdops_dvc.domain.config import Params
+    from sdops_dvc.domain.layout import Layout
+    from sdops_dvc.domain.tableset import TableSet
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +154,6 @@ def _lookup(metrics: dict[str, Any], key: str) -> float | None:
 
 def check_candidates(params: Params, candidates: list[Candidate], objective: str) -> None:
     """Every problem with the search's declaration, before anything is fitted."""
-    from sdops_dvc.config import GeneratorCfg
 
     if objective not in BY_KEY or BY_KEY[objective].goal is Goal.IGNORE:
         ranked = [k for k, m in BY_KEY.items() if m.goal is not Goal.IGNORE]
@@ -202,7 +207,6 @@ def validation_split(
 ) -> tuple[TableSet, TableSet]:
     """(fitting part, validation part) of the train set, seeded: split again by entity with
     the split stage's own rule (a single table, a set of one: by row)."""
-    from sdops_dvc.relational import split_by_entity
 
     parts = split_by_entity(train.tables, list(train.relationships), train.entity, 1 - share, seed)
     return train.replace(parts.train), train.replace(parts.holdout)
@@ -218,7 +222,6 @@ def _judge(params: Params, layout: Layout, work_dir: Path) -> Judge:
     does."""
     from sdops_dvc.stages.evaluate import compute_set_metrics
     from sdops_dvc.stages.generate import generate_set
-    from sdops_dvc.tableset import read_set, set_metadata
 
     meta = set_metadata(params, layout)
     where = layout.train()  # the layout of params' project (Layout.for_params)
@@ -265,7 +268,6 @@ def run_tune(
     """Fit, evaluate and judge each candidate on the validation split (see module doc), in
     order, until the candidates, ``max_candidates`` or ``max_seconds`` run out (the running
     one finishes). A candidate that fails to fit is a trial with its error, not a crash."""
-    from sdops_dvc.config import GeneratorCfg
     from sdops_dvc.stages.gate import decide
 
     check_candidates(params, candidates, objective)
@@ -310,8 +312,6 @@ def run_tune(
 def apply_winner(params_path: Path, result: TuneResult) -> None:
     """Write the winner into params.yaml (family, parameters, discrete columns) with the
     record of the search (``generator.tuning``); comments and other keys kept."""
-    from sdops_dvc.fsutil import write_text_atomic
-    from sdops_dvc.yamlio import dump_round_trip, round_trip
 
     if result.winner is None:
         raise DataError("no candidate was approved on validation; params.yaml is unchanged")
@@ -346,7 +346,6 @@ def _flow(value: Any) -> Any:
 def read_candidates(path: Path) -> list[Candidate]:
     """A candidates file: a YAML list of ``{family, parameters, discrete}``, or a library
     file written by :func:`write_library` (its trials, in order)."""
-    from sdops_dvc.yamlio import load_file
 
     data = load_file(path, what="candidates file")
     if isinstance(data, dict) and isinstance(data.get("trials"), list):
@@ -365,8 +364,6 @@ def write_library(path: Path, dataset: str, result: TuneResult) -> None:
     --from-library``, ``sdops tune --candidates``)."""
     import yaml
 
-    from sdops_dvc.fsutil import write_text_atomic
-
     doc = {"dataset": dataset, **result.as_json()}
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (
@@ -379,7 +376,6 @@ def write_library(path: Path, dataset: str, result: TuneResult) -> None:
 
 def library_winner(path: Path) -> Candidate:
     """The candidate a reviewed library file selected (init --from-library)."""
-    from sdops_dvc.yamlio import load_file
 
     data = load_file(path, what="library file")
     trials = data.get("trials") if isinstance(data, dict) else None
@@ -398,7 +394,6 @@ def library_winner(path: Path) -> Candidate:
 def judge_once(layout: Layout) -> tuple[bool, list[str]]:
     """``dvc repro`` after the winner is applied: the release gate judges it once, on the
     holdout. Whether it approved, and its failures."""
-    from sdops_dvc.scm import run_dvc
     from sdops_dvc.stages.gate import check_gate_file
 
     run_dvc(["repro"], cwd=layout.root)

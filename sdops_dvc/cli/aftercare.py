@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from sdops_dvc.output import JSON_OPTION, info, result
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.base.output import JSON_OPTION, info, result
+from sdops_dvc.domain.config import load_params
 
 
 @click.command(
@@ -58,8 +60,6 @@ def monitor(
     """
     import sys
 
-    from sdops_dvc.config import load_params
-    from sdops_dvc.errors import ConfigError
     from sdops_dvc.monitor import history, run_monitor
 
     if history_name:

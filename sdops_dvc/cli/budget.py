@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
+from sdops_dvc.base.output import JSON_OPTION, info, result, warn
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import JSON_OPTION, info, result, warn
+from sdops_dvc.domain.config import load_params
 
 
 @click.command(
@@ -28,7 +29,6 @@ def budget(name: str | None, params_path: Path, as_json: bool, offline: bool) ->
     and retired releases stay in the ledger: spent budget stays spent. The cap comes from
     params.yaml (budget.epsilon, budget.delta); every change of it is listed.
     """
-    from sdops_dvc.config import load_params
     from sdops_dvc.registry.budget import ledger_report
 
     params = load_params(params_path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sdops_dvc.output import info, result, warn
+from sdops_dvc.base.output import info, result, warn
 
 
 @click.command(

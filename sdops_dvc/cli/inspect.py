@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from sdops_dvc.base.errors import IntegrityError, NotReproduced, WouldOverwrite
+from sdops_dvc.base.fsutil import write_many_atomic
+from sdops_dvc.base.output import JSON_OPTION, info, result
 from sdops_dvc.cli.setup import REPO_OPTION
-from sdops_dvc.output import JSON_OPTION, info, result
 
 
 @click.command(name="list", epilog="Example:\n\n  sdops list health-insurance --json")
@@ -108,8 +110,6 @@ def get(ref: str, out: Path | None, card: bool, location: str) -> None:
     """Download a release's synthetic table (or all its related tables); revoked releases
     are refused. Every file is verified against the manifest before any is written."""
     from sdops_dvc.api import read_release_files, read_table_bytes
-    from sdops_dvc.errors import WouldOverwrite
-    from sdops_dvc.fsutil import write_many_atomic
 
     if out is not None and out.exists() and not (out.is_dir() and not any(out.iterdir())):
         raise WouldOverwrite(f"{out} exists", hint="choose another -o path or remove it")
@@ -228,7 +228,6 @@ def verify(ref: str, signature: bool) -> None:
     output is byte-identical to the release and its card and provenance statement are made
     again byte for byte (otherwise list what differs). With --signature: check what the
     signed tag pins, without re-running."""
-    from sdops_dvc.errors import IntegrityError, NotReproduced
     from sdops_dvc.registry.operations import verify as do_verify, verify_signature
 
     if signature:

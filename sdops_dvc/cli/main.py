@@ -15,6 +15,9 @@ from typing import Any
 import click
 
 from sdops_dvc import __version__
+from sdops_dvc.base.errors import SdopsError
+from sdops_dvc.base.output import error, error_document, json_param, set_json_mode
+from sdops_dvc.base.parallel import set_wait_policy
 
 # command name -> (module, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -69,8 +72,6 @@ class LazyGroup(click.Group):
         module = importlib.import_module(entry[0])
         cmd: click.Command = getattr(module, entry[1])
         if not any(p.name == "as_json" for p in cmd.params):  # every command takes --json
-            from sdops_dvc.output import json_param
-
             cmd.params.append(json_param())
         return cmd
 
@@ -125,19 +126,15 @@ Exit codes: 0 ok, 1 gate failed, 2 usage, 3 bad params, 4 bad data,
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def cli(quiet: bool, verbose: bool) -> None:
     """sdops: governed, reproducible synthetic-data releases on DVC, git and SDV."""
-    from sdops_dvc.output import set_json_mode
 
     set_json_mode(False)  # per invocation: the command's own --json turns it on
     _setup_logging(-1 if quiet else 1 if verbose else 0)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    from sdops_dvc.errors import SdopsError
-    from sdops_dvc.output import error, error_document
 
     # before any OpenMP runtime starts: on a busy machine waiting threads sleep rather than
     # spin, so pools stay fast when other processes share the cores (parallel.py)
-    from sdops_dvc.parallel import set_wait_policy
 
     set_wait_policy()
 

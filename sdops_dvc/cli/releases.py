@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sdops_dvc.base.output import info, result, warn
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import info, result
+from sdops_dvc.domain.config import load_params
 
 if TYPE_CHECKING:
     from sdops_dvc.registry.releases import ReleaseResult
@@ -71,7 +72,6 @@ def release(
     from origin) has room. Pushes data to the DVC remotes, then the tag and the budget ledger
     ref to origin in one atomic push; no local tag exists until origin accepted it.
     """
-    from sdops_dvc.config import load_params
     from sdops_dvc.registry.releases import Proof, release as do_release
 
     params = load_params(params_path)
@@ -90,7 +90,6 @@ def release(
 def _render_release(res: ReleaseResult) -> None:
     """What the release did: repairs, the tag, warnings, proof, budget, approvals, the
     governing rules and their changes, what was pushed; the JSON result."""
-    from sdops_dvc.output import warn
 
     for line in res.repairs:
         info(f"repaired: {line}")
@@ -170,7 +169,6 @@ Example:
 )
 def revoke(ref: str, reason: str, kind: str, purge: bool) -> None:
     """Revoke a release: a GTO deregistration tag NAME@vX.Y.Z!#N with reason, kind and actor."""
-    from sdops_dvc.output import warn
     from sdops_dvc.registry.releases import revoke as do_revoke
 
     rv = do_revoke(Path.cwd(), ref, reason, kind, purge=purge)

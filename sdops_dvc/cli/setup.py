@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdops_dvc.output import info, result, warn
+from sdops_dvc.base.output import info, result, status, warn
+from sdops_dvc.domain.config import ACCESS_CLASSES
 
 if TYPE_CHECKING:
-    from sdops_dvc.project import Charter, InitResult
+    from sdops_dvc.setup.project import Charter, InitResult
 
 PARAMS_OPTION = click.option(
     "--params",
@@ -143,7 +144,7 @@ def init(
     (PR template, CODEOWNERS, GitHub Actions and GitLab CI jobs). Never overwrites without
     --force.
     """
-    from sdops_dvc.project import Charter, init_project
+    from sdops_dvc.setup.project import Charter, init_project
 
     charter = Charter(intended_use, tuple(audiences), classification, retention_days, owner)
     if charter.missing() and sys.stdin.isatty() and sys.stdout.isatty():
@@ -165,7 +166,7 @@ def init(
     )
     actions = list(res.actions)
     if private_remote:
-        from sdops_dvc.project import set_private_remote
+        from sdops_dvc.setup.project import set_private_remote
 
         actions += set_private_remote(res.root, private_remote)
     _render_init(res, actions, charter.missing())
@@ -225,8 +226,6 @@ def _ask_charter(charter: Charter) -> Charter:
     keep the placeholder)."""
     from dataclasses import replace
 
-    from sdops_dvc.config import ACCESS_CLASSES
-
     info("The release charter (policy: in params.yaml); press Enter to leave a TODO.")
     if charter.intended_use is None:
         text = click.prompt("Intended use", default="", show_default=False, err=True).strip()
@@ -272,7 +271,7 @@ def private_remote(url: str, name: str, params_path: Path) -> None:
     .dvc file. The default remote is the release remote that consumers read; `sdops release`
     refuses to push real data there.
     """
-    from sdops_dvc.project import set_private_remote
+    from sdops_dvc.setup.project import set_private_remote
 
     actions = set_private_remote(params_path.resolve().parent, url, name)
     for action in actions:
@@ -295,7 +294,7 @@ def snapshot(params_path: Path, snapshot_id: str | None) -> None:
     The split stage refuses a source whose md5 differs from the pin, so a source change
     is always a reviewed change to params.yaml.
     """
-    from sdops_dvc.project import snapshot as do_snapshot
+    from sdops_dvc.setup.project import snapshot as do_snapshot
 
     res = do_snapshot(params_path, snapshot_id)
     if res.changed:
@@ -330,8 +329,7 @@ def demo(directory: Path | None, family: str) -> None:
     init, remotes (a bare origin, a release and a private DVC remote), dvc repro, a reviewer's
     approval, sdops release, then list, show and get as a consumer with only origin's path.
     Each step is a commit; the steps and every path are printed as it goes."""
-    from sdops_dvc.demo import run_demo
-    from sdops_dvc.output import status
+    from sdops_dvc.setup.demo import run_demo
 
     res = run_demo(directory, family, progress=status)
     info(f"demo directory: {res.root}")

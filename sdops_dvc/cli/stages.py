@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sdops_dvc import layout as L, pipeline
+from sdops_dvc import pipeline
+from sdops_dvc.base.errors import GateFailed
+from sdops_dvc.base.output import alert, info, interactive, result, warn
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import info, interactive, result
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.manifest import check
 
 if TYPE_CHECKING:
     from sdops_dvc.stages.gate import GateResult
@@ -182,7 +185,6 @@ def gate(path: Path | None, params_path: Path | None, out: Path | None, check: b
 
 def _check_gate(gate_path: Path) -> None:
     """``sdops gate --check``: GateFailed (exit 1) when the recorded verdict is blocked."""
-    from sdops_dvc.errors import GateFailed
     from sdops_dvc.stages.gate import check_gate_file
 
     approved, failures = check_gate_file(gate_path)
@@ -198,7 +200,6 @@ def _check_gate(gate_path: Path) -> None:
 
 def _render_gate(res: GateResult, target: Path) -> None:
     """The review notes, each gate's state, the verdict with every reason; the JSON result."""
-    from sdops_dvc.output import alert, warn
 
     for note in res.review_notes:
         warn(note)
@@ -245,8 +246,6 @@ Examples:
 def manifest(params_path: Path, out: Path | None, check_path: Path | None) -> None:
     """Write the release manifest, or validate one with --check."""
     if check_path is not None:
-        from sdops_dvc.manifest import check
-
         data = check(check_path)
         info(f"{check_path}: valid (sha256 {data['digest']['value']})")
         result({"manifest": str(check_path), "valid": True, "sha256": data["digest"]["value"]})

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from sdops_dvc.base.errors import GateFailed
+from sdops_dvc.base.output import JSON_OPTION, alert, info, result, status
 from sdops_dvc.cli.setup import PARAMS_OPTION
-from sdops_dvc.output import JSON_OPTION, alert, info, result, status
 
 if TYPE_CHECKING:
-    from sdops_dvc.layout import Layout
+    from sdops_dvc.domain.layout import Layout
 
 
 def _fmt(v: float | None) -> str:
@@ -133,7 +134,6 @@ def tune(
 def _no_winner(doc: dict[str, Any], tried: int, library: str, as_json: bool) -> NoReturn:
     """No candidate approved on validation: the gate's exit code (with --json, after the
     trials as one document on stdout)."""
-    from sdops_dvc.errors import GateFailed
 
     if as_json:
         result(doc)

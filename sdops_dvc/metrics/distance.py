@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sdops_dvc.base.parallel import map_chunks
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -327,13 +329,11 @@ def _scan_knn(q: Encoded, r: Encoded, lo: Any, ranges: Any, k: int) -> Any:
     exactly in compiled kernels: numbers by scipy's cityblock distance on an L1 embedding
     (:func:`_l1_embedding`), category mismatches as the number of columns minus the matches,
     counted by a one-hot matrix product (a sparse one for wide columns). Chunks run on
-    :func:`sdops_dvc.parallel.threads` threads (the kernels release the GIL). Others, where
+    :func:`sdops_dvc.base.parallel.threads` threads (the kernels release the GIL). Others, where
     the cap may bind, take the numpy scan. Cost: queries x references x columns, memory
     bounded by the chunk."""
     import numpy as np
     from scipy.spatial.distance import cdist
-
-    from sdops_dvc.parallel import map_chunks
 
     n_ref = len(r.numeric)
     kk = min(k + SCAN_MARGIN, n_ref)

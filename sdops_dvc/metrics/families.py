@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sdops_dvc.config import EvaluationCfg, Params
-from sdops_dvc.metadata import CATEGORICAL_SDTYPES, NUMERIC_SDTYPES, column_sdtypes
+from sdops_dvc.domain.config import EvaluationCfg, Params
+from sdops_dvc.domain.metadata import (
+    CATEGORICAL_SDTYPES,
+    NUMERIC_SDTYPES,
+    column_sdtypes,
+    parse_datetimes,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +67,6 @@ class Evaluation:
         *,
         released: pd.DataFrame | None = None,
     ) -> None:
-        from sdops_dvc.metadata import parse_datetimes
 
         self.relational = relational  # related tables; the frames above are their entity view
         # rows rebalanced by generator.conditions; ``synthetic`` is then the unconditioned

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.metadata import CATEGORICAL_SDTYPES, NUMERIC_SDTYPES
+from sdops_dvc.domain.metadata import CATEGORICAL_SDTYPES, NUMERIC_SDTYPES
 
 if TYPE_CHECKING:
     import pandas as pd

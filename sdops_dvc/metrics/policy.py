@@ -3,7 +3,7 @@ retention and owner."""
 
 from __future__ import annotations
 
-from sdops_dvc.config import ACCESS_CLASSES, PLACEHOLDER, PolicyCfg
+from sdops_dvc.domain.config import ACCESS_CLASSES, PLACEHOLDER, PolicyCfg
 
 
 def _placeholder(text: str | None) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sdops_dvc.domain.tableio import row_hashes
 from sdops_dvc.metrics.distance import (
     Encoded,
     duplicate_groups,
@@ -18,7 +19,6 @@ from sdops_dvc.metrics.distance import (
     stacked,
     value_range,
 )
-from sdops_dvc.tables import row_hashes
 
 if TYPE_CHECKING:
     import pandas as pd

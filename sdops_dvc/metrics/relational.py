@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.metadata import column_sdtypes
+from sdops_dvc.domain.metadata import column_sdtypes
+from sdops_dvc.domain.relationships import EntitySplit, Relationship, below_or_at, entity_view
 from sdops_dvc.metrics.fidelity import column_pair_trends, column_shapes
 from sdops_dvc.metrics.privacy import (
     DcrResult,
@@ -25,12 +26,11 @@ from sdops_dvc.metrics.privacy import (
     equal_size_samples,
     exact_copies,
 )
-from sdops_dvc.relational import EntitySplit, Relationship, entity_view
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.tableset import TableSet
+    from sdops_dvc.domain.tableset import TableSet
 
 
 def duplicate_keys(keys: pd.Series) -> int:
@@ -339,7 +339,6 @@ def relational_metrics(
     integrity against the real tables' own, cardinality, SDMetrics' multi-table QualityReport,
     and exact copies per table at or below the entity against unseen entities. The real side is the train split (the rows the generator saw; orphans stay
     there). The worst relationship or table of each gated figure is named in the details."""
-    from sdops_dvc.relational import below_or_at
 
     meta, syn, train = inp.metadata, inp.synthetic, inp.train
     rels = Relationship.all_of(meta)
@@ -444,7 +443,6 @@ def schema_of_tables(inp: RelationalInputs) -> Any:
     import pandas as pd
 
     from sdops_dvc.metrics.schema import SchemaReport, check_schema
-    from sdops_dvc.relational import below_or_at
 
     meta = inp.metadata
     rels = Relationship.all_of(meta)

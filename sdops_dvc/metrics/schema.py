@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.metadata import column_sdtypes, primary_key
+from sdops_dvc.domain.metadata import column_sdtypes, primary_key
 
 if TYPE_CHECKING:
     import pandas as pd

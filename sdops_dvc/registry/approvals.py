@@ -29,9 +29,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.records import ApprovalRecord
-from sdops_dvc.scm import blob_at, git as _git, git_cwd, message, trailers
+from sdops_dvc.base.scm import blob_at, git as _git, git_cwd, message, trailers
+from sdops_dvc.domain.config import ApprovalsCfg
+from sdops_dvc.domain.records import ApprovalRecord
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo

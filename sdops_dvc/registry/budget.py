@@ -8,7 +8,7 @@
   retired ones included: spent budget stays spent. A DP measurement is counted once, however
   many releases sample from it (sampling is post-processing).
 * **Composition** adds rho and the key-discovery delta (zCDP, exact), converts the total to
-  (epsilon, delta) once at the cap's delta (:mod:`sdops_dvc.accounting`).
+  (epsilon, delta) once at the cap's delta (:mod:`sdops_dvc.domain.budget`).
 * **Serialisation.** ``refs/sdops/budget/<scope>`` points to a commit chain listing the
   releases spent so far. ``sdops release`` pushes the release tag and the advanced ledger ref
   in one ``git push --atomic`` with ``--force-with-lease`` on the ledger ref: of two releases
@@ -21,32 +21,31 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.accounting import (
-    Cap,
-    Spend,
-    cap_of,
-    cap_raised,
-    scope_value,
-)
-from sdops_dvc.config import Params
-from sdops_dvc.layout import Layout
-from sdops_dvc.ledger import (  # the pure core, re-exported for callers
+from sdops_dvc.base.errors import RepoError
+from sdops_dvc.base.scm import Refs, find_repo, git_cwd, message, repo_path, trailers
+from sdops_dvc.domain.budget import (  # the pure core, re-exported for callers
     EXCEPTION_TRAILER as EXCEPTION_TRAILER,
     LEDGER_PREFIX as LEDGER_PREFIX,
+    Cap,
     Entry as Entry,
     Ledger as Ledger,
+    Spend,
     budget_problems as budget_problems,
+    cap_of,
+    cap_raised,
     dedupe as dedupe,
     describe as describe,
     entry_for as entry_for,
     ledger_ref as ledger_ref,
+    scope_value,
     spend_of as spend_of,
     standing_json as standing_json,
 )
-from sdops_dvc.lineage import lineage_of, scope_of, source_digests
-from sdops_dvc.records import ExceptionApproval, PrivacyInfo
+from sdops_dvc.domain.config import Params
+from sdops_dvc.domain.layout import DP_FIT, Layout
+from sdops_dvc.domain.lineage import lineage_of, scope_of, source_digests
+from sdops_dvc.domain.records import ExceptionApproval, PrivacyInfo
 from sdops_dvc.registry.catalog import manifest_at, releases
-from sdops_dvc.scm import Refs, find_repo, git_cwd, message, trailers
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
@@ -149,7 +148,6 @@ def exception_approvals(
 
 def this_run_entry(params: Params, layout: Layout) -> Entry:
     """The spend of the pipeline's current outputs, before any release."""
-    from sdops_dvc.layout import DP_FIT
     from sdops_dvc.synthesizers.adapters import generator_for
 
     m = generator_for(params.generator.family).measurement(layout.path(DP_FIT))
@@ -225,8 +223,6 @@ _UNSET = object()
 def cap_changes(repo: GitRepo, root: Path) -> list[dict[str, Any]]:
     """Every commit (first-parent history of HEAD) that changed the budget cap, oldest first."""
     import yaml
-
-    from sdops_dvc.scm import repo_path
 
     try:
         rel = repo_path(repo, root / "params.yaml")
@@ -366,7 +362,6 @@ def ledger_report(
     root: Path, params: Params, name: str | None = None, *, fetch: bool = True
 ) -> dict[str, Any]:
     """What ``sdops budget`` shows: entries, composed total, cap, remaining, cap changes."""
-    from sdops_dvc.errors import RepoError
 
     repo = find_repo(root)
     if repo is None:

@@ -13,13 +13,14 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc import layout as L
-from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.errors import ReleaseUnavailable
-from sdops_dvc.manifest import Manifest
-from sdops_dvc.records import JSON, RecordError, ReleaseRecord, RevocationRecord
+from sdops_dvc.base.errors import ConfigError, ReleaseUnavailable
+from sdops_dvc.base.scm import blob_at, git_cwd, repo_path
+from sdops_dvc.base.yamlio import loads
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.config import ApprovalsCfg
+from sdops_dvc.domain.manifest import Manifest, compute_digest
+from sdops_dvc.domain.records import JSON, RecordError, ReleaseRecord, RevocationRecord
 from sdops_dvc.registry.tags import REF_RE, ParsedTag, Version, parse_tag
-from sdops_dvc.scm import blob_at, git_cwd, repo_path
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
@@ -118,7 +119,6 @@ def _validate_register(repo: GitRepo, ref: Any, p: ParsedTag) -> tuple[ReleaseRe
     manifest records an approved gate; the tag is signed by a key in the allowed signers at
     its commit; and the approvals it records verify again. An unsigned tag is a release only
     where ``release.sign_tags: false`` declared it (or an earlier sdops made it), unverified."""
-    from sdops_dvc.manifest import compute_digest
 
     if ref.tag is None:
         return "a lightweight tag: releases are annotated tags made by `sdops release`"
@@ -207,8 +207,6 @@ def params_beside_manifests(commit: Any) -> list[tuple[str, str]]:
 
 def _declared_unsigned(commit: Any, name: str) -> bool:
     """The params.yaml of release ``name`` at ``commit`` declares ``release.sign_tags: false``."""
-    from sdops_dvc.errors import ConfigError
-    from sdops_dvc.yamlio import loads
 
     for path, text in params_beside_manifests(commit):
         try:

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from sdops_dvc import layout as L
-from sdops_dvc.config import Params
-from sdops_dvc.scm import blob_at
+from sdops_dvc.base.scm import blob_at
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.config import Params
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo

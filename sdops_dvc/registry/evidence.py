@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc import layout as L
-from sdops_dvc.errors import IntegrityError
+from sdops_dvc.base.errors import IntegrityError
+from sdops_dvc.base.fsutil import file_digests
+from sdops_dvc.base.scm import blob_at
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.metadata import column_sdtypes, pii_columns
 
 if TYPE_CHECKING:
-    from sdops_dvc.manifest import Manifest
-    from sdops_dvc.records import JSON, PrivacyInfo, ReleaseRecord
+    from sdops_dvc.domain.manifest import Manifest
+    from sdops_dvc.domain.records import JSON, PrivacyInfo, ReleaseRecord
 
 CARD = "croissant.json"
 STATEMENT = "provenance.intoto.json"
@@ -138,7 +141,6 @@ def _data_type(sdtype: str | None, dtype: Any) -> str:
 def _sdtypes(metadata: dict[str, Any] | None, table: str) -> dict[str, str]:
     """The sdtypes of ``table`` (a single-table release names its one table after the
     dataset, which metadata.json may name otherwise)."""
-    from sdops_dvc.metadata import column_sdtypes
 
     tables = (metadata or {}).get("tables") or {}
     if not tables:
@@ -152,8 +154,6 @@ def describe_file(
     """The released table ``path`` whose bytes are at ``local``: they must be the ones the
     manifest records (md5), else IntegrityError names the file."""
     import pandas as pd
-
-    from sdops_dvc.fsutil import file_digests
 
     if not local.is_file():
         raise IntegrityError(f"{path}: its bytes are not at hand (no file at {local})")
@@ -180,7 +180,6 @@ def gather(repo: Any, tag: str, record: ReleaseRecord, local: dict[str, Path]) -
     import yaml
 
     from sdops_dvc.registry.catalog import pipeline_at
-    from sdops_dvc.scm import blob_at
 
     commit = repo.commit(record.commit)
     found = pipeline_at(commit, record.name)
@@ -364,7 +363,6 @@ def _rebalanced(f: Facts) -> str | None:
 
 
 def _personal(f: Facts) -> list[str]:
-    from sdops_dvc.metadata import pii_columns
 
     pii = pii_columns(f.metadata) if f.metadata and f.metadata.get("tables") else []
     handled = (

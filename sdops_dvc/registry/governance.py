@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.config import Params, params_dict, parse_params
-from sdops_dvc.errors import ConfigError
-from sdops_dvc.records import ApprovalRecord
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.base.yamlio import loads
+from sdops_dvc.domain.config import Params, params_dict, parse_params
+from sdops_dvc.domain.records import ApprovalRecord
 from sdops_dvc.registry.approvals import Basis
 from sdops_dvc.registry.catalog import Release, params_beside_manifests
 from sdops_dvc.review import flatten, threshold_change
-from sdops_dvc.yamlio import loads
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo

@@ -16,8 +16,8 @@ import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.config import ApprovalsCfg
-from sdops_dvc.records import ApprovalRecord
+from sdops_dvc.domain.config import ApprovalsCfg
+from sdops_dvc.domain.records import ApprovalRecord
 from sdops_dvc.registry.approvals import Collected, collected
 
 if TYPE_CHECKING:

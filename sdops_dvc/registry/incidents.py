@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.errors import ConfigError, ReleaseUnavailable
-from sdops_dvc.fsutil import write_text_atomic
-from sdops_dvc.records import utc_stamp
+from sdops_dvc.base.errors import ConfigError, ReleaseUnavailable
+from sdops_dvc.base.fsutil import write_text_atomic
+from sdops_dvc.base.scm import repo_at
+from sdops_dvc.base.yamlio import load_file
+from sdops_dvc.domain.records import utc_stamp
 from sdops_dvc.registry.catalog import Release, Status, releases, resolve
-from sdops_dvc.scm import repo_at
 
 CONSUMERS = "consumers.yaml"
 SEVERITY = {  # kind -> (incident class, severity)
@@ -38,7 +39,6 @@ def load_consumers(root: Path) -> list[Consumer]:
     path = root / CONSUMERS
     if not path.exists():
         return []
-    from sdops_dvc.yamlio import load_file
 
     data = load_file(path, what="consumers file") or {}
     entries = data.get("consumers") if isinstance(data, dict) else None

@@ -6,16 +6,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import ReleaseUnavailable, SdopsError
-from sdops_dvc.metric_table import movement
+from sdops_dvc.base.errors import ReleaseUnavailable, SdopsError
+from sdops_dvc.base.scm import blob_at, repo_at, repo_path
+from sdops_dvc.base.yamlio import loads
+from sdops_dvc.domain.config import params_dict, parse_params
+from sdops_dvc.domain.metric_table import movement
 from sdops_dvc.registry.releases import Release, release_manifest, resolve
 from sdops_dvc.review import flatten, threshold_change
-from sdops_dvc.scm import blob_at, repo_at, repo_path
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
 
-    from sdops_dvc.manifest import Manifest
+    from sdops_dvc.domain.manifest import Manifest
 
 PARAM_SECTIONS = ("source", "split", "generator", "constraints", "policy", "dataset")
 # thresholds first: a loosened gate is the first thing a reviewer must see
@@ -34,8 +36,6 @@ def _params_at(repo: GitRepo, rel: Release, root: Path) -> dict[str, Any] | None
     """params.yaml as released, validated so that a default the file leaves out still has
     its value (a threshold removed from the file is a change to its default); None when the
     release has no params.yaml there."""
-    from sdops_dvc.config import params_dict, parse_params
-    from sdops_dvc.yamlio import loads
 
     path = repo_path(repo, root / "params.yaml")
     raw = blob_at(repo.commit(rel.tag), path)

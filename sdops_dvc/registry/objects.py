@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from sdops_dvc.errors import RepoError
+from sdops_dvc.base.errors import RepoError
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from sdops_dvc import layout as L
-from sdops_dvc.errors import ReleaseRefused, ReleaseUnavailable, RepoError
-from sdops_dvc.fsutil import md5_file
+from sdops_dvc.base.errors import IntegrityError, ReleaseRefused, ReleaseUnavailable, RepoError
+from sdops_dvc.base.fsutil import md5_file
+from sdops_dvc.base.scm import dvc_pointers, release_worktree, repo_at, run_dvc, work_tree
+from sdops_dvc.domain import layout as L
 from sdops_dvc.registry.releases import (
     PROD,
     Release,
@@ -22,7 +23,6 @@ from sdops_dvc.registry.releases import (
     resolve,
 )
 from sdops_dvc.registry.tags import assign_tag, next_counter
-from sdops_dvc.scm import dvc_pointers, release_worktree, repo_at, run_dvc, work_tree
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
@@ -190,7 +190,6 @@ def evidence_problems(
     pins (``tables``: each released table's bytes, by manifest path) and compare them, and
     the copies the release remote serves, with the digests in the signed tag record.
     Returns (what was checked, problems naming the file)."""
-    from sdops_dvc.errors import IntegrityError
     from sdops_dvc.registry.evidence import remade, stored_copies
 
     pinned = rel.record.evidence
@@ -231,7 +230,6 @@ def verify_signature(root: Path, ref: str) -> SignatureCheck:
     allowed signers committed at the tagged commit, the manifest digest the tag pins, every
     released table's bytes as the release remote serves them, and the card, statement and
     datasheet (made again, and as stored) against the signed digests."""
-    from sdops_dvc.errors import IntegrityError
     from sdops_dvc.registry.catalog import ALLOWED_SIGNERS, tag_signed
 
     repo = repo_at(root)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import ReleaseUnavailable
+from sdops_dvc.base.errors import ReleaseUnavailable
 from sdops_dvc.registry import catalog
 from sdops_dvc.registry.catalog import NotRelease, Release
 
 if TYPE_CHECKING:
-    from sdops_dvc.manifest import Manifest
+    from sdops_dvc.domain.manifest import Manifest
 
 __all__ = ["NotRelease", "Registry", "Release"]
 

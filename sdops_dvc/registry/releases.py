@@ -13,13 +13,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sdops_dvc import layout as L
-from sdops_dvc.config import Params
-from sdops_dvc.errors import ReleaseRefused, RepoError
-from sdops_dvc.ledger import Entry, Ledger
-from sdops_dvc.lineage import lineage_of, scope_of, source_digests
-from sdops_dvc.manifest import Manifest
-from sdops_dvc.records import (
+from sdops_dvc.base.errors import ReleaseRefused, RepoError
+from sdops_dvc.base.scm import (
+    ZERO,
+    Pushed,
+    Refs,
+    dvc_pointers,
+    git_cwd,
+    release_worktree,
+    repo_at,
+    repo_path,
+    run_dvc,
+    work_tree,
+)
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.budget import Entry, Ledger
+from sdops_dvc.domain.config import Params
+from sdops_dvc.domain.lineage import lineage_of, scope_of, source_digests
+from sdops_dvc.domain.manifest import Manifest, validate
+from sdops_dvc.domain.records import (
     JSON,
     BudgetException,
     BudgetRecord,
@@ -60,7 +72,6 @@ from sdops_dvc.registry.tags import (
     parse_tag,
     register_tag,
 )
-from sdops_dvc.scm import ZERO, Pushed, Refs, git_cwd, repo_at, repo_path, work_tree
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
@@ -71,7 +82,6 @@ if TYPE_CHECKING:
 
 def dvc_remotes(root: Path) -> tuple[dict[str, str], str | None]:
     """(name -> url, default remote name) of the project's DVC configuration."""
-    from sdops_dvc.scm import run_dvc
 
     remotes: dict[str, str] = {}
     default = None
@@ -207,7 +217,6 @@ def _check_origin(repo: GitRepo, f: _Findings) -> None:
 
 
 def _check_work_tree(repo: GitRepo, root: Path, f: _Findings) -> None:
-    from sdops_dvc.scm import run_dvc
 
     if repo.is_dirty(untracked_files=True):
         f.problems.append(
@@ -243,7 +252,6 @@ def _check_candidate(
     repo: GitRepo, root: Path, params: Params, name: str, f: _Findings
 ) -> _Candidate:
     """HEAD's committed gate, lock, decision and manifest."""
-    from sdops_dvc.manifest import validate
     from sdops_dvc.registry import checks
 
     prefix = repo_path(repo, root)
@@ -515,7 +523,6 @@ def reproduce_problems(
     byte-identical to the ones ``dvc.lock`` records at HEAD (pipeline at ``prefix``), so a
     synthetic table that the pinned source, params and code do not make is refused."""
     from sdops_dvc.registry import checks
-    from sdops_dvc.scm import dvc_pointers, release_worktree, run_dvc
 
     recorded = committed.lock()
     stages = [*REPRODUCED, "evaluate"] if reevaluate else list(REPRODUCED)
@@ -653,7 +660,6 @@ def release(
     ledger to origin. ``dry_run``: every check (origin's tags and ledger are fetched to
     check against), then stop: no data pushed, no tag, no ledger entry, no repair."""
     from sdops_dvc.registry import budget as B
-    from sdops_dvc.scm import run_dvc
 
     repo = repo_at(root)
     name = name or params.dataset.name

@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.errors import RepoError
-from sdops_dvc.scm import git as _git, repo_at
+from sdops_dvc.base.errors import RepoError
+from sdops_dvc.base.scm import git as _git, repo_at
 
 _SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@host:owner/repo.git
 

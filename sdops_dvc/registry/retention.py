@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sdops_dvc.errors import ReleaseRefused
-from sdops_dvc.records import utc_stamp
+from sdops_dvc.base.errors import ReleaseRefused
+from sdops_dvc.base.scm import repo_at, work_tree
+from sdops_dvc.domain.records import utc_stamp
 from sdops_dvc.registry.catalog import Status, actor
 from sdops_dvc.registry.objects import delete_objects, own_objects
 from sdops_dvc.registry.releases import (
@@ -26,7 +27,6 @@ from sdops_dvc.registry.releases import (
     resolve,
 )
 from sdops_dvc.registry.tags import assign_tag, next_counter
-from sdops_dvc.scm import repo_at, work_tree
 
 
 def expired(

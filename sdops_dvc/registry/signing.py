@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdops_dvc.errors import ReleaseRefused
-from sdops_dvc.scm import git as _git
+from sdops_dvc.base.errors import ReleaseRefused
+from sdops_dvc.base.scm import git as _git
 
 NO_KEY_HINT = (
     "set a signing key whose public half is in the allowed signers (`git config "

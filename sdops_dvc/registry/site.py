@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import RepoError, WouldOverwrite
-from sdops_dvc.records import monitor_history
+from sdops_dvc.base.errors import RepoError, WouldOverwrite
+from sdops_dvc.base.scm import blob_at, repo_at, repo_path, work_tree
+from sdops_dvc.domain.records import monitor_history
 from sdops_dvc.report.site import BudgetView, DatasetView, ReleaseView, Site, render
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo
 
-    from sdops_dvc.manifest import Manifest
+    from sdops_dvc.domain.manifest import Manifest
     from sdops_dvc.registry.catalog import Release
 
 MARKER = ".sdops-catalog"  # a directory holding it is a catalog sdops may replace
@@ -49,7 +50,6 @@ def _release_files(
     """Copy the release's evidence (from the release remote, checked against the signed
     digests) and report (from the released commit) into the site."""
     from sdops_dvc.registry.evidence import stored_copies
-    from sdops_dvc.scm import blob_at
 
     base = f"releases/{rel.name}/{rel.version}"
     files: dict[str, str] = {}
@@ -154,7 +154,6 @@ def build(root: Path, out: Path) -> CatalogResult:
     site is written beside it and moved into place)."""
     from sdops_dvc.registry.catalog import release_manifest, scan
     from sdops_dvc.registry.releases import has_origin, origin_url
-    from sdops_dvc.scm import repo_at, repo_path, work_tree
 
     _prepare(out)
     repo = repo_at(root)

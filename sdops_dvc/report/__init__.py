@@ -8,9 +8,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.config import Params
-from sdops_dvc.fsutil import write_text_atomic
-from sdops_dvc.metric_table import METRICS, Goal, Metric, get as _get
+from sdops_dvc.base.fsutil import write_text_atomic
+from sdops_dvc.domain.config import Params
+from sdops_dvc.domain.metric_table import METRICS, Goal, Metric, get as _get
 from sdops_dvc.report import svg
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sdops_dvc.config import MonitorCfg
+from sdops_dvc.domain.config import MonitorCfg
 
 
 def markdown(r: dict[str, Any]) -> str:

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sdops_dvc.config import EvaluationCfg, Params
-from sdops_dvc.fsutil import write_json_atomic
-from sdops_dvc.layout import Layout
-from sdops_dvc.metric_table import BY_KEY, nest
-from sdops_dvc.parallel import set_wait_policy
-from sdops_dvc.tables import read_table, require_columns
-from sdops_dvc.tableset import TableSet, read_set, read_tables, set_metadata
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.base.fsutil import csv_cell, write_json_atomic, write_text_atomic
+from sdops_dvc.base.parallel import bounded, set_wait_policy
+from sdops_dvc.domain.config import EvaluationCfg, Params
+from sdops_dvc.domain.layout import Layout
+from sdops_dvc.domain.metadata import detect, parse_datetimes
+from sdops_dvc.domain.metric_table import BY_KEY, nest
+from sdops_dvc.domain.relationships import view_metadata
+from sdops_dvc.domain.tableio import read_table, require_columns
+from sdops_dvc.domain.tableset import TableSet, read_set, read_tables, set_metadata
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -77,13 +80,12 @@ class _Timer:
 
 def _bounded_threads(func: Callable[..., _T]) -> Callable[..., _T]:
     """Run ``func`` with every OpenMP and BLAS pool, and our own chunked kernels, bounded by
-    ``evaluation.threads`` (:mod:`sdops_dvc.parallel`)."""
+    ``evaluation.threads`` (:mod:`sdops_dvc.base.parallel`)."""
 
     signature = inspect.signature(func)
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> _T:
-        from sdops_dvc.parallel import bounded
 
         params = signature.bind(*args, **kwargs).arguments.get("params")
         cfg = params.evaluation if params is not None else EvaluationCfg()
@@ -145,8 +147,6 @@ def write_plots(out_dir: Path, plots: dict[str, Any]) -> None:
     import csv
     import io
     import shutil
-
-    from sdops_dvc.fsutil import csv_cell, write_text_atomic
 
     def to_csv(rows: list[dict[str, Any]]) -> str:
         buf = io.StringIO()
@@ -216,8 +216,6 @@ def run_evaluate(
     rebalanced rows) is then reported on its own (the ``conditions`` family)."""
     conditioned = params is not None and params.generator.conditions is not None
     if conditioned and model_sample is None:
-        from sdops_dvc.errors import ConfigError
-
         raise ConfigError(
             "generator.conditions: the gates judge the unconditioned sample, and evaluate "
             "was not given it",
@@ -273,7 +271,6 @@ def _standalone_sets(
     paths: dict[str, Path], target: str | None
 ) -> tuple[dict[str, TableSet], dict[str, Any]]:
     """Three table files as sets of one, the metadata detected from the train rows."""
-    from sdops_dvc.metadata import detect
 
     frames = {what: read_table(p, what=f"{what} table") for what, p in paths.items()}
     if target is not None:
@@ -301,9 +298,7 @@ def compute_set_metrics(
     where there are no relationships). ``evaluate`` and ``sdops tune`` share it."""
     import warnings
 
-    from sdops_dvc.metadata import parse_datetimes
     from sdops_dvc.metrics.relational import RelationalInputs
-    from sdops_dvc.relational import view_metadata
 
     def parsed(ts: TableSet) -> TableSet:
         one = metadata["tables"]

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc.config import GatesCfg, GateSection, Params, PolicyCfg
-from sdops_dvc.errors import DataError
-from sdops_dvc.fsutil import write_json_atomic
-from sdops_dvc.metric_table import Goal, Metric, gated_by, get
+from sdops_dvc.base.errors import DataError
+from sdops_dvc.base.fsutil import write_json_atomic
+from sdops_dvc.domain.config import GatesCfg, GateSection, Params, PolicyCfg
+from sdops_dvc.domain.metric_table import Goal, Metric, gated_by, get
 
 
 @dataclass(frozen=True)
@@ -691,7 +691,6 @@ def run_gate(
     blocked verdict is a result, not an error: the caller decides whether it fails (``sdops
     gate --check``, ``sdops release``). ``budget``: the privacy-budget block (this run's spend
     against the releases so far), which the caller reads from the release registry."""
-    from sdops_dvc.config import GatesCfg
     from sdops_dvc.report import render_reports
     from sdops_dvc.review import review_notes
 

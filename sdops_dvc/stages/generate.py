@@ -11,11 +11,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.config import Params
-from sdops_dvc.errors import ConfigError
-from sdops_dvc.fsutil import md5_file
-from sdops_dvc.layout import Layout
-from sdops_dvc.metadata import column_sdtypes
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.base.fsutil import md5_file
+from sdops_dvc.domain.config import Params
+from sdops_dvc.domain.layout import Layout
+from sdops_dvc.domain.metadata import column_sdtypes
+from sdops_dvc.domain.tableio import require_columns
+from sdops_dvc.domain.tableset import TableSet, read_set, set_metadata, write_tables
 from sdops_dvc.synthesizers.adapters import BudgetCheck, Generated, generator_for
 from sdops_dvc.synthesizers.columns import (
     DiscreteColumn,
@@ -24,8 +26,6 @@ from sdops_dvc.synthesizers.columns import (
     restore_dtypes,
 )
 from sdops_dvc.synthesizers.conditions import plan_of
-from sdops_dvc.tables import require_columns
-from sdops_dvc.tableset import TableSet, read_set, set_metadata, write_tables
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -16,15 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from sdops_dvc import __version__
-from sdops_dvc.config import Params
-from sdops_dvc.errors import DataError
-from sdops_dvc.fsutil import md5_file, write_json_atomic
-from sdops_dvc.layout import Layout
-from sdops_dvc.lineage import import_info, lineage_of, scope_of
-from sdops_dvc.manifest import SCHEMA_VERSION, Manifest, seal, validate
-from sdops_dvc.metric_table import get, summary_keys
+from sdops_dvc.base.errors import DataError
+from sdops_dvc.base.fsutil import md5_file, write_json_atomic
+from sdops_dvc.domain.config import Params
+from sdops_dvc.domain.layout import Layout
+from sdops_dvc.domain.lineage import import_info, lineage_of, scope_of
+from sdops_dvc.domain.manifest import SCHEMA_VERSION, Manifest, seal, validate
+from sdops_dvc.domain.metadata import column_sdtypes, read_metadata
+from sdops_dvc.domain.metric_table import get, summary_keys
+from sdops_dvc.domain.relationships import below_or_at, null_orphan_keys, split_rule
+from sdops_dvc.domain.tableio import read_table
+from sdops_dvc.domain.tableset import (
+    SetMetadata,
+    pins_digest,
+    read_tables,
+    set_metadata,
+    source_set_files,
+)
 from sdops_dvc.synthesizers.adapters import generator_for
-from sdops_dvc.tableset import SetMetadata, set_metadata, source_set_files
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,6 @@ def _rows(path: Path) -> int:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
-    from sdops_dvc.tables import read_table
 
     return len(read_table(path))
 
@@ -148,7 +156,6 @@ def _source_block(
 ) -> dict[str, Any]:
     """The source's record (file or directory), snapshot id, the entity table's shape, the
     metadata's record and how the source was imported."""
-    from sdops_dvc.tables import read_table
 
     src_df = read_table(entity_source, what="source")
     return {
@@ -204,7 +211,6 @@ def _outputs_block(params: Params, layout: Layout, inputs: ManifestInputs) -> di
 def _columns(params: Params, train: Path) -> dict[str, Any]:
     """How the generator saw the columns (generator.discrete and .decimals), counts only."""
     from sdops_dvc.synthesizers.columns import columns_record, plan_discrete
-    from sdops_dvc.tables import read_table
 
     g = params.generator
     if not g.discrete and not g.decimals:
@@ -229,9 +235,7 @@ def _conditions(params: Params, layout: Layout, inputs: ManifestInputs) -> dict[
             "generator.conditions is set but the manifest was given no model sample",
             hint="run `sdops manifest` from the pipeline (dvc repro)",
         )
-    from sdops_dvc.metadata import column_sdtypes, read_metadata
     from sdops_dvc.synthesizers.conditions import achieved, plan_of
-    from sdops_dvc.tables import read_table
 
     train = read_table(inputs.train, what="train split")
     sdtypes = column_sdtypes(read_metadata(layout.path(params.source.metadata)))
@@ -268,7 +272,6 @@ def _directory_record(
     """The source directory of related tables, from its tables' records (the relational
     block's): its pin is the digest of their md5s (as params.yaml's source.md5), its size
     their sum."""
-    from sdops_dvc.tableset import pins_digest
 
     return {
         "path": layout.rel(source),
@@ -300,8 +303,6 @@ def _relational_block(
     """The manifest's ``relational`` block: the entity, the split rule, the tables kept
     whole, rows dropped by the split, orphan keys made null for the fit, each table's
     source, train, holdout and synthetic files."""
-    from sdops_dvc.relational import below_or_at, null_orphan_keys, split_rule
-    from sdops_dvc.tableset import read_tables
 
     rels, entity, names = list(meta.relationships), meta.entity, meta.names
     split = set(below_or_at(entity, rels))

@@ -6,10 +6,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdops_dvc.config import Params
-from sdops_dvc.layout import Layout
-from sdops_dvc.tables import require_columns
-from sdops_dvc.tableset import set_metadata, source_set, write_tables
+from sdops_dvc.domain.config import Params
+from sdops_dvc.domain.layout import Layout
+from sdops_dvc.domain.relationships import split_by_entity
+from sdops_dvc.domain.tableio import require_columns
+from sdops_dvc.domain.tableset import set_metadata, source_set, write_tables
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,10 @@ class SplitResult:
 
 def run_split(params: Params, layout: Layout, train_out: Path, holdout_out: Path) -> SplitResult:
     """Every source table checked against its pin and the metadata, then split by entity
-    (:func:`sdops_dvc.relational.split_by_entity`: a seeded permutation of the entity's
+    (:func:`sdops_dvc.domain.relationships.split_by_entity`: a seeded permutation of the entity's
     rows, the first ``round(ratio * n)`` to train, rows below following their entity). A
     single table is a set of one, its rows the entities; ``train_out`` and ``holdout_out``
     are then files, for related tables directories (``Layout.table_files``)."""
-    from sdops_dvc.relational import split_by_entity
 
     meta = set_metadata(params, layout)
     source = source_set(params, layout, meta)

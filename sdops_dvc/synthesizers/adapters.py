@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sdops_dvc.synthesizers import FAMILIES, FamilySpec
+from sdops_dvc.base.errors import BudgetExceeded, ConfigError, DataError
+from sdops_dvc.domain.families import FAMILIES, FamilySpec
+from sdops_dvc.domain.metadata import column_sdtypes, pii_columns
+from sdops_dvc.domain.relationships import null_orphan_keys, tables_below
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.config import GeneratorCfg
+    from sdops_dvc.domain.config import GeneratorCfg
+    from sdops_dvc.domain.tableset import TableSet
     from sdops_dvc.synthesizers.conditions import GroupPlan
-    from sdops_dvc.tableset import TableSet
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +172,6 @@ class CartGenerator(SdvGenerator):
         discrete: tuple[str, ...] = (),
         groups: tuple[GroupPlan, ...] = (),
     ) -> Generated:
-        from sdops_dvc.metadata import column_sdtypes, pii_columns
         from sdops_dvc.synthesizers.cart import fit_cart
         from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals, effective_parameters
 
@@ -178,8 +180,6 @@ class CartGenerator(SdvGenerator):
         others = {t: df for t, df in train.tables.items() if t != train.entity}
         pii = pii_columns(metadata)
         if pii:
-            from sdops_dvc.errors import ConfigError
-
             raise ConfigError(
                 f"family cart draws every value from real records, and {', '.join(pii)} "
                 "are identifiers or PII in metadata.json",
@@ -310,7 +310,6 @@ class DpGenerator:
         )
 
     def privacy(self, fit_path: Path) -> dict[str, Any]:
-        from sdops_dvc.errors import DataError
 
         if not fit_path.exists():
             raise DataError(f"{fit_path} does not exist", hint="run `sdops generate` first")
@@ -352,7 +351,6 @@ class DpGenerator:
 
 def _refuse_over_budget(metadata: dict[str, Any], budget_check: BudgetCheck | None) -> None:
     """A new measurement is drawn only when the budget check finds no problem."""
-    from sdops_dvc.errors import BudgetExceeded
 
     if budget_check is None:
         raise BudgetExceeded(
@@ -377,8 +375,6 @@ def _entity_rows(
     foreign key into the smallest parent comes first, so it is drawn with the train split's
     own counts and each parent's number of children stays inside the real range; foreign
     keys are categories (the keys real rows hold, orphans included, at their own rate)."""
-    from sdops_dvc.errors import ConfigError
-    from sdops_dvc.relational import tables_below
 
     rels = list(train.relationships)
     entity = train.entity
@@ -405,8 +401,6 @@ def _entity_metadata(metadata: dict[str, Any], entity: str, rels: list[Any]) -> 
     of public tables), its own primary key is refused (rows below it would need new keys).
     A set of one's metadata is that already."""
     import copy
-
-    from sdops_dvc.errors import ConfigError
 
     if not rels:
         return metadata
@@ -441,7 +435,6 @@ class HmaGenerator(SdvGenerator):
         discrete: tuple[str, ...] = (),
         groups: tuple[GroupPlan, ...] = (),
     ) -> Generated:
-        from sdops_dvc.relational import null_orphan_keys
         from sdops_dvc.synthesizers.multi_table import generate_tables
 
         fit_on, nulled = null_orphan_keys(train.tables, list(train.relationships))

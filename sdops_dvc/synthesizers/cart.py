@@ -30,6 +30,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sdops_dvc.domain.tableio import row_hashes
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -296,8 +298,6 @@ def choose_leaf(
     Returns the chosen leaf size (used as is on the whole train split, where each leaf then
     holds at least as many records) and every trial, for the manifest."""
     import numpy as np
-
-    from sdops_dvc.tables import row_hashes
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(train))

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import ConfigError, DataError
-from sdops_dvc.metadata import CATEGORICAL_SDTYPES
+from sdops_dvc.base.errors import ConfigError, DataError
+from sdops_dvc.domain.metadata import CATEGORICAL_SDTYPES
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.config import ConditionsCfg, Params
+    from sdops_dvc.domain.config import ConditionsCfg, Params
 
 
 @dataclass(frozen=True)

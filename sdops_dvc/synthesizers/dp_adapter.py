@@ -29,14 +29,14 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.accounting import zcdp_epsilon, zcdp_rho_for
-from sdops_dvc.errors import ConfigError, DataError
-from sdops_dvc.fsutil import atomic_path
+from sdops_dvc.base.errors import ConfigError, DataError
+from sdops_dvc.base.fsutil import atomic_path
+from sdops_dvc.domain.budget import zcdp_epsilon, zcdp_rho_for
 
 if TYPE_CHECKING:  # types only: config imports the family registry at run time
     import pandas as pd
 
-    from sdops_dvc.config import DPCfg, GeneratorCfg
+    from sdops_dvc.domain.config import DPCfg, GeneratorCfg
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.seeding import deterministic
+from sdops_dvc.base.errors import DataError
+from sdops_dvc.base.seeding import deterministic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,8 +91,6 @@ def _in_fixed_hash_process(job: HmaJob) -> dict[str, pd.DataFrame]:
     import sys
     import tempfile
     from pathlib import Path
-
-    from sdops_dvc.errors import DataError
 
     with tempfile.TemporaryDirectory(prefix="sdops-hma-") as tmp:
         job_path, out = Path(tmp) / "job.pkl", Path(tmp) / "out.pkl"

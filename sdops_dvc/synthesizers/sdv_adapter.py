@@ -8,14 +8,14 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import ConfigError, DataError
-from sdops_dvc.seeding import deterministic, seed_synthesizer
-from sdops_dvc.synthesizers import FAMILIES
+from sdops_dvc.base.errors import ConfigError, DataError
+from sdops_dvc.base.seeding import deterministic, seed_synthesizer
+from sdops_dvc.domain.families import FAMILIES, constraint_columns
 
 if TYPE_CHECKING:  # types only: config imports the family registry at run time
     import pandas as pd
 
-    from sdops_dvc.config import GeneratorCfg
+    from sdops_dvc.domain.config import GeneratorCfg
     from sdops_dvc.synthesizers.conditions import GroupPlan
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,6 @@ def _ordered_encoders(
 def violations(train: pd.DataFrame, constraints: Any) -> list[str]:
     """Per constraint: the columns it names and how many train rows break it (counts only,
     never rows)."""
-    from sdops_dvc.synthesizers import constraint_columns
 
     out = []
     for c in constraints:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sdops_dvc.fsutil import md5_file
-from sdops_dvc.templates import read_template
+from sdops_dvc.base.fsutil import md5_file
+from sdops_dvc.base.templates import read_template
 from tests.conftest import CREDIT, dvc, git, sdops, sdops_in
 
 
@@ -107,7 +107,7 @@ def test_init_with_a_dvc_import(tmp_path: Path, repo: Path) -> None:
     )
     assert "already tracked by DVC" in proc.stdout
 
-    from sdops_dvc.lineage import import_info
+    from sdops_dvc.domain.lineage import import_info
 
     info = import_info(repo / "data/source/credit.csv")
     assert info == {"url": str(upstream), "path": "tables/credit.csv", "rev": None, "rev_lock": rev}
@@ -190,7 +190,7 @@ def test_init_writes_the_pull_request_workflow(tmp_path: Path, small_source: Pat
 
 def test_init_takes_the_charter_on_its_command_line(small_source: Path, repo: Path) -> None:
     """Issue 12.4 (flags): the policy the gate requires, written by init."""
-    from sdops_dvc.config import load_params
+    from sdops_dvc.domain.config import load_params
     from sdops_dvc.metrics.policy import policy_failures
 
     proc = sdops_in(
@@ -212,7 +212,7 @@ def test_init_takes_the_charter_on_its_command_line(small_source: Path, repo: Pa
 def test_init_without_a_charter_leaves_the_policy_for_the_gate_to_name(
     small_source: Path, repo: Path
 ) -> None:
-    from sdops_dvc.config import load_params
+    from sdops_dvc.domain.config import load_params
     from sdops_dvc.metrics.policy import policy_failures
 
     proc = sdops_in("init", "--source", str(small_source), "--name", "credit", cwd=repo, check=True)
@@ -233,7 +233,7 @@ def test_init_asks_for_the_charter_on_a_terminal(small_source: Path, repo: Path)
     import subprocess
     import sys
 
-    from sdops_dvc.config import load_params
+    from sdops_dvc.domain.config import load_params
     from sdops_dvc.metrics.policy import policy_failures
 
     controller, terminal = pty.openpty()

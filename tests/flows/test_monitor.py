@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdops_dvc.templates import demo_table
+from sdops_dvc.base.templates import demo_table
 from tests.conftest import dvc, git, sdops, sdops_in, set_params, trust
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sdops_dvc.scm import ZERO, Refs, trailers
+from sdops_dvc.base.scm import ZERO, Refs, trailers
 from tests.conftest import git
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sdops_dvc.config import parse_params
-from sdops_dvc.errors import ConfigError
-from sdops_dvc.tableset import TableSet
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.domain.config import parse_params
+from sdops_dvc.domain.tableset import TableSet
 from sdops_dvc.tune import Candidate, check_candidates, library_winner, validation_split
 from tests.conftest import dvc, git, sdops
 

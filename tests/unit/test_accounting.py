@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sdops_dvc.accounting import Spend, Standing, compose, zcdp_epsilon, zcdp_rho_for
-from sdops_dvc.config import parse_params
-from sdops_dvc.errors import ConfigError
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.domain.budget import Spend, Standing, compose, zcdp_epsilon, zcdp_rho_for
+from sdops_dvc.domain.config import parse_params
 
 
 def opendp_epsilon(rho: float, delta: float) -> float:
@@ -84,7 +84,7 @@ def test_dp_settings_are_validated() -> None:
 def test_numerical_columns_need_declared_bounds() -> None:
     import pandas as pd
 
-    from sdops_dvc.config import DPCfg
+    from sdops_dvc.domain.config import DPCfg
     from sdops_dvc.synthesizers.dp_adapter import plan_columns
 
     df = pd.DataFrame({"age": [30, 40], "flag": ["no", "yes"]})

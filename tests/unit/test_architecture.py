@@ -57,7 +57,7 @@ def test_each_stage_has_one_entry_point() -> None:
 
 
 def test_init_is_one_function_for_one_table_and_for_related_tables() -> None:
-    tree = ast.parse((PACKAGE / "project.py").read_text(encoding="utf-8"))
+    tree = ast.parse((PACKAGE / "setup" / "project.py").read_text(encoding="utf-8"))
     inits = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and "init" in n.name]
     assert inits == ["init_project"], inits
 
@@ -94,5 +94,8 @@ def test_every_module_is_imported_by_a_test() -> None:
     modules = []
     for p in PACKAGE.rglob("*.py"):
         parts = list(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+        body = ast.parse(p.read_text(encoding="utf-8")).body
+        if parts[-1] == "__init__" and all(isinstance(n, ast.Expr) for n in body):
+            continue  # a wing's package holds its docstring only: nothing to test
         modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     assert sorted(m for m in modules if m not in imported) == []

@@ -101,7 +101,7 @@ def test_schema_tolerates_float_representation_and_formats_categories() -> None:
 
 
 def test_schema_gate_tolerates_what_real_rows_show_and_names_the_rest() -> None:
-    from sdops_dvc.config import GatesCfg, PolicyCfg
+    from sdops_dvc.domain.config import GatesCfg, PolicyCfg
     from sdops_dvc.stages.gate import decide
 
     def metrics(share: float) -> dict:  # type: ignore[type-arg]
@@ -123,7 +123,7 @@ def test_schema_gate_tolerates_what_real_rows_show_and_names_the_rest() -> None:
 
 
 def test_quality_gate_has_a_per_column_minimum() -> None:
-    from sdops_dvc.config import GatesCfg, PolicyCfg
+    from sdops_dvc.domain.config import GatesCfg, PolicyCfg
     from sdops_dvc.stages.gate import decide
 
     metrics = {
@@ -137,7 +137,7 @@ def test_quality_gate_has_a_per_column_minimum() -> None:
 
 
 def test_init_models_few_valued_and_float32_columns_faithfully() -> None:
-    from sdops_dvc.metadata import float32_decimals, model_discrete
+    from sdops_dvc.domain.metadata import float32_decimals, model_discrete
     from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals
 
     rng = np.random.default_rng(0)
@@ -163,8 +163,8 @@ def test_evaluation_threads_bound_every_pool(monkeypatch: pytest.MonkeyPatch) ->
     for the whole evaluation; observed from inside a metric with threadpoolctl."""
     from threadpoolctl import threadpool_info
 
-    from sdops_dvc.config import EvaluationCfg, Params
-    from sdops_dvc.metadata import detect
+    from sdops_dvc.domain.config import EvaluationCfg, Params
+    from sdops_dvc.domain.metadata import detect
     from sdops_dvc.metrics import learning
     from sdops_dvc.stages.evaluate import compute_metrics
 
@@ -192,8 +192,8 @@ def test_evaluation_threads_bound_every_pool(monkeypatch: pytest.MonkeyPatch) ->
 def test_a_blocked_detection_names_the_columns_that_give_it_away() -> None:
     """Real rows with one column replaced by uniform noise: the detector leans on it, and the
     gate's failure names it with the change most likely to fix it."""
-    from sdops_dvc.config import GatesCfg, PolicyCfg
-    from sdops_dvc.metadata import detect
+    from sdops_dvc.domain.config import GatesCfg, PolicyCfg
+    from sdops_dvc.domain.metadata import detect
     from sdops_dvc.stages.evaluate import compute_metrics
     from sdops_dvc.stages.gate import decide
 

@@ -23,7 +23,7 @@ def crashing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPa
     """Fault injection, the one way to reach the handler for bugs: ``sdops snapshot``'s core
     function raises what no sdops code raises on purpose (in a directory with a params.yaml,
     so that nothing before it stops the command)."""
-    import sdops_dvc.project as project
+    import sdops_dvc.setup.project as project
 
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("an internal key")

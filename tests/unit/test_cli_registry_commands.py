@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from sdops_dvc.base.errors import ReleaseUnavailable
 from sdops_dvc.cli import aftercare, budget, catalog, inspect, releases
-from sdops_dvc.errors import ReleaseUnavailable
 from sdops_dvc.registry.operations import rollback
 from sdops_dvc.registry.site import build
 from tests.unit.conftest import Ran

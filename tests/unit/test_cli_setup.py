@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from sdops_dvc.base.errors import ConfigError, DataError, WouldOverwrite
 from sdops_dvc.cli import setup as cli_setup
-from sdops_dvc.errors import ConfigError, DataError, WouldOverwrite
 from tests.unit.conftest import Ran
 
 DATA = Path(__file__).resolve().parent.parent / "data"

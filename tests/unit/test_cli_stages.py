@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from sdops_dvc.base.errors import DataError, GateFailed
 from sdops_dvc.cli import stages as cli_stages
-from sdops_dvc.errors import DataError, GateFailed
 from tests.unit.conftest import Ran
 
 

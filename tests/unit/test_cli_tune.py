@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from sdops_dvc.base.errors import ConfigError
 from sdops_dvc.cli import tune as cli_tune
-from sdops_dvc.errors import ConfigError
 from tests.unit.conftest import Ran
 
 

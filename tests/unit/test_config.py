@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sdops_dvc.config import GatesCfg, load_params, parse_params
-from sdops_dvc.errors import ConfigError
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.domain.config import GatesCfg, load_params, parse_params
 
 BASE = {
     "dataset": {"name": "credit", "target": "card"},
@@ -115,8 +115,7 @@ def test_missing_params_file(tmp_path: Path) -> None:
 
 
 def test_template_params_are_valid(tmp_path: Path) -> None:
-    from sdops_dvc.project import Charter
-    from sdops_dvc.templates import render_params
+    from sdops_dvc.setup.project import Charter, render_params
 
     text = render_params(
         {
@@ -193,7 +192,7 @@ def test_ceilings_lift_with_an_explicit_override() -> None:
 def test_sdv_distribution_list_is_sdvs_own() -> None:
     from sdv.single_table.copulas import GaussianCopulaSynthesizer
 
-    from sdops_dvc.synthesizers import DISTRIBUTIONS
+    from sdops_dvc.domain.families import DISTRIBUTIONS
 
     assert set(DISTRIBUTIONS) == set(GaussianCopulaSynthesizer._DISTRIBUTIONS)
 
@@ -237,7 +236,7 @@ def test_each_gate_section_declares_its_gates_thresholds_as_typed_attributes() -
     """The sections are written out (mypy reads ``gates.privacy.max_dcr_share``), and each
     holds exactly its gate's thresholds from the metric table, in table order, with the
     table's defaults and comments, and ``alpha`` where the table lists it."""
-    from sdops_dvc.metric_table import ALPHA_AFTER, thresholds_of
+    from sdops_dvc.domain.metric_table import ALPHA_AFTER, thresholds_of
 
     gates = GatesCfg()
     for name in ("schema", "quality", "privacy", "subgroup", "fairness"):
@@ -270,7 +269,7 @@ def test_each_gate_section_declares_its_gates_thresholds_as_typed_attributes() -
     ],
 )
 def test_a_privacy_threshold_out_of_range_is_named(key: str, value: float, says: str) -> None:
-    from sdops_dvc.config import PrivacyGateCfg
+    from sdops_dvc.domain.config import PrivacyGateCfg
 
     with pytest.raises(ValueError, match=re.escape(says)):
         PrivacyGateCfg.model_validate({key: value})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sdops_dvc.metadata import column_sdtypes, detect, model_discrete
+from sdops_dvc.domain.metadata import column_sdtypes, detect, model_discrete
 from sdops_dvc.metrics import privacy
 from sdops_dvc.metrics.distance import encode_shared, nearest, value_range
 from tests.conftest import CREDIT
@@ -74,7 +74,7 @@ def test_ties_count_for_the_holdout_under_every_exchange() -> None:
 def test_rare_combinations_exchange_too_uniform_on_unseen_rows_tiny_on_unique_copies() -> None:
     """The rare-combination check's p-value exchanges the train and holdout samples as the
     DCR share's does: which combinations are rare depends on the records drawn."""
-    from sdops_dvc.templates import demo_table
+    from sdops_dvc.base.templates import demo_table
 
     real = pd.read_csv(demo_table())
     qi = ["age", "gender", "region", "ethnicity", "married", "education", "family"]

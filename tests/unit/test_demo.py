@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sdops_dvc.demo import STEPS, run_demo
-from sdops_dvc.errors import WouldOverwrite
+from sdops_dvc.base.errors import WouldOverwrite
+from sdops_dvc.setup.demo import STEPS, run_demo
 
 
 def test_the_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sdops_dvc.config import GeneratorCfg
-from sdops_dvc.metadata import detect
-from sdops_dvc.templates import demo_table
+from sdops_dvc.base.templates import demo_table
+from sdops_dvc.domain.config import GeneratorCfg
+from sdops_dvc.domain.metadata import detect
 
 
 def test_mst_at_the_readme_epsilon_completes_and_records_what_it_spent() -> None:
@@ -35,7 +35,7 @@ def test_mst_at_the_readme_epsilon_completes_and_records_what_it_spent() -> None
     spend = header["spend"]
     assert spend["epsilon"] <= 1.0 and spend["epsilon"] == pytest.approx(1.0, abs=1e-6)
     # the recorded rho is the one OpenDP was given: its conversion is the recorded epsilon
-    from sdops_dvc.accounting import zcdp_epsilon
+    from sdops_dvc.domain.budget import zcdp_epsilon
 
     assert zcdp_epsilon(spend["rho"], spend["delta"] - spend["delta0"]) == pytest.approx(
         spend["epsilon"], rel=1e-12

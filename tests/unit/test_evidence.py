@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from git import Repo
 
-from sdops_dvc.errors import IntegrityError
-from sdops_dvc.records import PrivacyInfo
+from sdops_dvc.base.errors import IntegrityError
+from sdops_dvc.domain.records import PrivacyInfo
 from sdops_dvc.registry.evidence import (
     describe_file,
     digests,

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sdops_dvc.base.templates import demo_table
 from sdops_dvc.metrics.fairness import FairnessResult, fairness
 from sdops_dvc.metrics.learning import UtilityResult, utility
-from sdops_dvc.templates import demo_table
 
 
 @pytest.fixture(scope="module")

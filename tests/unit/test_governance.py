@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sdops_dvc.config import parse_params
-from sdops_dvc.fsutil import csv_cell
+from sdops_dvc.base.fsutil import csv_cell
+from sdops_dvc.domain.config import parse_params
 from sdops_dvc.registry.governance import changes_between
 from sdops_dvc.report import md
 

@@ -12,7 +12,7 @@ from typing import Any
 import git as gitpython
 import pytest
 
-from sdops_dvc.config import ApprovalsCfg
+from sdops_dvc.domain.config import ApprovalsCfg
 from sdops_dvc.registry.hosted import github
 from tests.conftest import git
 

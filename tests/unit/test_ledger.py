@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from sdops_dvc.accounting import Spend, zcdp_epsilon, zcdp_rho_for
-from sdops_dvc.config import BudgetCfg
-from sdops_dvc.ledger import Entry, Ledger, budget_problems, entry_for, ledger_ref, spend_of
-from sdops_dvc.records import PrivacyInfo
+from sdops_dvc.domain.budget import (
+    Entry,
+    Ledger,
+    Spend,
+    budget_problems,
+    entry_for,
+    ledger_ref,
+    spend_of,
+    zcdp_epsilon,
+    zcdp_rho_for,
+)
+from sdops_dvc.domain.config import BudgetCfg
+from sdops_dvc.domain.records import PrivacyInfo
 
 
 def _entry(tag: str, rho: float, mid: str | None, *, dp: bool = True) -> Entry:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sdops_dvc.errors import ManifestInvalid
-from sdops_dvc.manifest import (
+from sdops_dvc.base.errors import ManifestInvalid
+from sdops_dvc.domain.manifest import (
     Manifest,
     canonical_bytes,
     compute_digest,
@@ -21,7 +21,7 @@ from sdops_dvc.manifest import (
     shipped_schema,
     validate,
 )
-from sdops_dvc.records import RecordError
+from sdops_dvc.domain.records import RecordError
 
 
 def test_the_digest_ignores_key_order_and_whitespace_but_not_content() -> None:
@@ -98,11 +98,11 @@ def test_a_pipeline_manifest_reads_as_typed_values_and_writes_its_own_bytes(
 
 def test_the_shipped_schema_is_the_models(pipeline_outputs: Path) -> None:
     """The JSON Schema in the wheel is generated from the model (regenerate it with
-    ``python -m sdops_dvc.manifest``), and it judges documents as the model does (one
+    ``python -m sdops_dvc.domain.manifest``), and it judges documents as the model does (one
     difference, by JSON Schema's definition: its ``integer`` admits 7.0, the model does not)."""
     from jsonschema import Draft202012Validator
 
-    assert shipped_schema() == schema(), "run `python -m sdops_dvc.manifest` and commit it"
+    assert shipped_schema() == schema(), "run `python -m sdops_dvc.domain.manifest` and commit it"
     Draft202012Validator.check_schema(shipped_schema())
     outside = Draft202012Validator(shipped_schema())
     doc = json.loads((pipeline_outputs / "release" / "manifest.json").read_text())

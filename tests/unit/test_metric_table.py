@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sdops_dvc.config import GatesCfg, PolicyCfg
-from sdops_dvc.metric_table import (
+from sdops_dvc.domain.config import GatesCfg, PolicyCfg
+from sdops_dvc.domain.metric_table import (
     BY_KEY,
     METRICS,
     THRESHOLDS,

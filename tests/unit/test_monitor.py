@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sdops_dvc.config import MonitorCfg
+from sdops_dvc.domain.config import MonitorCfg
 from sdops_dvc.monitor import (
     Finding,
     MonitorResult,

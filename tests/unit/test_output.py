@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from sdops_dvc.output import (
+from sdops_dvc.base.output import (
     JSON_OPTION,
     alert,
     error_document,

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from sdops_dvc.parallel import set_wait_policy
+from sdops_dvc.base.parallel import set_wait_policy
 
 
 @pytest.fixture
@@ -53,8 +53,8 @@ def _threads_env(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
 def test_free_cores_leave_out_what_others_keep_busy(
     monkeypatch: pytest.MonkeyPatch, cores: int
 ) -> None:
-    from sdops_dvc.config import EvaluationCfg
-    from sdops_dvc.parallel import free_cores
+    from sdops_dvc.base.parallel import free_cores
+    from sdops_dvc.domain.config import EvaluationCfg
 
     _threads_env(monkeypatch, None)
     _load(monkeypatch, 0.4)
@@ -73,7 +73,7 @@ def test_free_cores_leave_out_what_others_keep_busy(
 def test_free_cores_never_exceed_omp_num_threads(
     monkeypatch: pytest.MonkeyPatch, cores: int
 ) -> None:
-    from sdops_dvc.parallel import free_cores
+    from sdops_dvc.base.parallel import free_cores
 
     _load(monkeypatch, 0.0)
     _threads_env(monkeypatch, "1")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sdops_dvc import layout as L
-from sdops_dvc.manifest import Manifest, validate
-from sdops_dvc.metric_table import METRICS, nest
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.manifest import Manifest, validate
+from sdops_dvc.domain.metric_table import METRICS, nest
 from sdops_dvc.pipeline import (
     discover_params,
     evaluate,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from sdops_dvc.records import (
+from sdops_dvc.domain.records import (
     ApprovalRecord,
     BudgetException,
     BudgetRecord,

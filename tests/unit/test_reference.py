@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdops_dvc.metadata import column_sdtypes, detect
-from sdops_dvc.templates import demo_table
+from sdops_dvc.base.templates import demo_table
+from sdops_dvc.domain.metadata import column_sdtypes, detect
 from tests.conftest import CREDIT
 
 warnings.filterwarnings("ignore")
@@ -283,7 +283,7 @@ def test_scan_is_exact_out_of_range_with_wide_categories(
     beyond the reference range (the cap binds; the numpy scan answers them), nulls on both
     sides, a zero-range column, a category too wide for one-hot (sparse match counts), many
     chunks on one or two threads."""
-    from sdops_dvc import parallel
+    from sdops_dvc.base import parallel
     from sdops_dvc.metrics import distance
     from sdops_dvc.metrics.distance import encode_shared, nearest, value_range
 

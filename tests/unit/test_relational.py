@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdops_dvc.errors import ConfigError, DataError
-from sdops_dvc.relational import (
+from sdops_dvc.base.errors import ConfigError, DataError
+from sdops_dvc.domain.relationships import (
     Relationship,
     check_declared,
     descendants,
@@ -144,7 +144,7 @@ def test_a_row_shared_by_entities_on_both_sides_is_dropped_with_its_rows_below()
 
 
 def test_keys_and_relationships_are_proposed_for_review(tables: dict[str, pd.DataFrame]) -> None:
-    from sdops_dvc.relational import key_columns, proposed_relationships
+    from sdops_dvc.domain.relationships import key_columns, proposed_relationships
 
     keys = key_columns(tables)
     assert keys == {"airlines": "carrier", "airports": "faa", "planes": "tailnum"}
@@ -160,7 +160,7 @@ def test_keys_and_relationships_are_proposed_for_review(tables: dict[str, pd.Dat
 def test_the_denormalized_view_puts_each_parent_beside_its_child(
     tables: dict[str, pd.DataFrame],
 ) -> None:
-    from sdops_dvc.relational import denormalize
+    from sdops_dvc.domain.relationships import denormalize
 
     flights = tables["flights"]
     view = denormalize(tables, FLIGHTS, "flights")
@@ -183,7 +183,7 @@ def test_the_denormalized_view_puts_each_parent_beside_its_child(
 def test_the_entity_view_is_one_row_per_entity_with_its_rows_below(
     tables: dict[str, pd.DataFrame],
 ) -> None:
-    from sdops_dvc.relational import entity_view
+    from sdops_dvc.domain.relationships import entity_view
 
     planes = entity_view(tables, FLIGHTS, "planes")
     assert len(planes) == len(tables["planes"])
@@ -203,7 +203,7 @@ def test_multi_table_metadata_from_the_folder_validates_in_sdv(
 ) -> None:
     from sdv.metadata import Metadata
 
-    from sdops_dvc.metadata import detect_tables
+    from sdops_dvc.domain.metadata import detect_tables
 
     meta, notes = detect_tables(tables)
     assert {t: m.get("primary_key") for t, m in meta["tables"].items()} == {

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from sdops_dvc import layout as L
-from sdops_dvc.config import Params, parse_params
+from sdops_dvc.base.templates import read_template
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.config import Params, parse_params
 from sdops_dvc.registry.checks import (
     DETAILS,
     Committed,
@@ -21,7 +22,6 @@ from sdops_dvc.registry.checks import (
     remote_location,
     remote_problems,
 )
-from sdops_dvc.templates import read_template
 
 METRICS, DETAILS_BYTES = b'{"quality": 1}', b'{"details": 1}'
 SYN, TRAIN = "data/synthetic/synthetic.csv", L.TRAIN

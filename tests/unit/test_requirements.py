@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from sdops_dvc.requirements import closure, requirements_text, self_spec
+from sdops_dvc.setup.requirements import closure, requirements_text, self_spec
 
 
 def test_the_closure_holds_direct_and_transitive_dependencies_at_their_installed_versions() -> None:

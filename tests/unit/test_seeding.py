@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdops_dvc.seeding import deterministic
+from sdops_dvc.base.seeding import deterministic
 
 
 def test_a_seeded_block_draws_the_same_numbers_and_restores_torch() -> None:

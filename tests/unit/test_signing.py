@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sdops_dvc.errors import ReleaseRefused
+from sdops_dvc.base.errors import ReleaseRefused
 from sdops_dvc.registry.signing import Signer, release_signer, sign
 
 

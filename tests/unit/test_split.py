@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sdops_dvc.config import load_params
-from sdops_dvc.errors import DataError, SnapshotMismatch
-from sdops_dvc.layout import Layout
+from sdops_dvc.base.errors import DataError, SnapshotMismatch
+from sdops_dvc.domain.config import load_params
+from sdops_dvc.domain.layout import Layout
 from sdops_dvc.stages.split import run_split
 from tests.conftest import make_pipeline, set_params
 

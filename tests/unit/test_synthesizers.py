@@ -8,7 +8,7 @@ import inspect
 import pandas as pd
 import pytest
 
-from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES
+from sdops_dvc.domain.families import CONSTRAINTS, FAMILIES
 
 
 @pytest.mark.parametrize("family", [f for f, s in FAMILIES.items() if not s.dp and f != "cart"])
@@ -46,9 +46,9 @@ def test_constraint_arguments_match_sdv(kind: str) -> None:
 
 def test_a_violated_constraint_names_columns_and_counts_never_rows(credit_df: pd.DataFrame) -> None:
     """Issue 11.9: SDV's message lists the offending rows; ours gives columns and counts."""
-    from sdops_dvc.config import GeneratorCfg
-    from sdops_dvc.errors import DataError
-    from sdops_dvc.metadata import detect
+    from sdops_dvc.base.errors import DataError
+    from sdops_dvc.domain.config import GeneratorCfg
+    from sdops_dvc.domain.metadata import detect
     from sdops_dvc.synthesizers.sdv_adapter import synthesize
 
     train = credit_df.head(300)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sdops_dvc.errors import DataError
-from sdops_dvc.fsutil import atomic_path, md5_file, write_many_atomic
-from sdops_dvc.tables import read_table, write_table
+from sdops_dvc.base.errors import DataError
+from sdops_dvc.base.fsutil import atomic_path, md5_file, write_many_atomic
+from sdops_dvc.domain.tableio import read_table, write_table
 
 
 def test_reads_csv_and_parquet(tmp_path: Path, credit_df: pd.DataFrame) -> None:

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdops_dvc.config import Params, parse_params
-from sdops_dvc.errors import DataError, SnapshotMismatch
-from sdops_dvc.fsutil import md5_file
-from sdops_dvc.layout import HOLDOUT, TRAIN, TRAIN_DIR, Layout
-from sdops_dvc.metadata import named_as
-from sdops_dvc.relational import Relationship, split_by_entity
-from sdops_dvc.tableset import (
+from sdops_dvc.base.errors import DataError, SnapshotMismatch
+from sdops_dvc.base.fsutil import md5_file
+from sdops_dvc.domain.config import Params, parse_params
+from sdops_dvc.domain.layout import HOLDOUT, TRAIN, TRAIN_DIR, Layout
+from sdops_dvc.domain.metadata import named_as
+from sdops_dvc.domain.relationships import Relationship, split_by_entity
+from sdops_dvc.domain.tableset import (
     TableSet,
     find_source,
     is_related,
@@ -170,7 +170,7 @@ def test_related_synthetic_tables_lacking_a_key_are_refused_by_name(tmp_path: Pa
     """Evaluate joins related synthetic tables by their keys: a table without its foreign
     key is a clear error naming it (a single synthetic table is read as it is, and a
     missing column is the schema gate's finding)."""
-    from sdops_dvc.errors import ConfigError
+    from sdops_dvc.base.errors import ConfigError
     from sdops_dvc.stages.evaluate import _project_sets
 
     params = _related(tmp_path)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sdops_dvc.errors import ConfigError
-from sdops_dvc.yamlio import dump_round_trip, round_trip, set_scalars
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.base.yamlio import dump_round_trip, round_trip, set_scalars
 
 TEXT = (
     "# top comment\n"

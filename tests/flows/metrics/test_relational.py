@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sdops_dvc.domain.relationships import Relationship
 from sdops_dvc.metrics.relational import (
     cardinality,
     cardinality_bounds,
@@ -17,7 +18,6 @@ from sdops_dvc.metrics.relational import (
     multi_table_quality,
     orphan_share,
 )
-from sdops_dvc.relational import Relationship
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "nycflights13"
 RELATIONSHIPS = [
@@ -31,7 +31,7 @@ KEYS = {"airlines": "carrier", "planes": "tailnum", "airports": "faa"}
 
 @pytest.fixture(scope="module")
 def flights() -> tuple[dict[str, pd.DataFrame], dict]:  # type: ignore[type-arg]
-    from sdops_dvc.metadata import detect, parse_datetimes
+    from sdops_dvc.domain.metadata import detect, parse_datetimes
 
     tables = {
         t: pd.read_csv(DATA / f"{t}.csv") for t in ("airlines", "airports", "planes", "flights")
@@ -123,8 +123,8 @@ def test_entity_privacy_passes_unseen_flights_and_catches_one_airlines_copies(
 ) -> None:
     """flights as the unit, split three ways by entity: real flights the generator never saw
     look like the holdout; copies of one airline's training flights are caught."""
+    from sdops_dvc.domain.relationships import split_by_entity
     from sdops_dvc.metrics.relational import entity_privacy
-    from sdops_dvc.relational import split_by_entity
 
     tables, meta = flights
     rels = [Relationship(*r) for r in RELATIONSHIPS]
@@ -161,8 +161,8 @@ def _relational_verdict(
 ) -> tuple[dict, list[str]]:  # type: ignore[type-arg]
     """The relational family's metrics as evaluate computes them, and the failures of every
     relational threshold at its default (schema, quality and privacy gates)."""
-    from sdops_dvc.config import GatesCfg
-    from sdops_dvc.metric_table import BY_KEY
+    from sdops_dvc.domain.config import GatesCfg
+    from sdops_dvc.domain.metric_table import BY_KEY
     from sdops_dvc.metrics.relational import RelationalInputs, relational_metrics
     from sdops_dvc.stages.gate import _judge
 
@@ -190,7 +190,7 @@ def test_relational_gates_pass_unseen_flights_and_fail_planted_cases(
     """Real flights split by entity 40/20/40: the last 40%, flights no generator saw, stand
     in for a synthetic release of the train's size and pass every relational gate at its
     default; three planted defects on the same rows each fail the gate meant for it."""
-    from sdops_dvc.relational import split_by_entity
+    from sdops_dvc.domain.relationships import split_by_entity
 
     tables, meta = flights
     rels = [Relationship(*r) for r in RELATIONSHIPS]
@@ -244,9 +244,9 @@ def test_unseen_flights_pass_every_gate_on_the_entity_view(
     generator never saw as the synthetic side: every gate approves at its defaults."""
     import warnings
 
-    from sdops_dvc.config import GatesCfg, PolicyCfg, parse_params
+    from sdops_dvc.domain.config import GatesCfg, PolicyCfg, parse_params
+    from sdops_dvc.domain.relationships import evaluation_view, split_by_entity, view_metadata
     from sdops_dvc.metrics.relational import RelationalInputs
-    from sdops_dvc.relational import evaluation_view, split_by_entity, view_metadata
     from sdops_dvc.stages.evaluate import compute_metrics
     from sdops_dvc.stages.gate import decide
 

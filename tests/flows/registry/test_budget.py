@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sdops_dvc.accounting import zcdp_epsilon
+from sdops_dvc.domain.budget import zcdp_epsilon
 from tests.conftest import dvc, git, sdops, sdops_in, set_params, trust
 from tests.unit.test_accounting import (
     opendp_epsilon,  # OpenDP's own conversion, independent of ours

@@ -9,8 +9,8 @@ from typing import Any
 import git as gitpython
 import pytest
 
-from sdops_dvc.config import Params, parse_params
-from sdops_dvc.records import BudgetException
+from sdops_dvc.domain.config import Params, parse_params
+from sdops_dvc.domain.records import BudgetException
 from sdops_dvc.registry.approvals import Basis
 from sdops_dvc.registry.budget import EXCEPTION_TRAILER, Entry, Spend
 from sdops_dvc.registry.releases import _budget_exception, _Findings

@@ -296,7 +296,7 @@ def test_served_and_stored_bytes_are_verified(world: dict[str, Path], tmp_path: 
     assert not target.exists()
 
     from sdops_dvc import api
-    from sdops_dvc.errors import IntegrityError
+    from sdops_dvc.base.errors import IntegrityError
 
     with pytest.raises(IntegrityError):
         api.read_dataframe("credit@latest", repo=work)

@@ -15,7 +15,7 @@ from typing import Any
 import git as gitpython
 import pytest
 
-from sdops_dvc.config import ApprovalsCfg
+from sdops_dvc.domain.config import ApprovalsCfg
 from sdops_dvc.registry.approvals import Basis
 from sdops_dvc.registry.providers import collect
 from tests.conftest import git

@@ -225,7 +225,7 @@ def test_repro_splits_by_entity_and_gates_on_integrity(flights_world: dict[str, 
 
 def test_release_verify_get_and_read_tables(flights_world: dict[str, Path], tmp_path: Path) -> None:
     from sdops_dvc import api
-    from sdops_dvc.errors import ReleaseUnavailable
+    from sdops_dvc.base.errors import ReleaseUnavailable
 
     work, origin = flights_world["work"], flights_world["origin"]
     manifest = json.loads((work / "release/manifest.json").read_text())
@@ -325,7 +325,7 @@ def test_a_second_release_diff_rollback_and_revoke(flights_world: dict[str, Path
     synthetic tables change, a rollback restores v1.0.0's four files, and a revoked release
     is refused to every reader. Runs last: it changes the module's world."""
     from sdops_dvc import api
-    from sdops_dvc.errors import ReleaseUnavailable
+    from sdops_dvc.base.errors import ReleaseUnavailable
 
     work = flights_world["work"]
     git("checkout", "-q", "--", ".", cwd=work)

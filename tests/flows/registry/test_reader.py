@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sdops_dvc.errors import ReleaseUnavailable
+from sdops_dvc.base.errors import ReleaseUnavailable
 from sdops_dvc.registry.reader import Registry
 from tests.conftest import approve_release, lock_md5, sdops, tags
 

@@ -250,7 +250,7 @@ def test_a_revoked_release_is_never_served_then_retired(
     shutil.rmtree(work / "incidents")
 
     from sdops_dvc import api
-    from sdops_dvc.errors import ReleaseUnavailable
+    from sdops_dvc.base.errors import ReleaseUnavailable
 
     assert str(api.resolve("credit@latest", repo=work).version) == "v1.0.0"
     with pytest.raises(ReleaseUnavailable, match="revoked"):

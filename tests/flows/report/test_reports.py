@@ -151,7 +151,7 @@ def test_no_plotted_bin_or_metadata_value_describes_fewer_than_k_records(
 ) -> None:
     """Issue 11.9: bins pooled until each holds at least report.min_bin_count real (train)
     records, no edge on a real extreme; metadata.json without per-record ranges."""
-    from sdops_dvc.config import load_params
+    from sdops_dvc.domain.config import load_params
 
     root = pipeline_outputs
     k = load_params(root / "params.yaml").report.min_bin_count

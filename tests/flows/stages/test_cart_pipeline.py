@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sdops_dvc.fsutil import md5_file
+from sdops_dvc.base.fsutil import md5_file
 from sdops_dvc.synthesizers.columns import plan_discrete
 from tests.conftest import dvc, git, lock_md5, sdops, sdops_in, set_params
 

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdops_dvc.config import Params, parse_params
-from sdops_dvc.errors import ConfigError
-from sdops_dvc.fsutil import md5_file, write_json_atomic
-from sdops_dvc.metadata import detect
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.base.fsutil import md5_file, write_json_atomic
+from sdops_dvc.base.templates import demo_table
+from sdops_dvc.domain.config import Params, parse_params
+from sdops_dvc.domain.metadata import detect
 from sdops_dvc.stages.evaluate import run_evaluate
 from sdops_dvc.stages.gate import run_gate
 from sdops_dvc.synthesizers.conditions import plan_of
-from sdops_dvc.templates import demo_table
 from tests.conftest import dvc, git, sdops_in, set_params
 from tests.flows.stages.test_gates import PARAMS as GATE_PARAMS
 
@@ -309,8 +309,8 @@ SHARES: dict[str, Any] = {
 
 
 def _generate(tmp_path: Path, conditions: dict[str, Any] | None, **generator: Any) -> Any:
+    from sdops_dvc.domain.tableset import TableSet
     from sdops_dvc.stages.generate import generate_set
-    from sdops_dvc.tableset import TableSet
 
     real = pd.read_csv(demo_table()).sample(n=1500, random_state=0).reset_index(drop=True)
     params = _params(**generator, conditions=conditions)
@@ -343,7 +343,7 @@ def test_each_conditioning_family_meets_the_targets_from_the_same_fit(
 def test_a_model_that_never_makes_a_group_is_refused_by_name(tmp_path: Path) -> None:
     """TVAE on 1,500 rows collapses ethnicity to its commonest value (its unconditioned
     sample holds no other): rejection finds none of the minorities, and says so."""
-    from sdops_dvc.errors import DataError
+    from sdops_dvc.base.errors import DataError
 
     plain = _generate(tmp_path, None, family="tvae", parameters={"epochs": 40})
     assert set(plain.data["ethnicity"]) == {"cauc"}

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sdops_dvc.fsutil import write_json_atomic
-from sdops_dvc.metadata import detect
+from sdops_dvc.base.fsutil import write_json_atomic
+from sdops_dvc.domain.metadata import detect
 from tests.conftest import CREDIT, sdops
 
 NEURAL = {"epochs": 2, "batch_size": 100}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sdops_dvc.fsutil import md5_file
+from sdops_dvc.base.fsutil import md5_file
 from tests.conftest import dvc, git, lock_md5, sdops, sdops_in, set_params
 from tests.flows.registry.test_multi_table import write_slice
 

@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from sdops_dvc.config import Params, parse_params
-from sdops_dvc.fsutil import write_json_atomic
-from sdops_dvc.metadata import detect
+from sdops_dvc.base.fsutil import write_json_atomic
+from sdops_dvc.base.templates import demo_table
+from sdops_dvc.domain.config import Params, parse_params
+from sdops_dvc.domain.metadata import detect
 from sdops_dvc.stages.evaluate import run_evaluate
 from sdops_dvc.stages.gate import GateResult, run_gate
-from sdops_dvc.templates import demo_table
 
 N_SYN = 2200
 PARAMS = {
@@ -247,7 +247,7 @@ def test_missing_or_renamed_column_fails_schema(world: dict[str, object], change
 
 
 def test_policy_gate_names_every_missing_field(world: dict[str, object]) -> None:
-    from sdops_dvc.config import PolicyCfg
+    from sdops_dvc.domain.config import PolicyCfg
     from sdops_dvc.metrics.policy import policy_failures
 
     fails = policy_failures(PolicyCfg(access_classification="secret"))

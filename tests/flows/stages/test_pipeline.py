@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sdops_dvc.fsutil import md5_file
+from sdops_dvc.base.fsutil import md5_file
 from tests.conftest import dvc, git, lock_md5, read_lock, sdops, set_params
 
 SYN = "data/synthetic/synthetic.csv"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdops_dvc.errors import ConfigError
+from sdops_dvc.base.errors import ConfigError
 from sdops_dvc.synthesizers.cart import LEAF_LADDER, MAX_COPY_EXCESS, choose_leaf, fit_cart
 
 HEALTH = Path(__file__).resolve().parents[3] / "sdops_dvc" / "data" / "health_insurance.csv"
@@ -99,9 +99,9 @@ def test_leaf_size_is_chosen_on_the_train_split_alone() -> None:
 
 
 def test_identifier_columns_are_refused(credit_df: pd.DataFrame, tmp_path: Path) -> None:
-    from sdops_dvc.config import GeneratorCfg
+    from sdops_dvc.domain.config import GeneratorCfg
+    from sdops_dvc.domain.tableset import TableSet
     from sdops_dvc.synthesizers.adapters import generator_for
-    from sdops_dvc.tableset import TableSet
 
     df = credit_df.head(200).assign(person=[f"p{i}" for i in range(200)])
     cols = {c: {"sdtype": "numerical" if c in NUMERIC else "categorical"} for c in df.columns}

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from sdops_dvc.config import Params
-from sdops_dvc.layout import Layout
+from sdops_dvc.domain.config import Params
+from sdops_dvc.domain.layout import Layout
 
 
 def import_info(source: Path) -> dict[str, Any] | None:
@@ -50,7 +50,7 @@ def scope_of(params: Params, layout: Layout) -> str:
 def lineage_of(params: Params, layout: Layout) -> str:
     """The fingerprint of the source lineage, whatever ``budget.scope`` says: spends follow
     it, so renaming the scope cannot start a fresh budget for the same people."""
-    from sdops_dvc.scm import git_toplevel
+    from sdops_dvc.base.scm import git_toplevel
 
     source = layout.path(params.source.path)
     imp = import_info(source)

@@ -12,7 +12,7 @@ def template_dir() -> Path:
     packaged = Path(str(resources.files("sdops_dvc"))) / "templates"
     if packaged.is_dir():
         return packaged
-    source_tree = Path(__file__).resolve().parent.parent / "templates"
+    source_tree = Path(__file__).resolve().parents[2] / "templates"
     if source_tree.is_dir():
         return source_tree
     raise FileNotFoundError("sdops-dvc templates are missing from this installation")
@@ -40,16 +40,6 @@ def render(name: str, values: dict[str, object], blocks: dict[str, str] | None =
     if "{{" in text:
         raise ValueError(f"template {name} has unfilled placeholders")
     return text
-
-
-def render_params(values: dict[str, object], blocks: dict[str, str] | None = None) -> str:
-    """The params.yaml ``sdops init`` writes: the template, its ``gates:`` section from the
-    metric table (every threshold with its default and what it bounds), and for related
-    tables the ``source.tables`` pins and ``split.entity`` (``blocks``; absent: no line)."""
-    from sdops_dvc.metric_table import gates_block
-
-    extra = {"source_tables": "", "split_entity": "", "public_tables": "", **(blocks or {})}
-    return render("params.yaml", values, blocks={"gates": gates_block(), **extra})
 
 
 def demo_table() -> Path:

@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import ConfigError
+from sdops_dvc.base.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.relational import Relationship
+    from sdops_dvc.domain.relationships import Relationship
 
 NUMERIC_SDTYPES = ("numerical", "datetime")
 CATEGORICAL_SDTYPES = ("categorical", "boolean", "ordinal")
@@ -146,7 +146,7 @@ def check_against_tables(meta: dict[str, Any], tables: dict[str, pd.DataFrame], 
         )
     for name, df in tables.items():
         check_against_table(meta, df, path, name)
-    from sdops_dvc.relational import Relationship
+    from sdops_dvc.domain.relationships import Relationship
 
     bad = [
         r.label
@@ -263,11 +263,11 @@ def detect_tables(
 ) -> tuple[dict[str, Any], list[str]]:
     """SDV multi-table metadata for related tables, and notes for the person who reviews
     it: each table's columns as SDV detects them; a primary key where a column can be one
-    (:func:`sdops_dvc.relational.key_columns`); the relationships proposed from the values
-    (:func:`sdops_dvc.relational.proposed_relationships`), where a declared relationship
+    (:func:`sdops_dvc.domain.relationships.key_columns`); the relationships proposed from the values
+    (:func:`sdops_dvc.domain.relationships.proposed_relationships`), where a declared relationship
     replaces any proposal for the same child column. Keys become sdtype ``id``. Declared
     relationships that do not fit the tables raise ConfigError, every problem listed."""
-    from sdops_dvc.relational import check_declared, key_columns, proposed_relationships
+    from sdops_dvc.domain.relationships import check_declared, key_columns, proposed_relationships
 
     declared = declared or []
     problems = check_declared(tables, declared)

@@ -1,6 +1,6 @@
 """Table sets: what every stage reads and writes. A single table is a set of one whose entity
 (the privacy unit) is the row; related tables (issue 15) are a set with relationships and
-an entity table. :meth:`sdops_dvc.layout.Layout.table_files` maps a set of one to the
+an entity table. :meth:`sdops_dvc.domain.layout.Layout.table_files` maps a set of one to the
 single-table paths and a larger set to one file per table, named after it; the metadata
 (one table or several) says which a project has.
 
@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import ConfigError, DataError, SnapshotMismatch
-from sdops_dvc.fsutil import md5_file, write_many_atomic
-from sdops_dvc.metadata import check_against_tables, read_metadata
-from sdops_dvc.relational import Relationship, entity_table, evaluation_view
-from sdops_dvc.tables import read_table, require_columns, write_table_to
+from sdops_dvc.base.errors import ConfigError, DataError, SnapshotMismatch
+from sdops_dvc.base.fsutil import md5_file, write_many_atomic
+from sdops_dvc.domain.metadata import check_against_tables, read_metadata
+from sdops_dvc.domain.relationships import Relationship, entity_table, evaluation_view
+from sdops_dvc.domain.tableio import read_table, require_columns, write_table_to
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sdops_dvc.config import Params
-    from sdops_dvc.layout import Layout
+    from sdops_dvc.domain.config import Params
+    from sdops_dvc.domain.layout import Layout
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class TableSet:
 
     def view(self) -> pd.DataFrame:
         """The one table the row-level measures read (the table itself for a set of one):
-        :func:`sdops_dvc.relational.evaluation_view`."""
+        :func:`sdops_dvc.domain.relationships.evaluation_view`."""
         return evaluation_view(self.tables, list(self.relationships), self.entity)
 
     def replace(self, tables: dict[str, pd.DataFrame]) -> TableSet:
@@ -163,7 +163,7 @@ class FoundSource:
 
     def pii_columns(self) -> list[str]:
         """The columns the metadata marks as ids or PII, each named by :meth:`column_label`."""
-        from sdops_dvc.metadata import pii_columns
+        from sdops_dvc.domain.metadata import pii_columns
 
         return [
             self.column_label(t, c)
@@ -203,7 +203,7 @@ def find_source(
     or related tables (a directory of table files, several files, or a relationship or
     entity declared), each read and refused by name when unreadable or empty; SDV metadata
     detected for them (imports SDV); ``--target`` checked in the entity table."""
-    from sdops_dvc.metadata import detect, detect_tables
+    from sdops_dvc.domain.metadata import detect, detect_tables
 
     given = tuple(existing_source(s) for s in sources)
     related = is_related(list(given), relationships, entity)
@@ -246,8 +246,8 @@ def existing_source(source: Path) -> Path:
 def table_files_given(sources: list[Path]) -> dict[str, Path]:
     """Related tables' files: every table file of a directory, or each file given; names are
     the file stems and must be distinct release-safe names."""
-    from sdops_dvc.config import NAME_RE
-    from sdops_dvc.tables import READERS
+    from sdops_dvc.domain.config import NAME_RE
+    from sdops_dvc.domain.tableio import READERS
 
     files: list[Path] = []
     for src in sources:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import RepoError
+from sdops_dvc.base.errors import RepoError
 
 if TYPE_CHECKING:
     from git import Repo as GitRepo

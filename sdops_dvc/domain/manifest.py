@@ -11,7 +11,7 @@ serialisation (sorted keys, no whitespace, UTF-8) of everything except ``digest`
 - the registry, the API and the CLI read a committed one with :meth:`Manifest.parse` and use
   its typed blocks and properties;
 - ``sdops_dvc/schemas/manifest.schema.json`` (JSON Schema 2020-12, shipped for tools outside
-  Python) is :func:`schema`'s output, regenerated with ``python -m sdops_dvc.manifest`` and
+  Python) is :func:`schema`'s output, regenerated with ``python -m sdops_dvc.domain.manifest`` and
   checked against the model by a test.
 
 A key the model marks ``omitted`` is left out when it does not apply, never written as null
@@ -42,10 +42,10 @@ from pydantic import (
 )
 from pydantic.json_schema import GenerateJsonSchema
 
-from sdops_dvc.errors import ManifestInvalid
+from sdops_dvc.base.errors import ManifestInvalid
 
 if TYPE_CHECKING:
-    from sdops_dvc.records import PrivacyInfo
+    from sdops_dvc.domain.records import PrivacyInfo
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://sdops-dvc.invalid/schemas/manifest/v1.json"
@@ -387,7 +387,7 @@ class Manifest(_Block):
     @classmethod
     def parse(cls, data: Any) -> Manifest:
         """A committed manifest, read (RecordError naming every problem otherwise)."""
-        from sdops_dvc.records import RecordError
+        from sdops_dvc.domain.records import RecordError
 
         try:
             return cls.model_validate(data)
@@ -434,7 +434,7 @@ class Manifest(_Block):
     @property
     def privacy_info(self) -> PrivacyInfo:
         """The privacy claim as the budget counts it (the spend of a formal guarantee)."""
-        from sdops_dvc.records import PrivacyInfo
+        from sdops_dvc.domain.records import PrivacyInfo
 
         return PrivacyInfo.from_json(self.privacy.model_dump(mode="json"))
 
@@ -561,12 +561,12 @@ def check(path: Path) -> dict[str, Any]:
 
 
 def write_schema(path: Path) -> None:
-    """Write the generated schema (``python -m sdops_dvc.manifest [PATH]``)."""
-    from sdops_dvc.fsutil import write_json_atomic
+    """Write the generated schema (``python -m sdops_dvc.domain.manifest [PATH]``)."""
+    from sdops_dvc.base.fsutil import write_json_atomic
 
     write_json_atomic(path, schema())
 
 
 if __name__ == "__main__":  # pragma: no cover - the schema's regeneration command
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / SCHEMA_FILE
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[1] / SCHEMA_FILE
     write_schema(target)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sdops_dvc.config import Params
+    from sdops_dvc.domain.config import Params
 
 PARAMS = "params.yaml"
 DVC_YAML = "dvc.yaml"
@@ -103,7 +103,7 @@ class Layout:
     def pipeline(self, tables: list[str]) -> str:
         """The dvc.yaml ``sdops init`` writes: the single-table pipeline, or for related tables
         every table's split and synthetic file a named output."""
-        from sdops_dvc.templates import read_template, render
+        from sdops_dvc.base.templates import read_template, render
 
         if not self.related:
             return read_template("dvc.yaml")

@@ -1,6 +1,6 @@
 """The records a release leaves behind, as typed values: the release record its tag carries,
 the revocation record and a release's privacy claim (the manifest itself is
-:class:`sdops_dvc.manifest.Manifest`).
+:class:`sdops_dvc.domain.manifest.Manifest`).
 
 Pure: no git, no files. Each record turns into JSON (``as_json``) where it is written and
 back (``from_json``) where it is read, so ``dict[str, Any]`` lives only at those two edges.
@@ -350,7 +350,7 @@ class RevocationRecord:
 @dataclass(frozen=True)
 class PrivacyInfo:
     """A release's privacy claim as the budget counts it: the mechanism and, for DP
-    generators, the spend (from the manifest's privacy block, :class:`sdops_dvc.manifest.
+    generators, the spend (from the manifest's privacy block, :class:`sdops_dvc.domain.manifest.
     PrivacyBlock`; all zero for a release without one)."""
 
     mechanism: str

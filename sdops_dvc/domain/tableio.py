@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sdops_dvc.errors import DataError
-from sdops_dvc.fsutil import atomic_path
+from sdops_dvc.base.errors import DataError
+from sdops_dvc.base.fsutil import atomic_path
 
 if TYPE_CHECKING:
     import numpy as np

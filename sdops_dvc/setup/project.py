@@ -15,16 +15,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc import layout as L
-from sdops_dvc.config import NAME_RE, PLACEHOLDER, family_problem, load_params
-from sdops_dvc.errors import ConfigError, RepoError, WouldOverwrite
-from sdops_dvc.fsutil import md5_file, write_json_atomic, write_text_atomic
-from sdops_dvc.scm import dvc_root, git_init, git_toplevel, git_tracks, run_dvc
-from sdops_dvc.synthesizers import FAMILIES
-from sdops_dvc.templates import read_template, render_params
+from sdops_dvc.base.errors import ConfigError, RepoError, WouldOverwrite
+from sdops_dvc.base.fsutil import md5_file, write_json_atomic, write_text_atomic
+from sdops_dvc.base.scm import dvc_root, git_init, git_toplevel, git_tracks, run_dvc
+from sdops_dvc.base.templates import read_template, render
+from sdops_dvc.base.yamlio import dump_round_trip, load_file, loads, round_trip, set_scalars
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.config import (
+    ACCESS_CLASSES,
+    NAME_RE,
+    PLACEHOLDER,
+    family_problem,
+    load_params,
+    parse_params,
+)
+from sdops_dvc.domain.families import FAMILIES
+from sdops_dvc.domain.metadata import column_sdtypes, float32_decimals, model_discrete
+from sdops_dvc.domain.metric_table import gates_block
+from sdops_dvc.domain.relationships import Relationship, tables_below
+from sdops_dvc.domain.tableset import find_source, is_related, source_pins
 
 if TYPE_CHECKING:
-    from sdops_dvc.tableset import FoundSource
+    from sdops_dvc.domain.tableset import FoundSource
     from sdops_dvc.tune import Candidate
 
 log = logging.getLogger(__name__)
@@ -66,7 +78,6 @@ class Charter:
     owner: str | None = None
 
     def check(self) -> None:
-        from sdops_dvc.config import ACCESS_CLASSES
 
         if self.classification is not None and self.classification not in ACCESS_CLASSES:
             raise ConfigError(
@@ -128,7 +139,6 @@ def init_project(
     params.yaml (every table pinned), the pipeline and the CI files. ``family`` None: the
     reviewed tune ``library``'s winner (its parameters and discrete columns too), else
     :func:`default_family`."""
-    from sdops_dvc.tableset import find_source, is_related
 
     root = root.resolve()
     start = _library_start(library, family)
@@ -269,7 +279,6 @@ def _check_family_fits(family: str, related: bool) -> None:
 def _check_entity_only(family: str, found: FoundSource) -> None:
     """A family that generates the entity table only needs no table below it (it would have
     no rows for them)."""
-    from sdops_dvc.relational import Relationship, tables_below
 
     below = tables_below(found.entity, Relationship.all_of(found.metadata))
     if FAMILIES[family].entity_only and below:
@@ -391,7 +400,6 @@ def _model_notes(
     columns are made categorical in the metadata), and float32-stored decimals. Every table a
     set-wide family (hma) models, and the tables beside the entity: few-valued non-integer
     columns made categorical. Returns generator.decimals and generator.discrete."""
-    from sdops_dvc.metadata import column_sdtypes, float32_decimals, model_discrete
     from sdops_dvc.synthesizers.columns import detect_discrete
 
     spec, unit = FAMILIES[family], found.entity
@@ -486,7 +494,7 @@ def _write_ci_files(
 
 def _write_requirements(root: Path, force: bool, actions: list[str]) -> list[str]:
     """requirements-sdops.txt, what the CI jobs install; kept when it exists unless ``force``."""
-    from sdops_dvc.requirements import FILE as REQUIREMENTS, requirements_text
+    from sdops_dvc.setup.requirements import FILE as REQUIREMENTS, requirements_text
 
     if (root / REQUIREMENTS).exists() and not force:
         actions.append(f"kept existing {REQUIREMENTS} (CI installs from it)")
@@ -498,7 +506,6 @@ def _write_requirements(root: Path, force: bool, actions: list[str]) -> list[str
 def _write_dp_placeholders(params_path: Path, metadata: dict[str, Any]) -> None:
     """A DP family needs public bounds for every numerical column: write the privacy block
     with a placeholder per column, which validation names until a person replaces it."""
-    from sdops_dvc.metadata import column_sdtypes
 
     numeric = [c for c, sd in column_sdtypes(metadata).items() if sd == "numerical"]
     bounds = ", ".join(f"{c}: {PLACEHOLDER}" for c in numeric)
@@ -533,8 +540,6 @@ def _stale_pointer(source: Path, root: Path, new_md5: str | None = None) -> str 
     outs = data.get("outs") or [{}]
     recorded = outs[0].get("md5") if isinstance(outs[0], dict) else None
     if source.is_dir():
-        from sdops_dvc.scm import run_dvc
-
         lagging = "changed" in run_dvc(["status", pointer.name], cwd=pointer.parent)
     else:
         lagging = bool(recorded) and recorded != new_md5
@@ -566,10 +571,7 @@ def snapshot(params_path: Path, snapshot_id: str | None = None) -> SnapshotResul
     """Re-pin the source: record its current md5 (each table's and their digest, for related
     tables) and a new snapshot id in params.yaml, every table read first (a table that does
     not read is not pinned); only the pins change, byte for byte."""
-    from sdops_dvc.config import parse_params
     from sdops_dvc.pipeline import open_project
-    from sdops_dvc.tableset import source_pins
-    from sdops_dvc.yamlio import loads, set_scalars
 
     params, layout = open_project(params_path)
     values, new_md5 = source_pins(params, layout)
@@ -595,8 +597,6 @@ def set_private_remote(root: Path, url: str, name: str = "private") -> list[str]
     ``remote: NAME`` on those outputs in dvc.yaml and in the source's ``.dvc`` file
     (formatting and comments kept). Returns what was done."""
     from ruamel.yaml.comments import CommentedMap
-
-    from sdops_dvc.yamlio import dump_round_trip, round_trip
 
     if not NAME_RE.match(name):
         raise ConfigError(f"remote name {name!r} is not valid", hint="use letters, digits, - or _")
@@ -637,7 +637,6 @@ def set_private_remote(root: Path, url: str, name: str = "private") -> list[str]
 def _written_source_path(params_path: Path) -> str:
     """``source.path`` as params.yaml writes it (a file that does not validate yet still
     names its source)."""
-    from sdops_dvc.yamlio import load_file
 
     data = load_file(params_path, what="params file") if params_path.is_file() else None
     source = data.get("source") if isinstance(data, dict) else None
@@ -647,3 +646,11 @@ def _written_source_path(params_path: Path) -> str:
             f"{params_path}: no source.path", hint="run `sdops init --source PATH --name NAME`"
         )
     return path
+
+
+def render_params(values: dict[str, object], blocks: dict[str, str] | None = None) -> str:
+    """The params.yaml ``sdops init`` writes: the template, its ``gates:`` section from the
+    metric table (every threshold with its default and what it bounds), and for related
+    tables the ``source.tables`` pins and ``split.entity`` (``blocks``; absent: no line)."""
+    extra = {"source_tables": "", "split_entity": "", "public_tables": "", **(blocks or {})}
+    return render("params.yaml", values, blocks={"gates": gates_block(), **extra})

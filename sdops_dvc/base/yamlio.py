@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from sdops_dvc.errors import ConfigError
+from sdops_dvc.base.errors import ConfigError
 
 MAX_BYTES = 5 << 20  # a params or consumers file is a few KB; refuse what cannot be one
 

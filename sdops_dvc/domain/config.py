@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from sdops_dvc.errors import ConfigError
-from sdops_dvc.metric_table import Threshold, thresholds_of
-from sdops_dvc.synthesizers import CONSTRAINTS, FAMILIES, check_parameters
+from sdops_dvc.base.errors import ConfigError
+from sdops_dvc.domain.families import CONSTRAINTS, FAMILIES, check_parameters
+from sdops_dvc.domain.metric_table import Threshold, thresholds_of
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are 32-bit here
 MAX_TORCH_THREADS = 256
@@ -415,8 +415,8 @@ def _significance(v: float) -> float:
 
 class GateSection(_Model):
     """A gate section of ``gates:``. Its thresholds come from the metric table
-    (:mod:`sdops_dvc.metric_table`); the gate reads one through its
-    :class:`~sdops_dvc.metric_table.Threshold` (:meth:`value`), and a tested gate's
+    (:mod:`sdops_dvc.domain.metric_table`); the gate reads one through its
+    :class:`~sdops_dvc.domain.metric_table.Threshold` (:meth:`value`), and a tested gate's
     significance level as :attr:`significance`."""
 
     enabled: Bool = True
@@ -620,8 +620,8 @@ class EvaluationCfg(_Model):
 
     def thread_count(self) -> int:
         """``threads``, or the cores this process may run on that other processes leave
-        free (:func:`sdops_dvc.parallel.free_cores`). The metrics do not depend on it."""
-        from sdops_dvc.parallel import free_cores
+        free (:func:`sdops_dvc.base.parallel.free_cores`). The metrics do not depend on it."""
+        from sdops_dvc.base.parallel import free_cores
 
         return self.threads if self.threads is not None else free_cores()
 
@@ -822,7 +822,7 @@ class Params(_Model):
                 c for part in ev.privacy.linkability_aux for c in part
             ]
         for i, c in enumerate(self.generator.constraints):
-            from sdops_dvc.synthesizers import constraint_columns
+            from sdops_dvc.domain.families import constraint_columns
 
             cols = constraint_columns(c.type, c.args)
             if cols:
@@ -911,7 +911,7 @@ def load_params(path: Path) -> Params:
         raise ConfigError(
             f"{path}: no such file", hint="run `sdops init --source PATH --name NAME` first"
         )
-    from sdops_dvc.yamlio import load_file
+    from sdops_dvc.base.yamlio import load_file
 
     data = load_file(path, what="params file")
     return parse_params(data, path)

@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdops_dvc import layout as L
-from sdops_dvc.errors import RepoError, WouldOverwrite
-from sdops_dvc.project import Charter, init_project, set_private_remote
-from sdops_dvc.scm import git as _git, run_dvc
-from sdops_dvc.templates import demo_table
+from sdops_dvc.base.errors import RepoError, WouldOverwrite
+from sdops_dvc.base.fsutil import atomic_path, write_text_atomic
+from sdops_dvc.base.scm import git as _git, run_dvc
+from sdops_dvc.base.templates import demo_table
+from sdops_dvc.base.yamlio import dump_round_trip, round_trip
+from sdops_dvc.domain import layout as L
+from sdops_dvc.domain.config import load_params
+from sdops_dvc.setup.project import Charter, init_project, set_private_remote
 
 NAME = "health-insurance"
 CHARTER = Charter(
@@ -146,7 +149,6 @@ def _approve_release_and_read(
     _run(repo, "push", "-q", "origin", "HEAD:main")
 
     step("sdops release: every check, data to the remotes, the tag to origin")
-    from sdops_dvc.config import load_params
     from sdops_dvc.registry.releases import release as do_release
 
     res = do_release(repo, load_params(repo / L.PARAMS), NAME, "minor")
@@ -160,7 +162,6 @@ def _approve_release_and_read(
 
     step(f"a consumer: get {NAME}@current (md5 checked against the manifest)")
     from sdops_dvc.api import read_bytes
-    from sdops_dvc.fsutil import atomic_path
 
     _, _, data = read_bytes(f"{NAME}@current", origin)
     with atomic_path(got) as tmp:
@@ -263,8 +264,6 @@ def _approval_roles(params_path: Path, *, signed: bool) -> None:
     first release: trust on first use, recorded as such). Without ssh-keygen her approval is
     an unsigned trailer, counted only with ``allow_unverified``, and the release tag is not
     signed (``release.sign_tags: false``): both recorded in the tag."""
-    from sdops_dvc.fsutil import write_text_atomic
-    from sdops_dvc.yamlio import dump_round_trip, round_trip
 
     doc = round_trip().load(params_path.read_text(encoding="utf-8"))
     approvals = doc["release"]["approvals"]

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.errors import ConfigError, DataError
+from sdops_dvc.base.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import pandas as pd
