@@ -20,7 +20,9 @@ releases the reference tables as they are (declared public by init).
 Not measured here: MOSTLY AI's mostlyai-engine (TabularARGN). Its 2.7.3 wheel requires
 numpy>=2, transformers, datasets, peft, accelerate, opacus, torchvision and torchaudio; the
 pinned stack holds numpy 1.26 (anonymeter 1.1 needs it) and a CPU torch without torchvision,
-so it cannot join the same environment without breaking it.
+so it cannot join the same environment without breaking it. ``benchmarks/argn_isolated.py``
+runs it from a virtualenv of its own and judges its sample with sdops' own evaluate and gate
+(figures in the README, "Generators").
 
 Usage:
   python benchmarks/generators.py                      # four shared tables, three candidates
