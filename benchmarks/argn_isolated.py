@@ -32,7 +32,6 @@ import argparse
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -140,7 +139,6 @@ def main() -> None:
         )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import sys
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -43,9 +43,7 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema
 
 from sdops_dvc.base.errors import ManifestInvalid
-
-if TYPE_CHECKING:
-    from sdops_dvc.domain.records import PrivacyInfo
+from sdops_dvc.domain.records import PrivacyInfo, RecordError
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://sdops-dvc.invalid/schemas/manifest/v1.json"
@@ -387,8 +385,6 @@ class Manifest(_Block):
     @classmethod
     def parse(cls, data: Any) -> Manifest:
         """A committed manifest, read (RecordError naming every problem otherwise)."""
-        from sdops_dvc.domain.records import RecordError
-
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -431,11 +427,9 @@ class Manifest(_Block):
     def gates_passed(self) -> dict[str, bool]:
         return {g: s.passed for g, s in self.gates.summary.items()}
 
-    @property
+    @cached_property
     def privacy_info(self) -> PrivacyInfo:
         """The privacy claim as the budget counts it (the spend of a formal guarantee)."""
-        from sdops_dvc.domain.records import PrivacyInfo
-
         return PrivacyInfo.from_json(self.privacy.model_dump(mode="json"))
 
     @property
@@ -502,13 +496,14 @@ def _problems(exc: ValidationError) -> list[str]:
     return out
 
 
-def validate(manifest: Any, *, where: str = "manifest") -> list[str]:
-    """Every problem with the manifest: the model's, then a digest mismatch."""
+def read(manifest: Any) -> tuple[Manifest | None, list[str]]:
+    """The manifest as the model reads it (None when it does not fit) and every problem with
+    it: the model's, then a digest mismatch. One validation serves both."""
+    model: Manifest | None
     try:
-        Manifest.model_validate(manifest)
-        problems = []
+        model, problems = Manifest.model_validate(manifest), []
     except ValidationError as exc:
-        problems = _problems(exc)
+        model, problems = None, _problems(exc)
     if isinstance(manifest, dict) and isinstance(manifest.get("digest"), dict):
         recorded = manifest["digest"].get("value")
         try:
@@ -521,7 +516,12 @@ def validate(manifest: Any, *, where: str = "manifest") -> list[str]:
                     f"digest: recorded {recorded} but the content hashes to {actual} "
                     "(the manifest was edited after it was sealed)"
                 )
-    return problems
+    return model, problems
+
+
+def validate(manifest: Any) -> list[str]:
+    """Every problem with the manifest: the model's, then a digest mismatch."""
+    return read(manifest)[1]
 
 
 MAX_BYTES = 16 << 20  # a manifest is a few KB

@@ -30,14 +30,13 @@ from sdops_dvc.domain import layout as L
 from sdops_dvc.domain.budget import Entry, Ledger
 from sdops_dvc.domain.config import Params
 from sdops_dvc.domain.lineage import lineage_of, scope_of, source_digests
-from sdops_dvc.domain.manifest import Manifest, validate
+from sdops_dvc.domain.manifest import Manifest, read
 from sdops_dvc.domain.records import (
     JSON,
     BudgetException,
     BudgetRecord,
     GateRecord,
     PrivacyInfo,
-    RecordError,
     ReleaseRecord,
     RevocationRecord,
     utc_stamp,
@@ -282,13 +281,8 @@ def _check_candidate(
     if doc is None:
         f.problems.append(f"no {L.MANIFEST} committed at HEAD: run `dvc repro` and commit it")
     else:
-        invalid = validate(doc)
+        manifest, invalid = read(doc)  # None when the model cannot read it (named in invalid)
         f.problems += [f"manifest: {p}" for p in invalid]
-        try:
-            manifest = Manifest.parse(doc)
-        except RecordError as exc:
-            if not invalid:
-                f.problems.append(f"manifest: {exc}")
         if manifest is not None and manifest.name != name:
             f.problems.append(f"the manifest at HEAD is for {manifest.name!r}, not {name!r}")
     return _Candidate(committed, gate, manifest)

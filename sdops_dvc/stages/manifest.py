@@ -21,7 +21,7 @@ from sdops_dvc.base.fsutil import md5_file, write_json_atomic
 from sdops_dvc.domain.config import Params
 from sdops_dvc.domain.layout import Layout
 from sdops_dvc.domain.lineage import import_info, lineage_of, scope_of
-from sdops_dvc.domain.manifest import SCHEMA_VERSION, Manifest, seal, validate
+from sdops_dvc.domain.manifest import SCHEMA_VERSION, read, seal
 from sdops_dvc.domain.metadata import column_sdtypes, read_metadata
 from sdops_dvc.domain.metric_table import get, summary_keys
 from sdops_dvc.domain.relationships import below_or_at, null_orphan_keys, split_rule
@@ -378,9 +378,8 @@ def run_manifest(
     params: Params, layout: Layout, inputs: ManifestInputs, out: Path
 ) -> dict[str, Any]:
     manifest = build_manifest(params, layout, inputs)
-    problems = validate(manifest)
-    if problems:  # a bug, not bad input: never write an invalid manifest
+    model, problems = read(manifest)
+    if model is None or problems:  # a bug, not bad input: never write an invalid manifest
         raise AssertionError("built manifest fails its model: " + "; ".join(problems))
-    written = Manifest.model_validate(manifest).doc  # what the model writes: the same keys
-    write_json_atomic(out, written)
-    return written
+    write_json_atomic(out, model.doc)  # what the model writes: the same keys
+    return model.doc

@@ -16,6 +16,7 @@ from sdops_dvc.domain.manifest import (
     canonical_bytes,
     compute_digest,
     load,
+    read,
     schema,
     seal,
     shipped_schema,
@@ -80,6 +81,11 @@ def test_a_pipeline_manifest_reads_as_typed_values_and_writes_its_own_bytes(
     assert not m.privacy_info.formal_guarantee and m.privacy_info.rho == 0.0
     assert m.retention_days == doc["policy"]["retention_days"]
     assert m.tables == {m.name: m.synthetic} and m.entity == m.name and not m.multi_table
+    edited = {**doc, "generator": {**doc["generator"], "seed": doc["generator"]["seed"] + 1}}
+    read_back, problems = read(edited)  # fits the model, but its digest no longer matches
+    assert read_back is not None and read_back.generator.seed == edited["generator"]["seed"]
+    assert len(problems) == 1 and "edited after it was sealed" in problems[0]
+    assert read({**doc, "policy": None})[0] is None
     for broken, says in [
         (
             {**doc, "outputs": {k: v for k, v in doc["outputs"].items() if k != "synthetic"}},
