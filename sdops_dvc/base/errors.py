@@ -18,6 +18,7 @@ code  class                       meaning
 10    ReleaseUnavailable          the release is revoked, retired or does not exist
 11    BudgetExceeded              a DP measurement would exceed the privacy-budget cap
 12    IntegrityError              bytes served or stored differ from the release's hashes
+13    RuntimeUnavailable          a generator's isolated runtime cannot be installed or run
 70    (unexpected)                a bug: rerun with SDOPS_DEBUG=1 and report it
 ====  ==========================  ===============================================
 """
@@ -89,6 +90,10 @@ class IntegrityError(SdopsError):
     exit_code = 12
 
 
+class RuntimeUnavailable(SdopsError):
+    exit_code = 13
+
+
 EXIT_CODES: dict[str, int] = {
     "ok": 0,
     "gate_failed": GateFailed.exit_code,
@@ -103,5 +108,6 @@ EXIT_CODES: dict[str, int] = {
     "release_unavailable": ReleaseUnavailable.exit_code,
     "budget_exceeded": BudgetExceeded.exit_code,
     "integrity": IntegrityError.exit_code,
+    "runtime_unavailable": RuntimeUnavailable.exit_code,
     "internal": SdopsError.exit_code,
 }

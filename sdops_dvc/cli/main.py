@@ -43,6 +43,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "tune",
         "Search generator candidates on validation; apply the best approved one.",
     ),
+    "runtime": (
+        "sdops_dvc.cli.runtime",
+        "runtime",
+        "Show or build the isolated runtimes of generator families.",
+    ),
     "release": ("sdops_dvc.cli.releases", "release", "Tag HEAD as a release, after every check."),
     "list": ("sdops_dvc.cli.inspect", "list_", "List releases and their status."),
     "show": ("sdops_dvc.cli.inspect", "show", "Show a release's record and manifest."),
@@ -119,7 +124,8 @@ Example:
 Exit codes: 0 ok, 1 gate failed, 2 usage, 3 bad params, 4 bad data,
 5 source changed, 6 git/DVC, 7 would overwrite, 8 invalid manifest,
 9 release refused, 10 release revoked or missing, 11 budget exceeded,
-12 integrity (bytes or signature differ from the release).""",
+12 integrity (bytes or signature differ from the release),
+13 a generator's isolated runtime cannot be installed or run.""",
 )
 @click.version_option(__version__, prog_name="sdops")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")

@@ -21,6 +21,9 @@ class FamilySpec:
     # also fits related tables: the entity table, every other table declared public
     # (generator.public_tables) and released as it is
     entity_only: bool = False
+    # runs in an isolated runtime of that name (synthesizers/runtime.py): its dependencies
+    # cannot join sdops' environment
+    runtime: str | None = None
 
     @property
     def fits_tables(self) -> bool:
@@ -100,6 +103,24 @@ FAMILIES: dict[str, FamilySpec] = {
     "cart": FamilySpec(
         "cart", "CartSynthesizer", frozenset({"min_samples_leaf"}), neural=False, entity_only=True
     ),
+    # MOSTLY AI's TabularARGN (mostlyai-engine, Apache-2.0), from a virtualenv of its own
+    "tabular_argn": FamilySpec(
+        "tabular_argn",
+        "TabularARGN",
+        frozenset(
+            {
+                "model",
+                "max_epochs",
+                "batch_size",
+                "value_protection",
+                "sampling_temperature",
+                "column_order",
+                "numeric_encoding",
+            }
+        ),
+        neural=True,
+        runtime="tabular_argn",
+    ),
     # related tables (issue 15): sdv.multi_table.HMASynthesizer
     "hma": FamilySpec(
         "hma", "HMASynthesizer", frozenset({"locales", "verbose"}), neural=False, multi_table=True
@@ -140,6 +161,8 @@ MAX_EPOCHS = 10_000  # ceiling unless generator.allow_large_runs (a neural fit r
 # sdv.single_table.copulas.GaussianCopulaSynthesizer._DISTRIBUTIONS (SDV 2.0; tested)
 DISTRIBUTIONS = ("norm", "beta", "truncnorm", "gamma", "uniform", "gaussian_kde")
 ONEWAY = ("all", "unkeyed")  # opendp.extras.mbi oneway options
+ARGN_MODELS = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
+ARGN_NUMERIC = ("digits", "auto")  # non-integer numeric columns: digit by digit, or engine's
 
 
 def _is_int(v: object) -> bool:
@@ -236,6 +259,22 @@ def check_parameters(family: str, params: dict[str, object], allow_large: bool) 
             problems.append(_positive_int(name, v))
         elif key == "max_size":
             problems.append(_nonneg(name, v, strict=True))
+        elif key == "max_epochs":
+            problems.append(_positive_int(name, v, ceiling))
+        elif key == "sampling_temperature":
+            problems.append(_nonneg(name, v, strict=True))
+        elif key == "value_protection":
+            problems.append(_flag(name, v))
+        elif key == "model" and v not in ARGN_MODELS:
+            problems.append(f"{name} must be one of {', '.join(ARGN_MODELS)}, not {v!r}")
+        elif key == "numeric_encoding" and v not in ARGN_NUMERIC:
+            problems.append(f"{name} must be one of {', '.join(ARGN_NUMERIC)}, not {v!r}")
+        elif (
+            key == "column_order"
+            and v != "table"
+            and not (isinstance(v, list) and v and all(isinstance(x, str) for x in v))
+        ):
+            problems.append(f"{name} must be 'table' or a list of column names, not {v!r}")
         elif key == "oneway" and v not in ONEWAY:
             problems.append(f"{name} must be one of {', '.join(ONEWAY)}, not {v!r}")
     batch, pac = params.get("batch_size", 500), params.get("pac", 10)

@@ -185,6 +185,18 @@ class ColumnHandling(_Open):
     handling: Literal["discrete", "continuous"]
 
 
+class GeneratorRuntime(_Block):
+    """An isolated runtime's account (tabular_argn): its lock, the versions it ran with, and
+    the column order and encodings the model was given (names only, never values)."""
+
+    name: NonEmpty
+    lock_sha256: SHA256
+    python: Version
+    packages: dict[str, Version]
+    column_order: list[NonEmpty]
+    encodings: dict[str, NonEmpty]
+
+
 class GeneratorBlock(_Block):
     family: str
     sdv_class: str
@@ -195,6 +207,9 @@ class GeneratorBlock(_Block):
     num_rows: Annotated[int, Field(ge=1)]
     torch_threads: Annotated[int, Field(ge=1)]
     tuning: Tuning | None = omitted()
+    runtime: GeneratorRuntime | None = omitted(
+        description="a family run in an isolated runtime: its lock, versions and encodings"
+    )
     columns: dict[str, ColumnHandling] | None = omitted(
         description="how the generator saw columns: discrete support (counts, never values) "
         "and float32 decimals"

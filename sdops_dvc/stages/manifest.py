@@ -117,7 +117,7 @@ def build_manifest(params: Params, layout: Layout, inputs: ManifestInputs) -> di
             "train": file_record(layout, inputs.train, rows=n_train),
             "holdout": file_record(layout, inputs.holdout, rows=_rows(inputs.holdout)),
         },
-        "generator": _generator_block(params, inputs.train, n_train),
+        "generator": _generator_block(params, inputs.train, n_train, inputs.fit),
         "constraints": [c.model_dump(mode="json") for c in params.generator.constraints],
         "outputs": _outputs_block(params, layout, inputs),
         "gates": _gates_block(gate),
@@ -168,8 +168,10 @@ def _source_block(
     }
 
 
-def _generator_block(params: Params, train: Path, n_train: int) -> dict[str, Any]:
-    """The family, its versions, the parameters it ran with, seed, rows and column handling."""
+def _generator_block(params: Params, train: Path, n_train: int, fit: Path) -> dict[str, Any]:
+    """The family, its versions, the parameters it ran with, seed, rows and column handling
+    (and, for a family run in an isolated runtime, that runtime's record from the fit
+    file)."""
     from sdops_dvc.synthesizers.sdv_adapter import effective_parameters
 
     parameters = effective_parameters(params.generator, progress=False)
@@ -186,7 +188,25 @@ def _generator_block(params: Params, train: Path, n_train: int) -> dict[str, Any
         "torch_threads": params.generator.torch_threads,
         **_columns(params, train),
         **({"tuning": params.generator.tuning} if params.generator.tuning else {}),
+        **_runtime(params, fit),
     }
+
+
+def _runtime(params: Params, fit: Path) -> dict[str, Any]:
+    """The fit file's runtime record, for a family that runs in an isolated runtime."""
+    if generator_for(params.generator.family).spec.runtime is None:
+        return {}
+    from sdops_dvc.synthesizers.dp_adapter import load_fit
+
+    if not fit.exists():
+        raise DataError(f"{fit} does not exist", hint="run `sdops generate` first")
+    header, _ = load_fit(fit)
+    if "runtime" not in header:
+        raise DataError(
+            f"{fit} records no runtime for family {params.generator.family}",
+            hint="run `sdops generate` again (dvc repro -f generate)",
+        )
+    return {"runtime": header["runtime"]}
 
 
 def _outputs_block(params: Params, layout: Layout, inputs: ManifestInputs) -> dict[str, Any]:

@@ -127,7 +127,7 @@ class SdvGenerator:
     ) -> Generated:
         from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals, synthesize
 
-        _write_no_fit(fit_path, cfg.family)
+        write_no_fit(fit_path, cfg.family)
         result = synthesize(
             train.rows,
             metadata,
@@ -189,7 +189,7 @@ class CartGenerator(SdvGenerator):
         parameters = effective_parameters(cfg, progress=False)
         numeric = {c for c, t in column_sdtypes(metadata).items() if t == "numerical"}
         leaf, selection = _cart_leaf(rows, numeric, discrete, parameters, cfg.seed)
-        _write_no_fit(fit_path, cfg.family, selection)
+        write_no_fit(fit_path, cfg.family, selection=selection)
         log.info("fitting sequential CART on %d rows, leaves of %d", len(rows), leaf)
         model = fit_cart(
             rows,
@@ -222,16 +222,58 @@ class CartGenerator(SdvGenerator):
         }
 
 
-def _write_no_fit(fit_path: Path, family: str, selection: dict[str, Any] | None = None) -> None:
-    """Non-DP families measure nothing; the stage's persistent output records that (and,
-    for cart, how its leaf size was chosen)."""
+class ArgnGenerator(SdvGenerator):
+    """MOSTLY AI's TabularARGN in its isolated runtime (:mod:`sdops_dvc.synthesizers.argn`):
+    no formal privacy guarantee, as SDV's; the privacy gate judges what it makes."""
+
+    def generate(
+        self,
+        train: TableSet,
+        train_md5: str,
+        metadata: dict[str, Any],
+        cfg: GeneratorCfg,
+        fit_path: Path,
+        *,
+        budget_check: BudgetCheck | None,
+        progress: bool,
+        discrete: tuple[str, ...] = (),
+        groups: tuple[GroupPlan, ...] = (),
+    ) -> Generated:
+        from sdops_dvc.synthesizers.argn import fit_sample
+        from sdops_dvc.synthesizers.sdv_adapter import as_float32_decimals
+
+        data, params, record = fit_sample(
+            train.rows,
+            metadata,
+            cfg,
+            runtime_name=self.spec.runtime or cfg.family,
+            discrete=discrete,
+            progress=progress,
+        )
+        write_no_fit(fit_path, cfg.family, runtime=record)
+        return Generated(as_float32_decimals(data, cfg.decimals), self.spec.sdv_class, params)
+
+    def privacy(self, fit_path: Path) -> dict[str, Any]:
+        return {
+            "mechanism": "none",
+            "formal_guarantee": False,
+            "note": (
+                "TabularARGN gives no formal (differential) privacy guarantee; the engine's "
+                "value protection keeps rare categories and extreme values out of the model"
+            ),
+        }
+
+
+def write_no_fit(fit_path: Path, family: str, **record: dict[str, Any]) -> None:
+    """Non-DP families measure nothing; the stage's persistent output records that (and
+    what else the family records: cart's ``selection``, how its leaf size was chosen;
+    tabular_argn's ``runtime``, the environment and encodings it ran with)."""
     import numpy as np
 
     from sdops_dvc.synthesizers.dp_adapter import FIT_FORMAT, load_fit, save_fit
 
     header: dict[str, Any] = {"format": FIT_FORMAT, "family": family, "dp": False}
-    if selection is not None:
-        header["selection"] = selection
+    header.update({k: v for k, v in record.items() if v})
     if fit_path.exists():
         try:
             if load_fit(fit_path)[0] == header:
@@ -481,6 +523,8 @@ def _cart_leaf(
 def generator_for(family: str) -> Generator:
     """The adapter of a registered family."""
     spec = FAMILIES[family]
+    if spec.runtime is not None:
+        return ArgnGenerator(spec)
     if spec.dp:
         return DpGenerator(spec)
     if spec.multi_table:

@@ -32,6 +32,10 @@ class FitResult:
 def effective_parameters(cfg: GeneratorCfg, *, progress: bool) -> dict[str, Any]:
     """The keyword arguments actually passed: params plus reproducibility defaults."""
     spec = FAMILIES[cfg.family]
+    if spec.runtime is not None:
+        from sdops_dvc.synthesizers.argn import parameters
+
+        return parameters(cfg)
     kwargs = dict(cfg.parameters)
     if "enable_gpu" in spec.parameters:
         # GPU kernels are not bit-reproducible; opt in explicitly.

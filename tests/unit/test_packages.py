@@ -31,7 +31,8 @@ def test_the_registry_and_stage_packages_import_nothing_heavy() -> None:
     assert sdops_dvc.registry.__doc__ and sdops_dvc.stages.__doc__
     code = (
         "import sys, sdops_dvc.registry.releases, sdops_dvc.registry.reader, "
-        "sdops_dvc.stages.gate, sdops_dvc.stages.split, sdops_dvc.cli.main\n"
+        "sdops_dvc.stages.gate, sdops_dvc.stages.split, sdops_dvc.cli.main, sdops_dvc.cli.runtime, "
+        "sdops_dvc.synthesizers.runtime\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sdv', 'torch', 'sklearn'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
