@@ -383,6 +383,8 @@ class GeneratorCfg(_Model):
                 "a differentially private model is measured once from noisy marginals and "
                 "samples no group on request"
                 if FAMILIES[self.family].dp
+                else "it runs in its own runtime, which samples no group on request"
+                if FAMILIES[self.family].runtime
                 else "it generates related tables"
             )
             raise ValueError(

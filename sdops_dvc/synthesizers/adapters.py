@@ -248,7 +248,6 @@ class ArgnGenerator(SdvGenerator):
             cfg,
             runtime_name=self.spec.runtime or cfg.family,
             discrete=discrete,
-            progress=progress,
         )
         write_no_fit(fit_path, cfg.family, runtime=record)
         return Generated(as_float32_decimals(data, cfg.decimals), self.spec.sdv_class, params)

@@ -116,10 +116,10 @@ def fit_sample(
     *,
     runtime_name: str,
     discrete: tuple[str, ...],
-    progress: bool,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Fit on ``rows`` and sample in the runtime: (the sample with the train rows' columns
-    and dtypes, the parameters it ran with, the runtime's record for the fit file)."""
+    and dtypes, the parameters it ran with, the runtime's record for the fit file). Each
+    epoch's losses are logged as the fit goes (its progress)."""
     import pandas as pd
 
     pii = pii_columns(metadata)
@@ -165,7 +165,6 @@ def fit_sample(
             "columns": order,
             "encodings": enc,
             "settings": settings,
-            "progress": progress,
         }
         rows[order].to_parquet(paths["train.parquet"], index=False)
         runtime.run_job(rt, JOB, job, threads=cfg.torch_threads, what="tabular_argn")

@@ -10,9 +10,35 @@ fixed before anything runs: with it and the seed fixed, the bytes repeat across 
 
 from __future__ import annotations
 
+import ast
 import json
+import logging
 import sys
 from typing import Any
+
+
+class _Epochs(logging.Handler):
+    """The engine's per-epoch records, one short line each on stderr (sdops logs them as
+    the fit's progress); everything else the engine says is dropped."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if not msg.startswith("{'epoch'"):
+            return
+        try:
+            row = ast.literal_eval(msg)
+        except (ValueError, SyntaxError):
+            return
+        if not row.get("is_checkpoint") and row.get("val_loss") is None:
+            return
+        val = row.get("val_loss")
+        print(
+            f"epoch {row['epoch']:g}: train loss {row['trn_loss']:.4f}"
+            + (f", validation loss {val:.4f}" if val is not None else "")
+            + f" ({row.get('total_time', 0):.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def main(job_path: str) -> None:
@@ -37,8 +63,11 @@ def main(job_path: str) -> None:
         tgt_encoding_types={c: job["encodings"][c] for c in columns},
         workspace_dir=job["workspace"],
         random_state=int(job["seed"]),
-        verbose=1 if job.get("progress") else 0,
+        verbose=0,
     )
+    engine_log = logging.getLogger("mostlyai.engine")
+    engine_log.addHandler(_Epochs())
+    engine_log.setLevel(logging.INFO)
     model.fit(train)
     sample = model.sample(
         n_samples=int(job["rows"]),

@@ -273,3 +273,43 @@ def test_a_privacy_threshold_out_of_range_is_named(key: str, value: float, says:
 
     with pytest.raises(ValueError, match=re.escape(says)):
         PrivacyGateCfg.model_validate({key: value})
+
+
+def test_tabular_argn_parameters_are_checked_at_load() -> None:
+    ok = parse_params(
+        _with(generator={"family": "tabular_argn", "parameters": {"max_epochs": 5}}),
+        Path("params.yaml"),
+    )
+    assert ok.generator.parameters == {"max_epochs": 5}
+    msg = _err(
+        _with(
+            generator={
+                "family": "tabular_argn",
+                "parameters": {
+                    "model": "MOSTLY_AI/Huge",
+                    "max_epochs": 0,
+                    "numeric_encoding": "binned",
+                    "column_order": "alphabetical",
+                    "value_protection": "yes",
+                },
+            }
+        )
+    )
+    assert "MOSTLY_AI/Huge" in msg and "max_epochs must be a positive integer" in msg
+    assert "numeric_encoding must be one of digits, auto" in msg
+    assert "column_order must be 'table' or a list of column names" in msg
+    assert "value_protection must be true or false" in msg
+    msg = _err(_with(generator={"family": "tabular_argn", "parameters": {"max_epoch": 5}}))
+    assert "(did you mean 'max_epochs'?)" in msg
+    msg = _err(
+        _with(
+            generator={
+                "family": "tabular_argn",
+                "conditions": {
+                    "rationale": "audit",
+                    "groups": [{"values": {"card": "yes"}, "share": 1.0}],
+                },
+            }
+        )
+    )
+    assert "cannot condition generation" in msg and "its own runtime" in msg

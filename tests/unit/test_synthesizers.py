@@ -11,7 +11,9 @@ import pytest
 from sdops_dvc.domain.families import CONSTRAINTS, FAMILIES
 
 
-@pytest.mark.parametrize("family", [f for f, s in FAMILIES.items() if not s.dp and f != "cart" and s.runtime is None])
+@pytest.mark.parametrize(
+    "family", [f for f, s in FAMILIES.items() if not s.dp and f != "cart" and s.runtime is None]
+)
 def test_family_parameters_match_sdv(family: str) -> None:
     from sdv import multi_table, single_table
 
