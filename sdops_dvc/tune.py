@@ -82,13 +82,15 @@ class Candidate:
 
 
 def default_candidates(params: Params) -> list[Candidate]:
-    """The built-in ladder: sequential CART at the chosen and at larger leaves, and the
-    Gaussian copula with and without init's column handling; those whose family can
+    """The built-in ladder: sequential CART at the chosen and at larger leaves, the
+    Gaussian copula with and without init's column handling, and TabularARGN at its
+    defaults (last: the slowest, its runtime built on first use); those whose family can
     generate the project's source (related tables: cart)."""
     ladder = [
         *(Candidate("cart", {"min_samples_leaf": leaf}) for leaf in ("auto", 50, 100, 200)),
         Candidate("gaussian_copula", {}, tuple(params.generator.discrete)),
         Candidate("gaussian_copula", {}, ()),
+        Candidate("tabular_argn", {}),
     ]
     return [c for c in ladder if params.family_problem(c.family) is None]
 
