@@ -120,7 +120,10 @@ def run_one(table: str, candidate: str, base: Path, epochs: int) -> Row:
     syn = "data/synthetic" if table in RELATED else "data/synthetic/synthetic.csv"
     _run(["sdops", "split", "--params", "params.yaml"], root)
     seconds, peak = _timed(["sdops", "generate", "--params", "params.yaml", "--out", syn], root)
-    _run(["sdops", "evaluate", "--params", "params.yaml", "--synthetic", syn, "--out", "reports"], root)
+    _run(
+        ["sdops", "evaluate", "--params", "params.yaml", "--synthetic", syn, "--out", "reports"],
+        root,
+    )
     _run(["sdops", "gate", "reports/metrics.json", "--params", "params.yaml"], root)
     m = json.loads((root / "reports/metrics.json").read_text())
     g = json.loads((root / "reports/gate.json").read_text())
@@ -199,9 +202,7 @@ def main() -> int:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sdops-generators-") as tmp:
         for name in args.only.split(","):
-            allowed = (
-                ["cart", *(["hma"] if args.hma else [])] if name in RELATED else candidates
-            )
+            allowed = ["cart", *(["hma"] if args.hma else [])] if name in RELATED else candidates
             for cand in [c for c in allowed if name in RELATED or c != "hma"]:
                 row = run_one(name, cand, Path(tmp), args.epochs)
                 rows.append(row)

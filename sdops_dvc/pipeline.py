@@ -149,3 +149,26 @@ def manifest(params_path: Path, out: Path | None) -> tuple[dict[str, Any], Path]
     )
     target = out or layout.path(L.MANIFEST)
     return run_manifest(params, layout, inputs, target), target
+
+
+def runtimes(install: str | None = None, *, force: bool = False) -> list[dict[str, Any]]:
+    """The isolated runtimes of generator families (synthesizers/runtime.py): name, lock
+    digest, path, whether installed and, when it is, the versions it holds; ``install``
+    builds that one first (again, with ``force``)."""
+    from sdops_dvc.synthesizers import runtime as rt
+
+    if install is not None:
+        rt.install(install, force=force)
+    rows: list[dict[str, Any]] = []
+    for name in [install] if install else sorted(rt.PROBES):
+        found = rt.locate(name)
+        row: dict[str, Any] = {
+            "name": name,
+            "lock": found.digest,
+            "path": str(found.path),
+            "installed": found.installed,
+        }
+        if found.installed:
+            row["packages"] = found.record()["packages"]
+        rows.append(row)
+    return rows

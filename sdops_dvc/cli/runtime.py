@@ -23,26 +23,16 @@ def runtime(action: str, name: str | None, force: bool) -> None:
     run in (tabular_argn: mostlyai-engine, numpy 2). Built from a lock shipped with sdops,
     under $SDOPS_RUNTIME_DIR (default ~/.cache/sdops-dvc/runtimes); generate builds a
     missing one on first use."""
-    from sdops_dvc.synthesizers import runtime as rt
+    from sdops_dvc.pipeline import runtimes
 
-    names = [name] if name else sorted(rt.PROBES)
-    if action == "install":
-        if not name:
-            raise click.UsageError("name the runtime to install, e.g. tabular_argn")
-        built = rt.install(name, force=force)
-        info(f"{name}: {built.python}")
-    rows = []
-    for n in names:
-        found = rt.locate(n)
-        row = {
-            "name": n,
-            "lock": found.digest,
-            "path": str(found.path),
-            "installed": found.installed,
-        }
-        if found.installed:
-            row["packages"] = found.record()["packages"]
-        rows.append(row)
-        state = "installed" if found.installed else "not installed (built on first use)"
-        info(f"{n} [{found.digest}]: {state}, {found.path}")
+    if action == "install" and not name:
+        raise click.UsageError("name the runtime to install, e.g. tabular_argn")
+    if action == "show" and force:
+        raise click.UsageError("--force goes with install")
+    rows = runtimes(name if action == "install" else None, force=force)
+    for row in rows:
+        if action == "show" and name and row["name"] != name:
+            continue
+        state = "installed" if row["installed"] else "not installed (built on first use)"
+        info(f"{row['name']} [{row['lock']}]: {state}, {row['path']}")
     result({"runtimes": rows})

@@ -32,6 +32,7 @@ def test_the_registry_and_stage_packages_import_nothing_heavy() -> None:
     code = (
         "import sys, sdops_dvc.registry.releases, sdops_dvc.registry.reader, "
         "sdops_dvc.stages.gate, sdops_dvc.stages.split, sdops_dvc.cli.main, sdops_dvc.cli.runtime, "
+        "sdops_dvc.pipeline, "
         "sdops_dvc.synthesizers.runtime\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sdv', 'torch', 'sklearn'}))"
     )

@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -139,3 +140,20 @@ def test_argn_column_order_and_encodings() -> None:
     assert column_order(rows, ["when", "level", "count", "income", "grade"])[0] == "when"
     with pytest.raises(ConfigError, match="missing: grade, income; not in the table: x"):
         column_order(rows, ["when", "level", "count", "x"])
+
+
+def test_the_runtime_command_shows_and_refuses_clearly(
+    run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SDOPS_RUNTIME_DIR", str(tmp_path / "rt"))
+    shown = run_cli("runtime", "show", "--json")
+    assert shown.code == 0, shown.err
+    (row,) = json.loads(shown.out)["runtimes"]
+    assert row["name"] == "tabular_argn" and row["installed"] is False
+    assert row["path"] == str(runtime.locate("tabular_argn").path)
+    assert "not installed (built on first use)" in shown.err
+    unnamed = run_cli("runtime", "install")
+    assert unnamed.code == 2 and "name the runtime to install" in unnamed.err
+    unknown = run_cli("runtime", "install", "nope")
+    assert unknown.code == 13 and "no runtime named 'nope'" in unknown.err
+    assert not (tmp_path / "rt").exists() or not any((tmp_path / "rt").iterdir())
