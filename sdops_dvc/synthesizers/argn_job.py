@@ -68,6 +68,7 @@ def main(job_path: str) -> None:
     engine_log = logging.getLogger("mostlyai.engine")
     engine_log.addHandler(_Epochs())
     engine_log.setLevel(logging.INFO)
+    engine_log.propagate = False  # a root handler some dependency installs would repeat it
     model.fit(train)
     sample = model.sample(
         n_samples=int(job["rows"]),

@@ -90,7 +90,8 @@ def test_argn_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert md5_file(repo / one) == first
-    assert "epoch 1:" in proc.stderr  # the fit's progress, epoch by epoch
+    assert "epoch 1:" in proc.stderr  # the fit's progress, epoch by epoch, once each
+    assert "{'epoch'" not in proc.stderr
 
 
 def test_a_column_order_naming_a_missing_column_writes_nothing(
