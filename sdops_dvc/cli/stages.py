@@ -213,7 +213,14 @@ def _render_gate(res: GateResult, target: Path) -> None:
             f"{len(res.failures)} gate failure(s)\n"
             + "\n".join(f"  - {f}" for f in res.failures)
             + f"\nthe verdict is recorded in {target} and the manifest; `sdops gate --check` "
-            "fails on it and `sdops release` refuses it",
+            "fails on it and `sdops release` refuses it"
+            + (
+                "\nthe way to pass is a better candidate, never a looser threshold: `sdops tune` "
+                "searches the built-in candidates (cart, the copula, TabularARGN) on a "
+                "validation part of the train split"
+                if any(not f.startswith(("policy", "budget")) for f in res.failures)
+                else ""
+            ),
         )
     else:
         info("approved: every enabled gate passed")

@@ -193,11 +193,22 @@ def score_model(model: Any, task: str, x: pd.DataFrame, y: pd.Series) -> float |
     )
 
 
+def _fittable(x: pd.DataFrame) -> pd.DataFrame:
+    """``x`` with every numeric feature that holds no value at all made a constant:
+    histogram binning cannot take an all-missing feature (sklearn raises "window shape
+    cannot be larger than input array shape"), and a synthetic table can hold one (a
+    datetime column in another format, a generator that emitted only nulls). A constant
+    is never split on, so the model is the one it would be without the feature."""
+    empty = [c for c in x.columns if x[c].dtype.kind == "f" and not x[c].notna().any()]
+    return x.assign(**{c: 0.0 for c in empty}) if empty else x
+
+
 def _fit_model(task: str, x: pd.DataFrame, y: pd.Series, seed: int) -> Any:
     """The utility model fitted on ``x``, ``y`` (None for a classification with one class:
     nothing can be learned)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
+    x = _fittable(x)
     if task == "regression":
         m = HistGradientBoostingRegressor(
             categorical_features="from_dtype", random_state=seed, max_iter=100

