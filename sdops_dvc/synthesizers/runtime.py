@@ -212,7 +212,7 @@ def run_job(rt: Runtime, script: Path, job: dict[str, Any], *, threads: int, wha
         job_path = Path(tmp) / "job.json"
         job_path.write_text(json.dumps(job), encoding="utf-8")
         proc = subprocess.Popen(
-            [str(rt.python), "-I", str(script), str(job_path)],
+            [str(rt.python), "-s", "-P", str(script), str(job_path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
