@@ -34,3 +34,21 @@ def test_candidates_that_cannot_run_are_refused_before_any_fit(
     empty = run_cli("tune", "--candidates", str(candidates))
     assert empty.code == ConfigError.exit_code and "non-empty list" in empty.err
     assert cli_tune.tune.name == "tune"
+
+
+def test_the_built_in_ladder_ends_with_tabular_argn_for_one_table(project: Path) -> None:
+    """The slowest candidate last, so a time budget spends itself on the cheap ones first;
+    a related-tables source leaves it out (it fits one table)."""
+    from sdops_dvc.domain.config import load_params
+    from sdops_dvc.tune import default_candidates
+
+    params = load_params(project / "params.yaml")
+    ladder = default_candidates(params)
+    assert [c.family for c in ladder][-1] == "tabular_argn"
+    assert [c.family for c in ladder][0] == "cart"
+    assert params.family_problem("tabular_argn") is None
+    related = params.model_copy(
+        update={"source": params.source.model_copy(update={"tables": {"a": "a.csv"}})}
+    )
+    assert related.source.multi_table
+    assert [c.family for c in default_candidates(related)] == ["cart"] * 4
