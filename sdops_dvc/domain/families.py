@@ -212,6 +212,32 @@ def _distribution(name: str, v: object) -> str | None:
     return None
 
 
+_DP_COUNTS = ("rounds", "num_selections", "queries")
+_ARGN_KEYS = frozenset(
+    {"max_epochs", "sampling_temperature", "value_protection", "model"}
+    | {"numeric_encoding", "column_order"}
+)
+
+
+def _argn_problem(name: str, key: str, v: object, ceiling: int | None) -> str | None:
+    """tabular_argn's own parameters (synthesizers/argn.py)."""
+    if key == "max_epochs":
+        return _positive_int(name, v, ceiling)
+    if key == "sampling_temperature":
+        return _nonneg(name, v, strict=True)
+    if key == "value_protection":
+        return _flag(name, v)
+    if key == "model" and v not in ARGN_MODELS:
+        return f"{name} must be one of {', '.join(ARGN_MODELS)}, not {v!r}"
+    if key == "numeric_encoding" and v not in ARGN_NUMERIC:
+        return f"{name} must be one of {', '.join(ARGN_NUMERIC)}, not {v!r}"
+    if key == "column_order" and not (
+        v == "table" or (isinstance(v, list) and v and all(isinstance(x, str) for x in v))
+    ):
+        return f"{name} must be 'table' or a list of column names, not {v!r}"
+    return None
+
+
 def check_parameters(family: str, params: dict[str, object], allow_large: bool) -> list[str]:
     """Every problem with the values of ``generator.parameters`` (an empty list: fine).
 
@@ -251,30 +277,12 @@ def check_parameters(family: str, params: dict[str, object], allow_large: bool) 
                 problems += [_distribution(f"{name}.{col}", d) for col, d in v.items()]
         elif key in ("measure_split", "oneway_split"):
             problems.append(_fraction(name, v))
-        elif (key == "min_samples_leaf" and v != "auto") or key in (
-            "rounds",
-            "num_selections",
-            "queries",
-        ):
+        elif (key == "min_samples_leaf" and v != "auto") or key in _DP_COUNTS:
             problems.append(_positive_int(name, v))
         elif key == "max_size":
             problems.append(_nonneg(name, v, strict=True))
-        elif key == "max_epochs":
-            problems.append(_positive_int(name, v, ceiling))
-        elif key == "sampling_temperature":
-            problems.append(_nonneg(name, v, strict=True))
-        elif key == "value_protection":
-            problems.append(_flag(name, v))
-        elif key == "model" and v not in ARGN_MODELS:
-            problems.append(f"{name} must be one of {', '.join(ARGN_MODELS)}, not {v!r}")
-        elif key == "numeric_encoding" and v not in ARGN_NUMERIC:
-            problems.append(f"{name} must be one of {', '.join(ARGN_NUMERIC)}, not {v!r}")
-        elif (
-            key == "column_order"
-            and v != "table"
-            and not (isinstance(v, list) and v and all(isinstance(x, str) for x in v))
-        ):
-            problems.append(f"{name} must be 'table' or a list of column names, not {v!r}")
+        elif key in _ARGN_KEYS:
+            problems.append(_argn_problem(name, key, v, ceiling))
         elif key == "oneway" and v not in ONEWAY:
             problems.append(f"{name} must be one of {', '.join(ONEWAY)}, not {v!r}")
     batch, pac = params.get("batch_size", 500), params.get("pac", 10)

@@ -109,6 +109,31 @@ def encodings(
     return out
 
 
+def _refuse_pii(metadata: dict[str, Any]) -> None:
+    pii = pii_columns(metadata)
+    if pii:
+        raise ConfigError(
+            f"family tabular_argn learns every column's values from the real rows, and "
+            f"{', '.join(pii)} are identifiers or PII in metadata.json",
+            hint="drop those columns from the source, or use an SDV family (it replaces "
+            "them with fake values)",
+        )
+
+
+def _settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The engine's keyword arguments (never a wall-clock cap: see the module's docstring)."""
+    settings = {
+        "model": params["model"],
+        "max_epochs": int(params["max_epochs"]),
+        "max_training_time": MAX_TRAINING_MINUTES,
+        "value_protection": bool(params["value_protection"]),
+        "sampling_temperature": float(params["sampling_temperature"]),
+    }
+    if "batch_size" in params:
+        settings["batch_size"] = int(params["batch_size"])
+    return settings
+
+
 def fit_sample(
     rows: pd.DataFrame,
     metadata: dict[str, Any],
@@ -122,26 +147,11 @@ def fit_sample(
     epoch's losses are logged as the fit goes (its progress)."""
     import pandas as pd
 
-    pii = pii_columns(metadata)
-    if pii:
-        raise ConfigError(
-            f"family tabular_argn learns every column's values from the real rows, and "
-            f"{', '.join(pii)} are identifiers or PII in metadata.json",
-            hint="drop those columns from the source, or use an SDV family (it replaces "
-            "them with fake values)",
-        )
+    _refuse_pii(metadata)
     params = parameters(cfg)
     order = column_order(rows, params["column_order"])
     enc = encodings(rows, metadata, discrete, str(params["numeric_encoding"]))
-    settings = {
-        "model": params["model"],
-        "max_epochs": int(params["max_epochs"]),
-        "max_training_time": MAX_TRAINING_MINUTES,
-        "value_protection": bool(params["value_protection"]),
-        "sampling_temperature": float(params["sampling_temperature"]),
-    }
-    if "batch_size" in params:
-        settings["batch_size"] = int(params["batch_size"])
+    settings = _settings(params)
     rt = runtime.ensure(runtime_name)
     log.info(
         "fitting TabularARGN (%s) on %d rows x %d columns in the %s runtime, %d torch thread(s)",

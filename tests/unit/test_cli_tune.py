@@ -44,8 +44,8 @@ def test_the_built_in_ladder_ends_with_tabular_argn_for_one_table(project: Path)
 
     params = load_params(project / "params.yaml")
     ladder = default_candidates(params)
-    assert [c.family for c in ladder][-1] == "tabular_argn"
-    assert [c.family for c in ladder][0] == "cart"
+    families = [c.family for c in ladder]
+    assert families[-1] == "tabular_argn" and families[0] == "cart"
     assert params.family_problem("tabular_argn") is None
     related = params.model_copy(
         update={"source": params.source.model_copy(update={"tables": {"a": "a.csv"}})}

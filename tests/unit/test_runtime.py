@@ -177,3 +177,25 @@ def test_argn_datetimes_go_out_parsed_and_come_back_in_the_tables_format() -> No
     back = _as_texts(sent, texts)  # what the engine returns: naive datetimes
     assert back["t"].iloc[1] is None
     assert parse_datetimes(back, md)["t"].equals(parse_datetimes(rows, md)["t"])
+
+
+def test_the_job_relays_the_engines_epochs_as_one_line_each(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """argn_job's log handler, fed the engine's own records (as mostlyai-engine 2.7.3 logs
+    them): checkpoints become progress lines, everything else is dropped."""
+    from sdops_dvc.cli import runtime as cli_runtime
+    from sdops_dvc.synthesizers.argn_job import _Epochs
+
+    assert cli_runtime.runtime.name == "runtime"
+    handler = _Epochs()
+    for msg in (
+        "{'epoch': 0.03, 'is_checkpoint': 0, 'steps': 1, 'trn_loss': 28.7822, 'val_loss': None}",
+        "{'epoch': 1.0, 'is_checkpoint': 1, 'steps': 30, 'trn_loss': 28.8541, "
+        "'val_loss': 31.3456, 'total_time': 0.2}",
+        "max_epochs=3",
+        "{'epoch': broken",
+    ):
+        handler.emit(logging.LogRecord("mostlyai.engine", logging.INFO, "", 0, msg, None, None))
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["epoch 1: train loss 28.8541, validation loss 31.3456 (0 s)"]
