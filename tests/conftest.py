@@ -180,6 +180,18 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
+# the charter and a short attack count every pipeline test sets (init leaves the charter to
+# the user: without it the policy gate blocks)
+TEST_CHARTER: dict[str, object] = {
+    "policy.owner": "tests",
+    "policy.intended_use": "tests",
+    "policy.audiences": ["tests"],
+    "policy.access_classification": "internal",
+    "policy.retention_days": 30,
+    "evaluation.privacy.n_attacks": 100,
+}
+
+
 def make_pipeline(repo: Path, small_source: Path) -> Path:
     sdops_in(
         "init",
@@ -201,12 +213,7 @@ def make_pipeline(repo: Path, small_source: Path) -> Path:
     set_params(
         repo,
         {
-            "policy.owner": "tests",
-            "policy.intended_use": "tests",
-            "policy.audiences": ["tests"],
-            "policy.access_classification": "internal",
-            "policy.retention_days": 30,
-            "evaluation.privacy.n_attacks": 100,
+            **TEST_CHARTER,
             # a 320-row train makes a copula visibly different to a detector (AUC ~0.9) and an
             # 80-row holdout makes TSTR/TRTR noisy: these tests are about the pipeline, the
             # gates have their own planted-case tests on full tables (tests/flows/stages/test_gates.py)

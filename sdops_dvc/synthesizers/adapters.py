@@ -108,6 +108,8 @@ class SdvGenerator:
     """SDV's single-table synthesizers: no formal privacy guarantee."""
 
     measures = False
+    # what the manifest says of a family without formal guarantee (None: the class's name)
+    privacy_note: str | None = None
 
     def __init__(self, spec: FamilySpec) -> None:
         self.spec = spec
@@ -147,17 +149,22 @@ class SdvGenerator:
         return None
 
     def privacy(self, fit_path: Path) -> dict[str, Any]:
-        return {
-            "mechanism": "none",
-            "formal_guarantee": False,
-            "note": f"{self.spec.sdv_class} gives no formal (differential) privacy guarantee",
-        }
+        note = self.privacy_note or (
+            f"{self.spec.sdv_class} gives no formal (differential) privacy guarantee"
+        )
+        return {"mechanism": "none", "formal_guarantee": False, "note": note}
 
 
 class CartGenerator(SdvGenerator):
     """Sequential CART synthesis (:mod:`sdops_dvc.synthesizers.cart`): no formal privacy
     guarantee, as SDV's; leaves of at least ``min_samples_leaf`` records and smoothed
     continuous values keep it from copying rows, and the privacy gate judges what it makes."""
+
+    privacy_note = (
+        "sequential CART synthesis gives no formal (differential) privacy guarantee; "
+        "leaves hold at least min_samples_leaf records and continuous values are "
+        "smoothed within them"
+    )
 
     def generate(
         self,
@@ -210,21 +217,15 @@ class CartGenerator(SdvGenerator):
         released = as_float32_decimals(drawn, cfg.decimals)
         return Generated(released[order], self.spec.sdv_class, parameters, data[order], others)
 
-    def privacy(self, fit_path: Path) -> dict[str, Any]:
-        return {
-            "mechanism": "none",
-            "formal_guarantee": False,
-            "note": (
-                "sequential CART synthesis gives no formal (differential) privacy guarantee; "
-                "leaves hold at least min_samples_leaf records and continuous values are "
-                "smoothed within them"
-            ),
-        }
-
 
 class ArgnGenerator(SdvGenerator):
     """MOSTLY AI's TabularARGN in its isolated runtime (:mod:`sdops_dvc.synthesizers.argn`):
     no formal privacy guarantee, as SDV's; the privacy gate judges what it makes."""
+
+    privacy_note = (
+        "TabularARGN gives no formal (differential) privacy guarantee; the engine's "
+        "value protection keeps rare categories and extreme values out of the model"
+    )
 
     def generate(
         self,
@@ -251,16 +252,6 @@ class ArgnGenerator(SdvGenerator):
         )
         write_no_fit(fit_path, cfg.family, runtime=record)
         return Generated(as_float32_decimals(data, cfg.decimals), self.spec.sdv_class, params)
-
-    def privacy(self, fit_path: Path) -> dict[str, Any]:
-        return {
-            "mechanism": "none",
-            "formal_guarantee": False,
-            "note": (
-                "TabularARGN gives no formal (differential) privacy guarantee; the engine's "
-                "value protection keeps rare categories and extreme values out of the model"
-            ),
-        }
 
 
 def write_no_fit(fit_path: Path, family: str, **record: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from sdops_dvc.base.fsutil import md5_file
-from tests.conftest import dvc, git, lock_md5, sdops, sdops_in, set_params
+from tests.conftest import TEST_CHARTER, dvc, git, lock_md5, sdops, sdops_in, set_params
 
 SYN = "data/synthetic/synthetic.csv"
 
@@ -33,12 +33,7 @@ def test_argn_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
     set_params(
         repo,
         {
-            "policy.owner": "tests",
-            "policy.intended_use": "tests",
-            "policy.audiences": ["tests"],
-            "policy.access_classification": "internal",
-            "policy.retention_days": 30,
-            "evaluation.privacy.n_attacks": 100,
+            **TEST_CHARTER,
             "generator.parameters": {"model": "MOSTLY_AI/Small", "max_epochs": 3},
         },
     )

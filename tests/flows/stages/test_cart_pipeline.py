@@ -13,7 +13,7 @@ import yaml
 
 from sdops_dvc.base.fsutil import md5_file
 from sdops_dvc.synthesizers.columns import plan_discrete
-from tests.conftest import dvc, git, lock_md5, sdops, sdops_in, set_params
+from tests.conftest import TEST_CHARTER, dvc, git, lock_md5, sdops, sdops_in, set_params
 
 SYN = "data/synthetic/synthetic.csv"
 
@@ -33,12 +33,7 @@ def test_cart_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
     set_params(
         repo,
         {
-            "policy.owner": "tests",
-            "policy.intended_use": "tests",
-            "policy.audiences": ["tests"],
-            "policy.access_classification": "internal",
-            "policy.retention_days": 30,
-            "evaluation.privacy.n_attacks": 100,
+            **TEST_CHARTER,
             # a reviewer's edit: active (35 values, continuous by default) generated on its
             # own values, its rare ones pooled
             "generator.discrete": ["active"],
