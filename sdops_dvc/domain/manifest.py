@@ -215,6 +215,15 @@ class GeneratorBlock(_Block):
         "and float32 decimals"
     )
 
+    @property
+    def library(self) -> str:
+        """What made the rows, with its version: the runtime's engine for a family run in
+        one (tabular_argn: mostlyai-engine), SDV otherwise."""
+        if self.runtime is not None:
+            engine = "mostlyai-engine"
+            return f"{engine} {self.runtime.packages.get(engine, '?')}"
+        return f"SDV {self.sdv_version}"
+
 
 class ConstraintRecord(_Block):
     type: str

@@ -271,7 +271,7 @@ def _generated_by(f: Facts) -> JSON:
         "@id": f"release/{f.tag}",
         "name": f"sdops release {f.tag}",
         "description": (
-            f"generator {g.family} ({g.sdv_class}, SDV {g.sdv_version}), seed {g.seed}; "
+            f"generator {g.family} ({g.sdv_class}, {g.library}), seed {g.seed}; "
             f"privacy spend: {_spend(f)}"
         ),
     }

@@ -184,7 +184,9 @@ class Lineage:
             },
             "code_commit": rel.commit,
             "generator": m.generator.model_dump(
-                mode="json", include={"family", "sdv_class", "sdv_version", "parameters", "seed"}
+                mode="json",
+                include={"family", "sdv_class", "sdv_version", "parameters", "seed"}
+                | ({"runtime"} if m.generator.runtime is not None else set()),
             ),
             "split": {"ratio": m.split.ratio, "seed": m.split.seed},
             "manifest_digest": m.digest.value,

@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from sdops_dvc.base.fsutil import md5_file
+from sdops_dvc.domain.manifest import read as read_manifest
 from tests.conftest import TEST_CHARTER, dvc, git, lock_md5, sdops, sdops_in, set_params
 
 SYN = "data/synthetic/synthetic.csv"
@@ -63,6 +64,9 @@ def test_argn_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
     for col in params["generator"]["discrete"]:
         assert rt["encodings"][col] == "TABULAR_NUMERIC_DISCRETE"
     assert manifest["privacy"]["mechanism"] == "none"
+    model, problems = read_manifest(manifest)
+    assert problems == [] and model is not None
+    assert model.generator.library == "mostlyai-engine 2.7.3"  # the datasheet's, not SDV's
     assert sdops("manifest", "--check", "release/manifest.json", cwd=repo).returncode == 0
     gate = json.loads((repo / "reports/gate.json").read_text())
     assert isinstance(gate["approved"], bool)  # a verdict was reached, either way
