@@ -151,6 +151,12 @@ def init_project(
     actions = [f"metadata.json: {n}" for n in found.notes]
     family = family or default_family(found, actions)
     _check_entity_only(family, found)
+    if FAMILIES[family].runtime is not None:
+        actions.append(
+            f"generator.family: {family} runs in a runtime of its own, which `dvc repro` "
+            f"builds on first use (about a minute and 1.7 GB; `sdops runtime install "
+            f"{FAMILIES[family].runtime}` builds it ahead)"
+        )
     dest, dest_files = layout.source_place(found.given, found.files, name)
     _refuse_to_overwrite(root, found.files, dest, dest_files, force)
     generator = _generator_values(found, family, start, actions)

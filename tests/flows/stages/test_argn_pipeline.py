@@ -25,10 +25,11 @@ SYN = "data/synthetic/synthetic.csv"
 
 
 def test_argn_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
-    sdops_in(
+    init = sdops_in(
         "init", "--source", str(small_source), "--name", "credit", "--target", "card",
         "--family", "tabular_argn", cwd=repo, check=True,
     )  # fmt: skip
+    assert "sdops runtime install tabular_argn" in init.stderr
     params = yaml.safe_load((repo / "params.yaml").read_text())
     assert params["generator"]["family"] == "tabular_argn"
     set_params(
