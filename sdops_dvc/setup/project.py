@@ -396,13 +396,19 @@ def _refuse_to_overwrite(
         )
 
 
+# families whose few-valued integer columns are generated on their pooled support: cart
+# draws real values (a rare one would be copied out), and tabular_argn would learn them as
+# categories of their own; SDV's copula rounds integers itself (README, "Generators")
+DISCRETE_INTEGERS = ("cart", "tabular_argn")
+
+
 def _model_notes(
     found: FoundSource, actions: list[str], family: str
 ) -> tuple[dict[str, int], list[str]]:
     """How the generator will see the columns, each said in ``actions``. The entity table,
     when a one-table family generates it: numeric columns with few distinct values generated
-    on their own values in order (generator.discrete; integer ones for cart only; not for
-    the DP families, which may not read values off the data: for them few-valued non-integer
+    on their own values in order (generator.discrete; integer ones for
+    :data:`DISCRETE_INTEGERS` only; not for the DP families, which may not read values off the data: for them few-valued non-integer
     columns are made categorical in the metadata), and float32-stored decimals. Every table a
     set-wide family (hma) models, and the tables beside the entity: few-valued non-integer
     columns made categorical. Returns generator.decimals and generator.discrete."""
@@ -423,7 +429,7 @@ def _model_notes(
     if not one_table_family:
         return {}, []
     df, sdtypes = found.tables[unit], column_sdtypes(found.metadata, unit)
-    discrete = [] if spec.dp else detect_discrete(df, sdtypes, integers=family == "cart")
+    discrete = [] if spec.dp else detect_discrete(df, sdtypes, integers=family in DISCRETE_INTEGERS)
     if discrete:
         actions.append(
             "params.yaml generator.discrete: generated on their own values, in order, values "

@@ -29,7 +29,7 @@ def test_argn_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
         "init", "--source", str(small_source), "--name", "credit", "--target", "card",
         "--family", "tabular_argn", cwd=repo, check=True,
     )  # fmt: skip
-    assert "sdops runtime install tabular_argn" in init.stderr
+    assert "sdops runtime install tabular_argn" in init.stdout + init.stderr
     params = yaml.safe_load((repo / "params.yaml").read_text())
     assert params["generator"]["family"] == "tabular_argn"
     set_params(
@@ -37,6 +37,8 @@ def test_argn_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
         {
             **TEST_CHARTER,
             "generator.parameters": {"model": "MOSTLY_AI/Small", "max_epochs": 3},
+            # a reviewer's edit: active (35 values) generated on its pooled support
+            "generator.discrete": ["active"],
         },
     )
     git("add", "-A", cwd=repo)
@@ -62,8 +64,8 @@ def test_argn_pipeline_end_to_end(repo: Path, small_source: Path) -> None:
     assert rt["column_order"] == list(train.columns)
     assert rt["encodings"]["income"] == "TABULAR_NUMERIC_DIGIT"  # dollars and cents
     assert rt["encodings"]["card"] == "TABULAR_CATEGORICAL"
-    for col in params["generator"]["discrete"]:
-        assert rt["encodings"][col] == "TABULAR_NUMERIC_DISCRETE"
+    assert rt["encodings"]["active"] == "TABULAR_NUMERIC_DISCRETE"
+    assert gen["columns"]["active"]["handling"] == "discrete"
     assert manifest["privacy"]["mechanism"] == "none"
     model, problems = read_manifest(manifest)
     assert problems == [] and model is not None
@@ -108,3 +110,22 @@ def test_a_column_order_naming_a_missing_column_writes_nothing(
     assert "column_order must name every column of the table once" in proc.stderr
     assert "not in the table: nosuch" in proc.stderr
     assert not (repo / SYN).exists()
+
+
+def test_init_puts_few_valued_integers_on_their_support_for_argn(tmp_path: Path) -> None:
+    """As for cart: a count such as reports (14 values, rare ones held by one record) is
+    generated on its pooled support, not learnt as categories of its own."""
+    from tests.conftest import CREDIT
+
+    found = {}
+    for family in ("cart", "tabular_argn", "gaussian_copula"):
+        root = tmp_path / family
+        root.mkdir()
+        git("init", "-q", cwd=root)
+        sdops_in(
+            "init", "--source", str(CREDIT), "--name", "credit", "--family", family,
+            cwd=root, check=True,
+        )  # fmt: skip
+        found[family] = yaml.safe_load((root / "params.yaml").read_text())["generator"]["discrete"]
+    assert "reports" in found["tabular_argn"] and found["tabular_argn"] == found["cart"]
+    assert "reports" not in found["gaussian_copula"]  # SDV rounds integers itself
