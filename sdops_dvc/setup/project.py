@@ -151,12 +151,7 @@ def init_project(
     actions = [f"metadata.json: {n}" for n in found.notes]
     family = family or default_family(found, actions)
     _check_entity_only(family, found)
-    if FAMILIES[family].runtime is not None:
-        actions.append(
-            f"generator.family: {family} runs in a runtime of its own, which `dvc repro` "
-            f"builds on first use (about a minute and 1.7 GB; `sdops runtime install "
-            f"{FAMILIES[family].runtime}` builds it ahead)"
-        )
+    _runtime_note(family, actions)
     dest, dest_files = layout.source_place(found.given, found.files, name)
     _refuse_to_overwrite(root, found.files, dest, dest_files, force)
     generator = _generator_values(found, family, start, actions)
@@ -280,6 +275,17 @@ def _check_family_fits(family: str, related: bool) -> None:
     if problem is not None:
         hint = "or give one --source table" if related else "or give related tables (a directory)"
         raise ConfigError(f"--family {problem}", hint=f"pick another --family, {hint}")
+
+
+def _runtime_note(family: str, actions: list[str]) -> None:
+    """A family that runs in a runtime of its own says so, and how to build it ahead."""
+    runtime = FAMILIES[family].runtime
+    if runtime is not None:
+        actions.append(
+            f"generator.family: {family} runs in a runtime of its own, which `dvc repro` "
+            f"builds on first use (about a minute and 1.7 GB; `sdops runtime install "
+            f"{runtime}` builds it ahead)"
+        )
 
 
 def _check_entity_only(family: str, found: FoundSource) -> None:
