@@ -254,7 +254,7 @@ class ArgnGenerator(SdvGenerator):
         return Generated(as_float32_decimals(data, cfg.decimals), self.spec.sdv_class, params)
 
 
-def write_no_fit(fit_path: Path, family: str, **record: dict[str, Any]) -> None:
+def write_no_fit(fit_path: Path, family: str, **record: dict[str, Any] | None) -> None:
     """Non-DP families measure nothing; the stage's persistent output records that (and
     what else the family records: cart's ``selection``, how its leaf size was chosen;
     tabular_argn's ``runtime``, the environment and encodings it ran with)."""
@@ -263,7 +263,7 @@ def write_no_fit(fit_path: Path, family: str, **record: dict[str, Any]) -> None:
     from sdops_dvc.synthesizers.dp_adapter import FIT_FORMAT, load_fit, save_fit
 
     header: dict[str, Any] = {"format": FIT_FORMAT, "family": family, "dp": False}
-    header.update({k: v for k, v in record.items() if v})
+    header.update({k: v for k, v in record.items() if v is not None})
     if fit_path.exists():
         try:
             if load_fit(fit_path)[0] == header:

@@ -72,3 +72,15 @@ def test_a_violated_constraint_names_columns_and_counts_never_rows(credit_df: pd
     assert f"Inequality on income, share: {broken} of 300 rows break it" in message
     for value in train.loc[train["income"] > train["share"], "income"].astype(str).head(20):
         assert value not in message
+
+
+def test_the_fit_file_keeps_an_empty_record_and_leaves_out_an_absent_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """cart at a fixed leaf size records an empty selection (the fit file's bytes, which
+    dvc.lock pins, are as they were); a family that records nothing adds no key."""
+    from sdops_dvc.synthesizers.adapters import write_no_fit
+    from sdops_dvc.synthesizers.dp_adapter import load_fit
+
+    write_no_fit(tmp_path / "cart.npz", "cart", selection={})
+    assert load_fit(tmp_path / "cart.npz")[0]["selection"] == {}
+    write_no_fit(tmp_path / "copula.npz", "gaussian_copula", selection=None)
+    assert "selection" not in load_fit(tmp_path / "copula.npz")[0]
