@@ -414,8 +414,9 @@ def _model_notes(
     """How the generator will see the columns, each said in ``actions``. The entity table,
     when a one-table family generates it: numeric columns with few distinct values generated
     on their own values in order (generator.discrete; integer ones for
-    :data:`DISCRETE_INTEGERS` only; not for the DP families, which may not read values off the data: for them few-valued non-integer
-    columns are made categorical in the metadata), and float32-stored decimals. Every table a
+    :data:`DISCRETE_INTEGERS` only; not for the DP families, which may not read values off
+    the data: for them few-valued non-integer columns are made categorical in the
+    metadata), and float32-stored decimals. Every table a
     set-wide family (hma) models, and the tables beside the entity: few-valued non-integer
     columns made categorical. Returns generator.decimals and generator.discrete."""
     from sdops_dvc.synthesizers.columns import detect_discrete
@@ -435,7 +436,8 @@ def _model_notes(
     if not one_table_family:
         return {}, []
     df, sdtypes = found.tables[unit], column_sdtypes(found.metadata, unit)
-    discrete = [] if spec.dp else detect_discrete(df, sdtypes, integers=family in DISCRETE_INTEGERS)
+    integers = family in DISCRETE_INTEGERS
+    discrete = [] if spec.dp else detect_discrete(df, sdtypes, integers=integers)
     if discrete:
         actions.append(
             "params.yaml generator.discrete: generated on their own values, in order, values "

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from sdops_dvc.base.errors import ConfigError
 from sdops_dvc.domain.metadata import column_sdtypes, pii_columns
 from sdops_dvc.synthesizers import runtime
+from sdops_dvc.synthesizers.columns import restore_dtype
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -241,18 +242,4 @@ def _as_texts(sample: pd.DataFrame, texts: dict[str, str | None]) -> pd.DataFram
 def as_train_dtypes(sample: pd.DataFrame, train: pd.DataFrame) -> pd.DataFrame:
     """The sample with the train split's dtypes (it crossed a pandas 3 process): integer
     columns stay integers (nullable where the sample holds nulls), strings are objects."""
-    import pandas as pd
-
-    out = sample.copy()
-    for col in train.columns:
-        want = train[col].dtype
-        try:
-            if pd.api.types.is_integer_dtype(want) and out[col].isna().any():
-                out[col] = out[col].astype("Int64")
-            elif pd.api.types.is_object_dtype(want) or pd.api.types.is_string_dtype(want):
-                out[col] = out[col].astype(object).where(out[col].notna(), None)
-            else:
-                out[col] = out[col].astype(want)
-        except (TypeError, ValueError):
-            log.debug("column %s kept as the engine returned it (%s)", col, out[col].dtype)
-    return out
+    return sample.assign(**{c: restore_dtype(sample[c], train[c].dtype) for c in train.columns})

@@ -175,6 +175,21 @@ def apply_discrete(train: pd.DataFrame, plan: list[DiscreteColumn]) -> pd.DataFr
     return out
 
 
+def restore_dtype(s: pd.Series, dtype: Any) -> pd.Series:
+    """A sampled column given back the train split's dtype where its values allow it
+    (integers with nulls as nullable integers; as it came when the values do not fit)."""
+    import pandas as pd
+
+    if dtype is None:
+        return s
+    try:
+        if pd.api.types.is_integer_dtype(dtype) and s.isna().any():
+            return s.astype("Int64")
+        return s.astype(dtype)
+    except (TypeError, ValueError):
+        return s
+
+
 def restore_dtypes(
     data: pd.DataFrame, like: pd.DataFrame, plan: list[DiscreteColumn]
 ) -> pd.DataFrame:

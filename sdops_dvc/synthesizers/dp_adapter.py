@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sdops_dvc.base.errors import ConfigError, DataError
 from sdops_dvc.base.fsutil import atomic_path
 from sdops_dvc.domain.budget import zcdp_epsilon, zcdp_rho_for
+from sdops_dvc.synthesizers.columns import restore_dtype
 
 if TYPE_CHECKING:  # types only: config imports the family registry at run time
     import pandas as pd
@@ -437,7 +438,7 @@ def sample(
     perm = rng.permutation(rows)
     frame = pd.DataFrame({c: data[c] for c in columns}).iloc[perm].reset_index(drop=True)
     for c in columns:
-        frame[c] = _restore(frame[c], dtypes.get(c))
+        frame[c] = restore_dtype(frame[c], dtypes.get(c))
     return frame
 
 
@@ -494,17 +495,3 @@ def _fill_missing(data: dict[str, Any], rng: Any) -> None:
             pool = values[~missing]
             values[missing] = pool[rng.integers(0, len(pool), int(missing.sum()))]
             data[name] = values if col.dtype == object else values.astype(col.dtype)
-
-
-def _restore(s: pd.Series, dtype: Any) -> pd.Series:
-    """Give a column back the train split's dtype where its values allow it."""
-    import pandas as pd
-
-    if dtype is None:
-        return s
-    try:
-        if pd.api.types.is_integer_dtype(dtype) and s.isna().any():
-            return s.astype("Int64")
-        return s.astype(dtype)
-    except (TypeError, ValueError):
-        return s

@@ -39,11 +39,14 @@ log = logging.getLogger(__name__)
 
 LOCKS = Path(__file__).parent / "runtimes"
 RECORD = "sdops-runtime.json"
-# what each runtime must import once built, and whose versions its record keeps
-PROBES: dict[str, tuple[str, ...]] = {
-    "tabular_argn": ("mostlyai-engine", "torch", "numpy", "pandas", "pyarrow"),
+# per runtime: the distributions whose versions its record keeps, and the modules it must
+# import once built (the probe that makes a build a runtime)
+PROBES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "tabular_argn": (
+        ("mostlyai-engine", "torch", "numpy", "pandas", "pyarrow"),
+        ("mostlyai.engine", "torch", "numpy", "pandas", "pyarrow"),
+    ),
 }
-_PROBE_IMPORTS = {"tabular_argn": "import mostlyai.engine, torch, numpy, pandas, pyarrow"}
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -149,10 +152,11 @@ def _build(name: str, target: Path) -> None:
         ],
         f"installing the {name} lock",
     )
+    dists, modules = PROBES[name]
     probe = (
-        _PROBE_IMPORTS[name] + "\nimport importlib.metadata as m, json, platform\n"
+        f"import {', '.join(modules)}\nimport importlib.metadata as m, json, platform\n"
         f"print(json.dumps([platform.python_version(), {{p: m.version(p) for p in "
-        f"{list(PROBES[name])!r}}}]))"
+        f"{list(dists)!r}}}]))"
     )
     python, versions = json.loads(
         _run([py, "-c", probe], f"importing the {name} generator").strip().splitlines()[-1]

@@ -52,8 +52,7 @@ def test_a_failed_build_leaves_nothing_under_the_runtime_name(
     locks.mkdir()
     (locks / "broken.txt").write_text("sdops-dvc-no-such-package-anywhere==0.0.1\n")
     monkeypatch.setattr(runtime, "LOCKS", locks)
-    monkeypatch.setitem(runtime.PROBES, "broken", ("pip",))
-    monkeypatch.setitem(runtime._PROBE_IMPORTS, "broken", "import pip")
+    monkeypatch.setitem(runtime.PROBES, "broken", (("pip",), ("pip",)))
     monkeypatch.setenv("SDOPS_RUNTIME_DIR", str(tmp_path / "rt"))
     with pytest.raises(RuntimeUnavailable, match="installing the broken lock failed") as info:
         runtime.install("broken")
