@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -61,9 +62,9 @@ Example:
 @click.option(
     "--family",
     default=None,
-    help="Generator family: cart, gaussian_copula, ctgan, tvae, copula_gan, aim, mst "
-    "(default: cart, or gaussian_copula when a column is an identifier or PII); related "
-    "tables: hma (default).",
+    help="Generator family: cart, gaussian_copula, tabular_argn, ctgan, tvae, copula_gan, "
+    "aim, mst (default: chosen by measurement, see --measure; gaussian_copula when a column "
+    "is an identifier or PII); related tables: hma (default).",
 )
 @click.option(
     "--dir",
@@ -116,6 +117,15 @@ Example:
     help="A reviewed `sdops tune` library (tune/library.yaml): start from its winner's family, "
     "parameters and discrete columns.",
 )
+@click.option(
+    "--measure/--no-measure",
+    default=True,
+    show_default=True,
+    help="Without --family: choose the generator by measurement, the first candidate of "
+    "`sdops tune`'s ladder (sequential CART first) the release gates approve on a validation "
+    "part of the train split (the holdout is never read), each trial in tune/library.yaml. "
+    "--no-measure: sequential CART, unmeasured.",
+)
 def init(
     sources: tuple[Path, ...],
     relationships: tuple[str, ...],
@@ -135,6 +145,7 @@ def init(
     retention_days: int | None,
     owner: str | None,
     library: Path | None,
+    measure: bool,
 ) -> None:
     """Add a synthetic-data pipeline to a git + DVC repository (created if missing).
 
@@ -149,27 +160,47 @@ def init(
     charter = Charter(intended_use, tuple(audiences), classification, retention_days, owner)
     if charter.missing() and sys.stdin.isatty() and sys.stdout.isatty():
         charter = _ask_charter(charter)
-    res = init_project(
-        directory,
-        list(sources),
-        name,
-        relationships=list(relationships),
-        entity=entity,
-        target=target,
-        snapshot_id=snapshot_id,
-        family=family,
-        force=force,
-        privacy_owners=privacy_owners,
-        data_owners=data_owners,
-        charter=charter,
-        library=library,
-    )
+    from sdops_dvc.cli.tune import quiet_stage_logs
+
+    with quiet_stage_logs():
+        res = init_project(
+            directory,
+            list(sources),
+            name,
+            relationships=list(relationships),
+            entity=entity,
+            target=target,
+            snapshot_id=snapshot_id,
+            family=family,
+            force=force,
+            privacy_owners=privacy_owners,
+            data_owners=data_owners,
+            charter=charter,
+            library=library,
+            measure=measure,
+            on_trial=_trial_line(),
+        )
     actions = list(res.actions)
     if private_remote:
         from sdops_dvc.setup.project import set_private_remote
 
         actions += set_private_remote(res.root, private_remote)
     _render_init(res, actions, charter.missing())
+
+
+def _trial_line() -> Callable[[Any], None]:
+    """Each candidate init measures, one leaderboard line as it is judged (``sdops tune``'s)."""
+    from sdops_dvc.cli.tune import trial_line
+
+    seen: list[Any] = []
+
+    def show(trial: Any) -> None:
+        seen.append(trial)
+        if len(seen) == 1:
+            status("  measuring the default generator on a validation part of the train split:")
+        status(trial_line(trial, f"  {len(seen):>2}"))
+
+    return show
 
 
 NEXT_STEPS = (

@@ -23,11 +23,12 @@ def _fmt(v: float | None) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def _line(i: int, total: int, trial: Any) -> str:
+def trial_line(trial: Any, position: str) -> str:
+    """One leaderboard line: a candidate's verdict on validation, key metrics and time."""
     m = trial.metrics
     verdict = "approved" if trial.approved else ("error" if trial.error else "blocked")
     return (
-        f"  {i:>2}/{total} {trial.candidate.name:<42} {verdict:<8} "
+        f"  {position} {trial.candidate.name:<42} {verdict:<8} "
         f"detection {_fmt(m.get('quality.detection_auc'))}  "
         f"shapes {_fmt(m.get('quality.column_shapes'))}  "
         f"utility {_fmt(m.get('utility.ratio'))}  "
@@ -59,6 +60,15 @@ Examples:
 @click.option("--max-candidates", type=click.IntRange(min=1), default=None, help="Count budget.")
 @click.option("--max-seconds", type=click.FloatRange(min=1), default=None, help="Time budget.")
 @click.option(
+    "--validation-splits",
+    "splits",
+    type=click.IntRange(min=1, max=20),
+    default=None,
+    help="Seeded validation splits of the train split a candidate must pass, each in turn "
+    "[default: 5]. Fewer is faster and lets a candidate near a threshold through by luck "
+    "more often; the number is recorded with the choice.",
+)
+@click.option(
     "--library",
     "library_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -79,15 +89,17 @@ def tune(
     objective: str,
     max_candidates: int | None,
     max_seconds: float | None,
+    splits: int | None,
     library_path: Path,
     repro: bool,
     as_json: bool,
 ) -> None:
-    """Search generator candidates on a validation part of the train split (the holdout is
+    """Search generator candidates on validation parts of the train split (the holdout is
     never read), apply the best approved one to params.yaml with the number tried, and let
     the release gate judge it once. Exit 1 when no candidate is approved on validation."""
     from sdops_dvc.pipeline import open_project
     from sdops_dvc.tune import (
+        VALIDATION_SPLITS,
         apply_winner,
         default_candidates,
         read_candidates,
@@ -96,11 +108,14 @@ def tune(
     )
 
     params, layout = open_project(params_path)
+    splits = splits or VALIDATION_SPLITS
     candidates = read_candidates(candidates_path) if candidates_path else default_candidates(params)
     total = min(len(candidates), max_candidates or len(candidates))
-    status(f"tune: {total} candidate(s), judged on a validation part of the train split")
+    status(
+        f"tune: {total} candidate(s), each judged on {splits} validation parts of the train split"
+    )
     on_trial = _leaderboard(total)
-    with _quiet_stage_logs(), tempfile.TemporaryDirectory(prefix="sdops-tune-") as tmp:
+    with quiet_stage_logs(), tempfile.TemporaryDirectory(prefix="sdops-tune-") as tmp:
         res = run_tune(
             params,
             layout,
@@ -110,6 +125,7 @@ def tune(
             max_seconds=max_seconds,
             on_trial=on_trial,
             work_dir=Path(tmp),
+            splits=splits,
         )
     library = layout.path(str(library_path))
     write_library(library, params.dataset.name, res)
@@ -163,16 +179,18 @@ def _leaderboard(total: int) -> Callable[[Any], None]:
 
     def on_trial(trial: Any) -> None:
         seen.append(trial)
-        status(_line(len(seen), total, trial))
+        status(trial_line(trial, f"{len(seen):>2}/{total}"))
 
     return on_trial
 
 
 @contextmanager
-def _quiet_stage_logs() -> Iterator[None]:
+def quiet_stage_logs() -> Iterator[None]:
     """Each trial's stage logs (evaluating ..., took ...) would drown the leaderboard: the
-    stages, metrics and synthesizers log warnings only while it runs."""
-    noisy = [logging.getLogger(f"sdops_dvc.{n}") for n in ("stages", "metrics", "synthesizers")]
+    stages, metrics and synthesizers log warnings only while it runs (the search's own lines,
+    one per validation split judged, stay)."""
+    names = ("stages", "metrics", "synthesizers")
+    noisy = [logging.getLogger(f"sdops_dvc.{n}") for n in names]
     levels = [lg.level for lg in noisy]
     for lg in noisy:
         lg.setLevel(logging.WARNING)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from sdops_dvc.domain.tableset import find_source, is_related, source_pins
 
 if TYPE_CHECKING:
     from sdops_dvc.domain.tableset import FoundSource
-    from sdops_dvc.tune import Candidate
+    from sdops_dvc.tune import Candidate, Trial
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,8 @@ def init_project(
     data_owners: str = "@your-org/data-owners",
     charter: Charter | None = None,
     library: Path | None = None,
+    measure: bool = True,
+    on_trial: Callable[[Trial], None] | None = None,
 ) -> InitResult:
     """Set up a release pipeline in ``root`` for a source: one table file, or related tables
     (a directory of csv, tsv or parquet files, or several files, one table each, named by
@@ -138,7 +140,8 @@ def init_project(
     as one output (copied into data/source/ unless it is inside ``root``), metadata,
     params.yaml (every table pinned), the pipeline and the CI files. ``family`` None: the
     reviewed tune ``library``'s winner (its parameters and discrete columns too), else
-    :func:`default_family`."""
+    :func:`default_family`, chosen by measurement when ``measure`` (:func:`_measure_family`;
+    ``on_trial`` sees each candidate judged)."""
 
     root = root.resolve()
     start = _library_start(library, family)
@@ -149,7 +152,8 @@ def init_project(
     )
     layout = L.Layout(root, found.related)
     actions = [f"metadata.json: {n}" for n in found.notes]
-    family = family or default_family(found, actions)
+    measured = measure and family is None and not found.related and not found.pii_columns()
+    family = family or default_family(found, actions, measured=measured)
     _check_entity_only(family, found)
     _runtime_note(family, actions)
     dest, dest_files = layout.source_place(found.given, found.files, name)
@@ -166,6 +170,8 @@ def init_project(
     ci_values = {**owners, "source_path": rel_source, "name": name}
     params_text = render_params({**values, **generator}, blocks)
     created = _write_files(layout, found, family, params_text, ci_values, force, actions)
+    if measured:
+        created += _measure_family(layout, actions, on_trial)
     return InitResult(
         root=root,
         source=dest,
@@ -243,7 +249,7 @@ def _library_start(library: Path | None, family: str | None) -> Candidate | None
 DEFAULT_FAMILY = "cart"
 
 
-def default_family(found: FoundSource, actions: list[str]) -> str:
+def default_family(found: FoundSource, actions: list[str], *, measured: bool = False) -> str:
     """Related tables: hma, the family that models every table (cart, which generates the
     entity table and releases the others as they are, is a reviewed choice: it needs them to
     be public). One table: sequential CART (measured the strongest family on the shared
@@ -262,11 +268,46 @@ def default_family(found: FoundSource, actions: list[str]) -> str:
             "identifiers or PII (SDV fakes them; cart would draw real values)"
         )
         return "gaussian_copula"
-    actions.append(
-        f"generator.family: {DEFAULT_FAMILY} (sequential CART; leaf size chosen on the train "
-        "split); try others with `dvc exp run -S generator.family=...`"
-    )
+    if not measured:  # else _measure_family says what was chosen
+        actions.append(
+            f"generator.family: {DEFAULT_FAMILY} (sequential CART; leaf size chosen on the "
+            "train split); try others with `dvc exp run -S generator.family=...`"
+        )
     return DEFAULT_FAMILY
+
+
+LIBRARY = "tune/library.yaml"
+
+
+def _measure_family(
+    layout: L.Layout, actions: list[str], on_trial: Callable[[Trial], None] | None
+) -> list[str]:
+    """The default family chosen by measurement (:func:`sdops_dvc.tune.choose_at_init`): the
+    first candidate of tune's ladder (sequential CART first) that the release gates approve on
+    a validation part of the train split. Returns the library file it wrote."""
+    from sdops_dvc.tune import choose_at_init
+
+    res = choose_at_init(
+        layout.root / L.PARAMS, layout, library=layout.path(LIBRARY), on_trial=on_trial
+    )
+    tried = len(res.trials)
+    if res.winner is None:
+        actions.append(
+            f"generator.family: {DEFAULT_FAMILY}, unproven: none of {tried} candidates was "
+            "approved on validation parts of the train split, so `dvc repro` will likely be "
+            f"blocked; {LIBRARY} has each one's reasons (`sdops tune --candidates FILE` "
+            "searches others)"
+        )
+    else:
+        cand = res.winner.candidate
+        actions.append(
+            f"generator.family: {cand.family}, as {cand.name}: the first of {tried} candidate(s) "
+            f"approved on each of {res.splits} validation parts of the train split (the holdout "
+            "is never read; the release gate judges it once at `dvc repro`); every trial is in "
+            f"{LIBRARY}"
+        )
+        _runtime_note(cand.family, actions)
+    return [LIBRARY]
 
 
 def _check_family_fits(family: str, related: bool) -> None:

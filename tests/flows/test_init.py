@@ -24,6 +24,7 @@ def test_init_in_an_empty_directory(tmp_path: Path, small_source: Path) -> None:
     root = tmp_path / "new"
     proc = sdops(
         "init",
+        "--no-measure",
         "--source",
         str(small_source),
         "--name",
@@ -55,14 +56,23 @@ def test_init_in_an_empty_directory(tmp_path: Path, small_source: Path) -> None:
 
 def test_init_never_overwrites_without_force(pipeline: Path, small_source: Path) -> None:
     before = {p: (pipeline / p).read_bytes() for p in ("params.yaml", "dvc.yaml", "metadata.json")}
-    proc = sdops_in("init", "--source", str(small_source), "--name", "other", cwd=pipeline)
+    proc = sdops_in(
+        "init", "--no-measure", "--source", str(small_source), "--name", "other", cwd=pipeline
+    )
     assert proc.returncode == 7
     assert "refusing to overwrite" in proc.stderr and "--force" in proc.stderr
     assert "Traceback" not in proc.stderr
     for p, data in before.items():
         assert (pipeline / p).read_bytes() == data
     proc = sdops_in(
-        "init", "--source", str(small_source), "--name", "other", "--force", cwd=pipeline
+        "init",
+        "--no-measure",
+        "--source",
+        str(small_source),
+        "--name",
+        "other",
+        "--force",
+        cwd=pipeline,
     )
     assert proc.returncode == 0, proc.stderr
     assert yaml.safe_load((pipeline / "params.yaml").read_text())["dataset"]["name"] == "other"
@@ -74,7 +84,16 @@ def test_init_accepts_a_source_already_tracked_by_dvc(repo: Path) -> None:
     (repo / "data/credit.csv").write_bytes(CREDIT.read_bytes())
     dvc("add", "-q", "data/credit.csv", cwd=repo)
     pointer = (repo / "data/credit.csv.dvc").read_text()
-    proc = sdops_in("init", "--source", "data/credit.csv", "--name", "credit", cwd=repo, check=True)
+    proc = sdops_in(
+        "init",
+        "--no-measure",
+        "--source",
+        "data/credit.csv",
+        "--name",
+        "credit",
+        cwd=repo,
+        check=True,
+    )
     assert "already tracked by DVC" in proc.stdout
     assert (repo / "data/credit.csv.dvc").read_text() == pointer
 
@@ -96,6 +115,7 @@ def test_init_with_a_dvc_import(tmp_path: Path, repo: Path) -> None:
     dvc("import", str(upstream), "tables/credit.csv", "-o", "data/source/credit.csv", cwd=repo)
     proc = sdops_in(
         "init",
+        "--no-measure",
         "--source",
         "data/source/credit.csv",
         "--name",
@@ -117,7 +137,7 @@ def test_init_refuses_a_git_tracked_source(repo: Path) -> None:
     (repo / "credit.csv").write_bytes(CREDIT.read_bytes())
     git("add", "credit.csv", cwd=repo)
     git("commit", "-qm", "data in git", cwd=repo)
-    proc = sdops_in("init", "--source", "credit.csv", "--name", "credit", cwd=repo)
+    proc = sdops_in("init", "--no-measure", "--source", "credit.csv", "--name", "credit", cwd=repo)
     assert proc.returncode == 6
     assert "git rm --cached credit.csv" in proc.stderr
 
@@ -145,7 +165,7 @@ def test_bad_input_leaves_nothing(tmp_path: Path, small_source: Path) -> None:
     cases["junk"] = (["--source", str(junk), "--name", "x"], 4, "not a readable csv table")
     for label, (args, code, message) in cases.items():
         root = tmp_path / f"r-{label}"
-        proc = sdops_in("init", *args, "--dir", str(root), cwd=tmp_path)
+        proc = sdops_in("init", "--no-measure", *args, "--dir", str(root), cwd=tmp_path)
         assert proc.returncode == code, (label, proc.stderr)
         assert message in proc.stderr, (label, proc.stderr)
         assert "Traceback" not in proc.stderr
@@ -158,6 +178,7 @@ def test_init_writes_the_pull_request_workflow(tmp_path: Path, small_source: Pat
     (root / ".gitlab-ci.yml").write_text("stages: [build]\n")  # the team's own CI: kept
     sdops_in(
         "init",
+        "--no-measure",
         "--source",
         str(small_source),
         "--name",
@@ -194,7 +215,7 @@ def test_init_takes_the_charter_on_its_command_line(small_source: Path, repo: Pa
     from sdops_dvc.metrics.policy import policy_failures
 
     proc = sdops_in(
-        "init", "--source", str(small_source), "--name", "credit",
+        "init", "--no-measure", "--source", str(small_source), "--name", "credit",
         "--intended-use", "fraud model prototyping; not for decisions about people",
         "--audience", "data-science", "--audience", "vendor-x",
         "--classification", "internal", "--retention-days", "365",
@@ -215,7 +236,16 @@ def test_init_without_a_charter_leaves_the_policy_for_the_gate_to_name(
     from sdops_dvc.domain.config import load_params
     from sdops_dvc.metrics.policy import policy_failures
 
-    proc = sdops_in("init", "--source", str(small_source), "--name", "credit", cwd=repo, check=True)
+    proc = sdops_in(
+        "init",
+        "--no-measure",
+        "--source",
+        str(small_source),
+        "--name",
+        "credit",
+        cwd=repo,
+        check=True,
+    )
     # no terminal: marked placeholders, named in the next steps and by the policy gate
     assert "TODO placeholders for --intended-use, --audience" in proc.stderr
     text = (repo / "params.yaml").read_text()
@@ -272,7 +302,9 @@ def test_init_asks_for_the_charter_on_a_terminal(small_source: Path, repo: Path)
 def test_init_refuses_a_bad_charter_and_writes_nothing(
     small_source: Path, repo: Path, flags: list[str]
 ) -> None:
-    proc = sdops_in("init", "--source", str(small_source), "--name", "credit", *flags, cwd=repo)
+    proc = sdops_in(
+        "init", "--no-measure", "--source", str(small_source), "--name", "credit", *flags, cwd=repo
+    )
     assert proc.returncode == 2, proc.stderr
     assert not (repo / "params.yaml").exists()
 
@@ -303,7 +335,15 @@ def test_the_ci_files_init_writes_pass_the_linters(tmp_path: Path, small_source:
     root = tmp_path / "ci"
     root.mkdir()
     init = sdops_in(
-        "init", "--source", str(small_source), "--name", "credit", "--dir", str(root), cwd=tmp_path
+        "init",
+        "--no-measure",
+        "--source",
+        str(small_source),
+        "--name",
+        "credit",
+        "--dir",
+        str(root),
+        cwd=tmp_path,
     )
     assert init.returncode == 0, init.stderr
     workflows = sorted((root / ".github/workflows").glob("*.yml"))

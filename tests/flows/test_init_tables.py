@@ -29,7 +29,9 @@ def test_init_snapshot_and_a_changed_table(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     git("init", "-q", cwd=root)
-    proc = sdops_in("init", "--source", str(src), "--name", "flights", cwd=root, check=True)
+    proc = sdops_in(
+        "init", "--no-measure", "--source", str(src), "--name", "flights", cwd=root, check=True
+    )
     # one root table (airlines): it is the privacy unit unless --entity says otherwise
     assert "privacy unit (split.entity): airlines" in proc.stderr + proc.stdout
     params = yaml.safe_load((root / "params.yaml").read_text())
@@ -92,7 +94,9 @@ def test_init_refuses_what_does_not_fit_and_writes_nothing(
     src = _two_tables(tmp_path / "incoming")
     root = tmp_path / "repo"
     root.mkdir()
-    proc = sdops_in("init", "--source", str(src), "--name", "flights", *args, cwd=root)
+    proc = sdops_in(
+        "init", "--no-measure", "--source", str(src), "--name", "flights", *args, cwd=root
+    )
     assert proc.returncode == code, proc.stderr
     assert message in proc.stderr
     assert list(root.iterdir()) == []  # no git, no DVC, no files
@@ -106,7 +110,7 @@ def test_init_needs_the_privacy_unit_when_several_tables_are_roots(tmp_path: Pat
     pd.read_csv(DATA / "flights.csv").head(300).to_csv(src / "flights.csv", index=False)
     root = tmp_path / "repo"
     root.mkdir()
-    proc = sdops_in("init", "--source", str(src), "--name", "flights", cwd=root)
+    proc = sdops_in("init", "--no-measure", "--source", str(src), "--name", "flights", cwd=root)
     assert proc.returncode == 3
     assert "3 roots (airlines, airports, planes)" in proc.stderr
     assert "set split.entity" in proc.stderr

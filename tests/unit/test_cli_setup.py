@@ -19,7 +19,7 @@ def test_init_reports_what_it_wrote_and_what_is_left_to_review(
     tmp_path: Path, run_cli: Callable[..., Ran], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    ran = run_cli("init", "--source", str(DATA / "credit_card.csv"), "--name", "cc",
+    ran = run_cli("init", "--no-measure", "--source", str(DATA / "credit_card.csv"), "--name", "cc",
                   "--target", "card", "--owner", "o@example.com", "--json")  # fmt: skip
     assert ran.code == 0, ran.err
     doc = ran.json()
@@ -31,7 +31,9 @@ def test_init_reports_what_it_wrote_and_what_is_left_to_review(
     )
     assert any(a.startswith("generator.family: cart") for a in doc["actions"])
     assert cli_setup.NEXT_STEPS.strip() in ran.err  # the human lines go to stderr under --json
-    again = run_cli("init", "--source", str(DATA / "credit_card.csv"), "--name", "cc")
+    again = run_cli(
+        "init", "--no-measure", "--source", str(DATA / "credit_card.csv"), "--name", "cc"
+    )
     assert (
         again.code == WouldOverwrite.exit_code
         and "refusing to overwrite" in again.err

@@ -73,7 +73,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     git("init", "-q", "--bare", str(origin), cwd=base)
     a.mkdir()
     git("init", "-q", cwd=a)
-    sdops_in("init", "--source", str(src), "--name", "ins-a", "--target", "insurance",
+    sdops_in("init", "--no-measure", "--source", str(src), "--name", "ins-a", "--target", "insurance",
           "--snapshot-id", "test://health/v1", cwd=a, check=True)  # fmt: skip
     # one release fits under the cap, two do not (compositions in rho: 0.05 < 0.075 < 0.10)
     cap = zcdp_epsilon(1.5 * RHO, CAP_DELTA - 2 * DELTA0)
