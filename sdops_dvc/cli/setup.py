@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -160,7 +159,7 @@ def init(
     charter = Charter(intended_use, tuple(audiences), classification, retention_days, owner)
     if charter.missing() and sys.stdin.isatty() and sys.stdout.isatty():
         charter = _ask_charter(charter)
-    from sdops_dvc.cli.tune import quiet_stage_logs
+    from sdops_dvc.cli.leaderboard import leaderboard, quiet_stage_logs
 
     with quiet_stage_logs():
         res = init_project(
@@ -178,7 +177,7 @@ def init(
             charter=charter,
             library=library,
             measure=measure,
-            on_trial=_trial_line(),
+            on_trial=leaderboard(lambda n: f"  {n:>2}", MEASURING),
         )
     actions = list(res.actions)
     if private_remote:
@@ -188,21 +187,7 @@ def init(
     _render_init(res, actions, charter.missing())
 
 
-def _trial_line() -> Callable[[Any], None]:
-    """Each candidate init measures, one leaderboard line as it is judged (``sdops tune``'s)."""
-    from sdops_dvc.cli.tune import trial_line
-
-    seen: list[Any] = []
-
-    def show(trial: Any) -> None:
-        seen.append(trial)
-        if len(seen) == 1:
-            status("  measuring the default generator on a validation part of the train split:")
-        status(trial_line(trial, f"  {len(seen):>2}"))
-
-    return show
-
-
+MEASURING = "  measuring the default generator on validation parts of the train split:"
 NEXT_STEPS = (
     "\nNext steps:\n"
     "  1. Review metadata.json: sdtypes and PII columns (it is committed to git; SDV's\n"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -13,27 +10,13 @@ import click
 
 from sdops_dvc.base.errors import GateFailed
 from sdops_dvc.base.output import JSON_OPTION, alert, info, result, status
+from sdops_dvc.cli.leaderboard import leaderboard, quiet_stage_logs
 from sdops_dvc.cli.setup import PARAMS_OPTION
 
 if TYPE_CHECKING:
+    from sdops_dvc.domain.config import Params
     from sdops_dvc.domain.layout import Layout
-
-
-def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:.3f}"
-
-
-def trial_line(trial: Any, position: str) -> str:
-    """One leaderboard line: a candidate's verdict on validation, key metrics and time."""
-    m = trial.metrics
-    verdict = "approved" if trial.approved else ("error" if trial.error else "blocked")
-    return (
-        f"  {position} {trial.candidate.name:<42} {verdict:<8} "
-        f"detection {_fmt(m.get('quality.detection_auc'))}  "
-        f"shapes {_fmt(m.get('quality.column_shapes'))}  "
-        f"utility {_fmt(m.get('utility.ratio'))}  "
-        f"DCR {_fmt(m.get('privacy.dcr_share'))}  {trial.seconds:.0f} s"
-    )
+    from sdops_dvc.tune import Candidate, TuneResult
 
 
 @click.command(
@@ -98,35 +81,11 @@ def tune(
     never read), apply the best approved one to params.yaml with the number tried, and let
     the release gate judge it once. Exit 1 when no candidate is approved on validation."""
     from sdops_dvc.pipeline import open_project
-    from sdops_dvc.tune import (
-        VALIDATION_SPLITS,
-        apply_winner,
-        default_candidates,
-        read_candidates,
-        run_tune,
-        write_library,
-    )
+    from sdops_dvc.tune import apply_winner, default_candidates, read_candidates, write_library
 
     params, layout = open_project(params_path)
-    splits = splits or VALIDATION_SPLITS
     candidates = read_candidates(candidates_path) if candidates_path else default_candidates(params)
-    total = min(len(candidates), max_candidates or len(candidates))
-    status(
-        f"tune: {total} candidate(s), each judged on {splits} validation parts of the train split"
-    )
-    on_trial = _leaderboard(total)
-    with quiet_stage_logs(), tempfile.TemporaryDirectory(prefix="sdops-tune-") as tmp:
-        res = run_tune(
-            params,
-            layout,
-            candidates,
-            objective=objective,
-            max_candidates=max_candidates,
-            max_seconds=max_seconds,
-            on_trial=on_trial,
-            work_dir=Path(tmp),
-            splits=splits,
-        )
+    res = _search(params, layout, candidates, objective, max_candidates, max_seconds, splits)
     library = layout.path(str(library_path))
     write_library(library, params.dataset.name, res)
     doc = res.as_json()
@@ -145,6 +104,37 @@ def tune(
     else:
         info("run `dvc repro`: the release gate judges it once on the holdout")
     result(doc)
+
+
+def _search(
+    params: Params,
+    layout: Layout,
+    candidates: list[Candidate],
+    objective: str,
+    max_candidates: int | None,
+    max_seconds: float | None,
+    splits: int | None,
+) -> TuneResult:
+    """:func:`sdops_dvc.tune.run_tune` with the live leaderboard, stage logs quiet."""
+    from sdops_dvc.tune import VALIDATION_SPLITS, run_tune
+
+    splits = splits or VALIDATION_SPLITS
+    total = min(len(candidates), max_candidates or len(candidates))
+    status(
+        f"tune: {total} candidate(s), each judged on {splits} validation parts of the train split"
+    )
+    with quiet_stage_logs(), tempfile.TemporaryDirectory(prefix="sdops-tune-") as tmp:
+        return run_tune(
+            params,
+            layout,
+            candidates,
+            objective=objective,
+            max_candidates=max_candidates,
+            max_seconds=max_seconds,
+            on_trial=leaderboard(lambda n: f"{n:>2}/{total}"),
+            work_dir=Path(tmp),
+            splits=splits,
+        )
 
 
 def _no_winner(doc: dict[str, Any], tried: int, library: str, as_json: bool) -> NoReturn:
@@ -171,31 +161,3 @@ def _judge_once(layout: Layout) -> dict[str, Any]:
     else:
         alert("RELEASE BLOCKED", "on the holdout: " + "; ".join(failures))
     return {"approved": approved, "failures": failures}
-
-
-def _leaderboard(total: int) -> Callable[[Any], None]:
-    """Prints each trial's line as it finishes: the live leaderboard."""
-    seen: list[Any] = []
-
-    def on_trial(trial: Any) -> None:
-        seen.append(trial)
-        status(trial_line(trial, f"{len(seen):>2}/{total}"))
-
-    return on_trial
-
-
-@contextmanager
-def quiet_stage_logs() -> Iterator[None]:
-    """Each trial's stage logs (evaluating ..., took ...) would drown the leaderboard: the
-    stages, metrics and synthesizers log warnings only while it runs (the search's own lines,
-    one per validation split judged, stay)."""
-    names = ("stages", "metrics", "synthesizers")
-    noisy = [logging.getLogger(f"sdops_dvc.{n}") for n in names]
-    levels = [lg.level for lg in noisy]
-    for lg in noisy:
-        lg.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for lg, level in zip(noisy, levels, strict=True):
-            lg.setLevel(level)

@@ -166,21 +166,14 @@ def init_project(
     values = _params_values(name, target, rel_source, snapshot_id, source_md5, family, charter)
     blocks = found.params_blocks({t: (f.name, pins[t]) for t, f in dest_files.items()})
     blocks.update(_public_tables(found, family, actions))
-    owners = {"privacy_owners": privacy_owners, "data_owners": data_owners}
-    ci_values = {**owners, "source_path": rel_source, "name": name}
+    ci_values = {"privacy_owners": privacy_owners, "data_owners": data_owners,
+                 "source_path": rel_source, "name": name}  # fmt: skip
     params_text = render_params({**values, **generator}, blocks)
     created = _write_files(layout, found, family, params_text, ci_values, force, actions)
     if measured:
         created += _measure_family(layout, actions, on_trial)
-    return InitResult(
-        root=root,
-        source=dest,
-        source_md5=source_md5,
-        created=created,
-        actions=actions,
-        entity=found.split_entity,
-        pii_columns=found.pii_columns(),
-    )
+    return InitResult(root, dest, source_md5, created, actions, found.pii_columns(),
+                      found.split_entity)  # fmt: skip
 
 
 def _generator_values(
