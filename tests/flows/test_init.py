@@ -16,6 +16,12 @@ from sdops_dvc.base.templates import read_template
 from tests.conftest import CREDIT, dvc, git, sdops, sdops_in
 
 
+def init_cli(*args: str, cwd: Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """`sdops init` with the measured default off: these tests are about what init writes and
+    refuses (the measurement has its own, tests/flows/test_init_measure.py)."""
+    return sdops_in("init", "--no-measure", *args, cwd=cwd, check=check)
+
+
 def _files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if ".git" not in p.parts}
 
@@ -56,17 +62,13 @@ def test_init_in_an_empty_directory(tmp_path: Path, small_source: Path) -> None:
 
 def test_init_never_overwrites_without_force(pipeline: Path, small_source: Path) -> None:
     before = {p: (pipeline / p).read_bytes() for p in ("params.yaml", "dvc.yaml", "metadata.json")}
-    proc = sdops_in(
-        "init", "--no-measure", "--source", str(small_source), "--name", "other", cwd=pipeline
-    )
+    proc = init_cli("--source", str(small_source), "--name", "other", cwd=pipeline)
     assert proc.returncode == 7
     assert "refusing to overwrite" in proc.stderr and "--force" in proc.stderr
     assert "Traceback" not in proc.stderr
     for p, data in before.items():
         assert (pipeline / p).read_bytes() == data
-    proc = sdops_in(
-        "init",
-        "--no-measure",
+    proc = init_cli(
         "--source",
         str(small_source),
         "--name",
@@ -84,9 +86,7 @@ def test_init_accepts_a_source_already_tracked_by_dvc(repo: Path) -> None:
     (repo / "data/credit.csv").write_bytes(CREDIT.read_bytes())
     dvc("add", "-q", "data/credit.csv", cwd=repo)
     pointer = (repo / "data/credit.csv.dvc").read_text()
-    proc = sdops_in(
-        "init",
-        "--no-measure",
+    proc = init_cli(
         "--source",
         "data/credit.csv",
         "--name",
@@ -113,9 +113,7 @@ def test_init_with_a_dvc_import(tmp_path: Path, repo: Path) -> None:
     dvc("init", "-q", cwd=repo)
     (repo / "data/source").mkdir(parents=True)
     dvc("import", str(upstream), "tables/credit.csv", "-o", "data/source/credit.csv", cwd=repo)
-    proc = sdops_in(
-        "init",
-        "--no-measure",
+    proc = init_cli(
         "--source",
         "data/source/credit.csv",
         "--name",
@@ -137,7 +135,7 @@ def test_init_refuses_a_git_tracked_source(repo: Path) -> None:
     (repo / "credit.csv").write_bytes(CREDIT.read_bytes())
     git("add", "credit.csv", cwd=repo)
     git("commit", "-qm", "data in git", cwd=repo)
-    proc = sdops_in("init", "--no-measure", "--source", "credit.csv", "--name", "credit", cwd=repo)
+    proc = init_cli("--source", "credit.csv", "--name", "credit", cwd=repo)
     assert proc.returncode == 6
     assert "git rm --cached credit.csv" in proc.stderr
 
@@ -165,7 +163,7 @@ def test_bad_input_leaves_nothing(tmp_path: Path, small_source: Path) -> None:
     cases["junk"] = (["--source", str(junk), "--name", "x"], 4, "not a readable csv table")
     for label, (args, code, message) in cases.items():
         root = tmp_path / f"r-{label}"
-        proc = sdops_in("init", "--no-measure", *args, "--dir", str(root), cwd=tmp_path)
+        proc = init_cli(*args, "--dir", str(root), cwd=tmp_path)
         assert proc.returncode == code, (label, proc.stderr)
         assert message in proc.stderr, (label, proc.stderr)
         assert "Traceback" not in proc.stderr
@@ -176,9 +174,7 @@ def test_init_writes_the_pull_request_workflow(tmp_path: Path, small_source: Pat
     root = tmp_path / "wf"
     root.mkdir()
     (root / ".gitlab-ci.yml").write_text("stages: [build]\n")  # the team's own CI: kept
-    sdops_in(
-        "init",
-        "--no-measure",
+    init_cli(
         "--source",
         str(small_source),
         "--name",
@@ -214,8 +210,7 @@ def test_init_takes_the_charter_on_its_command_line(small_source: Path, repo: Pa
     from sdops_dvc.domain.config import load_params
     from sdops_dvc.metrics.policy import policy_failures
 
-    proc = sdops_in(
-        "init", "--no-measure", "--source", str(small_source), "--name", "credit",
+    proc = init_cli("--source", str(small_source), "--name", "credit",
         "--intended-use", "fraud model prototyping; not for decisions about people",
         "--audience", "data-science", "--audience", "vendor-x",
         "--classification", "internal", "--retention-days", "365",
@@ -236,9 +231,7 @@ def test_init_without_a_charter_leaves_the_policy_for_the_gate_to_name(
     from sdops_dvc.domain.config import load_params
     from sdops_dvc.metrics.policy import policy_failures
 
-    proc = sdops_in(
-        "init",
-        "--no-measure",
+    proc = init_cli(
         "--source",
         str(small_source),
         "--name",
@@ -302,9 +295,7 @@ def test_init_asks_for_the_charter_on_a_terminal(small_source: Path, repo: Path)
 def test_init_refuses_a_bad_charter_and_writes_nothing(
     small_source: Path, repo: Path, flags: list[str]
 ) -> None:
-    proc = sdops_in(
-        "init", "--no-measure", "--source", str(small_source), "--name", "credit", *flags, cwd=repo
-    )
+    proc = init_cli("--source", str(small_source), "--name", "credit", *flags, cwd=repo)
     assert proc.returncode == 2, proc.stderr
     assert not (repo / "params.yaml").exists()
 
@@ -334,17 +325,8 @@ def test_the_ci_files_init_writes_pass_the_linters(tmp_path: Path, small_source:
 
     root = tmp_path / "ci"
     root.mkdir()
-    init = sdops_in(
-        "init",
-        "--no-measure",
-        "--source",
-        str(small_source),
-        "--name",
-        "credit",
-        "--dir",
-        str(root),
-        cwd=tmp_path,
-    )
+    init = init_cli("--source", str(small_source), "--name", "credit", "--dir", str(root),
+                    cwd=tmp_path)  # fmt: skip
     assert init.returncode == 0, init.stderr
     workflows = sorted((root / ".github/workflows").glob("*.yml"))
     assert len(workflows) == 3  # pull requests, monitoring, the catalog on Pages
