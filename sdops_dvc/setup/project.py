@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sdops_dvc.base.errors import ConfigError, RepoError, WouldOverwrite
+from sdops_dvc.base.errors import ConfigError, RepoError, SdopsError, WouldOverwrite
 from sdops_dvc.base.fsutil import md5_file, write_json_atomic, write_text_atomic
 from sdops_dvc.base.scm import dvc_root, git_init, git_toplevel, git_tracks, run_dvc
 from sdops_dvc.base.templates import read_template, render
@@ -280,9 +280,16 @@ def _measure_family(
     a validation part of the train split. Returns the library file it wrote."""
     from sdops_dvc.tune import choose_at_init
 
-    res = choose_at_init(
-        layout.root / L.PARAMS, layout, library=layout.path(LIBRARY), on_trial=on_trial
-    )
+    try:
+        res = choose_at_init(
+            layout.root / L.PARAMS, layout, library=layout.path(LIBRARY), on_trial=on_trial
+        )
+    except SdopsError as exc:  # the pipeline is written: keep it, unmeasured, and say why
+        actions.append(
+            f"generator.family: {DEFAULT_FAMILY}, unmeasured: the measurement could not run "
+            f"({exc.message}); `sdops tune` measures candidates once `dvc repro split` has run"
+        )
+        return []
     tried = len(res.trials)
     if res.winner is None:
         actions.append(

@@ -124,3 +124,19 @@ def test_credit_card_gets_an_approved_candidate_at_init_defaults(tmp_path: Path)
     manifest = json.loads((root / "release/manifest.json").read_text())
     assert manifest["generator"]["tuning"]["rule"] == INIT_RULE
     assert manifest["generator"]["family"] == gen["family"]
+
+
+def test_a_table_too_small_to_measure_is_still_set_up(tmp_path: Path) -> None:
+    """Three rows: the train split has two, too few to divide again for validation. init
+    keeps the pipeline it wrote (cart, unmeasured) and says why; nothing half-written."""
+    src = tmp_path / "tiny.csv"
+    pd.read_csv(HEALTH).head(3).to_csv(src, index=False)
+    root = tmp_path / "repo"
+    root.mkdir()
+    git("init", "-q", cwd=root)
+    proc = sdops_in("init", "--source", str(src), "--name", "t", *CHARTER, cwd=root, check=True)
+    assert "unmeasured: the measurement could not run" in proc.stdout + proc.stderr
+    gen = yaml.safe_load((root / "params.yaml").read_text())["generator"]
+    assert gen["family"] == "cart" and gen["tuning"] is None
+    assert not (root / "tune").exists()
+    assert (root / "dvc.yaml").exists() and (root / "metadata.json").exists()
