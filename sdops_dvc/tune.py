@@ -3,13 +3,15 @@
 Choosing the best of N candidates by their gate on the holdout would spend the holdout N
 times: a leaky candidate that passes by luck at the gate's false-pass rate a would be picked
 with probability up to N x a. So the search never reads the holdout. The train split is
-divided (seeded) into a fitting part and a validation part; each candidate is fitted on the
-fitting part, evaluated against it and the validation part exactly as ``sdops evaluate``
-does, and judged by the release gate's own thresholds. The best candidate the validation
-gate approves, by the declared objective, is written into params.yaml with the number of
-candidates tried (``generator.tuning``, carried into the manifest and the report); the
-pipeline then fits it on the whole train split and the release gate judges it once on the
-untouched holdout, at its stated error rate.
+divided (seeded) into a fitting part and a validation part, :data:`VALIDATION_SPLITS` times
+with successive seeds; each candidate is fitted on a fitting part, evaluated against it and
+its validation part exactly as ``sdops evaluate`` does, and judged by the release gate's own
+thresholds, split after split: it is approved on validation when no split blocks it. The
+best candidate so approved, by the declared objective (or, for init's measured default, the
+first in the ladder's order: :func:`choose_at_init`), is written into params.yaml with the
+number of candidates tried (``generator.tuning``, carried into the manifest and the report);
+the pipeline then fits it on the whole train split and the release gate judges it once on
+the untouched holdout, at its stated error rate.
 
 Differentially private families are refused: every fit spends privacy budget, and a search
 would spend it N times without the ledger counting the fits.
