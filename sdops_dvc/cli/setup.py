@@ -121,9 +121,9 @@ Example:
     default=True,
     show_default=True,
     help="Without --family: choose the generator by measurement, the first candidate of "
-    "`sdops tune`'s ladder (sequential CART first) the release gates approve on a validation "
-    "part of the train split (the holdout is never read), each trial in tune/library.yaml. "
-    "--no-measure: sequential CART, unmeasured.",
+    "`sdops tune`'s ladder (sequential CART first) the release gates approve on each of five "
+    "validation parts of the train split (the holdout is never read), each trial in "
+    "tune/library.yaml. --no-measure: sequential CART, unmeasured.",
 )
 def init(
     sources: tuple[Path, ...],
