@@ -225,9 +225,18 @@ def validation_split(
     train: TableSet, seed: int, share: float = VALIDATION_SHARE
 ) -> tuple[TableSet, TableSet]:
     """(fitting part, validation part) of the train set, seeded: split again by entity with
-    the split stage's own rule (a single table, a set of one: by row)."""
+    the split stage's own rule (a single table, a set of one: by row). Refused, in the
+    search's words, when the train set is too small to divide again."""
 
-    parts = split_by_entity(train.tables, list(train.relationships), train.entity, 1 - share, seed)
+    try:
+        parts = split_by_entity(
+            train.tables, list(train.relationships), train.entity, 1 - share, seed
+        )
+    except DataError as exc:  # the split's rule speaks of split.ratio and the holdout
+        raise DataError(
+            f"the train split is too small to divide again for validation: {exc.message}",
+            hint="candidates are searched on a larger source; `dvc repro` judges this one",
+        ) from exc
     return train.replace(parts.train), train.replace(parts.holdout)
 
 

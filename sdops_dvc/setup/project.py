@@ -277,7 +277,8 @@ def _measure_family(
 ) -> list[str]:
     """The default family chosen by measurement (:func:`sdops_dvc.tune.choose_at_init`): the
     first candidate of tune's ladder (sequential CART first) that the release gates approve on
-    a validation part of the train split. Returns the library file it wrote."""
+    each validation part of the train split. Returns the files it wrote (none when the
+    measurement cannot run: the pipeline is kept, unmeasured, and the reason said)."""
     from sdops_dvc.tune import choose_at_init
 
     try:

@@ -135,7 +135,9 @@ def test_a_table_too_small_to_measure_is_still_set_up(tmp_path: Path) -> None:
     root.mkdir()
     git("init", "-q", cwd=root)
     proc = sdops_in("init", "--source", str(src), "--name", "t", *CHARTER, cwd=root, check=True)
-    assert "unmeasured: the measurement could not run" in proc.stdout + proc.stderr
+    said = proc.stdout + proc.stderr
+    assert "unmeasured: the measurement could not run" in said
+    assert "too small to divide again for validation" in said
     gen = yaml.safe_load((root / "params.yaml").read_text())["generator"]
     assert gen["family"] == "cart" and gen["tuning"] is None
     assert not (root / "tune").exists()
